@@ -1,0 +1,89 @@
+"""The connector contract: what the runner needs from a source database.
+
+A :class:`ConnectorFactory` validates a :class:`~dataloader_sdk.model.SourceConfig` and opens
+a :class:`Connector`. A connector compiles structured selects for its dialect (identifiers
+quoted, values bound as parameters), introspects columns and keys, maps source types to
+Arrow explicitly, streams ``pyarrow.RecordBatch``es in bounded memory, and answers probes.
+A connector never knows which strategy asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from dataloader_sdk.errors import FieldProblem
+from dataloader_sdk.model import ProbeRequest, ScalarValue, Select, SourceConfig, SourceObject
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from dataloader_sdk.secrets import Secret
+
+__all__ = ["DEFAULT_BATCH_ROWS", "Connector", "ConnectorFactory", "SourceColumn"]
+
+#: Rows per Arrow record batch unless a source option says otherwise.
+DEFAULT_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    """One source column: its name, source type text, Arrow type and nullability."""
+
+    name: str
+    source_type: str
+    arrow_type: pa.DataType
+    nullable: bool = True
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """An open connection to one source. Not shared between threads."""
+
+    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+        """The columns of a table or query, with their Arrow types.
+
+        Raises:
+            SourcePermanentError: the table does not exist (message names it).
+        """
+        ...
+
+    def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
+        """Primary-key columns of a table (empty for queries or keyless tables)."""
+        ...
+
+    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
+        """Answer a probe (max of an expression, row count). ``None`` for an empty max."""
+        ...
+
+    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        """Stream the rows of ``select`` as Arrow batches in bounded memory.
+
+        The reader's schema is the explicit type mapping of :meth:`columns` (restricted
+        to the selected columns); it is known before the first batch arrives.
+        """
+        ...
+
+    def check(self) -> None:
+        """Connect and run a trivial query; raise a SourceError saying what failed."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class ConnectorFactory(Protocol):
+    """Registered per ``db_type``; validates configs and opens connectors."""
+
+    #: Whether this connector needs a secret (password, key) to connect.
+    needs_secret: bool
+
+    def validate(self, config: SourceConfig) -> list[FieldProblem]:
+        """Connector-specific field problems of ``config`` (empty when valid)."""
+        ...
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> Connector:
+        """Open a connection. Raises SourceTransientError/SourcePermanentError."""
+        ...

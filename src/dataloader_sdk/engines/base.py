@@ -1,0 +1,87 @@
+"""The engine contract: how the runner writes Delta tables.
+
+Every write is exactly one Delta commit that carries :class:`~dataloader_sdk.model.CommitInfo`
+as commit metadata and a Delta app transaction ``(app_id, txn_version)``. A write whose
+version is already recorded for its app id is a replay: it writes nothing and reports
+``replayed=True``. :meth:`Engine.last_commit` reads the metadata back so the runner can roll
+the control state forward after a crash between the Delta commit and the control update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["Engine", "EngineFactory", "EngineSettings", "WriteOutcome"]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where an engine writes. ``root`` is a local directory or an object-store URI
+    under which ``schema/table`` (or ``catalog/schema/table``) directories live."""
+
+    root: str
+    storage_options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What one write did."""
+
+    rows_written: int
+    replayed: bool = False
+    delta_version: int | None = None
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Writes Delta tables; one instance may serve many tables and threads."""
+
+    name: str
+
+    def write(
+        self,
+        target: TargetName,
+        data: pa.RecordBatchReader,
+        mode: WriteMode,
+        commit: CommitInfo,
+    ) -> WriteOutcome:
+        """Write ``data`` to ``target`` in exactly one commit carrying ``commit``.
+
+        New source columns are added by schema evolution. A replay (``commit.txn_version``
+        not above the recorded app-transaction version) consumes nothing and writes nothing.
+
+        Raises:
+            DestinationError: the write failed; the table is unchanged.
+        """
+        ...
+
+    def last_commit(self, target: TargetName, app_id: str) -> CommitInfo | None:
+        """Metadata of the newest dataloader commit for ``app_id``, or ``None``."""
+        ...
+
+    def exists(self, target: TargetName) -> bool:
+        """Whether the target table exists."""
+        ...
+
+    def read(self, target: TargetName) -> pa.Table:
+        """The whole current table (for verification, demos and tests)."""
+        ...
+
+    def count(self, target: TargetName, where: tuple[Predicate, ...] = ()) -> int:
+        """Rows of the current table matching ``where`` (0 if the table is missing)."""
+        ...
+
+
+@runtime_checkable
+class EngineFactory(Protocol):
+    """Registered per engine name; opens an engine for some settings."""
+
+    def open(self, settings: EngineSettings) -> Engine:
+        """Create an engine writing under ``settings.root``."""
+        ...

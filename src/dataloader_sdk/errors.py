@@ -1,0 +1,142 @@
+"""The dataloader-sdk exception tree.
+
+Every error the SDK raises on purpose derives from :class:`DataLoaderError`, and each
+message says what is wrong, where (which table, source or field), and what to do::
+
+    DataLoaderError
+     ├── ConfigError                 bad input; nothing was changed
+     │    ├── ValidationError        one or more fields are invalid (all reported at once)
+     │    ├── UnknownNameError       unknown table, source, db_type, strategy or engine
+     │    ├── PluginLoadError        a plugin's entry point failed to import
+     │    └── SecretError            a secret reference cannot be resolved
+     ├── SourceError                 reading the source failed
+     │    ├── SourceTransientError   worth retrying (network, timeout, server restarting)
+     │    └── SourcePermanentError   retrying will not help (auth, missing table, bad SQL)
+     ├── DestinationError            writing the Delta target failed
+     └── StateError                  the control state forbids the operation
+          ├── StaleVersionError      optimistic locking: someone else changed the row
+          ├── LeaseError             the table is claimed by another worker
+          └── InvalidTransitionError the status state machine forbids the change
+
+``retryable`` tells an orchestrator whether retrying can help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigError",
+    "DataLoaderError",
+    "DestinationError",
+    "FieldProblem",
+    "InvalidTransitionError",
+    "LeaseError",
+    "PluginLoadError",
+    "SecretError",
+    "SourceError",
+    "SourcePermanentError",
+    "SourceTransientError",
+    "StaleVersionError",
+    "StateError",
+    "UnknownNameError",
+    "ValidationError",
+]
+
+
+class DataLoaderError(Exception):
+    """Root of every error raised on purpose by dataloader-sdk."""
+
+    #: Whether running the same thing again may succeed without a config change.
+    retryable: bool = False
+
+
+class ConfigError(DataLoaderError):
+    """Bad input: a config value, a name or a reference is wrong. Nothing was changed."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid field: where it is, and what is wrong with it."""
+
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
+
+
+class ValidationError(ConfigError):
+    """One or more fields are invalid; every problem is reported at once."""
+
+    def __init__(self, subject: str, problems: Sequence[FieldProblem]) -> None:
+        self.subject = subject
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid {subject}:\n{lines}")
+
+
+class UnknownNameError(ConfigError):
+    """An unknown table, source, db_type, strategy or engine was named."""
+
+    def __init__(self, kind: str, name: str, known: Sequence[str], hint: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self.known = tuple(sorted(known))
+        listed = ", ".join(self.known) if self.known else "(none)"
+        message = f"unknown {kind} {name!r}; registered: {listed}"
+        if hint:
+            message += f". {hint}"
+        super().__init__(message)
+
+
+class PluginLoadError(ConfigError):
+    """A plugin entry point could not be imported or registered."""
+
+    def __init__(self, entry_point: str, cause: BaseException) -> None:
+        self.entry_point = entry_point
+        super().__init__(
+            f"plugin {entry_point!r} failed to load: {type(cause).__name__}: {cause}. "
+            "Fix or uninstall the package that provides it."
+        )
+
+
+class SecretError(ConfigError):
+    """A secret reference cannot be resolved. The message never contains the secret."""
+
+
+class SourceError(DataLoaderError):
+    """Reading from the source database failed."""
+
+
+class SourceTransientError(SourceError):
+    """A source failure that may go away on retry (network, timeout, restart)."""
+
+    retryable = True
+
+
+class SourcePermanentError(SourceError):
+    """A source failure that retrying will not fix (auth, missing object, bad SQL)."""
+
+
+class DestinationError(DataLoaderError):
+    """Writing the Delta target failed, or the target is not in the expected shape."""
+
+
+class StateError(DataLoaderError):
+    """The control state forbids the requested operation."""
+
+
+class StaleVersionError(StateError):
+    """An update carried a version that is no longer current (optimistic locking)."""
+
+
+class LeaseError(StateError):
+    """The table is leased by another worker."""
+
+    retryable = True
+
+
+class InvalidTransitionError(StateError):
+    """The status state machine does not allow this change."""

@@ -1,0 +1,320 @@
+"""Plugin system: pluggy hookspecs, typed registries and the :class:`PluginHost` facade.
+
+Connectors, strategies, engines and secret resolvers are all plugins. Built-ins register
+through the same ``dataloader_sdk`` entry-point group as third-party packages, so the
+plugin path is the tested path. Nothing here runs at import time: a host is created on
+first use (:func:`get_host`) or injected (``DataLoader(host=...)``).
+
+A plugin module provides any of these hooks, decorated with :data:`hookimpl`::
+
+    from dataloader_sdk.plugins import hookimpl
+
+    @hookimpl
+    def dataloader_register_connectors(registry):
+        registry.add("mydb", "my_package.connector:MyDbConnectorFactory")
+
+Registrations are lazy ``"module:attribute"`` strings (as SQLAlchemy's dialect registry
+does), so listing what is available imports no database driver.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import pluggy
+
+from dataloader_sdk.errors import PluginLoadError, UnknownNameError
+
+if TYPE_CHECKING:
+    from dataloader_sdk.connectors.base import ConnectorFactory
+    from dataloader_sdk.engines.base import EngineFactory
+    from dataloader_sdk.events import LoadEvent
+    from dataloader_sdk.strategies.base import Strategy
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginFailure",
+    "PluginHost",
+    "Registry",
+    "get_host",
+    "hookimpl",
+    "hookspec",
+    "reset_host",
+]
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "dataloader_sdk"
+hookspec = pluggy.HookspecMarker(ENTRY_POINT_GROUP)
+hookimpl = pluggy.HookimplMarker(ENTRY_POINT_GROUP)
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Name → lazily imported object, refusing duplicates (tox-style registry).
+
+    ``add(name, "pkg.module:attr")`` records where the object lives; :meth:`get` imports
+    it on first use. ``add(name, obj)`` registers an object directly.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._targets: dict[str, str | T] = {}
+        self._owners: dict[str, str] = {}
+        self._loaded: dict[str, T] = {}
+        self._lock = threading.Lock()
+        self._current_plugin = "?"
+        self.failures: list[PluginFailure] = []
+
+    def add(self, name: str, target: str | T) -> None:
+        """Register ``name``; ``target`` is ``"module:attr"`` or the object itself."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{self.kind} names must be non-empty strings, got {name!r}")
+        if name in self._targets:
+            raise PluginLoadError(
+                self._current_plugin,
+                ValueError(
+                    f"{self.kind} {name!r} is already registered by {self._owners[name]!r}"
+                ),
+            )
+        self._targets[name] = target
+        self._owners[name] = self._current_plugin
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        return sorted(self._targets)
+
+    def owner(self, name: str) -> str:
+        """Which plugin registered ``name``."""
+        return self._owners[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._targets
+
+    def get(self, name: str) -> T:
+        """The object registered as ``name``, imported on first use."""
+        with self._lock:
+            if name in self._loaded:
+                return self._loaded[name]
+            if name not in self._targets:
+                hint = ""
+                if self.failures:
+                    hint = "Plugins that failed to load: " + "; ".join(
+                        f"{f.entry_point} ({f.error})" for f in self.failures
+                    )
+                raise UnknownNameError(self.kind, name, self.names(), hint)
+            target = self._targets[name]
+            obj: T
+            if isinstance(target, str):
+                obj = _import_target(target, f"{self.kind} {name!r}")
+            else:
+                obj = target
+            # Classes are instantiated once; instances and factories are used as given.
+            if isinstance(obj, type):
+                obj = obj()
+            self._loaded[name] = obj
+            return obj
+
+
+def _import_target(target: str, what: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attr) if attr else module
+    except Exception as exc:  # an optional dependency may be missing
+        raise PluginLoadError(f"{what} -> {target}", exc) from exc
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin entry point that could not be loaded, and why."""
+
+    entry_point: str
+    error: str
+
+
+class HookSpecs:
+    """The hooks a dataloader-sdk plugin may implement (all prefixed ``dataloader_``)."""
+
+    @hookspec
+    def dataloader_register_connectors(self, registry: Registry[ConnectorFactory]) -> None:
+        """Register connector factories by ``db_type``. Every implementation is called."""
+
+    @hookspec
+    def dataloader_register_strategies(self, registry: Registry[Strategy[Any]]) -> None:
+        """Register load strategies by name. Every implementation is called."""
+
+    @hookspec
+    def dataloader_register_engines(self, registry: Registry[EngineFactory]) -> None:
+        """Register Delta engines by name. Every implementation is called."""
+
+    @hookspec(firstresult=True)
+    def dataloader_resolve_secret(self, reference: str) -> str | None:
+        """Resolve a secret reference such as ``vault:path``.
+
+        Return the secret, or ``None`` if the reference's scheme is not yours. The first
+        non-``None`` answer wins. Never log the value.
+        """
+
+    @hookspec
+    def dataloader_secret_schemes(self) -> list[str]:
+        """Secret reference schemes (``env``, ``file``, ...) this plugin resolves.
+
+        Results of all plugins are combined; used for error messages and validation.
+        """
+
+    @hookspec
+    def dataloader_on_event(self, event: LoadEvent) -> None:
+        """Observe a lifecycle event (load started, step committed, finished, failed).
+
+        Every implementation is called; an exception in an observer is logged and ignored.
+        """
+
+
+class PluginHost:
+    """Typed facade over the plugin manager: nothing else calls ``pm.hook`` directly.
+
+    Args:
+        plugins: extra plugin objects or modules to register (tests, notebooks).
+        load_entry_points: load the ``dataloader_sdk`` entry points (default True).
+    """
+
+    def __init__(
+        self, plugins: Iterable[object] = (), *, load_entry_points: bool = True
+    ) -> None:
+        self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self._pm.add_hookspecs(HookSpecs)
+        self.failures: list[PluginFailure] = []
+        if load_entry_points:
+            self._load_entry_points()
+        for plugin in plugins:
+            self._pm.register(plugin)
+        self._connectors: Registry[ConnectorFactory] = self._collect(
+            "db_type", "dataloader_register_connectors"
+        )
+        self._strategies: Registry[Strategy[Any]] = self._collect(
+            "strategy", "dataloader_register_strategies"
+        )
+        self._engines: Registry[EngineFactory] = self._collect(
+            "engine", "dataloader_register_engines"
+        )
+
+    def _load_entry_points(self) -> None:
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if self._pm.get_plugin(ep.name) is not None:
+                continue
+            try:
+                plugin = ep.load()
+                self._pm.register(plugin, name=ep.name)
+            except Exception as exc:
+                # One broken third-party plugin must not take the built-ins down: record it,
+                # warn, and name it in every "unknown ..." error.
+                failure = PluginFailure(f"{ep.name} = {ep.value}", f"{type(exc).__name__}: {exc}")
+                self.failures.append(failure)
+                log.warning("plugin %s failed to load: %s", failure.entry_point, failure.error)
+
+    def _collect(self, kind: str, hook_name: str) -> Registry[Any]:
+        registry: Registry[Any] = Registry(kind)
+        registry.failures = self.failures
+        hook = getattr(self._pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            registry._current_plugin = impl.plugin_name
+            impl.function(registry=registry)
+        registry._current_plugin = "?"
+        return registry
+
+    # -- typed accessors -------------------------------------------------------------
+
+    def connector(self, db_type: str) -> ConnectorFactory:
+        """The connector factory for ``db_type`` (UnknownNameError lists the known ones)."""
+        return self._connectors.get(db_type)
+
+    def strategy(self, name: str) -> Strategy[Any]:
+        """The strategy called ``name``."""
+        return self._strategies.get(name)
+
+    def engine(self, name: str) -> EngineFactory:
+        """The engine factory called ``name``."""
+        return self._engines.get(name)
+
+    def connector_names(self) -> list[str]:
+        """Registered db_types."""
+        return self._connectors.names()
+
+    def strategy_names(self) -> list[str]:
+        """Registered strategy names."""
+        return self._strategies.names()
+
+    def engine_names(self) -> list[str]:
+        """Registered engine names."""
+        return self._engines.names()
+
+    def plugin_of(self, kind: str, name: str) -> str:
+        """Which plugin registered a connector/strategy/engine name."""
+        registry = {"db_type": self._connectors, "strategy": self._strategies,
+                    "engine": self._engines}[kind]
+        return registry.owner(name)
+
+    def resolve_secret(self, reference: str) -> str | None:
+        """Ask the secret resolvers; ``None`` when no resolver knows the scheme."""
+        result: str | None = self._pm.hook.dataloader_resolve_secret(reference=reference)
+        return result
+
+    def secret_schemes(self) -> list[str]:
+        """Every secret scheme some plugin resolves."""
+        lists: list[list[str]] = self._pm.hook.dataloader_secret_schemes()
+        return sorted({s for schemes in lists for s in schemes})
+
+    def emit(self, event: LoadEvent) -> None:
+        """Deliver a lifecycle event to every observer; observer errors are only logged."""
+        for impl in self._pm.hook.dataloader_on_event.get_hookimpls():
+            try:
+                impl.function(event=event)
+            except Exception:
+                log.exception("plugin %s failed while handling %s", impl.plugin_name,
+                              type(event).__name__)
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register one more plugin object and re-collect registrations."""
+        self._pm.register(plugin, name=name)
+        self._connectors = self._collect("db_type", "dataloader_register_connectors")
+        self._strategies = self._collect("strategy", "dataloader_register_strategies")
+        self._engines = self._collect("engine", "dataloader_register_engines")
+
+
+_host: PluginHost | None = None
+_host_lock = threading.Lock()
+
+
+def get_host() -> PluginHost:
+    """The process-wide host, created on first use (never at import time)."""
+    global _host
+    with _host_lock:
+        if _host is None:
+            _host = PluginHost()
+        return _host
+
+
+def reset_host(host: PluginHost | None = None) -> None:
+    """Replace (or drop) the process-wide host; for tests and notebooks."""
+    global _host
+    with _host_lock:
+        _host = host
+
+
+def describe(host: PluginHost) -> Mapping[str, list[tuple[str, str]]]:
+    """``{kind: [(name, plugin), ...]}`` for ``dataloader plugins`` and docs."""
+    return {
+        "db_type": [(n, host.plugin_of("db_type", n)) for n in host.connector_names()],
+        "strategy": [(n, host.plugin_of("strategy", n)) for n in host.strategy_names()],
+        "engine": [(n, host.plugin_of("engine", n)) for n in host.engine_names()],
+    }
+
+

@@ -1,0 +1,1 @@
+"""Load strategies: pure planners, one module each, plus shared planning helpers."""

@@ -1,0 +1,42 @@
+"""Shared fixtures: one real PostgreSQL server per test run, fresh databases per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.postgres import PostgresServer, start_postgres
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of this test run (started once, stopped at the end)."""
+    server = start_postgres(max_connections=200)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_database(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database for one test; yields its name."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(pg_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def delta_root(tmp_path: Path) -> Path:
+    """A directory for local Delta tables."""
+    root = tmp_path / "delta"
+    root.mkdir()
+    return root
