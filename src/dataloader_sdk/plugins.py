@@ -224,7 +224,7 @@ class PluginHost:
         registry: Registry[Any] = Registry(kind)
         registry.failures = self.failures
         hook = getattr(self._pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):
+        for impl in hook.get_hookimpls():  # registration order: built-ins win
             registry._current_plugin = impl.plugin_name
             impl.function(registry=registry)
         registry._current_plugin = "?"

@@ -1,0 +1,47 @@
+"""Developer tasks: ``nox -s demo``, ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Load the demo SQLite tables into local Delta tables, change them, load again."""
+    session.install("-e", ".")
+    session.run("dataloader", "demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite against real servers; JUnit report in test-results/."""
+    session.run("bash", "scripts/setup-system.sh", external=True)
+    session.install("-e", ".[dev]")
+    session.install("-e", "tests/plugins/dataloader_acme")
+    os.makedirs("test-results", exist_ok=True)
+    session.run(
+        "pytest", "--junitxml=test-results/junit.xml", "-p", "no:cacheprovider",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff over the whole tree."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over src/."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "--strict", "src/dataloader_sdk")

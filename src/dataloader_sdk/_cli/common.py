@@ -1,0 +1,185 @@
+"""Shared pieces of the CLI: the context object, error handling and option parsing."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+import click
+
+from dataloader_sdk.errors import ConfigError, DataLoaderError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dataloader_sdk.config import Settings
+    from dataloader_sdk.control.store import ControlStore
+    from dataloader_sdk.loader import DataLoader
+    from dataloader_sdk.model import JSONValue
+
+__all__ = [
+    "ENVIRONMENTS",
+    "console",
+    "CliState",
+    "DataLoaderGroup",
+    "actor",
+    "exit_code_for",
+    "fail",
+    "parse_interval",
+    "parse_options",
+    "pass_state",
+]
+
+Environment = Literal["dataloader", "dataloader_test"]
+ENVIRONMENTS: tuple[Environment, ...] = ("dataloader", "dataloader_test")
+
+#: Exit code of bad input (click uses 2 for usage errors too, so "your input" is always 2).
+EXIT_CONFIG = 2
+#: Exit code of a load, source, destination or state failure.
+EXIT_FAILURE = 1
+
+
+@dataclass
+class CliState:
+    """What the global options chose; settings, store and loader are opened on first use."""
+
+    home: Path | None = None
+    environment: Environment | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _loader: DataLoader | None = field(default=None, repr=False)
+    _store: ControlStore | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        """The settings of ``--home`` / ``--env`` (read from dataloader.toml when present)."""
+        if self._settings is None:
+            from dataloader_sdk.config import Settings
+
+            self._settings = Settings.load(home=self.home, environment=self.environment)
+        return self._settings
+
+    def loader(self) -> DataLoader:
+        """A DataLoader over the settings' control store and engine."""
+        if self._loader is None:
+            from dataloader_sdk.loader import DataLoader
+
+            self._loader = DataLoader.from_settings(self.settings())
+        return self._loader
+
+    def store(self) -> ControlStore:
+        """The control store (shared with the loader once one is open)."""
+        if self._loader is not None:
+            return self._loader.store
+        if self._store is None:
+            self._store = self.settings().open_store()
+        return self._store
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def exit_code_for(exc: DataLoaderError) -> int:
+    """2 for bad input (nothing was changed), 1 for everything that failed while working."""
+    return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE
+
+
+class DataLoaderGroup(click.Group):
+    """A click group that turns SDK errors into a one-paragraph message and an exit code.
+
+    Tracebacks are for bugs; a :class:`DataLoaderError` is an expected outcome whose message
+    already says what is wrong and what to do. Sub-groups run inside the root's ``invoke``,
+    so catching here covers every command.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, reporting SDK errors without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except DataLoaderError as exc:
+            # The SDK's messages never contain secrets (errors.py contract); redact anyway
+            # in case a driver echoed a connection string into one.
+            from dataloader_sdk.secrets import redact
+
+            label = "Invalid input" if isinstance(exc, ConfigError) else "Failed"
+            click.echo(f"{label}: {redact(str(exc))}", err=True)
+            raise click.exceptions.Exit(exit_code_for(exc)) from None
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code``."""
+    click.echo(message, err=True)
+    raise click.exceptions.Exit(code)
+
+
+def actor() -> str:
+    """Who is changing the config, for ``table_control_history``."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # containers often run as a uid with no passwd entry
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def parse_options(pairs: Iterable[str], *, param: str = "--option") -> dict[str, JSONValue]:
+    """``key=value`` pairs into a dict; values are JSON when they parse, else plain strings.
+
+    JSON parsing lets ``primary_keys='["id"]'`` or ``lookback=3600`` arrive typed, while
+    ``watermark_column=updated_at`` or a URL needs no quoting.
+
+    Raises:
+        click.BadParameter: a pair without ``=`` or an empty or repeated key.
+    """
+    out: dict[str, JSONValue] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise click.BadParameter(
+                f"{pair!r} must look like key=value (e.g. watermark_column=updated_at)",
+                param_hint=param,
+            )
+        if key in out:
+            raise click.BadParameter(f"option {key!r} is given twice", param_hint=param)
+        try:
+            value: JSONValue = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key] = value
+    return out
+
+
+def parse_interval(text: str | None) -> int | None:
+    """``'15m'`` / ``'2h'`` / ``'90s'`` / ``'1d'`` into seconds.
+
+    Raises:
+        click.BadParameter: the text is not a positive duration.
+    """
+    if text is None:
+        return None
+    from dataloader_sdk.strategies.base import parse_duration
+
+    duration = parse_duration(text)
+    if duration is None or duration.total_seconds() <= 0:
+        raise click.BadParameter(
+            f"{text!r} is not a positive duration; use e.g. 90s, 15m, 2h, 1d",
+            param_hint="--interval",
+        )
+    return int(duration.total_seconds())
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console writing where click writes (so CliRunner captures it).
+
+    Markup is off by default: table and column names, SQL and error texts routinely
+    contain square brackets that rich would otherwise swallow.
+    """
+    from rich.console import Console
+
+    stream = click.get_text_stream("stderr" if stderr else "stdout")
+    # Piped output (CI logs, ``| less``) gets a fixed, generous width instead of rich's 80
+    # columns, so tables are not squeezed into unreadable wrapped cells.
+    width = None if stream.isatty() else 160
+    return Console(file=stream, width=width, markup=False, highlight=False, soft_wrap=False)

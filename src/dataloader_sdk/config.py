@@ -1,0 +1,169 @@
+"""Project settings: where the control DB and the Delta tables live.
+
+A project is a directory (``home``) with an optional ``dataloader.toml``::
+
+    control_url = "sqlite:///.dataloader/dataloader.db"   # or postgresql+psycopg://...
+    environment = "dataloader"                            # or dataloader_test
+    engine = "delta_rs"
+    delta_root = ".dataloader/delta"
+
+Relative paths are relative to ``home``. Environment variables override the file:
+``DATALOADER_HOME``, ``DATALOADER_CONTROL_URL``, ``DATALOADER_ENV``, ``DATALOADER_ENGINE``,
+``DATALOADER_DELTA_ROOT``. A control URL must not contain a password: use
+``DATALOADER_CONTROL_PASSWORD`` (or a ``control_secret`` reference such as ``env:PGPASS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, get_args
+
+from dataloader_sdk.errors import FieldProblem, ValidationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from dataloader_sdk.control.store import ControlStore
+
+__all__ = ["CONFIG_FILE", "Environment", "Settings"]
+
+CONFIG_FILE = "dataloader.toml"
+Environment = Literal["dataloader", "dataloader_test"]
+ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
+_KEYS = ("control_url", "control_secret", "environment", "engine", "delta_root")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved project settings (see the module docstring for the file format)."""
+
+    home: Path
+    control_url: str
+    environment: Environment = "dataloader"
+    engine: str = "delta_rs"
+    delta_root: str = ".dataloader/delta"
+    control_secret: str | None = None
+
+    @classmethod
+    def default(cls, home: Path) -> Settings:
+        """The embedded default: SQLite control DB and local Delta tables under ``home``."""
+        home = home.resolve()
+        return cls(
+            home=home,
+            control_url=f"sqlite:///{home / '.dataloader' / 'dataloader.db'}",
+            delta_root=str(home / ".dataloader" / "delta"),
+        )
+
+    @classmethod
+    def load(cls, home: Path | None = None, environment: str | None = None) -> Settings:
+        """Read ``<home>/dataloader.toml`` (if any), then environment overrides.
+
+        Raises:
+            ValidationError: unknown keys or bad values, all reported at once.
+        """
+        home = (home or Path(os.environ.get("DATALOADER_HOME") or Path.cwd())).resolve()
+        values: dict[str, object] = {}
+        path = home / CONFIG_FILE
+        if path.exists():
+            try:
+                values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            except tomllib.TOMLDecodeError as exc:
+                raise ValidationError(str(path), [FieldProblem("(file)", str(exc))]) from None
+        for key in _KEYS:
+            env = os.environ.get(f"DATALOADER_{'ENV' if key == 'environment' else key.upper()}")
+            if env:
+                values[key] = env
+        if environment is not None:
+            values["environment"] = environment
+        return cls._from_values(home, values, str(path))
+
+    @classmethod
+    def _from_values(cls, home: Path, values: dict[str, object], where: str) -> Settings:
+        problems = [
+            FieldProblem(k, f"unknown setting; known: {', '.join(_KEYS)}")
+            for k in values if k not in _KEYS
+        ]
+        for key, value in values.items():
+            if key in _KEYS and not isinstance(value, str):
+                problems.append(FieldProblem(key, f"must be a string, got {value!r}"))
+        env = values.get("environment", "dataloader")
+        if env not in ENVIRONMENTS:
+            problems.append(FieldProblem("environment", f"must be one of {', '.join(ENVIRONMENTS)}"))
+        url = values.get("control_url")
+        if isinstance(url, str) and _url_has_password(url):
+            problems.append(FieldProblem(
+                "control_url",
+                "contains a password; remove it and set DATALOADER_CONTROL_PASSWORD or "
+                "control_secret = 'env:NAME' instead",
+            ))
+        if problems:
+            raise ValidationError(f"settings ({where})", problems)
+        base = cls.default(home)
+        delta_root = str(values.get("delta_root", base.delta_root))
+        if "://" not in delta_root and not Path(delta_root).is_absolute():
+            delta_root = str(home / delta_root)
+        control_url = str(values.get("control_url", base.control_url))
+        if control_url.startswith("sqlite:///") and not control_url.startswith("sqlite:////"):
+            rel = control_url.removeprefix("sqlite:///")
+            if rel and rel != ":memory:":
+                control_url = f"sqlite:///{home / rel}"
+        secret = values.get("control_secret")
+        return replace(
+            base,
+            control_url=control_url,
+            environment=env,  # type: ignore[arg-type]
+            engine=str(values.get("engine", base.engine)),
+            delta_root=delta_root,
+            control_secret=str(secret) if secret else None,
+        )
+
+    def write(self) -> Path:
+        """Write these settings to ``<home>/dataloader.toml``; returns the path."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        lines = ["# dataloader-sdk project settings (see docs/getting-started.md)"]
+        for key in _KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                lines.append(f"{key} = {json.dumps(value)}")
+        path = self.home / CONFIG_FILE
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def open_store(self) -> ControlStore:
+        """Open (and migrate) the control store of this environment."""
+        from dataloader_sdk.control.store import ControlStore
+
+        url = self.control_url
+        password = self._control_password()
+        if password is not None:
+            from sqlalchemy.engine import make_url
+
+            url = make_url(url).set(password=password).render_as_string(hide_password=False)
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return ControlStore.open(url, self.environment)
+
+    def _control_password(self) -> str | None:
+        if self.control_secret:
+            from dataloader_sdk.plugins import get_host
+            from dataloader_sdk.secrets import resolve
+
+            return resolve(self.control_secret, get_host(), source="control DB").reveal()
+        return os.environ.get("DATALOADER_CONTROL_PASSWORD")
+
+
+def _url_has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password is not None
+    except ArgumentError:
+        return False

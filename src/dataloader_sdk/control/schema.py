@@ -1,0 +1,159 @@
+"""The control database schema, in SQLAlchemy Core (no ORM).
+
+These ``Table`` objects are what the store queries. They are *not* used to create the
+database: the Alembic revisions in ``control/migrations/versions`` do that, and a test
+checks the two agree. Tables carry no schema; on PostgreSQL the environment's schema
+(``dataloader`` or ``dataloader_test``) is applied with ``schema_translate_map``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "UTCDateTime",
+    "historical_metadata",
+    "metadata",
+    "table_control",
+    "table_control_dbconfig",
+    "table_control_history",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL keeps ``timestamptz`` natively. SQLite has no timestamp type and would hand
+    back naive values, so UTC is stored naive (fixed-width text sorts like time) and the
+    UTC zone is re-attached on read. Naive input is refused rather than guessed at.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC; refuse naive datetimes (their zone would be a guess)."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} given to the control store; "
+                "pass a timezone-aware value (e.g. datetime.now(timezone.utc))"
+            )
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime whatever the backend gave."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _json() -> sa.types.TypeEngine[Any]:
+    # none_as_null: a Python None is SQL NULL, never the JSON literal 'null', so
+    # "IS NULL" means "not set" on both backends.
+    return sa.JSON(none_as_null=True)
+
+
+# Deterministic constraint/index names, so the migrations can name them and a later
+# revision can drop or alter them on every backend (SQLite needs names for batch mode).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+table_control_dbconfig = sa.Table(
+    "table_control_dbconfig",
+    metadata,
+    sa.Column("source_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("db_type", sa.String(64), nullable=False),
+    sa.Column("host", sa.String(255)),
+    sa.Column("port", sa.Integer),
+    sa.Column("database", sa.String(255)),
+    sa.Column("username", sa.String(255)),
+    sa.Column("secret_ref", sa.String(1024)),
+    sa.Column("options", _json(), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+table_control = sa.Table(
+    "table_control",
+    metadata,
+    sa.Column("table_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("source_name", sa.String(200), nullable=False, index=True),
+    sa.Column("source_schema", sa.String(255)),
+    sa.Column("source_table", sa.String(255)),
+    sa.Column("source_query", sa.Text),
+    sa.Column("target", sa.String(800), nullable=False),
+    sa.Column("strategy", sa.String(64), nullable=False),
+    sa.Column("strategy_options", _json(), nullable=False),
+    sa.Column("interval_seconds", sa.Integer),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("state", _json(), nullable=False),
+    sa.Column("retry_count", sa.Integer, nullable=False),
+    sa.Column("lease_owner", sa.String(255)),
+    sa.Column("lease_expires_at", UTCDateTime),
+    sa.Column("run_generation", sa.Integer, nullable=False),
+    sa.Column("next_run_at", UTCDateTime),
+    sa.Column("last_run_at", UTCDateTime),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+historical_metadata = sa.Table(
+    "historical_metadata",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("table_id", sa.Integer, nullable=False, index=True),
+    sa.Column("table_name", sa.String(200), nullable=False, index=True),
+    sa.Column("strategy", sa.String(64), nullable=False),
+    sa.Column("engine", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("rows_read", sa.BigInteger, nullable=False),
+    sa.Column("rows_written", sa.BigInteger, nullable=False),
+    sa.Column("watermark_before", _json()),
+    sa.Column("watermark_after", _json()),
+    sa.Column("steps_committed", sa.Integer, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("error_class", sa.String(255)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("orchestrator_run_id", sa.String(255)),
+)
+
+table_control_history = sa.Table(
+    "table_control_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity_kind", sa.String(16), nullable=False),
+    sa.Column("entity_name", sa.String(200), nullable=False, index=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("before", _json()),
+    sa.Column("after", _json()),
+    sa.Column("environment", sa.String(64), nullable=False),
+)

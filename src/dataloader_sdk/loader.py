@@ -1,0 +1,228 @@
+"""The :class:`DataLoader` facade: load one table, many tables, or whatever is due.
+
+Notebook use::
+
+    from dataloader_sdk import DataLoader, Settings
+
+    loader = DataLoader.from_settings(Settings.load())
+    record = loader.load_table("sales.orders")
+    print(record.rows_written, record.watermark_after)
+
+Orchestrators call :meth:`DataLoader.load_due` (or the functions in
+``dataloader_sdk.orchestration``) on their own schedule.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from dataloader_sdk.engines.base import EngineSettings
+from dataloader_sdk.errors import DataLoaderError, FieldProblem, ValidationError
+from dataloader_sdk.model import RunRecord, utcnow
+from dataloader_sdk.plugins import PluginHost, get_host
+from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
+from dataloader_sdk.secrets import Secret, redact, resolve
+
+if TYPE_CHECKING:
+    from dataloader_sdk.config import Settings
+    from dataloader_sdk.control.store import Claim, ControlStore
+    from dataloader_sdk.engines.base import Engine
+
+__all__ = ["DataLoader", "ProgressCallback", "ProgressUpdate"]
+
+log = logging.getLogger(__name__)
+
+
+class DataLoader:
+    """Loads tables configured in a control store into Delta tables.
+
+    Args:
+        store: the control store (``ControlStore.open(...)`` or ``Settings.open_store()``).
+        engine: the Delta engine to write with.
+        host: plugin host; defaults to the process-wide one (entry points).
+        worker_id: lease owner name; defaults to ``host:pid:thread``.
+        lease_seconds: how long a claim is valid before monitors may consider it stuck.
+        clock: returns "now" (UTC); injectable for tests.
+    """
+
+    def __init__(
+        self,
+        store: ControlStore,
+        engine: Engine,
+        *,
+        host: PluginHost | None = None,
+        worker_id: str | None = None,
+        lease_seconds: int = 3600,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.host = host or get_host()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_seconds = lease_seconds
+        self._clock = clock
+        self._runner = TableRunner(store, engine, self.host, clock=clock)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, host: PluginHost | None = None, **kwargs: object
+    ) -> DataLoader:
+        """Open the store and the engine that ``settings`` describe."""
+        host = host or get_host()
+        engine = host.engine(settings.engine).open(EngineSettings(root=settings.delta_root))
+        return cls(settings.open_store(), engine, host=host, **kwargs)  # type: ignore[arg-type]
+
+    # -- running ------------------------------------------------------------------
+
+    def load_table(
+        self,
+        name: str,
+        *,
+        progress: ProgressCallback | None = None,
+        raise_on_error: bool = True,
+        orchestrator_run_id: str | None = None,
+    ) -> RunRecord:
+        """Claim and load one table now, whatever its schedule.
+
+        Raises:
+            UnknownNameError: no such table (nothing is recorded).
+            LeaseError: another worker is running it (nothing is recorded).
+            DataLoaderError: the run failed (recorded in history) and ``raise_on_error``.
+        """
+        return self._run_claim(self._claim(name), progress, raise_on_error, orchestrator_run_id)
+
+    def load_tables(
+        self,
+        names: Sequence[str],
+        *,
+        max_workers: int = 4,
+        per_source_limit: int = 2,
+        progress: ProgressCallback | None = None,
+    ) -> list[RunRecord]:
+        """Load several tables in a thread pool; failures are returned, not raised.
+
+        At most ``per_source_limit`` tables of one source run at once, so a big batch does
+        not exhaust a source's connection slots.
+        """
+        records = [self.store.get_table(name) for name in names]  # unknown names fail first
+        jobs = [
+            (record.config.source, functools.partial(self._claim, record.name))
+            for record in records
+        ]
+        return self._run_pool(jobs, max_workers, per_source_limit, progress)
+
+    def load_due(
+        self,
+        *,
+        max_workers: int = 4,
+        per_source_limit: int = 2,
+        progress: ProgressCallback | None = None,
+        limit: int = 1000,
+    ) -> list[RunRecord]:
+        """Enqueue the tables whose schedule is due, claim them and load them."""
+        now = self._clock()
+        self.store.enqueue_due(now=now)
+        claims = self.store.claim_due(
+            owner=self._owner(), limit=limit, lease_seconds=self.lease_seconds, now=now
+        )
+        jobs = [(c.table.config.source, functools.partial(_given, c)) for c in claims]
+        return self._run_pool(jobs, max_workers, per_source_limit, progress)
+
+    def _run_pool(
+        self,
+        jobs: list[tuple[str, Callable[[], Claim]]],
+        max_workers: int,
+        per_source_limit: int,
+        progress: ProgressCallback | None,
+    ) -> list[RunRecord]:
+        problems = [
+            FieldProblem(field, f"must be at least 1, got {value}")
+            for field, value in (("max_workers", max_workers), ("per_source_limit", per_source_limit))
+            if value < 1
+        ]
+        if problems:
+            raise ValidationError("load options", problems)
+        limits = {
+            source: threading.BoundedSemaphore(per_source_limit) for source, _ in jobs
+        }
+
+        def work(claimer: Callable[[], Claim], source: str) -> RunRecord | None:
+            with limits[source]:
+                try:
+                    claim = claimer()
+                except DataLoaderError as exc:
+                    log.warning("could not claim: %s", exc)
+                    return None
+                return self._run_claim(claim, progress, False, None)
+
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataloader") as pool:
+            futures = [pool.submit(work, claimer, source) for source, claimer in jobs]
+            results = [f.result() for f in futures]
+        return [r for r in results if r is not None]
+
+    def _run_claim(
+        self,
+        claim: Claim,
+        progress: ProgressCallback | None,
+        raise_on_error: bool,
+        orchestrator_run_id: str | None,
+    ) -> RunRecord:
+        try:
+            return self._runner.run(
+                claim, progress=progress, orchestrator_run_id=orchestrator_run_id
+            )
+        except DataLoaderError:
+            if raise_on_error:
+                raise
+            return self.store.runs(claim.table.name, limit=1)[0]
+
+    def _claim(self, name: str) -> Claim:
+        return self.store.claim(
+            name, owner=self._owner(), lease_seconds=self.lease_seconds, now=self._clock()
+        )
+
+    def _owner(self) -> str:
+        return f"{self.worker_id}:{threading.get_ident()}"
+
+    # -- sources --------------------------------------------------------------------
+
+    def check_source(self, name: str) -> None:
+        """Connect to a source and run a trivial query.
+
+        Raises:
+            UnknownNameError, ValidationError, SecretError, SourceError: what is wrong,
+                naming the source; never the secret.
+        """
+        source = self.store.get_source(name)
+        factory = self.host.connector(source.db_type)
+        problems = [*source.problems(), *factory.validate(source)]
+        if problems:
+            raise ValidationError(f"source {name!r}", problems)
+        secret: Secret | None = None
+        if source.secret:
+            secret = resolve(source.secret, self.host, source=name)
+        try:
+            connector = factory.open(source, secret)
+            try:
+                connector.check()
+            finally:
+                connector.close()
+        except DataLoaderError as exc:
+            exc.args = (redact(str(exc), secret),)
+            raise exc from None
+
+    def close(self) -> None:
+        """Release the control store's connections."""
+        self.store.close()
+
+
+def _given(claim: Claim) -> Claim:
+    return claim

@@ -1,0 +1,276 @@
+"""One table run: the glue between control store, strategy, connector and engine.
+
+The run follows the watermark protocol (docs/architecture.md):
+
+1. lease the table (done by the caller, which passes the :class:`Claim`);
+2. reconcile: if the target's last dataloader commit is ahead of the control state, roll
+   the control state forward from its commit metadata (a crash between the Delta commit
+   and the control update loses nothing and duplicates nothing);
+3. probe the source (freezes the upper bound) and plan;
+4. per step: stream the read through the lineage columns into one Delta commit, then
+   advance the control state;
+5. record history and release the lease.
+
+Failures are recorded (history row, status) and re-raised as :class:`DataLoaderError`;
+the message is redacted so no secret reaches logs, history or the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from dataloader_sdk.errors import (
+    DataLoaderError,
+    FieldProblem,
+    SourceError,
+    ValidationError,
+)
+from dataloader_sdk.events import LoadFailed, LoadFinished, LoadStarted, StepCommitted
+from dataloader_sdk.lineage import with_lineage
+from dataloader_sdk.model import (
+    CommitInfo,
+    LoadPlan,
+    LoadStep,
+    RunRecord,
+    SourceConfig,
+    TableRecord,
+    TableState,
+    TargetName,
+)
+from dataloader_sdk.secrets import Secret, redact, resolve
+from dataloader_sdk.strategies.base import PlanContext
+
+if TYPE_CHECKING:
+    from dataloader_sdk.connectors.base import Connector, SourceColumn
+    from dataloader_sdk.control.store import Claim, ControlStore
+    from dataloader_sdk.engines.base import Engine
+    from dataloader_sdk.plugins import PluginHost
+
+__all__ = ["Phase", "ProgressCallback", "ProgressUpdate", "TableRunner"]
+
+log = logging.getLogger(__name__)
+
+Phase = Literal["claimed", "planned", "reading", "committed", "finished", "failed"]
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """Progress of one table run, for progress bars and orchestrator logs."""
+
+    table: str
+    phase: Phase
+    rows: int = 0
+    total_rows: int | None = None
+
+
+ProgressCallback = Callable[[ProgressUpdate], None]
+
+
+def _no_progress(update: ProgressUpdate) -> None:
+    return None
+
+
+class TableRunner:
+    """Runs one claimed table to completion. Stateless between runs; thread-safe."""
+
+    def __init__(
+        self,
+        store: ControlStore,
+        engine: Engine,
+        host: PluginHost,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._host = host
+        self._clock = clock
+
+    def run(
+        self,
+        claim: Claim,
+        *,
+        progress: ProgressCallback | None = None,
+        orchestrator_run_id: str | None = None,
+    ) -> RunRecord:
+        """Run the claimed table; always records history and releases the lease.
+
+        Raises:
+            DataLoaderError: the run failed (after it was recorded).
+        """
+        notify = progress or _no_progress
+        table = claim.table
+        run = RunRecord(
+            run_id=uuid.uuid4().hex,
+            table_id=table.table_id,
+            table=table.name,
+            strategy=table.config.strategy,
+            engine=self._engine.name,
+            status="running",
+            started_at=self._clock(),
+            watermark_before=table.state.watermark,
+            watermark_after=table.state.watermark,
+            orchestrator_run_id=orchestrator_run_id,
+        )
+        self._store.record_run(run)
+        self._host.emit(LoadStarted(run.run_id, table.name, table.config.strategy))
+        notify(ProgressUpdate(table.name, "claimed"))
+        secret: Secret | None = None
+        try:
+            source = self._store.get_source(table.config.source)
+            secret = self._secret(source)
+            run = self._execute(claim, run, source, secret, notify)
+        except Exception as exc:
+            error = _as_dataloader_error(exc, table.name)
+            message = redact(str(error), secret)
+            run = replace(
+                run, status="failed", finished_at=self._clock(),
+                error_class=type(error).__name__, error_message=message,
+            )
+            self._store.record_run(run)
+            self._store.finish(claim, status="failed", now=self._clock(),
+                               permanent=not error.retryable)
+            self._host.emit(LoadFailed(run))
+            notify(ProgressUpdate(table.name, "failed", run.rows_written))
+            log.warning("table %s failed: %s: %s", table.name, run.error_class, message)
+            # The driver's exception (the cause) may quote the secret: drop it, and make
+            # sure the raised error carries only the redacted message.
+            error.args = (message,)
+            raise error from None
+        self._store.record_run(run)
+        self._store.finish(claim, status=run.status, now=self._clock())  # type: ignore[arg-type]
+        self._host.emit(LoadFinished(run))
+        notify(ProgressUpdate(table.name, "finished", run.rows_written))
+        return run
+
+    def _secret(self, source: SourceConfig) -> Secret | None:
+        if source.secret is None:
+            return None
+        return resolve(source.secret, self._host, source=source.name)
+
+    def _execute(
+        self,
+        claim: Claim,
+        run: RunRecord,
+        source: SourceConfig,
+        secret: Secret | None,
+        notify: ProgressCallback,
+    ) -> RunRecord:
+        table = claim.table
+        config = table.config
+        strategy = self._host.strategy(config.strategy)
+        options = strategy.parse_options(config.strategy_options, table=table.name)
+        factory = self._host.connector(source.db_type)
+        problems = [*source.problems(), *factory.validate(source)]
+        if problems:
+            raise ValidationError(f"source {source.name!r}", problems)
+        connector = factory.open(source, secret)
+        try:
+            state = self._reconcile(claim, table)
+            obj = config.source_object
+            _require_columns(table, connector.columns(obj), strategy.required_columns(options))
+            probes = {
+                request: connector.probe(obj, request)
+                for request in strategy.probes(options, state)
+            }
+            plan: LoadPlan = strategy.plan(PlanContext(
+                table=table, options=options, state=state, probes=probes,
+                now=self._clock(), run_id=run.run_id,
+            ))
+            notify(ProgressUpdate(table.name, "planned"))
+            run = replace(run, note=plan.note, watermark_before=state.watermark)
+            for step in plan.steps:
+                run = self._run_step(claim, run, connector, step, source, state, notify)
+                state = step.state_after
+        finally:
+            connector.close()
+        return replace(
+            run, status="skipped" if plan.skipped else "succeeded",
+            finished_at=self._clock(), watermark_after=state.watermark,
+        )
+
+    def _reconcile(self, claim: Claim, table: TableRecord) -> TableState:
+        """Roll the control state forward if Delta holds a newer dataloader commit."""
+        target = table.config.target
+        last = self._engine.last_commit(target, table.app_id)
+        state = table.state
+        if last is not None and last.txn_version > state.txn_version:
+            log.warning(
+                "table %s: target %s holds step %d but the control DB only step %d; "
+                "repairing the control state from the Delta commit of run %s",
+                table.name, target, last.txn_version, state.txn_version, last.run_id,
+            )
+            state = last.state_after
+            self._store.save_state(claim, state)
+        return state
+
+    def _run_step(
+        self,
+        claim: Claim,
+        run: RunRecord,
+        connector: Connector,
+        step: LoadStep,
+        source: SourceConfig,
+        state: TableState,
+        notify: ProgressCallback,
+    ) -> RunRecord:
+        table = claim.table
+        notify(ProgressUpdate(table.name, "reading", run.rows_written))
+        reader = connector.read(step.select, batch_rows=_batch_rows(source))
+        counted = with_lineage(
+            reader, run_id=run.run_id, loaded_at=step.loaded_at,
+            source=f"{source.name}:{table.config.source_object}",
+        )
+        commit = CommitInfo(
+            app_id=table.app_id, txn_version=step.txn_version, run_id=run.run_id,
+            table_id=table.table_id, table=table.name, strategy=table.config.strategy,
+            state_after=step.state_after,
+        )
+        target: TargetName = table.config.target
+        outcome = self._engine.write(target, counted.reader, step.write, commit)
+        self._store.save_state(claim, step.state_after)
+        self._host.emit(StepCommitted(run.run_id, table.name, step.txn_version,
+                                      outcome.rows_written, outcome.replayed))
+        run = replace(
+            run,
+            rows_read=run.rows_read + counted.rows,
+            rows_written=run.rows_written + outcome.rows_written,
+            steps_committed=run.steps_committed + 1,
+            watermark_after=step.state_after.watermark,
+        )
+        notify(ProgressUpdate(table.name, "committed", run.rows_written))
+        return run
+
+
+def _batch_rows(source: SourceConfig) -> int:
+    from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS
+
+    value = source.options.get("batch_rows")
+    return value if isinstance(value, int) and value > 0 else DEFAULT_BATCH_ROWS
+
+
+def _require_columns(
+    table: TableRecord, columns: tuple[SourceColumn, ...], required: tuple[str, ...]
+) -> None:
+    present = {c.name for c in columns}
+    missing = [name for name in required if name not in present]
+    if missing:
+        available = ", ".join(sorted(present))
+        raise ValidationError(
+            f"table {table.name!r} (source {table.config.source_object})",
+            [FieldProblem("strategy_options", f"column {name!r} does not exist in the source; "
+                          f"available columns: {available}") for name in missing],
+        )
+
+
+def _as_dataloader_error(exc: BaseException, table: str) -> DataLoaderError:
+    if isinstance(exc, DataLoaderError):
+        return exc
+    # An unexpected exception is a bug or an unclassified driver error: report it as a
+    # source error naming the table, without retry (it is unknown whether retry helps).
+    return SourceError(f"table {table!r}: unexpected {type(exc).__name__}: {exc}")

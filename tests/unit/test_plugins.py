@@ -1,0 +1,98 @@
+"""Plugin host: entry points, lazy registries, clear errors for unknown and broken plugins."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dataloader_sdk.errors import PluginLoadError, UnknownNameError
+from dataloader_sdk.plugins import PluginHost, Registry, hookimpl
+
+
+def test_builtins_register_through_entry_points() -> None:
+    host = PluginHost()
+    assert {"full", "incremental", "append_only"} <= set(host.strategy_names())
+    assert host.plugin_of("strategy", "full") == "builtin_strategies"
+
+
+def test_unknown_names_list_what_is_registered() -> None:
+    host = PluginHost()
+    with pytest.raises(UnknownNameError) as info:
+        host.strategy("incremntal")
+    message = str(info.value)
+    assert "unknown strategy 'incremntal'" in message
+    assert "incremental" in message and "full" in message
+
+
+def test_duplicate_registration_is_refused() -> None:
+    class Dup:
+        @hookimpl
+        def dataloader_register_strategies(self, registry: Registry[Any]) -> None:
+            registry.add("full", object())
+
+    with pytest.raises(PluginLoadError, match="already registered by 'builtin_strategies'"):
+        PluginHost([Dup()])
+
+
+@pytest.fixture
+def broken_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A distribution on sys.path whose dataloader_sdk entry point cannot be imported."""
+    dist = tmp_path / "dataloader_broken-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: dataloader-broken\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[dataloader_sdk]\nbroken = dataloader_broken_missing_module\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "broken"
+
+
+def test_a_broken_plugin_is_reported_by_name_and_does_not_hide_builtins(
+    broken_distribution: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    host = PluginHost()
+    assert [f.entry_point.split(" ")[0] for f in host.failures] == [broken_distribution]
+    assert "No module named 'dataloader_broken_missing_module'" in host.failures[0].error
+    assert "plugin broken = dataloader_broken_missing_module failed to load" in caplog.text
+    assert "full" in host.strategy_names()
+    with pytest.raises(UnknownNameError, match="failed to load: broken"):
+        host.connector("nosuchdb")
+
+
+def test_lazy_target_that_fails_to_import_names_itself() -> None:
+    class Lazy:
+        @hookimpl
+        def dataloader_register_connectors(self, registry: Registry[Any]) -> None:
+            registry.add("ghostdb", "ghost_driver_pkg.connector:Factory")
+
+    host = PluginHost([Lazy()])
+    assert "ghostdb" in host.connector_names()
+    with pytest.raises(PluginLoadError, match="ghostdb.*ghost_driver_pkg"):
+        host.connector("ghostdb")
+
+
+def test_importing_the_package_imports_no_driver_or_engine() -> None:
+    code = (
+        "import sys, dataloader_sdk\n"
+        "from dataloader_sdk import DataLoader, Settings, ControlStore\n"
+        "from dataloader_sdk.plugins import PluginHost\n"
+        "h = PluginHost(); h.connector_names(); h.strategy('incremental')\n"
+        "bad = [m for m in ('psycopg', 'adbc_driver_postgresql', 'pyspark', 'dagster', 'flask',"
+        " 'oracledb', 'pyodbc', 'snowflake', 'clickhouse_connect') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_third_party_plugin_package_registers_connector_and_strategy() -> None:
+    host = PluginHost()
+    assert host.plugin_of("db_type", "acme_csv") == "acme"
+    assert host.plugin_of("strategy", "acme_snapshot") == "acme"
