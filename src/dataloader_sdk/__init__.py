@@ -71,7 +71,35 @@ _EXPORTS = {
     "hookimpl": "dataloader_sdk.plugins",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Claim",
+    "ConfigError",
+    "ControlStore",
+    "DataLoader",
+    "DataLoaderError",
+    "DestinationError",
+    "LeaseError",
+    "PluginHost",
+    "ProgressUpdate",
+    "RunRecord",
+    "SecretError",
+    "Settings",
+    "SourceConfig",
+    "SourceError",
+    "SourcePermanentError",
+    "SourceTransientError",
+    "StaleVersionError",
+    "StateError",
+    "TableConfig",
+    "TableRecord",
+    "TableState",
+    "TargetName",
+    "UnknownNameError",
+    "ValidationError",
+    "Watermark",
+    "__version__",
+    "hookimpl",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,7 @@ message says what is wrong, where (which table, source or field), and what to do
      │    └── SecretError            a secret reference cannot be resolved
      ├── SourceError                 reading the source failed
      │    ├── SourceTransientError   worth retrying (network, timeout, server restarting)
+     │    │    └── EmptyReadRefusedError  an empty read would have emptied a target window
      │    └── SourcePermanentError   retrying will not help (auth, missing table, bad SQL)
      ├── DestinationError            writing the Delta target failed
      └── StateError                  the control state forbids the operation
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigError",
     "DataLoaderError",
     "DestinationError",
+    "EmptyReadRefusedError",
     "FieldProblem",
     "InvalidTransitionError",
     "LeaseError",
@@ -114,6 +116,13 @@ class SourceTransientError(SourceError):
     """A source failure that may go away on retry (network, timeout, restart)."""
 
     retryable = True
+
+
+class EmptyReadRefusedError(SourceTransientError):
+    """A read came back empty where the target holds data; nothing was deleted.
+
+    Transient: a source being reloaded is usually full again on the next run.
+    """
 
 
 class SourcePermanentError(SourceError):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from dataloader_sdk.engines.base import EngineSettings
 from dataloader_sdk.errors import DataLoaderError, FieldProblem, ValidationError
-from dataloader_sdk.model import RunRecord, utcnow
+from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableRecord, utcnow
 from dataloader_sdk.plugins import PluginHost, get_host
 from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
 from dataloader_sdk.secrets import Secret, redact, resolve
@@ -191,6 +191,56 @@ class DataLoader:
 
     def _owner(self) -> str:
         return f"{self.worker_id}:{threading.get_ident()}"
+
+    # -- configuration (validated with the plugins, then stored) ----------------------
+
+    def add_source(self, config: SourceConfig, *, actor: str) -> SourceConfig:
+        """Validate a source against its connector and store it.
+
+        Raises:
+            UnknownNameError: unknown ``db_type`` (lists the registered ones).
+            ValidationError: every bad field, from the model and the connector.
+        """
+        self._validate_source(config)
+        return self.store.add_source(config, actor=actor)
+
+    def update_source(self, config: SourceConfig, *, actor: str) -> SourceConfig:
+        """Validate and store a changed source."""
+        self._validate_source(config)
+        return self.store.update_source(config, actor=actor)
+
+    def add_table(self, config: TableConfig, *, actor: str) -> TableRecord:
+        """Validate a table's strategy options and store it.
+
+        Raises:
+            UnknownNameError: unknown strategy or source.
+            ValidationError: every bad field, from the model and the strategy.
+        """
+        self._validate_table(config)
+        return self.store.add_table(config, actor=actor)
+
+    def update_table(
+        self, config: TableConfig, *, expected_version: int, actor: str
+    ) -> TableRecord:
+        """Validate and store a changed table (optimistic locking on ``expected_version``)."""
+        self._validate_table(config)
+        return self.store.update_table(config, expected_version=expected_version, actor=actor)
+
+    def _validate_source(self, config: SourceConfig) -> None:
+        problems = config.problems()
+        if not problems:
+            problems = self.host.connector(config.db_type).validate(config)
+        if problems:
+            raise ValidationError(f"source {config.name!r}", problems)
+
+    def _validate_table(self, config: TableConfig) -> None:
+        problems = config.problems()
+        if problems:
+            raise ValidationError(f"table {config.name!r}", problems)
+        self.store.get_source(config.source)
+        self.host.strategy(config.strategy).parse_options(
+            config.strategy_options, table=config.name
+        )
 
     # -- sources --------------------------------------------------------------------
 

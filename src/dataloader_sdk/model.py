@@ -19,20 +19,26 @@ from dataloader_sdk.errors import FieldProblem, ValidationError
 
 __all__ = [
     "TABLE_STATUSES",
+    "AnyOf",
     "Append",
+    "ChangeSignature",
     "Coalesce",
     "Column",
     "CommitInfo",
     "Compare",
     "CursorExpr",
+    "EmptyReadGuard",
     "IsNull",
     "JSONValue",
     "LoadPlan",
     "LoadStep",
-    "Merge",
     "MaxOf",
+    "Merge",
+    "MinOf",
     "Overwrite",
     "Predicate",
+    "ProbeAnswer",
+    "ProbeFailed",
     "ProbeRequest",
     "ReplaceWhere",
     "RowCount",
@@ -51,7 +57,7 @@ __all__ = [
     "WriteMode",
 ]
 
-JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 ScalarValue: TypeAlias = "int | Decimal | float | str | bool | datetime | date"
 
 TableStatus = Literal[
@@ -441,7 +447,14 @@ class IsNull:
     negate: bool = False
 
 
-Predicate: TypeAlias = Compare | IsNull
+@dataclass(frozen=True)
+class AnyOf:
+    """``(p1 OR p2 OR ...)`` of simple predicates, e.g. ``cursor <= H OR cursor IS NULL``."""
+
+    predicates: tuple[Compare | IsNull, ...]
+
+
+Predicate: TypeAlias = Compare | IsNull | AnyOf
 
 
 @dataclass(frozen=True)
@@ -471,7 +484,33 @@ class RowCount:
     where: tuple[Predicate, ...] = ()
 
 
-ProbeRequest: TypeAlias = MaxOf | RowCount
+@dataclass(frozen=True)
+class MinOf:
+    """Probe: the minimum of an expression (optionally under predicates)."""
+
+    expr: CursorExpr
+    where: tuple[Predicate, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChangeSignature:
+    """Probe: a cheap, connector-specific signature that changes when the table changes
+    (PostgreSQL: ``pg_stat_user_tables`` counters and the relfilenode). ``None`` when the
+    connector has none; then strategies fall back to row count and max(cursor)."""
+
+
+ProbeRequest: TypeAlias = MaxOf | MinOf | RowCount | ChangeSignature
+
+
+@dataclass(frozen=True)
+class ProbeFailed:
+    """The answer to a probe that raised. Strategies that need the answer re-raise
+    ``error`` (see ``strategies.base.required``); fail-safe ones treat it as "changed"."""
+
+    error: Exception
+
+
+ProbeAnswer: TypeAlias = "ScalarValue | ProbeFailed | None"
 
 
 # ---------------------------------------------------------------------------
@@ -497,6 +536,11 @@ class Merge:
 
     keys: tuple[str, ...]
     sequence: CursorExpr | None = None
+    #: A boolean source column meaning "this row was deleted at the source".
+    delete_column: str | None = None
+    #: ``delete`` removes such rows from the target; ``flag`` keeps them with
+    #: ``_dl_deleted = true`` (and ``false`` on every other row).
+    delete_mode: Literal["delete", "flag"] = "delete"
 
 
 @dataclass(frozen=True)
@@ -507,6 +551,15 @@ class ReplaceWhere:
 
 
 WriteMode: TypeAlias = Overwrite | Append | Merge | ReplaceWhere
+
+
+@dataclass(frozen=True)
+class EmptyReadGuard:
+    """Refuse a step whose read is empty while the target holds more than ``max_target_rows``
+    rows matching ``where`` (a source that is being reloaded must not empty a window)."""
+
+    where: tuple[Predicate, ...]
+    max_target_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -524,6 +577,7 @@ class LoadStep:
     txn_version: int
     loaded_at: datetime
     label: str = ""
+    guard: EmptyReadGuard | None = None
 
 
 @dataclass(frozen=True)

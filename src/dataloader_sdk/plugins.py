@@ -111,11 +111,10 @@ class Registry(Generic[T]):
                     )
                 raise UnknownNameError(self.kind, name, self.names(), hint)
             target = self._targets[name]
-            obj: T
-            if isinstance(target, str):
-                obj = _import_target(target, f"{self.kind} {name!r}")
-            else:
-                obj = target
+            obj: T = (
+                _import_target(target, f"{self.kind} {name!r}") if isinstance(target, str)
+                else target
+            )
             # Classes are instantiated once; instances and factories are used as given.
             if isinstance(obj, type):
                 obj = obj()
@@ -162,6 +161,7 @@ class HookSpecs:
         Return the secret, or ``None`` if the reference's scheme is not yours. The first
         non-``None`` answer wins. Never log the value.
         """
+        return None
 
     @hookspec
     def dataloader_secret_schemes(self) -> list[str]:
@@ -169,6 +169,7 @@ class HookSpecs:
 
         Results of all plugins are combined; used for error messages and validation.
         """
+        return []
 
     @hookspec
     def dataloader_on_event(self, event: LoadEvent) -> None:
@@ -258,9 +259,10 @@ class PluginHost:
 
     def plugin_of(self, kind: str, name: str) -> str:
         """Which plugin registered a connector/strategy/engine name."""
-        registry = {"db_type": self._connectors, "strategy": self._strategies,
-                    "engine": self._engines}[kind]
-        return registry.owner(name)
+        registries: dict[str, Registry[Any]] = {
+            "db_type": self._connectors, "strategy": self._strategies, "engine": self._engines,
+        }
+        return registries[kind].owner(name)
 
     def resolve_secret(self, reference: str) -> str | None:
         """Ask the secret resolvers; ``None`` when no resolver knows the scheme."""

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from dataloader_sdk.errors import (
     DataLoaderError,
+    EmptyReadRefusedError,
     FieldProblem,
     SourceError,
     ValidationError,
@@ -34,18 +35,25 @@ from dataloader_sdk.events import LoadFailed, LoadFinished, LoadStarted, StepCom
 from dataloader_sdk.lineage import with_lineage
 from dataloader_sdk.model import (
     CommitInfo,
+    EmptyReadGuard,
     LoadPlan,
     LoadStep,
+    ProbeAnswer,
+    ProbeFailed,
+    ProbeRequest,
     RunRecord,
     SourceConfig,
+    SourceObject,
     TableRecord,
     TableState,
     TargetName,
 )
 from dataloader_sdk.secrets import Secret, redact, resolve
-from dataloader_sdk.strategies.base import PlanContext
+from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from dataloader_sdk.connectors.base import Connector, SourceColumn
     from dataloader_sdk.control.store import Claim, ControlStore
     from dataloader_sdk.engines.base import Engine
@@ -173,14 +181,18 @@ class TableRunner:
         try:
             state = self._reconcile(claim, table)
             obj = config.source_object
-            _require_columns(table, connector.columns(obj), strategy.required_columns(options))
+            columns = connector.columns(obj)
+            _require_columns(table, columns, strategy.required_columns(options))
             probes = {
-                request: connector.probe(obj, request)
+                request: _probe(connector, obj, request)
                 for request in strategy.probes(options, state)
             }
             plan: LoadPlan = strategy.plan(PlanContext(
                 table=table, options=options, state=state, probes=probes,
                 now=self._clock(), run_id=run.run_id,
+                schema_fingerprint=schema_fingerprint(
+                    (c.name, c.source_type, str(c.arrow_type)) for c in columns
+                ),
             ))
             notify(ProgressUpdate(table.name, "planned"))
             run = replace(run, note=plan.note, watermark_before=state.watermark)
@@ -222,6 +234,8 @@ class TableRunner:
         table = claim.table
         notify(ProgressUpdate(table.name, "reading", run.rows_written))
         reader = connector.read(step.select, batch_rows=_batch_rows(source))
+        if step.guard is not None:
+            reader = self._guard_empty_read(table, reader, step.guard)
         counted = with_lineage(
             reader, run_id=run.run_id, loaded_at=step.loaded_at,
             source=f"{source.name}:{table.config.source_object}",
@@ -245,6 +259,45 @@ class TableRunner:
         )
         notify(ProgressUpdate(table.name, "committed", run.rows_written))
         return run
+
+
+    def _guard_empty_read(
+        self, table: TableRecord, reader: pa.RecordBatchReader, guard: EmptyReadGuard
+    ) -> pa.RecordBatchReader:
+        """Refuse an empty read that would empty a populated target window.
+
+        Peeks until the first non-empty batch, so the stream stays bounded in memory.
+        """
+        import pyarrow as pa
+
+        seen: list[pa.RecordBatch] = []
+        for batch in reader:
+            seen.append(batch)
+            if batch.num_rows:
+                break
+        if not any(b.num_rows for b in seen):
+            held = self._engine.count(table.config.target, guard.where)
+            if held > guard.max_target_rows:
+                raise EmptyReadRefusedError(
+                    f"table {table.name!r}: the source returned no rows for the window, but "
+                    f"the target holds {held} rows there (more than the allowed "
+                    f"{guard.max_target_rows}); nothing was deleted. If the source really is "
+                    "empty, raise empty_window_threshold or run a full load"
+                )
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            yield from seen
+            yield from reader
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def _probe(connector: Connector, obj: SourceObject, request: ProbeRequest) -> ProbeAnswer:
+    """Run one probe; a failure becomes ``ProbeFailed`` and the strategy decides."""
+    try:
+        return connector.probe(obj, request)
+    except DataLoaderError as exc:
+        return ProbeFailed(exc)
 
 
 def _batch_rows(source: SourceConfig) -> int:

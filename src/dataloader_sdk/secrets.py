@@ -90,7 +90,9 @@ def resolve(reference: str, host: PluginHost, *, source: str = "") -> Secret:
 
 
 _SECRET_IN_URL = re.compile(r"(?P<pre>://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<post>@)")
-_SECRET_KV = re.compile(r"(?i)(?P<pre>\b(?:password|passwd|pwd|secret|token|passphrase)\s*[=:]\s*)(?P<pw>[^\s;,'\"]+)")
+_SECRET_KV = re.compile(
+    r"(?i)(?P<pre>\b(?:password|passwd|pwd|secret|token|passphrase)\s*[=:]\s*)(?P<pw>[^\s;,'\"]+)"
+)
 
 
 def redact(text: str, *secrets: Secret | None) -> str:

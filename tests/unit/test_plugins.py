@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ def test_duplicate_registration_is_refused() -> None:
 
 
 @pytest.fixture
-def broken_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def broken_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A distribution on sys.path whose dataloader_sdk entry point cannot be imported."""
     dist = tmp_path / "dataloader_broken-1.0.dist-info"
     dist.mkdir()
@@ -49,7 +48,7 @@ def broken_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         "[dataloader_sdk]\nbroken = dataloader_broken_missing_module\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    yield "broken"
+    return "broken"
 
 
 def test_a_broken_plugin_is_reported_by_name_and_does_not_hide_builtins(
@@ -72,7 +71,7 @@ def test_lazy_target_that_fails_to_import_names_itself() -> None:
 
     host = PluginHost([Lazy()])
     assert "ghostdb" in host.connector_names()
-    with pytest.raises(PluginLoadError, match="ghostdb.*ghost_driver_pkg"):
+    with pytest.raises(PluginLoadError, match=r"ghostdb.*ghost_driver_pkg"):
         host.connector("ghostdb")
 
 

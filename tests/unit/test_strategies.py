@@ -16,6 +16,7 @@ from dataloader_sdk.model import (
     Compare,
     Merge,
     Overwrite,
+    RowCount,
     ScalarValue,
     TableConfig,
     TableRecord,
@@ -43,7 +44,7 @@ def plan(strategy: Strategy[Any], options: dict[str, Any], state: TableState,
          upper: ScalarValue | None = None) -> Any:
     rec = record("x", options)
     opts = strategy.parse_options(options, table=rec.name)
-    probes = {p: upper for p in strategy.probes(opts, state)}
+    probes = {p: 0 if isinstance(p, RowCount) else upper for p in strategy.probes(opts, state)}
     return strategy.plan(PlanContext(rec, opts, state, probes, NOW, "run1"))
 
 

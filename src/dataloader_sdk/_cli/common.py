@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +21,14 @@ if TYPE_CHECKING:
     from dataloader_sdk.control.store import ControlStore
     from dataloader_sdk.loader import DataLoader
     from dataloader_sdk.model import JSONValue
+    from dataloader_sdk.plugins import PluginHost
 
 __all__ = [
     "ENVIRONMENTS",
-    "console",
     "CliState",
     "DataLoaderGroup",
     "actor",
+    "console",
     "exit_code_for",
     "fail",
     "parse_interval",
@@ -69,6 +71,22 @@ class CliState:
             self._loader = DataLoader.from_settings(self.settings())
         return self._loader
 
+    def close(self) -> None:
+        """Release the control DB connections opened by this invocation."""
+        if self._loader is not None:
+            self._loader.close()
+        elif self._store is not None:
+            self._store.close()
+        self._loader = self._store = None
+
+    def host(self) -> PluginHost:
+        """The plugin host (the loader's when one is open, else the process-wide one)."""
+        if self._loader is not None:
+            return self._loader.host
+        from dataloader_sdk.plugins import get_host
+
+        return get_host()
+
     def store(self) -> ControlStore:
         """The control store (shared with the loader once one is open)."""
         if self._loader is not None:
@@ -93,6 +111,10 @@ class DataLoaderGroup(click.Group):
     already says what is wrong and what to do. Sub-groups run inside the root's ``invoke``,
     so catching here covers every command.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Commands in workflow order (init, sources, tables, run, ...), not alphabetical."""
+        return list(self.commands)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, reporting SDK errors without a traceback."""
@@ -178,7 +200,8 @@ def console(*, stderr: bool = False) -> Console:
     """
     from rich.console import Console
 
-    stream = click.get_text_stream("stderr" if stderr else "stdout")
+    # Looked up at call time: CliRunner (and pytest's capture) swap sys.stdout per call.
+    stream = sys.stderr if stderr else sys.stdout
     # Piped output (CI logs, ``| less``) gets a fixed, generous width instead of rich's 80
     # columns, so tables are not squeezed into unreadable wrapped cells.
     width = None if stream.isatty() else 160

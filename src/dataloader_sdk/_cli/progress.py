@@ -12,29 +12,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
-__all__ = ["ProgressLike", "ProgressReporter", "progress_reporter"]
+    from dataloader_sdk.runner import ProgressUpdate
 
-
-class ProgressLike(Protocol):
-    """The fields of ``dataloader_sdk.loader.ProgressUpdate`` this module reads."""
-
-    @property
-    def table(self) -> str: ...  # noqa: D102
-
-    @property
-    def phase(self) -> str: ...  # noqa: D102
-
-    @property
-    def rows(self) -> int: ...  # noqa: D102
-
-    @property
-    def total_rows(self) -> int | None: ...  # noqa: D102
+__all__ = ["ProgressReporter", "progress_reporter"]
 
 
 _QUIET_PHASES = frozenset({"reading"})
@@ -50,7 +36,7 @@ class ProgressReporter:
         self._last_phase: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, update: ProgressLike) -> None:
+    def __call__(self, update: ProgressUpdate) -> None:
         """Record one update (called from the loader's worker threads)."""
         with self._lock:
             if self._progress is None:
@@ -58,14 +44,14 @@ class ProgressReporter:
             else:
                 self._live(self._progress, update)
 
-    def _plain(self, update: ProgressLike) -> None:
+    def _plain(self, update: ProgressUpdate) -> None:
         if update.phase in _QUIET_PHASES or self._last_phase.get(update.table) == update.phase:
             return
         self._last_phase[update.table] = update.phase
         rows = f" ({update.rows:,} rows)" if update.rows else ""
         self._console.print(f"{update.table}: {update.phase}{rows}")
 
-    def _live(self, progress: Progress, update: ProgressLike) -> None:
+    def _live(self, progress: Progress, update: ProgressUpdate) -> None:
         task = self._tasks.get(update.table)
         if task is None:
             task = progress.add_task(update.table, total=update.total_rows, phase=update.phase)

@@ -52,7 +52,7 @@ def fmt_duration(seconds: float | None) -> str:
         return _DASH
     if seconds < 60:
         return f"{seconds:.2f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m {secs:02d}s"
 
 

@@ -73,11 +73,11 @@ def add_source(
     # Validate at the edge, every problem at once, before anything is written: the
     # connector knows its own required fields (e.g. a host for postgresql).
     problems = config.problems()
-    factory = state.loader().host.connector(db_type)  # UnknownNameError lists known ones
+    factory = state.host().connector(db_type)  # UnknownNameError lists known ones
     problems += factory.validate(config)
     if problems:
         raise ValidationError(f"source {name!r}", problems)
-    state.store().add_source(config, actor=actor())
+    state.loader().add_source(config, actor=actor())
     console().print(f"Added source {name!r} ({db_type}).")
 
 

@@ -15,7 +15,6 @@ in the code base compares statuses to decide whether a change is legal.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
 
 from dataloader_sdk.errors import InvalidTransitionError
 from dataloader_sdk.model import TABLE_STATUSES, TableStatus
@@ -70,8 +69,7 @@ def check_transition(table: str, current: str, to: str) -> TableStatus:
             f"cannot move table {table!r} to {to!r}: not a status; "
             f"use one of {', '.join(TABLE_STATUSES)}"
         )
-    cur = cast(TableStatus, current)
-    target = cast(TableStatus, to)
+    cur, target = current, to
     if target not in TRANSITIONS[cur]:
         allowed = ", ".join(sorted(TRANSITIONS[cur])) or "(none)"
         raise InvalidTransitionError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dataloader_sdk.errors import ValidationError, FieldProblem
+from dataloader_sdk.errors import FieldProblem, ValidationError
 from dataloader_sdk.model import (
     Compare,
     CursorExpr,

@@ -20,6 +20,8 @@ from dataloader_sdk.model import (
     Select,
     TableState,
 )
+from dataloader_sdk.strategies._nulls import NullPolicy, check_nulls, null_probes, with_null_policy
+from dataloader_sdk.strategies._nulls import read_option as read_null_policy
 from dataloader_sdk.strategies._window import cursor_window, upper_bound_probe
 from dataloader_sdk.strategies.base import OptionReader, PlanContext
 
@@ -31,6 +33,7 @@ class AppendOnlyOptions:
     """Options of ``append_only``."""
 
     watermark_column: CursorExpr
+    null_cursor: NullPolicy = "fail"
 
 
 class AppendOnlyStrategy:
@@ -52,22 +55,25 @@ class AppendOnlyStrategy:
                 "append_only has no keys to deduplicate re-read rows, so a lookback would "
                 "duplicate them; use strategy 'incremental' with primary_keys instead",
             )
+        nulls = read_null_policy(reader)
         reader.finish()
         assert cursor is not None
-        return AppendOnlyOptions(watermark_column=cursor)
+        return AppendOnlyOptions(watermark_column=cursor, null_cursor=nulls)
 
     def required_columns(self, options: AppendOnlyOptions) -> tuple[str, ...]:
         """The cursor columns."""
         return options.watermark_column.columns
 
     def probes(self, options: AppendOnlyOptions, state: TableState) -> tuple[ProbeRequest, ...]:
-        """``MaxOf(cursor)``: freezes the upper bound H before reading."""
-        return (upper_bound_probe(options.watermark_column),)
+        """``MaxOf(cursor)`` freezes the upper bound H; the NULL policy may count NULLs."""
+        return (upper_bound_probe(options.watermark_column),
+                *null_probes(options.null_cursor, options.watermark_column, state))
 
     def plan(self, ctx: PlanContext[AppendOnlyOptions]) -> LoadPlan:
         """One Append step over ``(W, H]``."""
         opts = ctx.options
-        upper = ctx.probes.get(upper_bound_probe(opts.watermark_column))
+        check_nulls(ctx, opts.null_cursor, opts.watermark_column)
+        upper = ctx.answer(upper_bound_probe(opts.watermark_column))
         window = cursor_window(
             table=ctx.table.name, cursor=opts.watermark_column, state=ctx.state,
             upper=upper, lookback=None, strict=True,
@@ -78,7 +84,8 @@ class AppendOnlyStrategy:
             return LoadPlan((), note="no rows above the watermark")
         version = ctx.state.txn_version + 1
         step = LoadStep(
-            select=Select(ctx.table.config.source_object, where=window.where),
+            select=Select(ctx.table.config.source_object, where=with_null_policy(
+                window.where, opts.null_cursor, opts.watermark_column, ctx.state)),
             write=Append(),
             state_after=TableState(watermark=window.after, txn_version=version,
                                    extra=dict(ctx.state.extra)),

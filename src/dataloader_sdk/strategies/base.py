@@ -12,8 +12,9 @@ bound), runs them on the connector, then calls :meth:`Strategy.plan` with the an
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar, runtime_checkable
@@ -25,13 +26,15 @@ from dataloader_sdk.model import (
     CursorExpr,
     JSONValue,
     LoadPlan,
+    ProbeAnswer,
+    ProbeFailed,
     ProbeRequest,
     ScalarValue,
     TableRecord,
     TableState,
 )
 
-__all__ = ["OptionReader", "PlanContext", "Strategy", "parse_duration"]
+__all__ = ["OptionReader", "PlanContext", "Strategy", "parse_duration", "schema_fingerprint"]
 
 OptionsT = TypeVar("OptionsT")
 
@@ -43,9 +46,18 @@ class PlanContext(Generic[OptionsT]):
     table: TableRecord
     options: OptionsT
     state: TableState
-    probes: Mapping[ProbeRequest, ScalarValue | None]
+    probes: Mapping[ProbeRequest, ProbeAnswer]
     now: datetime
     run_id: str
+    #: A hash of the source columns' names and types (see ``schema_fingerprint``).
+    schema_fingerprint: str = ""
+
+    def answer(self, request: ProbeRequest) -> ScalarValue | None:
+        """The probe's answer; re-raises the probe's error if it failed."""
+        value = self.probes.get(request)
+        if isinstance(value, ProbeFailed):
+            raise value.error
+        return value
 
 
 @runtime_checkable
@@ -74,6 +86,14 @@ class Strategy(Protocol[OptionsT]):
     def plan(self, ctx: PlanContext[OptionsT]) -> LoadPlan:
         """Decide this run's steps. Pure: no I/O, no clock other than ``ctx.now``."""
         ...
+
+
+def schema_fingerprint(columns: Iterable[tuple[str, str, str]]) -> str:
+    """A stable hash of ``(name, source type, arrow type)`` triples, in column order."""
+    digest = hashlib.sha256()
+    for name, source_type, arrow_type in columns:
+        digest.update(f"{name}\x1f{source_type}\x1f{arrow_type}\x1e".encode())
+    return digest.hexdigest()[:32]
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|secs|m|min|mins|h|hr|hrs|hours?|d|days?|w|weeks?)\s*$")

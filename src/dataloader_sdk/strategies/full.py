@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dataloader_sdk.model import JSONValue, LoadPlan, LoadStep, Overwrite, ProbeRequest, Select, TableState
+from dataloader_sdk.model import (
+    JSONValue,
+    LoadPlan,
+    LoadStep,
+    Overwrite,
+    ProbeRequest,
+    Select,
+    TableState,
+)
 from dataloader_sdk.strategies.base import OptionReader, PlanContext
 
 __all__ = ["FullOptions", "FullStrategy"]

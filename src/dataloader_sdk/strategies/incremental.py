@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from dataloader_sdk.model import (
     CursorExpr,
@@ -21,6 +22,13 @@ from dataloader_sdk.model import (
     Select,
     TableState,
 )
+from dataloader_sdk.strategies._nulls import (
+    NullPolicy,
+    check_nulls,
+    null_probes,
+    with_null_policy,
+)
+from dataloader_sdk.strategies._nulls import read_option as read_null_policy
 from dataloader_sdk.strategies._window import cursor_window, upper_bound_probe
 from dataloader_sdk.strategies.base import OptionReader, PlanContext
 
@@ -34,6 +42,9 @@ class IncrementalOptions:
     watermark_column: CursorExpr
     primary_keys: tuple[str, ...]
     lookback: int | timedelta | None = None
+    null_cursor: NullPolicy = "fail"
+    delete_column: str | None = None
+    delete_mode: Literal["delete", "flag"] = "delete"
 
 
 class IncrementalStrategy:
@@ -52,22 +63,33 @@ class IncrementalStrategy:
             "primary_keys", required=True, hint=" (the merge needs them to find changed rows)"
         )
         lookback = reader.lookback()
+        nulls = read_null_policy(reader)
+        delete_column = reader.text("delete_column")
+        delete_mode = reader.choice("delete_mode", ("delete", "flag"), default="delete")
+        if reader.has("delete_mode") and delete_column is None:
+            reader.problem("delete_mode", "needs delete_column (the source's soft-delete flag)")
         reader.finish()
         assert cursor is not None  # finish() raised otherwise
-        return IncrementalOptions(watermark_column=cursor, primary_keys=keys, lookback=lookback)
+        return IncrementalOptions(
+            watermark_column=cursor, primary_keys=keys, lookback=lookback, null_cursor=nulls,
+            delete_column=delete_column, delete_mode=delete_mode,  # type: ignore[arg-type]
+        )
 
     def required_columns(self, options: IncrementalOptions) -> tuple[str, ...]:
-        """Cursor and key columns."""
-        return (*options.watermark_column.columns, *options.primary_keys)
+        """Cursor, key and soft-delete columns."""
+        delete = (options.delete_column,) if options.delete_column else ()
+        return (*options.watermark_column.columns, *options.primary_keys, *delete)
 
     def probes(self, options: IncrementalOptions, state: TableState) -> tuple[ProbeRequest, ...]:
-        """``MaxOf(cursor)``: freezes the upper bound H before reading."""
-        return (upper_bound_probe(options.watermark_column),)
+        """``MaxOf(cursor)`` freezes the upper bound H; the NULL policy may count NULLs."""
+        return (upper_bound_probe(options.watermark_column),
+                *null_probes(options.null_cursor, options.watermark_column, state))
 
     def plan(self, ctx: PlanContext[IncrementalOptions]) -> LoadPlan:
         """One Merge step over the window, or nothing when the source has no new cursor."""
         opts = ctx.options
-        upper = ctx.probes.get(upper_bound_probe(opts.watermark_column))
+        check_nulls(ctx, opts.null_cursor, opts.watermark_column)
+        upper = ctx.answer(upper_bound_probe(opts.watermark_column))
         window = cursor_window(
             table=ctx.table.name, cursor=opts.watermark_column, state=ctx.state,
             upper=upper, lookback=opts.lookback, strict=False,
@@ -76,8 +98,10 @@ class IncrementalStrategy:
             return LoadPlan((), note="no rows at or above the watermark")
         version = ctx.state.txn_version + 1
         step = LoadStep(
-            select=Select(ctx.table.config.source_object, where=window.where),
-            write=Merge(keys=opts.primary_keys, sequence=opts.watermark_column),
+            select=Select(ctx.table.config.source_object, where=with_null_policy(
+                window.where, opts.null_cursor, opts.watermark_column, ctx.state)),
+            write=Merge(keys=opts.primary_keys, sequence=opts.watermark_column,
+                        delete_column=opts.delete_column, delete_mode=opts.delete_mode),
             state_after=TableState(watermark=window.after, txn_version=version,
                                    extra=dict(ctx.state.extra)),
             txn_version=version,

@@ -1,0 +1,307 @@
+"""Scheduling, claims, leases and status changes of tables.
+
+Every status change goes through :func:`dataloader_sdk.control.status.check_transition`.
+Every write that depends on what was read carries the value it depends on in its WHERE
+clause (status, lease owner, run generation), so a change made concurrently by another
+worker turns into a refused write instead of a lost update. On PostgreSQL rows are also
+locked (``FOR UPDATE``, ``SKIP LOCKED`` when picking due work); on SQLite every
+transaction is a single writer (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from dataloader_sdk.control._common import check_actor, check_now
+from dataloader_sdk.control.audit import write_audit
+from dataloader_sdk.control.records import Claim
+from dataloader_sdk.control.rows import row_to_table
+from dataloader_sdk.control.schema import table_control as T
+from dataloader_sdk.control.status import check_transition
+from dataloader_sdk.control.tables import table_row
+from dataloader_sdk.errors import ConfigError, LeaseError
+from dataloader_sdk.model import JSONValue, TableRecord, TableState, TableStatus
+
+__all__ = ["RetryPolicy", "claim", "claim_due", "enqueue_due", "finish", "save_state",
+           "set_status"]
+
+FinishStatus = Literal["succeeded", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failures are retried.
+
+    A table is re-queued after a failure while ``retry_count <= max_retries`` (so
+    ``max_retries=3`` allows 1 run + 3 retries); the next failure, or a permanent one,
+    moves it to ``needs_attention``. A retry is due ``delay_seconds`` after the failure.
+    """
+
+    max_retries: int = 3
+    delay_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        for name in ("max_retries", "delay_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def _positive(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _lease_held(row: Any, now: datetime) -> bool:
+    return (
+        row.status == "running"
+        and row.lease_expires_at is not None
+        and row.lease_expires_at > now
+    )
+
+
+def _lease_error(name: str, row: Any, what: str) -> LeaseError:
+    if row is None:
+        return LeaseError(f"{what} table {name!r}: the table no longer exists")
+    if row.status == "running":
+        holder = f"it is leased by {row.lease_owner!r} until {row.lease_expires_at}"
+    else:
+        holder = f"it is now {row.status!r} with no lease"
+    return LeaseError(f"{what} table {name!r}: {holder}; wait for that run or claim it again")
+
+
+def enqueue_due(conn: sa.Connection, *, now: datetime, retry: RetryPolicy) -> list[str]:
+    """Move every due table to ``queued``; returns their names (by priority).
+
+    Due: enabled; ``next_run_at <= now`` (or never scheduled but with an interval); and
+    idle, succeeded or skipped, or failed with retries left.
+    """
+    check_now(now)
+    settled = T.c.status.in_(("idle", "succeeded", "skipped"))
+    retryable = sa.and_(T.c.status == "failed", T.c.retry_count <= retry.max_retries)
+    query = (
+        sa.select(T.c.table_id, T.c.name, T.c.status)
+        .where(
+            T.c.enabled.is_(True),
+            sa.or_(settled, retryable),
+            sa.or_(
+                T.c.next_run_at <= now,
+                sa.and_(T.c.next_run_at.is_(None), T.c.interval_seconds.is_not(None)),
+            ),
+        )
+        .order_by(T.c.priority, T.c.table_id)
+        # Another scheduler enqueueing at the same moment simply skips these rows.
+        .with_for_update(skip_locked=True)
+    )
+    queued: list[str] = []
+    for row in conn.execute(query).all():
+        check_transition(row.name, row.status, "queued")
+        result = conn.execute(
+            sa.update(T).where(T.c.table_id == row.table_id, T.c.status == row.status)
+            .values(status="queued", updated_at=now)
+        )
+        if result.rowcount == 1:
+            queued.append(row.name)
+    return queued
+
+
+def _take_lease(
+    conn: sa.Connection, row: Any, *, owner: str, lease_seconds: int, now: datetime
+) -> Claim:
+    generation = row.run_generation + 1
+    expires = now + timedelta(seconds=lease_seconds)
+    result = conn.execute(
+        sa.update(T)
+        .where(T.c.table_id == row.table_id, T.c.status == row.status,
+               T.c.run_generation == row.run_generation)
+        .values(status="running", lease_owner=owner, lease_expires_at=expires,
+                run_generation=generation, updated_at=now)
+    )
+    if result.rowcount != 1:
+        raise _lease_error(row.name, table_row(conn, row.name), "cannot claim")
+    record = row_to_table(table_row(conn, row.name))
+    return Claim(table=record, owner=owner, generation=generation, expires_at=expires)
+
+
+def claim(
+    conn: sa.Connection, name: str, *, owner: str, lease_seconds: int, now: datetime
+) -> Claim:
+    """Claim one table for a run now, whatever its schedule (a manual run).
+
+    Any status but ``running`` goes ``→ queued → running``; a ``running`` table whose
+    lease expired is taken over (``running → failed → queued → running``).
+
+    Raises:
+        LeaseError: Another worker holds an unexpired lease; names it and the expiry.
+        InvalidTransitionError: The state machine forbids the path.
+    """
+    check_now(now)
+    check_actor(owner)
+    _positive(lease_seconds, "lease_seconds")
+    row = table_row(conn, name, lock=True)
+    if _lease_held(row, now):
+        raise LeaseError(
+            f"table {name!r} is already running: leased by {row.lease_owner!r} until "
+            f"{row.lease_expires_at.isoformat()}; wait for that run to finish (or for the "
+            "lease to expire) and claim it again"
+        )
+    path: list[TableStatus]
+    if row.status == "running":
+        path = ["failed", "queued", "running"]
+    elif row.status == "queued":
+        path = ["running"]
+    else:
+        path = ["queued", "running"]
+    current: str = row.status
+    for step in path:
+        current = check_transition(name, current, step)
+    return _take_lease(conn, row, owner=owner, lease_seconds=lease_seconds, now=now)
+
+
+def claim_due(
+    conn: sa.Connection, *, owner: str, limit: int, lease_seconds: int, now: datetime
+) -> list[Claim]:
+    """Claim up to ``limit`` queued, enabled tables, highest priority (lowest number) first.
+
+    Rows another worker is claiming at the same moment are skipped, never waited for
+    (PostgreSQL ``SKIP LOCKED``); on SQLite the transaction is the only writer.
+    """
+    check_now(now)
+    check_actor(owner)
+    _positive(limit, "limit")
+    _positive(lease_seconds, "lease_seconds")
+    query = (
+        sa.select(T)
+        .where(T.c.status == "queued", T.c.enabled.is_(True))
+        .order_by(T.c.priority, T.c.table_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claims: list[Claim] = []
+    for row in conn.execute(query).all():
+        check_transition(row.name, row.status, "running")
+        claims.append(_take_lease(conn, row, owner=owner, lease_seconds=lease_seconds, now=now))
+    return claims
+
+
+def _held_row(conn: sa.Connection, held: Claim, what: str) -> Any:
+    name = held.table.name
+    row = conn.execute(
+        sa.select(T).where(T.c.table_id == held.table.table_id).with_for_update()
+    ).one_or_none()
+    if (
+        row is None
+        or row.status != "running"
+        or row.lease_owner != held.owner
+        or row.run_generation != held.generation
+    ):
+        raise _lease_error(name, row, what)
+    return row
+
+
+def save_state(conn: sa.Connection, held: Claim, state: TableState) -> None:
+    """Store ``state`` for the claimed table, only while the claim still holds.
+
+    An expired lease that nobody took over still holds: the data it describes is
+    already committed, and refusing it would only lose progress.
+
+    Raises:
+        LeaseError: The lease was taken over or released; names the current holder.
+    """
+    row = _held_row(conn, held, "cannot save state of")
+    conn.execute(
+        sa.update(T)
+        .where(T.c.table_id == row.table_id, T.c.lease_owner == held.owner,
+               T.c.run_generation == held.generation)
+        .values(state=state.to_json())
+    )
+
+
+def finish(
+    conn: sa.Connection,
+    held: Claim,
+    *,
+    status: FinishStatus,
+    now: datetime,
+    permanent: bool,
+    retry: RetryPolicy,
+) -> TableRecord:
+    """End a claimed run: set its outcome, release the lease, schedule the next run."""
+    check_now(now)
+    row = _held_row(conn, held, "cannot finish")
+    name = row.name
+    final = check_transition(name, row.status, status)
+    values: dict[str, object] = {
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_run_at": now,
+        "updated_at": now,
+    }
+    if final == "failed":
+        retries = row.retry_count + 1
+        values["retry_count"] = retries
+        if permanent or retries > retry.max_retries:
+            final = check_transition(name, final, "needs_attention")
+            values["next_run_at"] = None
+        else:
+            values["next_run_at"] = now + timedelta(seconds=retry.delay_seconds)
+    else:
+        values["retry_count"] = 0
+        interval = row.interval_seconds
+        values["next_run_at"] = now + timedelta(seconds=interval) if interval else None
+    values["status"] = final
+    conn.execute(sa.update(T).where(T.c.table_id == row.table_id).values(values))
+    return row_to_table(table_row(conn, name))
+
+
+def set_status(
+    conn: sa.Connection,
+    name: str,
+    to: TableStatus,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    retry: RetryPolicy,
+    environment: str,
+) -> TableRecord:
+    """A manual or monitor status change, checked by the state machine and audited.
+
+    ``→ failed`` (a stuck table) releases the lease, so the stuck worker can no longer
+    save state or finish, and counts as a failure for the retry policy;
+    ``needs_attention → idle/queued`` starts the retry count over.
+    """
+    check_now(now)
+    check_actor(actor)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ConfigError(f"give a reason for changing the status of table {name!r}")
+    row = table_row(conn, name, lock=True)
+    final = check_transition(name, row.status, to)
+    values: dict[str, object] = {"status": final, "updated_at": now}
+    if row.status == "running":
+        values.update(lease_owner=None, lease_expires_at=None)
+    if final == "failed":
+        values["retry_count"] = row.retry_count + 1
+        values["next_run_at"] = now + timedelta(seconds=retry.delay_seconds)
+    elif final == "needs_attention":
+        values["next_run_at"] = None
+    elif row.status == "needs_attention":
+        values["retry_count"] = 0
+    result = conn.execute(
+        sa.update(T).where(T.c.table_id == row.table_id, T.c.status == row.status).values(values)
+    )
+    if result.rowcount != 1:  # pragma: no cover - the row is locked (or SQLite is serial)
+        raise _lease_error(name, table_row(conn, name), "cannot change the status of")
+    before: dict[str, JSONValue] = {"status": row.status, "retry_count": row.retry_count}
+    after = row_to_table(table_row(conn, name))
+    after_json: dict[str, JSONValue] = {
+        "status": after.status, "retry_count": after.retry_count, "reason": reason,
+    }
+    write_audit(conn, kind="table", entity=name, action="status", actor=actor, at=now,
+                before=before, after=after_json, environment=environment)
+    return after

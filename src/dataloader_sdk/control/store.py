@@ -1,0 +1,361 @@
+"""The control store: the typed facade over the control database of one environment.
+
+Each public method is one transaction; the work is done by the small modules next to
+this one (``sources``, ``tables``, ``scheduling``, ``history``, ``audit``), and every
+status change goes through :mod:`dataloader_sdk.control.status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Literal, TypeVar
+
+import sqlalchemy as sa
+
+from dataloader_sdk.control import audit, history, migrate, scheduling, sources, tables
+from dataloader_sdk.control.database import (
+    Environment,
+    EnvironmentTarget,
+    create_control_engine,
+    resolve_environment,
+)
+from dataloader_sdk.control.records import AuditEntry, Claim
+from dataloader_sdk.control.scheduling import RetryPolicy
+from dataloader_sdk.errors import ConfigError, StateError
+from dataloader_sdk.model import (
+    RunRecord,
+    SourceConfig,
+    TableConfig,
+    TableRecord,
+    TableState,
+    TableStatus,
+    utcnow,
+)
+
+# Claim, AuditEntry and RetryPolicy are re-exported: callers import them from here.
+__all__ = ["AuditEntry", "Claim", "ControlStore", "RetryPolicy"]
+
+_T = TypeVar("_T")
+
+
+class ControlStore:
+    """Sources, tables, schedules, leases, run history and audit of one environment.
+
+    Open with :meth:`open`; close with :meth:`close` (or use it as a context manager).
+    A store owns one connection pool and is safe to share between threads; for
+    independent workers, open one store per worker.
+
+    Attributes:
+        environment: ``dataloader`` (prod) or ``dataloader_test`` (pre-prod).
+        retry: The retry policy applied by :meth:`finish`, :meth:`enqueue_due` and
+            :meth:`set_status`.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        target: EnvironmentTarget,
+        environment: Environment,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """Wrap an engine made by :func:`create_control_engine`; prefer :meth:`open`."""
+        self._engine = engine
+        self._target = target
+        self.environment: str = environment
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        environment: Literal["dataloader", "dataloader_test"] = "dataloader",
+        *,
+        upgrade: bool = True,
+        max_retries: int = 3,
+        retry_delay_seconds: int = 60,
+    ) -> ControlStore:
+        """Connect to ``environment``'s control tables, migrating them to the latest schema.
+
+        Args:
+            url: A SQLAlchemy URL. SQLite: ``sqlite:///DIR/dataloader.db`` (each environment
+                is its own file in ``DIR``, named after it). PostgreSQL:
+                ``postgresql+psycopg://...`` (each environment is a schema named after it).
+            environment: ``dataloader`` (prod) or ``dataloader_test`` (pre-prod).
+            upgrade: Run the migrations first (creates the database/schema if missing).
+                With ``False`` the database must already be at the latest revision.
+            max_retries: Retries after a failure before ``needs_attention``.
+            retry_delay_seconds: How long after a failure the retry is due.
+
+        Raises:
+            ConfigError: Bad URL or environment.
+            StateError: ``upgrade=False`` and the database is not at the latest revision.
+        """
+        target = resolve_environment(url, environment)
+        retry = RetryPolicy(max_retries=max_retries, delay_seconds=retry_delay_seconds)
+        engine = create_control_engine(target)
+        store = cls(engine, target, environment, retry=retry)
+        try:
+            if upgrade:
+                store.upgrade()
+            else:
+                store.check_revision()
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def upgrade(self) -> None:
+        """Migrate the control tables to the latest revision (``alembic upgrade head``).
+
+        Idempotent; creates the PostgreSQL schema when missing.
+        """
+        migrate.upgrade(self._engine, self._target.schema)
+
+    def revision(self) -> str | None:
+        """The migration revision the database is at (``None`` if never migrated)."""
+        return migrate.current_revision(self._engine, self._target.schema)
+
+    def check_revision(self) -> None:
+        """Raise :class:`StateError` unless the database is at the latest revision."""
+        current, head = self.revision(), migrate.head_revision()
+        if current != head:
+            raise StateError(
+                f"control database {self._describe()} is at revision {current!r}, this "
+                f"dataloader-sdk needs {head!r}; run the migrations "
+                "(ControlStore.open(..., upgrade=True) or `dataloader control upgrade`)"
+            )
+
+    def close(self) -> None:
+        """Close every pooled connection. The store cannot be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> ControlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ControlStore {self._describe()}>"
+
+    def _describe(self) -> str:
+        where = self._target.url.render_as_string(hide_password=True)
+        if self._target.schema:
+            where += f" schema {self._target.schema}"
+        return f"{self.environment} ({where})"
+
+    @contextmanager
+    def _tx(self) -> Iterator[sa.Connection]:
+        with self._engine.begin() as conn:
+            yield conn
+
+    def _run(self, fn: Callable[[sa.Connection], _T]) -> _T:
+        with self._tx() as conn:
+            return fn(conn)
+
+    # ------------------------------------------------------------------ sources
+
+    def add_source(self, cfg: SourceConfig, *, actor: str) -> SourceConfig:
+        """Add a source connection (audited).
+
+        Raises:
+            ValidationError: Invalid fields (all listed); nothing is written.
+            ConfigError: A source of that name exists.
+        """
+        now = self._clock()
+        return self._run(lambda c: sources.add_source(
+            c, cfg, actor=actor, now=now, environment=self.environment))
+
+    def update_source(
+        self, cfg: SourceConfig, *, actor: str, expected_version: int | None = None
+    ) -> SourceConfig:
+        """Replace the config of the source named ``cfg.name`` (audited, version bumped).
+
+        Raises:
+            ValidationError: Invalid fields; nothing is written.
+            UnknownNameError: No such source.
+            StaleVersionError: ``expected_version`` given and no longer current.
+        """
+        now = self._clock()
+        return self._run(lambda c: sources.update_source(
+            c, cfg, actor=actor, now=now, environment=self.environment,
+            expected_version=expected_version))
+
+    def remove_source(self, name: str, *, actor: str) -> None:
+        """Remove a source (audited).
+
+        Raises:
+            UnknownNameError: No such source.
+            ConfigError: Tables still use it (they are named).
+        """
+        now = self._clock()
+        self._run(lambda c: sources.remove_source(
+            c, name, actor=actor, now=now, environment=self.environment))
+
+    def get_source(self, name: str) -> SourceConfig:
+        """One source. Raises :class:`UnknownNameError` listing the known sources."""
+        return self._run(lambda c: sources.get_source(c, name))
+
+    def source_version(self, name: str) -> int:
+        """The source's optimistic-locking version (for ``update_source``)."""
+        return self._run(lambda c: sources.source_version(c, name))
+
+    def list_sources(self) -> list[SourceConfig]:
+        """Every source, sorted by name."""
+        return self._run(sources.list_sources)
+
+    # ------------------------------------------------------------------ tables
+
+    def add_table(self, cfg: TableConfig, *, actor: str) -> TableRecord:
+        """Add a table to load (status ``idle``, empty state; audited).
+
+        Raises:
+            ValidationError: Invalid fields (all listed); nothing is written.
+            UnknownNameError: Its source does not exist.
+            ConfigError: A table of that name exists.
+        """
+        now = self._clock()
+        return self._run(lambda c: tables.add_table(
+            c, cfg, actor=actor, now=now, environment=self.environment))
+
+    def update_table(
+        self, cfg: TableConfig, *, expected_version: int, actor: str
+    ) -> TableRecord:
+        """Replace the config of the table named ``cfg.name`` (audited, version bumped).
+
+        Status, state and schedule are kept.
+
+        Raises:
+            ValidationError: Invalid fields; nothing is written.
+            UnknownNameError: No such table, or its new source does not exist.
+            StaleVersionError: Someone changed it since ``expected_version``; reload, retry.
+        """
+        now = self._clock()
+        return self._run(lambda c: tables.update_table(
+            c, cfg, expected_version=expected_version, actor=actor, now=now,
+            environment=self.environment))
+
+    def remove_table(self, name: str, *, actor: str) -> None:
+        """Remove a table's control row (its run history is kept; audited).
+
+        Raises:
+            UnknownNameError: No such table.
+            StateError: It is running.
+        """
+        now = self._clock()
+        self._run(lambda c: tables.remove_table(
+            c, name, actor=actor, now=now, environment=self.environment))
+
+    def get_table(self, name: str) -> TableRecord:
+        """One table. Raises :class:`UnknownNameError` listing the known tables."""
+        return self._run(lambda c: tables.get_table(c, name))
+
+    def list_tables(self) -> list[TableRecord]:
+        """Every table, sorted by name."""
+        return self._run(tables.list_tables)
+
+    def reset_state(self, name: str, *, actor: str) -> TableRecord:
+        """Forget a table's state (watermark, progress): the next run starts over. Audited.
+
+        Raises:
+            UnknownNameError: No such table.
+            StateError: It is running.
+        """
+        now = self._clock()
+        return self._run(lambda c: tables.reset_state(
+            c, name, actor=actor, now=now, environment=self.environment))
+
+    # ------------------------------------------------------------------ scheduling
+
+    def enqueue_due(self, *, now: datetime) -> list[str]:
+        """Queue every due table and return their names (highest priority first)."""
+        return self._run(lambda c: scheduling.enqueue_due(c, now=now, retry=self.retry))
+
+    def claim(self, name: str, *, owner: str, lease_seconds: int, now: datetime) -> Claim:
+        """Claim one table for a manual run, whatever its schedule.
+
+        Raises:
+            UnknownNameError: No such table.
+            LeaseError: Another worker holds the lease (named, with its expiry).
+        """
+        return self._run(lambda c: scheduling.claim(
+            c, name, owner=owner, lease_seconds=lease_seconds, now=now))
+
+    def claim_due(
+        self, *, owner: str, limit: int, lease_seconds: int, now: datetime
+    ) -> list[Claim]:
+        """Claim up to ``limit`` queued tables (lowest ``priority`` number first).
+
+        Safe to call from many workers at once: each table is claimed by exactly one.
+        """
+        return self._run(lambda c: scheduling.claim_due(
+            c, owner=owner, limit=limit, lease_seconds=lease_seconds, now=now))
+
+    def save_state(self, claim: Claim, state: TableState) -> None:
+        """Store a claimed table's state after a committed step.
+
+        Raises:
+            LeaseError: The claim no longer holds (taken over, or failed by a monitor).
+        """
+        self._run(lambda c: scheduling.save_state(c, claim, state))
+
+    def finish(
+        self,
+        claim: Claim,
+        *,
+        status: Literal["succeeded", "failed", "skipped"],
+        now: datetime,
+        permanent: bool = False,
+    ) -> TableRecord:
+        """End a claimed run: release the lease, record the outcome, schedule the next run.
+
+        ``failed`` with ``permanent=True`` or with retries exhausted ends in
+        ``needs_attention``; otherwise a failed table is retried after the retry delay.
+
+        Raises:
+            LeaseError: The claim no longer holds.
+        """
+        return self._run(lambda c: scheduling.finish(
+            c, claim, status=status, now=now, permanent=permanent, retry=self.retry))
+
+    def set_status(
+        self, name: str, to: TableStatus, *, actor: str, reason: str
+    ) -> TableRecord:
+        """Change a table's status by hand or from a monitor (audited).
+
+        Raises:
+            InvalidTransitionError: The state machine forbids it (names from and to).
+        """
+        now = self._clock()
+        return self._run(lambda c: scheduling.set_status(
+            c, name, to, actor=actor, reason=reason, now=now, retry=self.retry,
+            environment=self.environment))
+
+    # ------------------------------------------------------------------ history
+
+    def record_run(self, run: RunRecord) -> None:
+        """Insert the run, or update it if its ``run_id`` was recorded before."""
+        self._run(lambda c: history.upsert_run(c, run))
+
+    def runs(self, table: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """The newest runs (of one table, or of all), newest first."""
+        _check_limit(limit)
+        return self._run(lambda c: history.read_runs(c, table, limit))
+
+    def audit_log(self, entity: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """The newest audit entries (of one source/table name, or all), newest first."""
+        _check_limit(limit)
+        return self._run(lambda c: audit.read_audit(c, entity, limit))
+
+
+def _check_limit(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+        raise ConfigError(f"limit must be a positive integer, got {limit!r}")
+

@@ -1,0 +1,194 @@
+"""Tables to load (``table_control``): add, update, remove, read, reset state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from dataloader_sdk.control._common import check_actor, json_problem
+from dataloader_sdk.control.audit import write_audit
+from dataloader_sdk.control.rows import record_to_json, row_to_table, table_config_values
+from dataloader_sdk.control.schema import table_control as T
+from dataloader_sdk.control.schema import table_control_dbconfig as S
+from dataloader_sdk.control.sources import source_names
+from dataloader_sdk.errors import (
+    ConfigError,
+    FieldProblem,
+    StaleVersionError,
+    StateError,
+    UnknownNameError,
+    ValidationError,
+)
+from dataloader_sdk.model import TableConfig, TableRecord, TableState, TargetName
+
+__all__ = [
+    "add_table",
+    "get_table",
+    "list_tables",
+    "remove_table",
+    "reset_state",
+    "table_names",
+    "table_row",
+    "update_table",
+]
+
+
+def _validate(conn: sa.Connection, cfg: TableConfig) -> None:
+    problems = cfg.problems()
+    target: object = cfg.target  # typed, but callers may pass a string at runtime
+    if not isinstance(target, TargetName):
+        problems.append(FieldProblem("target", "must be a TargetName (use TargetName.parse)"))
+    if isinstance(cfg.strategy_options, Mapping) and (
+        p := json_problem("strategy_options", cfg.strategy_options)
+    ):
+        problems.append(p)
+    if problems:
+        raise ValidationError(f"table {cfg.name!r}", problems)
+    if conn.execute(sa.select(S.c.source_id).where(S.c.name == cfg.source)).first() is None:
+        raise UnknownNameError(
+            "source", cfg.source, source_names(conn),
+            hint=f"table {cfg.name!r} needs it: add the source first (add_source) "
+            "or fix the table's source",
+        )
+
+
+def table_names(conn: sa.Connection) -> list[str]:
+    """Every table name, sorted."""
+    return list(conn.scalars(sa.select(T.c.name).order_by(T.c.name)))
+
+
+def table_row(conn: sa.Connection, name: str, *, lock: bool = False) -> Any:
+    """The raw ``table_control`` row of ``name`` (optionally ``FOR UPDATE``).
+
+    Raises:
+        UnknownNameError: No such table; the message lists the known names.
+    """
+    query = sa.select(T).where(T.c.name == name)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise UnknownNameError("table", name, table_names(conn),
+                               hint="list them with list_tables()")
+    return row
+
+
+def add_table(
+    conn: sa.Connection, cfg: TableConfig, *, actor: str, now: datetime, environment: str
+) -> TableRecord:
+    """Insert a new table (status ``idle``, empty state) and audit it."""
+    check_actor(actor)
+    _validate(conn, cfg)
+    if conn.execute(sa.select(T.c.table_id).where(T.c.name == cfg.name)).first() is not None:
+        raise ConfigError(
+            f"table {cfg.name!r} already exists in {environment}; "
+            "use update_table to change it, or choose another name"
+        )
+    conn.execute(
+        sa.insert(T).values(
+            **table_config_values(cfg),
+            status="idle",
+            state=TableState().to_json(),
+            retry_count=0,
+            run_generation=0,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    record = row_to_table(table_row(conn, cfg.name))
+    write_audit(conn, kind="table", entity=cfg.name, action="create", actor=actor, at=now,
+                before=None, after=record_to_json(record), environment=environment)
+    return record
+
+
+def update_table(
+    conn: sa.Connection,
+    cfg: TableConfig,
+    *,
+    expected_version: int,
+    actor: str,
+    now: datetime,
+    environment: str,
+) -> TableRecord:
+    """Replace a table's config if ``expected_version`` is current; bump version, audit."""
+    check_actor(actor)
+    _validate(conn, cfg)
+    row = table_row(conn, cfg.name, lock=True)
+    if row.version != expected_version:
+        raise StaleVersionError(
+            f"table {cfg.name!r} was changed by someone else: you edited version "
+            f"{expected_version}, the current version is {row.version}; reload it "
+            "(get_table) and apply your change again"
+        )
+    before = row_to_table(row)
+    # The version in the WHERE clause makes the check and the write one atomic step
+    # even on a backend without row locks.
+    result = conn.execute(
+        sa.update(T)
+        .where(T.c.table_id == row.table_id, T.c.version == expected_version)
+        .values(**table_config_values(cfg), version=expected_version + 1, updated_at=now)
+    )
+    if result.rowcount != 1:
+        raise StaleVersionError(
+            f"table {cfg.name!r} changed while it was being updated; reload it and retry"
+        )
+    after = row_to_table(table_row(conn, cfg.name))
+    write_audit(conn, kind="table", entity=cfg.name, action="update", actor=actor, at=now,
+                before=record_to_json(before), after=record_to_json(after),
+                environment=environment)
+    return after
+
+
+def _refuse_if_running(row: Any, doing: str) -> None:
+    if row.status == "running":
+        raise StateError(
+            f"cannot {doing} table {row.name!r} while it is running (lease owner "
+            f"{row.lease_owner!r} until {row.lease_expires_at}); wait for the run to finish "
+            "or mark it failed with set_status first"
+        )
+
+
+def remove_table(
+    conn: sa.Connection, name: str, *, actor: str, now: datetime, environment: str
+) -> None:
+    """Delete a table's control row (its run history stays) and audit it."""
+    check_actor(actor)
+    row = table_row(conn, name, lock=True)
+    _refuse_if_running(row, "remove")
+    before = row_to_table(row)
+    conn.execute(sa.delete(T).where(T.c.table_id == row.table_id))
+    write_audit(conn, kind="table", entity=name, action="delete", actor=actor, at=now,
+                before=record_to_json(before), after=None, environment=environment)
+
+
+def reset_state(
+    conn: sa.Connection, name: str, *, actor: str, now: datetime, environment: str
+) -> TableRecord:
+    """Put a table's state back to ``TableState()`` (next run starts over) and audit it."""
+    check_actor(actor)
+    row = table_row(conn, name, lock=True)
+    _refuse_if_running(row, "reset the state of")
+    before = row_to_table(row)
+    conn.execute(
+        sa.update(T).where(T.c.table_id == row.table_id)
+        .values(state=TableState().to_json(), updated_at=now)
+    )
+    after = row_to_table(table_row(conn, name))
+    write_audit(conn, kind="table", entity=name, action="state_reset", actor=actor, at=now,
+                before=record_to_json(before), after=record_to_json(after),
+                environment=environment)
+    return after
+
+
+def get_table(conn: sa.Connection, name: str) -> TableRecord:
+    """One table by name; :class:`UnknownNameError` lists the known names."""
+    return row_to_table(table_row(conn, name))
+
+
+def list_tables(conn: sa.Connection) -> list[TableRecord]:
+    """Every table, by name."""
+    return [row_to_table(r) for r in conn.execute(sa.select(T).order_by(T.c.name))]

@@ -1,0 +1,170 @@
+"""Preparing a step's rows for a Merge: validation, in-batch dedup, sequence guard.
+
+A Merge materialises the step's rows (one Arrow table) because the rows must be
+checked for NULL keys and deduplicated per key before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from dataloader_sdk.engines._predicates import quote_ident, render_expr
+from dataloader_sdk.errors import DestinationError
+from dataloader_sdk.model import Coalesce, Column, CursorExpr, Merge, TargetName
+
+__all__ = ["dedup", "drop_stale", "merge_condition", "sequence_guard", "validate_merge_source"]
+
+SOURCE_ALIAS = "s"
+TARGET_ALIAS = "t"
+_ROW = "__dataloader_row"
+_SEQ = "__dataloader_seq"
+_HAS_SEQ = "__dataloader_has_seq"
+_TSEQ = "__dataloader_target_seq"
+
+
+def validate_merge_source(target: TargetName, rows: pa.Table, mode: Merge) -> None:
+    """Refuse rows a Merge cannot apply: missing key/sequence columns, NULL keys.
+
+    Raises:
+        DestinationError: naming the column and the table; nothing has been written.
+    """
+    if not mode.keys:
+        raise DestinationError(
+            f"table {target}: Merge needs at least one key column; set the table's primary "
+            "keys (strategy option 'primary_keys') or use another strategy"
+        )
+    needed = list(mode.keys) + (list(mode.sequence.columns) if mode.sequence else [])
+    missing = [c for c in needed if c not in rows.column_names]
+    if missing:
+        raise DestinationError(
+            f"table {target}: the source rows have no column(s) "
+            f"{', '.join(repr(c) for c in missing)} needed by the Merge (keys/sequence); "
+            f"source columns are {', '.join(rows.column_names)}. Fix the key or watermark "
+            "columns in the table's strategy options. Nothing was written."
+        )
+    for key in mode.keys:
+        nulls = rows.column(key).null_count
+        if nulls:
+            raise DestinationError(
+                f"table {target}: {nulls} rows have NULL in key column {key!r}; a Merge "
+                "cannot match rows without a key. Filter or repair those rows at the source, "
+                "or choose key columns that are never NULL. Nothing was written."
+            )
+
+
+def sequence_values(rows: pa.Table, expr: CursorExpr) -> pa.ChunkedArray:
+    """The sequence expression evaluated over ``rows``."""
+    if isinstance(expr, Column):
+        return rows.column(expr.name)
+    arrays = [rows.column(name) for name in expr.names]
+    if len(arrays) == 1:
+        return arrays[0]
+    return pc.coalesce(*arrays)
+
+
+def dedup(rows: pa.Table, keys: Sequence[str], sequence: CursorExpr | None) -> pa.Table:
+    """Keep one row per key: the greatest sequence, ties (and no sequence) → the last read.
+
+    A NULL sequence counts as older than any value. Surviving rows keep their read order.
+    """
+    n = rows.num_rows
+    if n <= 1 or rows.group_by(list(keys)).aggregate([]).num_rows == n:
+        return rows
+    work = rows.select(list(keys)).append_column(_ROW, pa.array(range(n), pa.int64()))
+    sort_keys: list[tuple[str, str]] = []
+    if sequence is not None:
+        seq = sequence_values(rows, sequence)
+        # Sorting on "has a value" first puts NULL sequences before every value without
+        # relying on null_placement, whose API changed across pyarrow versions.
+        work = work.append_column(_HAS_SEQ, pc.is_valid(seq)).append_column(_SEQ, seq)
+        sort_keys += [(_HAS_SEQ, "ascending"), (_SEQ, "ascending")]
+    sort_keys.append((_ROW, "ascending"))
+    ordered = work.sort_by(sort_keys)
+    # use_threads=False keeps the sorted order, so "last" is the winner of each key.
+    winners = ordered.group_by(list(keys), use_threads=False).aggregate([(_ROW, "last")])
+    take = pc.sort_indices(winners.column(f"{_ROW}_last"))
+    return rows.take(pc.take(winners.column(f"{_ROW}_last"), take))
+
+
+def merge_condition(keys: Sequence[str]) -> str:
+    """``t."k1" = s."k1" AND ...``."""
+    return " AND ".join(
+        f"{TARGET_ALIAS}.{quote_ident(k)} = {SOURCE_ALIAS}.{quote_ident(k)}" for k in keys
+    )
+
+
+def _target_expr(expr: CursorExpr, target_columns: Sequence[str]) -> CursorExpr | None:
+    """The sequence expression restricted to columns the target has (missing = NULL)."""
+    present = tuple(c for c in expr.columns if c in target_columns)
+    if not present:
+        return None
+    return Column(present[0]) if len(present) == 1 else Coalesce(present)
+
+
+def sequence_guard(expr: CursorExpr, target_columns: Sequence[str]) -> str | None:
+    """The update condition: the source row is not older than the target row.
+
+    A NULL target sequence counts as older, so such rows are always updated; a NULL
+    source sequence never replaces a target row that has one. ``None`` when the target
+    has none of the sequence columns yet (every target sequence is NULL).
+    """
+    target_expr = _target_expr(expr, target_columns)
+    if target_expr is None:
+        return None
+    src = render_expr(expr, SOURCE_ALIAS)
+    tgt = render_expr(target_expr, TARGET_ALIAS)
+    return f"({src} >= {tgt}) OR ({tgt} IS NULL)"
+
+
+def drop_stale(
+    rows: pa.Table, dataset: ds.Dataset, keys: Sequence[str], expr: CursorExpr
+) -> pa.Table:
+    """Remove source rows whose target row has a newer sequence.
+
+    Needed because of a delta-rs bug (deltalake 1.6.6): when a merge adds columns
+    (``merge_schema=True``), a matched row whose update predicate is false still gets the
+    *source* values in the new columns. Dropping such rows beforehand means every matched
+    row that reaches the merge is meant to be updated. Reads only the key and sequence
+    columns of target rows whose keys occur in the source.
+    """
+    target_columns = dataset.schema.names
+    target_expr = _target_expr(expr, target_columns)
+    if target_expr is None or rows.num_rows == 0:
+        return rows
+    key_filter: ds.Expression | None = None
+    for key in keys:
+        term = pc.field(key).isin(pc.unique(rows.column(key)))
+        key_filter = term if key_filter is None else key_filter & term
+    existing = dataset.to_table(
+        columns=list(dict.fromkeys([*keys, *target_expr.columns])), filter=key_filter
+    )
+    if existing.num_rows == 0:
+        return rows
+    tseq = sequence_values(existing, target_expr)
+    right = existing.select(list(keys)).append_column(_TSEQ, tseq)
+    seq = sequence_values(rows, expr)
+    if seq.type != tseq.type:
+        seq = seq.cast(tseq.type)
+    left_cols = [rows.column(k).cast(existing.schema.field(k).type) for k in keys]
+    left = pa.table(
+        [*left_cols, pa.array(range(rows.num_rows), pa.int64()), seq],
+        names=[*keys, _ROW, _SEQ],
+    )
+    joined = left.join(right, list(keys), join_type="inner")
+    newer_target = pc.and_(
+        pc.is_valid(joined.column(_TSEQ)),
+        pc.or_kleene(
+            pc.is_null(joined.column(_SEQ)),
+            pc.less(joined.column(_SEQ), joined.column(_TSEQ)),
+        ),
+    )
+    stale = joined.filter(pc.fill_null(newer_target, False)).column(_ROW)
+    if len(stale) == 0:
+        return rows
+    positions = pa.array(range(rows.num_rows), pa.int64())
+    keep = pc.invert(pc.is_in(positions, value_set=stale.combine_chunks()))
+    return rows.filter(keep)

@@ -1,0 +1,111 @@
+"""Render structured predicates as delta-rs SQL predicate text.
+
+delta-rs takes replace-where, merge and query predicates only as SQL text, so this is
+the one place in the SDK where values become literals. Identifiers are always quoted;
+values are rendered from their Python type, never from user-supplied text.
+
+Literal forms were chosen by testing deltalake 1.6 (see docs/engines.md):
+
+* timestamps are *untyped* string literals (``'2024-01-02T00:00:00.000005Z'``) that the
+  planner coerces to the column's type. ``TIMESTAMP '...'`` is parsed as a nanosecond
+  timestamp without zone and the write path then fails with "Invalid comparison operation:
+  Timestamp(µs, "UTC") >= Timestamp(ns)"; ``CAST(... AS DECIMAL(38, s))`` fails the same
+  way against a ``decimal(10, s)`` column.
+* tz-aware datetimes are converted to UTC and rendered with a ``Z``; naive ones without.
+* decimals and floats are plain positional numbers (no exponent).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from dataloader_sdk.errors import ConfigError
+from dataloader_sdk.model import Coalesce, Column, Compare, CursorExpr, IsNull, Predicate
+
+__all__ = ["quote_ident", "render_expr", "render_literal", "render_predicate", "render_where"]
+
+_OPS = frozenset({">=", ">", "<=", "<", "="})
+
+
+def quote_ident(name: str) -> str:
+    """A double-quoted SQL identifier (embedded quotes doubled)."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise ConfigError(f"invalid column name {name!r}: must be a non-empty string")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(name: str, alias: str | None) -> str:
+    return f"{alias}.{quote_ident(name)}" if alias else quote_ident(name)
+
+
+def render_expr(expr: CursorExpr, alias: str | None = None) -> str:
+    """``"col"`` or ``coalesce("a", "b")``, optionally qualified by a table alias."""
+    if isinstance(expr, Column):
+        return _qualified(expr.name, alias)
+    if isinstance(expr, Coalesce):
+        if not expr.names:
+            raise ConfigError("Coalesce needs at least one column")
+        return "coalesce(" + ", ".join(_qualified(n, alias) for n in expr.names) + ")"
+    raise ConfigError(f"unsupported cursor expression {expr!r}")
+
+
+def _quote_string(text: str) -> str:
+    if "\x00" in text:
+        raise ConfigError("a predicate value contains a NUL character")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def render_literal(value: object) -> str:
+    """A SQL literal for ``value`` that delta-rs coerces to the compared column's type.
+
+    Raises:
+        ConfigError: the value cannot be represented (NaN, infinity, unsupported type).
+    """
+    # bool before int: bool is an int subclass.
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ConfigError(f"cannot compare with non-finite decimal {value}")
+        return format(value, "f")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"cannot compare with non-finite float {value}")
+        # repr round-trips; Decimal(...) 'f' avoids exponents the parser may not accept.
+        return format(Decimal(repr(value)), "f")
+    if isinstance(value, datetime):
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+            return _quote_string(utc.isoformat(timespec="microseconds") + "Z")
+        return _quote_string(value.isoformat(timespec="microseconds"))
+    if isinstance(value, date):
+        return _quote_string(value.isoformat())
+    if isinstance(value, str):
+        return _quote_string(value)
+    raise ConfigError(f"cannot render a predicate value of type {type(value).__name__}")
+
+
+def render_predicate(predicate: Predicate, alias: str | None = None) -> str:
+    """One predicate as SQL text."""
+    if isinstance(predicate, Compare):
+        if predicate.op not in _OPS:
+            raise ConfigError(f"unsupported comparison operator {predicate.op!r}")
+        return f"{render_expr(predicate.expr, alias)} {predicate.op} " + render_literal(
+            predicate.value
+        )
+    if isinstance(predicate, IsNull):
+        suffix = "IS NOT NULL" if predicate.negate else "IS NULL"
+        return f"{render_expr(predicate.expr, alias)} {suffix}"
+    raise ConfigError(f"unsupported predicate {predicate!r}")
+
+
+def render_where(predicates: Sequence[Predicate], alias: str | None = None) -> str | None:
+    """The predicates ANDed, each parenthesised; ``None`` when there are none."""
+    if not predicates:
+        return None
+    return " AND ".join(f"({render_predicate(p, alias)})" for p in predicates)

@@ -1,0 +1,405 @@
+"""The embedded Delta engine: delta-rs through the ``deltalake`` package, no JVM.
+
+Each :meth:`DeltaRsEngine.write` is exactly one Delta commit that carries the step's
+:class:`~dataloader_sdk.model.CommitInfo` as custom commit metadata and a Delta app
+transaction ``(commit.app_id, commit.txn_version)``. delta-rs records app transactions
+but does not skip replays, so the engine reads the recorded version first and turns a
+replay into a no-op. Writes to one table are serialised by a per-table lock within the
+process; across processes the control DB's lease keeps one writer per table.
+
+Memory: Overwrite and Append stream the reader into delta-rs (one source batch alive at a
+time, plus delta-rs's own Parquet write buffers); Merge materialises the step's rows,
+because NULL keys must be refused and duplicates removed before anything is written;
+ReplaceWhere streams, except on the first load.
+
+See docs/engines.md for the exact semantics of each write mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, QueryBuilder, Transaction, write_deltalake
+
+from dataloader_sdk.engines._merge import (
+    SOURCE_ALIAS,
+    TARGET_ALIAS,
+    dedup,
+    drop_stale,
+    merge_condition,
+    sequence_guard,
+    validate_merge_source,
+)
+from dataloader_sdk.engines._predicates import render_where
+from dataloader_sdk.engines._schema import check_compatible, new_columns
+from dataloader_sdk.engines.base import EngineSettings, WriteOutcome
+from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
+from dataloader_sdk.model import (
+    Append,
+    CommitInfo,
+    Merge,
+    Overwrite,
+    Predicate,
+    ReplaceWhere,
+    TargetName,
+    WriteMode,
+)
+
+__all__ = ["DeltaRsEngine", "DeltaRsEngineFactory", "table_uri"]
+
+log = logging.getLogger(__name__)
+
+# Process-wide, so two engine instances over the same root also serialise per table.
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _table_lock(uri: str) -> threading.Lock:
+    with _locks_guard:
+        lock = _locks.get(uri)
+        if lock is None:
+            lock = _locks[uri] = threading.Lock()
+        return lock
+
+
+def table_uri(root: str, target: TargetName) -> str:
+    """Where ``target`` lives under ``root``: ``root/[catalog/]schema/table``."""
+    return "/".join([root.rstrip("/"), *target.parts])
+
+
+def _first_line(exc: BaseException) -> str:
+    # delta-rs appends a Rust backtrace when RUST_BACKTRACE is set; keep the message only.
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class _Counter:
+    """Counts rows streaming into delta-rs without holding on to the batches."""
+
+    def __init__(self, reader: pa.RecordBatchReader) -> None:
+        self.rows = 0
+        self._source = reader
+        self.reader = pa.RecordBatchReader.from_batches(reader.schema, self._batches())
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        for batch in self._source:
+            self.rows += batch.num_rows
+            yield batch
+
+
+class DeltaRsEngine:
+    """Writes Delta tables under one root with delta-rs (see the module docstring).
+
+    Args:
+        settings: the root directory or object-store URI, and storage options.
+    """
+
+    name = "delta_rs"
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self._storage = dict(settings.storage_options) or None
+
+    # -- locating and loading ---------------------------------------------------------
+
+    def uri(self, target: TargetName) -> str:
+        """The table's location."""
+        return table_uri(self.settings.root, target)
+
+    def _load(self, target: TargetName) -> DeltaTable | None:
+        uri = self.uri(target)
+        try:
+            if not DeltaTable.is_deltatable(uri, storage_options=self._storage):
+                return None
+            return DeltaTable(uri, storage_options=self._storage)
+        except Exception as exc:
+            raise DestinationError(
+                f"table {target}: cannot open the Delta table at {uri}: {_first_line(exc)}. "
+                "Check that the engine root is reachable and the storage options are right."
+            ) from exc
+
+    def exists(self, target: TargetName) -> bool:
+        """Whether the target table exists."""
+        return self._load(target) is not None
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write(
+        self,
+        target: TargetName,
+        data: pa.RecordBatchReader,
+        mode: WriteMode,
+        commit: CommitInfo,
+    ) -> WriteOutcome:
+        """Write ``data`` to ``target`` in exactly one commit carrying ``commit``.
+
+        Args:
+            target: the Delta table.
+            data: the step's rows; consumed at most once, not at all on a replay.
+            mode: Overwrite, Append, Merge or ReplaceWhere.
+            commit: metadata and app transaction of the commit.
+
+        Returns:
+            Rows written (inserted + updated for a Merge), whether it was a replay, and
+            the table version after the write.
+
+        Raises:
+            DestinationError: the write was refused or failed; the table is unchanged.
+            ConfigError: the write mode is malformed (e.g. ReplaceWhere without predicate).
+        """
+        uri = self.uri(target)
+        with _table_lock(uri):
+            table = self._load(target)
+            if table is not None:
+                recorded = table.transaction_version(commit.app_id)
+                if recorded is not None and recorded >= commit.txn_version:
+                    log.info(
+                        "table %s: step %d of %s already committed (recorded version %d); "
+                        "replay writes nothing",
+                        target,
+                        commit.txn_version,
+                        commit.app_id,
+                        recorded,
+                    )
+                    return WriteOutcome(0, replayed=True, delta_version=table.version())
+            props = CommitProperties(
+                custom_metadata=commit.to_metadata(),
+                app_transactions=[Transaction(commit.app_id, commit.txn_version)],
+            )
+            try:
+                rows = self._write(target, uri, table, data, mode, props)
+            except DataLoaderError:
+                raise
+            except Exception as exc:
+                raise DestinationError(
+                    f"table {target}: delta-rs failed to write ({type(mode).__name__}): "
+                    f"{_first_line(exc)}. The table is unchanged; fix the cause and run "
+                    "the table again (the step will be retried with the same version)."
+                ) from exc
+            after = self._load(target)
+            return WriteOutcome(
+                rows, replayed=False, delta_version=after.version() if after else None
+            )
+
+    def _write(
+        self,
+        target: TargetName,
+        uri: str,
+        table: DeltaTable | None,
+        data: pa.RecordBatchReader,
+        mode: WriteMode,
+        props: CommitProperties,
+    ) -> int:
+        if isinstance(mode, Overwrite):
+            counter = _Counter(data)
+            # schema_mode="overwrite": a full load defines the table's schema anew.
+            self._write_deltalake(
+                table or uri, counter.reader, mode="overwrite", schema_mode="overwrite", props=props
+            )
+            return counter.rows
+        if isinstance(mode, Append):
+            return self._append(target, uri, table, data, props)
+        if isinstance(mode, ReplaceWhere):
+            return self._replace_where(target, uri, table, data, mode.predicate, props)
+        if isinstance(mode, Merge):
+            return self._merge(target, uri, table, data, mode, props)
+        raise ConfigError(f"table {target}: unsupported write mode {mode!r}")
+
+    def _write_deltalake(
+        self,
+        where: DeltaTable | str,
+        data: pa.RecordBatchReader | pa.Table,
+        *,
+        mode: Literal["append", "overwrite"],
+        props: CommitProperties,
+        schema_mode: Literal["merge", "overwrite"] = "merge",
+        predicate: str | None = None,
+    ) -> None:
+        storage = self._storage if isinstance(where, str) else None
+        if mode == "append":
+            write_deltalake(
+                where,
+                data,
+                mode="append",
+                schema_mode=schema_mode,
+                commit_properties=props,
+                storage_options=storage,
+            )
+        else:
+            write_deltalake(
+                where,
+                data,
+                mode="overwrite",
+                schema_mode=schema_mode,
+                predicate=predicate,
+                commit_properties=props,
+                storage_options=storage,
+            )
+
+    def _append(
+        self,
+        target: TargetName,
+        uri: str,
+        table: DeltaTable | None,
+        data: pa.RecordBatchReader | pa.Table,
+        props: CommitProperties,
+    ) -> int:
+        if table is not None:
+            check_compatible(target, _arrow_schema(table), data.schema)
+        if isinstance(data, pa.Table):
+            self._write_deltalake(table or uri, data, mode="append", props=props)
+            return int(data.num_rows)
+        counter = _Counter(data)
+        # An empty reader still produces a commit (verified with deltalake 1.6.6), which
+        # carries the metadata and app transaction so the control state can roll forward.
+        self._write_deltalake(table or uri, counter.reader, mode="append", props=props)
+        return counter.rows
+
+    def _replace_where(
+        self,
+        target: TargetName,
+        uri: str,
+        table: DeltaTable | None,
+        data: pa.RecordBatchReader,
+        predicate: tuple[Predicate, ...],
+        props: CommitProperties,
+    ) -> int:
+        text = render_where(predicate)
+        if text is None:
+            raise ConfigError(
+                f"table {target}: ReplaceWhere needs at least one predicate; use Overwrite "
+                "to replace the whole table"
+            )
+        if table is None:
+            # First load: there is nothing to replace, so create the table by appending.
+            return self._append(target, uri, None, data, props)
+        check_compatible(target, _arrow_schema(table), data.schema)
+        counter = _Counter(data)
+        # delta-rs deletes the rows matching the predicate and adds the new ones in one
+        # commit; it refuses new rows that do not match the predicate.
+        self._write_deltalake(table, counter.reader, mode="overwrite", predicate=text, props=props)
+        return counter.rows
+
+    def _merge(
+        self,
+        target: TargetName,
+        uri: str,
+        table: DeltaTable | None,
+        data: pa.RecordBatchReader,
+        mode: Merge,
+        props: CommitProperties,
+    ) -> int:
+        # Materialised on purpose: NULL keys are refused and duplicates resolved before
+        # anything is written.
+        rows = data.read_all()
+        validate_merge_source(target, rows, mode)
+        rows = dedup(rows, mode.keys, mode.sequence)
+        if table is None:
+            return self._append(target, uri, None, rows, props)
+        table_schema = _arrow_schema(table)
+        check_compatible(target, table_schema, rows.schema)
+        if mode.sequence is not None and new_columns(table_schema, rows.schema):
+            rows = drop_stale(rows, table.to_pyarrow_dataset(), mode.keys, mode.sequence)
+        if rows.num_rows == 0:
+            # delta-rs makes no commit for a merge of zero rows; an empty append does, and
+            # leaves the data unchanged (new columns are still added).
+            self._write_deltalake(table, rows, mode="append", props=props)
+            return 0
+        guard = (
+            sequence_guard(mode.sequence, table_schema.names) if mode.sequence is not None else None
+        )
+        merger = table.merge(
+            rows,
+            predicate=merge_condition(mode.keys),
+            source_alias=SOURCE_ALIAS,
+            target_alias=TARGET_ALIAS,
+            merge_schema=True,
+            commit_properties=props,
+        )
+        metrics: dict[str, Any] = (
+            merger.when_matched_update_all(predicate=guard).when_not_matched_insert_all().execute()
+        )
+        return int(metrics.get("num_target_rows_inserted", 0)) + int(
+            metrics.get("num_target_rows_updated", 0)
+        )
+
+    # -- reading ----------------------------------------------------------------------
+
+    def last_commit(self, target: TargetName, app_id: str) -> CommitInfo | None:
+        """Metadata of the newest dataloader commit for ``app_id``, or ``None``.
+
+        Reads the table history, which Delta keeps for ``delta.logRetentionDuration``
+        (30 days by default); older commits are no longer visible.
+        """
+        table = self._load(target)
+        if table is None:
+            return None
+        try:
+            history = table.history()
+        except Exception as exc:
+            raise DestinationError(
+                f"table {target}: cannot read the Delta history: {_first_line(exc)}"
+            ) from exc
+        # history() lists the newest commit first; custom metadata are top-level keys.
+        for entry in history:
+            if entry.get("dataloader.app_id") != app_id:
+                continue
+            info = CommitInfo.from_metadata(entry)
+            if info is not None:
+                return info
+        return None
+
+    def read(self, target: TargetName) -> pa.Table:
+        """The whole current table.
+
+        Raises:
+            DestinationError: the table does not exist.
+        """
+        table = self._require(target)
+        return table.to_pyarrow_table()
+
+    def count(self, target: TargetName, where: tuple[Predicate, ...] = ()) -> int:
+        """Rows matching ``where`` (rendered exactly as ReplaceWhere renders it)."""
+        table = self._load(target)
+        if table is None:
+            return 0
+        text = render_where(where)
+        # The SQL holds quoted identifiers and literals rendered from typed values only.
+        sql = "SELECT COUNT(*) AS n FROM t" + (f" WHERE {text}" if text else "")  # noqa: S608
+        try:
+            result = QueryBuilder().register("t", table).execute(sql).read_all()
+        except Exception as exc:
+            raise DestinationError(
+                f"table {target}: cannot count rows: {_first_line(exc)}. Check that the "
+                "predicate's columns exist in the table."
+            ) from exc
+        value: object = pa.table(result).column(0)[0].as_py()
+        return int(value) if isinstance(value, int) else 0
+
+    def _require(self, target: TargetName) -> DeltaTable:
+        table = self._load(target)
+        if table is None:
+            raise DestinationError(
+                f"table {target} does not exist at {self.uri(target)}; load it first"
+            )
+        return table
+
+
+def _arrow_schema(table: DeltaTable) -> pa.Schema:
+    # DeltaTable.schema().to_arrow() returns an arro3 schema; pyarrow imports it through
+    # the Arrow PyCapsule interface.
+    return pa.schema(table.schema().to_arrow())
+
+
+class DeltaRsEngineFactory:
+    """Opens :class:`DeltaRsEngine` instances (registered as ``delta_rs``)."""
+
+    def open(self, settings: EngineSettings) -> DeltaRsEngine:
+        """An engine writing under ``settings.root``; touches no storage until used."""
+        if not settings.root:
+            raise ConfigError("engine delta_rs: settings.root must name a directory or URI")
+        return DeltaRsEngine(settings)
