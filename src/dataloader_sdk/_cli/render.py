@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "fmt_duration",
+    "fmt_interval",
     "fmt_json",
     "fmt_rows",
     "fmt_time",
@@ -38,7 +39,11 @@ def fmt_time(value: datetime | None) -> str:
 
 def fmt_watermark(value: Watermark | None) -> str:
     """The watermark at full precision (it is what the next run compares against)."""
-    return _DASH if value is None else str(value)
+    if value is None:
+        return _DASH
+    if isinstance(value.value, datetime):
+        return value.value.isoformat(sep=" ")  # same look as the other timestamps shown
+    return str(value)
 
 
 def fmt_rows(value: int | None) -> str:
@@ -54,6 +59,16 @@ def fmt_duration(seconds: float | None) -> str:
         return f"{seconds:.2f}s"
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m {secs:02d}s"
+
+
+def fmt_interval(seconds: int | None) -> str:
+    """A schedule interval in the largest exact unit: ``15m``, ``2h``, ``1d``, ``90s``."""
+    if not seconds:
+        return _DASH
+    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def fmt_json(value: Mapping[str, JSONValue] | None) -> str:

@@ -13,7 +13,7 @@ from dataloader_sdk._cli.common import (
     pass_state,
 )
 from dataloader_sdk._cli.render import (
-    fmt_duration,
+    fmt_interval,
     fmt_json,
     fmt_time,
     fmt_watermark,
@@ -141,7 +141,7 @@ def list_tables(state: CliState) -> None:
         cfg = rec.config
         table.add_row(
             cfg.name, cfg.source, str(cfg.source_object), str(cfg.target), cfg.strategy,
-            fmt_duration(cfg.interval_seconds) if cfg.interval_seconds else "-",
+            fmt_interval(cfg.interval_seconds),
             str(cfg.priority), "yes" if cfg.enabled else "no", rec.status,
             fmt_watermark(rec.state.watermark),
         )
@@ -180,7 +180,7 @@ def show_table(state: CliState, name: str, limit: int) -> None:
         ("target", str(cfg.target)),
         ("strategy", cfg.strategy),
         ("options", fmt_json(cfg.strategy_options)),
-        ("interval", fmt_duration(cfg.interval_seconds) if cfg.interval_seconds else "-"),
+        ("interval", fmt_interval(cfg.interval_seconds)),
         ("priority", str(cfg.priority)),
         ("enabled", "yes" if cfg.enabled else "no"),
         ("status", rec.status),

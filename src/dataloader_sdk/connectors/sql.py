@@ -231,6 +231,10 @@ class SqlConnector:
             return sa.func.coalesce(*(src.c[n] for n in expr.names))
         raise TypeError(f"unsupported cursor expression {expr!r}")
 
+    def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
+        """The type a predicate value is bound as (see :func:`bind_type`)."""
+        return bind_type(value)
+
     def predicate(
         self, src: sa.FromClause, pred: Predicate, names: Iterator[str]
     ) -> ColumnElement[bool]:
@@ -242,7 +246,7 @@ class SqlConnector:
         if isinstance(pred, IsNull):
             return expr.is_not(None) if pred.negate else expr.is_(None)
         if isinstance(pred, Compare):
-            value = sa.bindparam(next(names), pred.value, type_=bind_type(pred.value))
+            value = sa.bindparam(next(names), pred.value, type_=self.bind_type(pred.value))
             ops = {
                 ">=": expr >= value, ">": expr > value, "<=": expr <= value,
                 "<": expr < value, "=": expr == value,

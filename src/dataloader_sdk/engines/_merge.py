@@ -16,7 +16,19 @@ from dataloader_sdk.engines._predicates import quote_ident, render_expr
 from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import Coalesce, Column, CursorExpr, Merge, TargetName
 
-__all__ = ["dedup", "drop_stale", "merge_condition", "sequence_guard", "validate_merge_source"]
+__all__ = [
+    "DELETED_COLUMN",
+    "dedup",
+    "delete_flag_sql",
+    "drop_stale",
+    "merge_condition",
+    "sequence_guard",
+    "soft_deletes",
+    "validate_merge_source",
+]
+
+#: With ``Merge(delete_mode="flag")``, every target row carries this boolean column.
+DELETED_COLUMN = "_dl_deleted"
 
 SOURCE_ALIAS = "s"
 TARGET_ALIAS = "t"
@@ -38,6 +50,8 @@ def validate_merge_source(target: TargetName, rows: pa.Table, mode: Merge) -> No
             "keys (strategy option 'primary_keys') or use another strategy"
         )
     needed = list(mode.keys) + (list(mode.sequence.columns) if mode.sequence else [])
+    if mode.delete_column:
+        needed.append(mode.delete_column)
     missing = [c for c in needed if c not in rows.column_names]
     if missing:
         raise DestinationError(
@@ -168,3 +182,37 @@ def drop_stale(
     positions = pa.array(range(rows.num_rows), pa.int64())
     keep = pc.invert(pc.is_in(positions, value_set=stale.combine_chunks()))
     return rows.filter(keep)
+
+
+def soft_deletes(
+    target: TargetName, rows: pa.Table, mode: Merge
+) -> tuple[pa.Table, pa.ChunkedArray | None]:
+    """Apply the source's soft-delete flag.
+
+    ``flag`` mode adds ``_dl_deleted`` (the flag, NULL read as false) and returns no mask:
+    flagged rows are merged like any other. ``delete`` mode returns the mask of rows to
+    delete. The flag column must be boolean (or integer 0/1, as SQLite and MySQL store it).
+    """
+    if not mode.delete_column:
+        return rows, None
+    flag = rows.column(mode.delete_column)
+    if pa.types.is_integer(flag.type):
+        flag = pc.not_equal(flag, 0)
+    elif not pa.types.is_boolean(flag.type):
+        raise DestinationError(
+            f"table {target}: delete_column {mode.delete_column!r} is {flag.type}, not a "
+            "boolean; point delete_column at a true/false (or 0/1) soft-delete column"
+        )
+    flag = pc.fill_null(flag, False)
+    if mode.delete_mode == "flag":
+        if DELETED_COLUMN in rows.column_names:
+            rows = rows.drop_columns([DELETED_COLUMN])
+        return rows.append_column(pa.field(DELETED_COLUMN, pa.bool_(), nullable=False), flag), None
+    return rows, flag
+
+
+def delete_flag_sql(mode: Merge) -> str:
+    """SQL (over the merge source) that is true for rows deleted at the source."""
+    assert mode.delete_column is not None
+    column = f"{SOURCE_ALIAS}.{quote_ident(mode.delete_column)}"
+    return f"(coalesce(CAST({column} AS BOOLEAN), FALSE))"

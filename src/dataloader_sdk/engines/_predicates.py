@@ -23,7 +23,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from dataloader_sdk.errors import ConfigError
-from dataloader_sdk.model import Coalesce, Column, Compare, CursorExpr, IsNull, Predicate
+from dataloader_sdk.model import AnyOf, Coalesce, Column, Compare, CursorExpr, IsNull, Predicate
 
 __all__ = ["quote_ident", "render_expr", "render_literal", "render_predicate", "render_where"]
 
@@ -101,6 +101,11 @@ def render_predicate(predicate: Predicate, alias: str | None = None) -> str:
     if isinstance(predicate, IsNull):
         suffix = "IS NOT NULL" if predicate.negate else "IS NULL"
         return f"{render_expr(predicate.expr, alias)} {suffix}"
+    if isinstance(predicate, AnyOf):
+        if not predicate.predicates:
+            raise ConfigError("AnyOf needs at least one predicate")
+        return "(" + " OR ".join(
+            f"({render_predicate(p, alias)})" for p in predicate.predicates) + ")"
     raise ConfigError(f"unsupported predicate {predicate!r}")
 
 

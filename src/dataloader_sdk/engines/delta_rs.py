@@ -10,7 +10,7 @@ process; across processes the control DB's lease keeps one writer per table.
 Memory: Overwrite and Append stream the reader into delta-rs (one source batch alive at a
 time, plus delta-rs's own Parquet write buffers); Merge materialises the step's rows,
 because NULL keys must be refused and duplicates removed before anything is written;
-ReplaceWhere streams, except on the first load.
+ReplaceWhere streams too.
 
 See docs/engines.md for the exact semantics of each write mode.
 """
@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, QueryBuilder, Transaction, write_deltalake
 
 from dataloader_sdk.engines._merge import (
@@ -30,8 +31,10 @@ from dataloader_sdk.engines._merge import (
     TARGET_ALIAS,
     dedup,
     drop_stale,
+    delete_flag_sql,
     merge_condition,
     sequence_guard,
+    soft_deletes,
     validate_merge_source,
 )
 from dataloader_sdk.engines._predicates import render_where
@@ -299,11 +302,15 @@ class DeltaRsEngine:
         validate_merge_source(target, rows, mode)
         rows = dedup(rows, mode.keys, mode.sequence)
         if table is None:
-            return self._append(target, uri, None, rows, props)
+            rows, deleted = soft_deletes(target, rows, mode)
+            # First load: a row deleted at the source has nothing to delete here.
+            first = rows.filter(pc.invert(deleted)) if deleted is not None else rows
+            return self._append(target, uri, None, first, props)
         table_schema = _arrow_schema(table)
         check_compatible(target, table_schema, rows.schema)
         if mode.sequence is not None and new_columns(table_schema, rows.schema):
             rows = drop_stale(rows, table.to_pyarrow_dataset(), mode.keys, mode.sequence)
+        rows, deleted = soft_deletes(target, rows, mode)
         if rows.num_rows == 0:
             # delta-rs makes no commit for a merge of zero rows; an empty append does, and
             # leaves the data unchanged (new columns are still added).
@@ -320,11 +327,24 @@ class DeltaRsEngine:
             merge_schema=True,
             commit_properties=props,
         )
+        if deleted is not None:
+            # Hard deletes: the first matching clause wins, so the delete comes first and
+            # carries the same sequence guard as the update.
+            flag = delete_flag_sql(mode)
+            merger = merger.when_matched_delete(
+                predicate=f"({guard}) AND {flag}" if guard else flag
+            )
+            insert_when: str | None = f"NOT {flag}"
+        else:
+            insert_when = None
         metrics: dict[str, Any] = (
-            merger.when_matched_update_all(predicate=guard).when_not_matched_insert_all().execute()
+            merger.when_matched_update_all(predicate=guard)
+            .when_not_matched_insert_all(predicate=insert_when)
+            .execute()
         )
-        return int(metrics.get("num_target_rows_inserted", 0)) + int(
-            metrics.get("num_target_rows_updated", 0)
+        return sum(
+            int(metrics.get(f"num_target_rows_{kind}", 0))
+            for kind in ("inserted", "updated", "deleted")
         )
 
     # -- reading ----------------------------------------------------------------------

@@ -285,9 +285,10 @@ def _check_size_type(table: str, opts: ChunkedBackfillOptions, low: ScalarValue)
 
 
 def _count_chunks(low: ScalarValue, high: ScalarValue, size: int | timedelta) -> int:
-    span = high - low  # type: ignore[operator]
     if isinstance(size, int):
-        return int(span) // size + 1
+        assert isinstance(low, int | Decimal) and isinstance(high, int | Decimal)
+        return int(high - low) // size + 1
+    span = high - low  # type: ignore[operator]
     assert isinstance(span, timedelta)  # date - date and datetime - datetime
     return span // size + 1
 

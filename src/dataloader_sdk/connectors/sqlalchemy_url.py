@@ -1,0 +1,311 @@
+"""The ``sqlalchemy`` connector: any database SQLAlchemy has a dialect for.
+
+Configured by ``options.url`` (``sqlite:///path.db``, ``mysql+pymysql://user@host/db``) or
+by ``options.drivername`` plus the usual host/port/database/username fields. The password
+comes only from the source's secret: a URL with a password in it is refused, so the
+control database never holds one.
+
+Reads stream with ``stream_results``/``yield_per`` (a server-side cursor where the dialect
+has one) and build Arrow batches column by column with the explicit type map in
+:mod:`dataloader_sdk.connectors._sa_types`. Used for SQLite in the demo; MariaDB/MySQL
+work through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from dataloader_sdk.connectors._sa_types import arrow_type_for, to_arrow, to_python
+from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
+from dataloader_sdk.connectors.sql import (
+    ErrorKind,
+    SqlConnector,
+    batch_rows_option,
+    classify_message,
+)
+from dataloader_sdk.errors import FieldProblem, SourceError
+from dataloader_sdk.model import (
+    ChangeSignature,
+    Coalesce,
+    Column,
+    MaxOf,
+    MinOf,
+    ProbeRequest,
+    ScalarValue,
+    Select,
+    SourceConfig,
+    SourceObject,
+)
+from dataloader_sdk.secrets import REDACTED, redact
+
+if TYPE_CHECKING:
+    from dataloader_sdk.secrets import Secret
+
+__all__ = ["SqlAlchemyConnector", "SqlAlchemyConnectorFactory"]
+
+OPTIONS = ("url", "drivername", "batch_rows")
+
+# MySQL/MariaDB client error numbers (pymysql/mysqlclient put them in args[0]).
+_MYSQL_TRANSIENT = {1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055}
+
+
+def _url(config: SourceConfig) -> sa.URL:
+    """The configured URL without a password (raises ArgumentError/ValueError if invalid)."""
+    raw = config.options.get("url")
+    if isinstance(raw, str) and raw:
+        return sa.engine.make_url(raw)
+    return sa.URL.create(
+        str(config.options["drivername"]), username=config.username, host=config.host,
+        port=config.port, database=config.database,
+    )
+
+
+class _SqliteText(sa.types.TypeDecorator[Any]):
+    """Dates and timestamps bound as the text SQLite files hold.
+
+    SQLite has no date type: values are text and compare as text. Python's sqlite3 and
+    most tools write ``datetime.isoformat(" ")`` (no ``.000000`` for whole seconds), while
+    SQLAlchemy's own format always appends microseconds, which sorts after the stored
+    whole-second text and silently drops boundary rows. Aware values are compared in UTC.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            return value.isoformat(" ")
+        if isinstance(value, date):
+            return value.isoformat()
+        return value
+
+
+class SqlAlchemyConnectorFactory:
+    """Validates ``sqlalchemy`` source configs and opens :class:`SqlAlchemyConnector`\\ s."""
+
+    #: SQLite needs no secret; a server database gets its password from ``secret``.
+    needs_secret = False
+
+    def validate(self, config: SourceConfig) -> list[FieldProblem]:
+        """Problems of ``config`` (all at once); never echoes a password."""
+        out: list[FieldProblem] = []
+        opts = config.options
+        for key in opts:
+            if key not in OPTIONS:
+                out.append(
+                    FieldProblem(f"options.{key}", f"unknown option; allowed: {', '.join(OPTIONS)}")
+                )
+        url, driver = opts.get("url"), opts.get("drivername")
+        if url is not None and not isinstance(url, str):
+            out.append(FieldProblem("options.url", "must be a string"))
+        elif driver is not None and not isinstance(driver, str):
+            out.append(FieldProblem("options.drivername", "must be a string"))
+        elif not url and not (driver and config.database):
+            out.append(FieldProblem(
+                "options.url",
+                "is required (e.g. 'sqlite:///data/app.db'), or set options.drivername and "
+                "database",
+            ))
+        else:
+            try:
+                parsed = _url(config)
+            except (sa.exc.ArgumentError, ValueError) as exc:
+                out.append(
+                    FieldProblem("options.url", f"is not a SQLAlchemy URL: {redact(str(exc))}")
+                )
+            else:
+                if parsed.password is not None:
+                    out.append(FieldProblem(
+                        "options.url",
+                        f"must not contain a password ({parsed.render_as_string()}); store it "
+                        "in a secret and set the source's secret reference (e.g. env:DB_PW)",
+                    ))
+        value = opts.get("batch_rows")
+        if "batch_rows" in opts and (isinstance(value, bool) or not isinstance(value, int)
+                                     or value <= 0):
+            out.append(FieldProblem("options.batch_rows", "must be a positive integer"))
+        return out
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> SqlAlchemyConnector:
+        """Create the engine (no connection is made until first use)."""
+        return SqlAlchemyConnector(config, secret)
+
+
+class SqlAlchemyConnector(SqlConnector):
+    """A source reached through a SQLAlchemy engine. Not shared between threads."""
+
+    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+        super().__init__(config, secret)
+        url = _url(config)
+        if secret is not None:
+            url = url.set(password=secret.reveal())
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            # The reader may be drained by the Delta writer on another thread.
+            connect_args["check_same_thread"] = False
+        try:
+            self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool,
+                                           connect_args=connect_args)
+        except Exception as exc:  # missing driver module, bad dialect name
+            raise self.classify_error(exc, action="creating the engine", hint=(
+                "install the DBAPI driver named in the URL (e.g. pymysql) or fix the URL"
+            )) from None
+        self.dialect: Dialect = self.engine.dialect
+        self._conn: sa.Connection | None = None
+        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
+
+    @property
+    def conn(self) -> sa.Connection:
+        """The open connection (opened on first use)."""
+        if self._conn is None or self._conn.closed:
+            try:
+                self._conn = self.engine.connect()
+            except sa.exc.DBAPIError as exc:
+                raise self.classify_error(exc, action="connecting") from None
+        return self._conn
+
+    def check(self) -> None:
+        """Connect and run ``SELECT 1``."""
+        try:
+            self.conn.execute(sa.select(sa.literal(1))).close()
+        except sa.exc.DBAPIError as exc:
+            raise self.classify_error(exc, action="running SELECT 1") from None
+
+    def close(self) -> None:
+        """Close the connection and dispose of the engine (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.engine.dispose()
+
+    def error_kind(self, exc: BaseException) -> ErrorKind:
+        """DBAPI error codes where the driver has them, else the message."""
+        orig = getattr(exc, "orig", None)
+        state = getattr(orig, "sqlstate", None)
+        if isinstance(state, str) and len(state) == 5:
+            return "transient" if state[:2] in ("08", "40", "53", "57", "58") else "permanent"
+        args = getattr(orig, "args", ())
+        if args and isinstance(args[0], int):
+            return "transient" if args[0] in _MYSQL_TRANSIENT else "permanent"
+        return classify_message(str(orig if orig is not None else exc))
+
+    def classify_error(self, exc: BaseException, *, action: str, obj: SourceObject | None = None,
+                       hint: str = "") -> SourceError:
+        """As the base, also masking the password of the engine URL."""
+        error = super().classify_error(exc, action=action, obj=obj, hint=hint)
+        pw = self.secret.reveal() if self.secret is not None else ""
+        if pw and pw in str(error):  # defensive: redact() already replaced it
+            return type(error)(str(error).replace(pw, REDACTED))
+        return error
+
+    def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
+        """As the base, but dates and timestamps on SQLite bind as ISO text."""
+        if self.dialect.name == "sqlite" and isinstance(value, date):
+            return _SqliteText()
+        return super().bind_type(value)
+
+    # -- metadata ----------------------------------------------------------------------
+
+    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+        """Reflected columns (tables) or result columns (queries, typed as text)."""
+        cached = self._columns.get(obj)
+        if cached is not None:
+            return cached
+        name = self.dialect.name
+        try:
+            if obj.query is not None:
+                stmt: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(
+                    self.from_clause(obj, ())
+                )
+                with self.conn.execute(stmt.limit(0)) as result:
+                    # Without reflection there is no declared type: the query's columns are
+                    # text. Read a table or a view to get typed columns.
+                    out = tuple(SourceColumn(k, "query column", pa.string())
+                                for k in list(result.keys()))
+            else:
+                insp = sa.inspect(self.conn)
+                if not insp.has_table(str(obj.table), schema=obj.schema):
+                    raise self.missing_table_error(obj, insp.get_table_names(schema=obj.schema))
+                out = tuple(
+                    SourceColumn(str(c["name"]), str(c["type"]),
+                                 arrow_type_for(c["type"], name), bool(c.get("nullable", True)))
+                    for c in insp.get_columns(str(obj.table), schema=obj.schema)
+                )
+        except sa.exc.DBAPIError as exc:
+            raise self.classify_error(exc, action="reading columns of", obj=obj) from None
+        self._columns[obj] = out
+        return out
+
+    def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
+        """Primary-key columns from the inspector (empty for queries)."""
+        if obj.query is not None:
+            return ()
+        self.columns(obj)  # a missing table gets the helpful error
+        try:
+            pk = sa.inspect(self.conn).get_pk_constraint(str(obj.table), schema=obj.schema)
+        except sa.exc.DBAPIError as exc:
+            raise self.classify_error(exc, action="reading the primary key of", obj=obj) from None
+        return tuple(pk.get("constrained_columns") or ())
+
+    # -- probes --------------------------------------------------------------------------
+
+    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
+        """``max``/``min``/``count`` with bound parameters; values typed by the type map."""
+        if isinstance(request, ChangeSignature):
+            return None  # no portable cheap signature; strategies fall back to count/max
+        try:
+            value = self.conn.execute(self.build_probe(obj, request)).scalar()
+        except sa.exc.DBAPIError as exc:
+            raise self.classify_error(exc, action="probing", obj=obj) from None
+        if isinstance(request, MaxOf | MinOf) and value is not None:
+            first = request.expr.name if isinstance(request.expr, Column) else (
+                request.expr.names[0] if isinstance(request.expr, Coalesce) else "")
+            types = {c.name: c.arrow_type for c in self.columns(obj)}
+            result: ScalarValue = to_python(value, types.get(first, pa.string()))
+            return result
+        return int(value) if value is not None else None
+
+    # -- read --------------------------------------------------------------------------
+
+    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+        columns = self.restrict(select.source, self.columns(select.source), select.columns)
+        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
+        stmt = self.build_select(select, columns)
+        try:
+            result = self.conn.execute(
+                stmt, execution_options={"stream_results": True, "yield_per": rows}
+            )
+        except sa.exc.DBAPIError as exc:
+            raise self.classify_error(exc, action="reading", obj=select.source) from None
+
+        def batches() -> Any:
+            try:
+                for part in result.partitions(rows):
+                    yield _to_batch(part, schema)
+            except sa.exc.DBAPIError as exc:
+                raise self.classify_error(exc, action="reading", obj=select.source) from None
+            except (TypeError, ValueError, pa.ArrowException) as exc:
+                raise self.classify_error(exc, action="converting rows of", obj=select.source,
+                                          hint="a value does not fit the column's declared "
+                                          "type; see docs/connectors/sqlalchemy.md") from None
+            finally:
+                result.close()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pa.RecordBatch.from_arrays(
+        [to_arrow(col, f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
+    )
