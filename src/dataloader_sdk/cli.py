@@ -19,6 +19,7 @@ from dataloader_sdk._cli.common import (
     ENVIRONMENTS,
     EXIT_FAILURE,
     CliState,
+    DataLoaderCommand,
     DataLoaderGroup,
     console,
     pass_state,
@@ -149,7 +150,7 @@ def _summary(host: object, kind: str, name: str) -> str:
         return f"failed to load: {exc}"
 
 
-@main.command()
+@main.command(cls=DataLoaderCommand)
 @click.option("--rows", type=click.IntRange(100), default=100_000, show_default=True,
               help="Rows in the demo's orders table (events get half as many).")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),

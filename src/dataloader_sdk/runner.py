@@ -136,6 +136,8 @@ class TableRunner:
         except Exception as exc:
             error = _as_dataloader_error(exc, table.name)
             message = redact(str(error), secret)
+            if repr(table.name) not in message:
+                message = f"table {table.name!r}: {message}"
             run = replace(
                 run, status="failed", finished_at=self._clock(),
                 error_class=type(error).__name__, error_message=message,

@@ -32,7 +32,7 @@ def create_orders(server: PostgresServer, db: str, n: int) -> None:
             updated_at timestamptz NOT NULL)""")
     sql(server, db, """
         INSERT INTO orders
-        SELECT g, g * 1.0001, CASE WHEN g % 3 = 0 THEN NULL ELSE 'n' || g END,
+        SELECT g, g * 1.0001, CASE WHEN g %% 3 = 0 THEN NULL ELSE 'n' || g END,
                %s::timestamptz + g * interval '1 microsecond'
         FROM generate_series(1, %s) g""", (T0, n))
 

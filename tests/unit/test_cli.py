@@ -288,3 +288,54 @@ def test_option_values_are_json_parsed(project: Invoke) -> None:
     options_line = next(line for line in shown.splitlines() if line.startswith("options"))
     options = json.loads(options_line.removeprefix("options").strip())
     assert options["primary_keys"] == ["id"]
+
+
+def test_failed_source_test_never_prints_the_secret(
+    dl: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ERP_PASSWORD", SECRET_VALUE)
+    ok(dl("init"))
+    # Port 1 on loopback refuses at once: the connection fails after the secret resolved.
+    ok(dl("sources", "add", "erp", "--db-type", "postgresql", "--host", "127.0.0.1",
+          "--port", "1", "--database", "erp", "--username", "loader",
+          "--secret", "env:ERP_PASSWORD"))
+    result = dl("sources", "test", "erp")
+    assert result.exit_code == 1, result.output
+    assert "erp" in result.stderr
+    assert SECRET_VALUE not in result.output
+
+
+def test_missing_secret_is_a_config_error(dl: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    ok(dl("init"))
+    ok(dl("sources", "add", "erp", "--db-type", "postgresql", "--host", "127.0.0.1",
+          "--database", "erp", "--username", "loader", "--secret", "env:NOT_SET_ANYWHERE"))
+    assert "NOT_SET_ANYWHERE" in bad(dl("sources", "test", "erp"))
+
+
+def test_reset_and_remove(project: Invoke) -> None:
+    ok(project("run", "orders"))
+    ok(project("tables", "reset", "orders"))
+    shown = ok(project("tables", "show", "orders")).output
+    watermark_line = next(line for line in shown.splitlines() if line.startswith("watermark "))
+    assert watermark_line.split()[-1] == "-"
+    ok(project("tables", "remove", "orders"))
+    assert "orders" in bad(project("tables", "show", "orders"))
+
+
+def test_help_imports_no_heavy_modules() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from dataloader_sdk.cli import main\n"
+        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
+        "heavy = [m for m in ('sqlalchemy', 'pyarrow', 'deltalake', 'rich.table') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == ""

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENVIRONMENTS",
     "CliState",
+    "DataLoaderCommand",
     "DataLoaderGroup",
     "actor",
     "console",
@@ -104,6 +105,20 @@ def exit_code_for(exc: DataLoaderError) -> int:
     return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE
 
 
+def _run_reporting_errors(invoke: Any, ctx: click.Context) -> Any:
+    """Run ``invoke(ctx)``, turning SDK errors into a message on stderr and an exit code."""
+    try:
+        return invoke(ctx)
+    except DataLoaderError as exc:
+        # The SDK's messages never contain secrets (errors.py contract); redact anyway
+        # in case a driver echoed a connection string into one.
+        from dataloader_sdk.secrets import redact
+
+        label = "Invalid input" if isinstance(exc, ConfigError) else "Failed"
+        click.echo(f"{label}: {redact(str(exc))}", err=True)
+        raise click.exceptions.Exit(exit_code_for(exc)) from None
+
+
 class DataLoaderGroup(click.Group):
     """A click group that turns SDK errors into a one-paragraph message and an exit code.
 
@@ -118,16 +133,15 @@ class DataLoaderGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, reporting SDK errors without a traceback."""
-        try:
-            return super().invoke(ctx)
-        except DataLoaderError as exc:
-            # The SDK's messages never contain secrets (errors.py contract); redact anyway
-            # in case a driver echoed a connection string into one.
-            from dataloader_sdk.secrets import redact
+        return _run_reporting_errors(super().invoke, ctx)
 
-            label = "Invalid input" if isinstance(exc, ConfigError) else "Failed"
-            click.echo(f"{label}: {redact(str(exc))}", err=True)
-            raise click.exceptions.Exit(exit_code_for(exc)) from None
+
+class DataLoaderCommand(click.Command):
+    """A stand-alone command (``python -m dataloader_sdk.demo``) with the same error report."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, reporting SDK errors without a traceback."""
+        return _run_reporting_errors(super().invoke, ctx)
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:

@@ -29,7 +29,7 @@ __all__ = ["history", "run", "status"]
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Tables loaded in parallel.")
 @click.option("--per-source-limit", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="With --due: at most this many concurrent loads per source.")
+              help="At most this many concurrent loads per source.")
 @pass_state
 def run(
     state: CliState, tables: tuple[str, ...], due: bool, workers: int, per_source_limit: int
@@ -57,7 +57,10 @@ def run(
                 max_workers=workers, per_source_limit=per_source_limit, progress=reporter
             )
         else:
-            records = loader.load_tables(list(tables), max_workers=workers, progress=reporter)
+            records = loader.load_tables(
+                list(tables), max_workers=workers, per_source_limit=per_source_limit,
+                progress=reporter,
+            )
     if not records:
         out.print("Nothing was due." if due else "Nothing ran.")
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from dataloader_sdk.cli import main
+from dataloader_sdk.cli import demo
 
 if __name__ == "__main__":
-    main(args=["demo", *sys.argv[1:]], prog_name="python -m dataloader_sdk.demo")
+    demo.main(args=sys.argv[1:], prog_name="python -m dataloader_sdk.demo")

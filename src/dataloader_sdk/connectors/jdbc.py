@@ -1,0 +1,164 @@
+"""JDBC options for Spark partitioned reads, built from a source config.
+
+A connector that can be read by Spark's JDBC source describes the connection as
+:class:`JdbcOptions`; ``dataloader_sdk.engines.spark.read_jdbc_partitioned`` turns those plus
+a structured :class:`~dataloader_sdk.model.Select` into a partitioned DataFrame. The
+password stays a :class:`~dataloader_sdk.secrets.Secret` until the options are handed to
+Spark (:meth:`JdbcOptions.connection_properties`), and every message that could carry it
+passes through :meth:`JdbcOptions.redact`.
+
+One builder per database (PostgreSQL here; other connectors add theirs). Nothing here
+imports pyspark or a driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from dataloader_sdk.errors import ConfigError, FieldProblem, ValidationError
+from dataloader_sdk.model import SourceConfig, SourceObject
+from dataloader_sdk.secrets import Secret, redact
+
+__all__ = [
+    "POSTGRES_DRIVER",
+    "POSTGRES_JDBC_PACKAGE",
+    "JdbcOptions",
+    "postgres_jdbc_options",
+]
+
+#: The JDBC driver class of PostgreSQL.
+POSTGRES_DRIVER = "org.postgresql.Driver"
+#: Maven coordinates of the PostgreSQL JDBC driver (for ``spark.jars.packages``).
+POSTGRES_JDBC_PACKAGE = "org.postgresql:postgresql:42.7.4"
+
+_DEFAULT_FETCHSIZE = 10_000
+
+
+@dataclass(frozen=True)
+class JdbcOptions:
+    """How Spark's JDBC source reaches one source database.
+
+    Attributes:
+        url: the JDBC URL, without credentials (``jdbc:postgresql://host:port/db``).
+        driver: the JDBC driver class.
+        user: the user name, if the database needs one.
+        password: the password as a redacted :class:`Secret`.
+        fetchsize: rows per round trip (Spark's ``fetchsize``).
+        table: a dialect-quoted table name, when reading a table.
+        query: the source query, when reading a query instead of a table.
+        properties: further driver properties (never secrets; use ``password``).
+        dialect: the SQLAlchemy dialect name literals are rendered for.
+    """
+
+    url: str
+    driver: str
+    user: str | None = None
+    password: Secret | None = field(default=None, repr=False)
+    fetchsize: int = _DEFAULT_FETCHSIZE
+    table: str | None = None
+    query: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)
+    dialect: str = "postgresql"
+
+    def __post_init__(self) -> None:
+        problems: list[FieldProblem] = []
+        if not self.url.startswith("jdbc:"):
+            problems.append(FieldProblem("url", f"{self.url!r} must start with 'jdbc:'"))
+        if "password=" in self.url.lower() or "@" in self.url.partition("//")[2].split("/")[0]:
+            problems.append(
+                FieldProblem("url", "must not contain credentials; pass user and password")
+            )
+        if self.table is not None and self.query is not None:
+            problems.append(FieldProblem("table", "set at most one of table or query"))
+        if isinstance(self.fetchsize, bool) or not isinstance(self.fetchsize, int) or (
+            self.fetchsize <= 0
+        ):
+            problems.append(FieldProblem("fetchsize", "must be a positive number of rows"))
+        if any("password" in k.lower() for k in self.properties):
+            problems.append(
+                FieldProblem("properties", "must not hold the password; use password")
+            )
+        if problems:
+            raise ValidationError("JDBC options", problems)
+
+    def connection_properties(self) -> dict[str, str]:
+        """Properties for ``spark.read.jdbc(properties=...)``; reveals the password.
+
+        Call only when handing the options to Spark, and never log the result.
+        """
+        props = dict(self.properties)
+        props["driver"] = self.driver
+        props["fetchsize"] = str(self.fetchsize)
+        if self.user is not None:
+            props["user"] = self.user
+        if self.password is not None:
+            props["password"] = self.password.reveal()
+        return props
+
+    def redact(self, text: str) -> str:
+        """``text`` with the password (and any URL/``password=`` secret) removed."""
+        return redact(text, self.password)
+
+
+def postgres_jdbc_options(
+    config: SourceConfig,
+    secret: Secret | None,
+    obj: SourceObject | None = None,
+    *,
+    fetchsize: int | None = None,
+) -> JdbcOptions:
+    """JDBC options for a ``postgresql`` source.
+
+    Args:
+        config: the source (host, port, database, username; ``options.jdbc_properties``
+            may add driver properties such as ``sslmode``).
+        secret: the resolved password.
+        obj: the table (quoted by the PostgreSQL dialect) or query to read, if any.
+        fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
+
+    Raises:
+        ValidationError: host or database missing, or bad options.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
+    problems: list[FieldProblem] = []
+    if not config.host:
+        problems.append(FieldProblem("host", "a JDBC read needs the source host"))
+    if not config.database:
+        problems.append(FieldProblem("database", "a JDBC read needs the database name"))
+    extra = config.options.get("jdbc_properties", {})
+    if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
+        problems.append(
+            FieldProblem("options.jdbc_properties", "must be an object of string values")
+        )
+        extra = {}
+    option_fetch = config.options.get("fetchsize")
+    if fetchsize is None:
+        fetchsize = option_fetch if isinstance(option_fetch, int) else _DEFAULT_FETCHSIZE
+    if problems:
+        raise ValidationError(f"source {config.name!r} for a Spark JDBC read", problems)
+    port = config.port or 5432
+    table: str | None = None
+    query: str | None = None
+    if obj is not None:
+        if obj.query is not None:
+            query = obj.query
+        elif obj.table is not None:
+            # The dialect quotes each part, so an odd name stays one identifier.
+            preparer = postgresql.dialect().identifier_preparer
+            table = preparer.format_table(sa.table(obj.table, schema=obj.schema))
+        else:
+            raise ConfigError(f"source {config.name!r}: name a source table or query")
+    return JdbcOptions(
+        url=f"jdbc:postgresql://{config.host}:{port}/{config.database}",
+        driver=POSTGRES_DRIVER,
+        user=config.username,
+        password=secret,
+        fetchsize=fetchsize,
+        table=table,
+        query=query,
+        properties={str(k): str(v) for k, v in extra.items()},
+        dialect="postgresql",
+    )
