@@ -138,7 +138,7 @@ class DataLoader:
 
     def _run_pool(
         self,
-        jobs: list[tuple[str, Callable[[], Claim]]],
+        jobs: Sequence[tuple[str, Callable[[], Claim]]],
         max_workers: int,
         per_source_limit: int,
         progress: ProgressCallback | None,
@@ -175,14 +175,12 @@ class DataLoader:
         raise_on_error: bool,
         orchestrator_run_id: str | None,
     ) -> RunRecord:
-        try:
-            return self._runner.run(
-                claim, progress=progress, orchestrator_run_id=orchestrator_run_id
-            )
-        except DataLoaderError:
-            if raise_on_error:
-                raise
-            return self.store.runs(claim.table.name, limit=1)[0]
+        outcome = self._runner.run(
+            claim, progress=progress, orchestrator_run_id=orchestrator_run_id
+        )
+        if outcome.error is not None and raise_on_error:
+            raise outcome.error
+        return outcome.record
 
     def _claim(self, name: str) -> Claim:
         return self.store.claim(

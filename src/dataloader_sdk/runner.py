@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from dataloader_sdk.engines.base import Engine
     from dataloader_sdk.plugins import PluginHost
 
-__all__ = ["Phase", "ProgressCallback", "ProgressUpdate", "TableRunner"]
+__all__ = ["Phase", "ProgressCallback", "ProgressUpdate", "RunOutcome", "TableRunner"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,14 @@ class ProgressUpdate:
 
 
 ProgressCallback = Callable[[ProgressUpdate], None]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run: its history record, and the error if it failed."""
+
+    record: RunRecord
+    error: DataLoaderError | None = None
 
 
 def _no_progress(update: ProgressUpdate) -> None:
@@ -105,11 +113,11 @@ class TableRunner:
         *,
         progress: ProgressCallback | None = None,
         orchestrator_run_id: str | None = None,
-    ) -> RunRecord:
+    ) -> RunOutcome:
         """Run the claimed table; always records history and releases the lease.
 
-        Raises:
-            DataLoaderError: the run failed (after it was recorded).
+        A failed run is recorded and returned with its (redacted) error; the caller
+        decides whether to raise it.
         """
         notify = progress or _no_progress
         table = claim.table
@@ -151,12 +159,14 @@ class TableRunner:
             # The driver's exception (the cause) may quote the secret: drop it, and make
             # sure the raised error carries only the redacted message.
             error.args = (message,)
-            raise error from None
+            error.__cause__ = None
+            error.__suppress_context__ = True
+            return RunOutcome(run, error)
         self._store.record_run(run)
         self._store.finish(claim, status=run.status, now=self._clock())  # type: ignore[arg-type]
         self._host.emit(LoadFinished(run))
         notify(ProgressUpdate(table.name, "finished", run.rows_written))
-        return run
+        return RunOutcome(run, None)
 
     def _secret(self, source: SourceConfig) -> Secret | None:
         if source.secret is None:

@@ -147,8 +147,10 @@ def postgres_jdbc_options(
             query = obj.query
         elif obj.table is not None:
             # The dialect quotes each part, so an odd name stays one identifier.
-            preparer = postgresql.dialect().identifier_preparer
-            table = preparer.format_table(sa.table(obj.table, schema=obj.schema))
+            dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+            table = str(
+                dialect.identifier_preparer.format_table(sa.table(obj.table, schema=obj.schema))
+            )
         else:
             raise ConfigError(f"source {config.name!r}: name a source table or query")
     return JdbcOptions(

@@ -150,8 +150,8 @@ class PostgresConnector(SqlConnector):
         if "password" in kw:
             auth += ":" + quote(str(kw.pop("password")), safe="")
         host, port, db = kw.pop("host"), kw.pop("port"), quote(str(kw.pop("dbname")), safe="")
-        kw.pop("options")  # connectorx rejects libpq 'options'; it reads timestamptz as UTC
-        return f"postgresql://{auth}@{host}:{port}/{db}?{urlencode(kw)}"
+        # quote (not quote_plus): connectorx reads '+' literally, breaking "-c TimeZone=UTC".
+        return f"postgresql://{auth}@{host}:{port}/{db}?{urlencode(kw, quote_via=quote)}"
 
     @property
     def conn(self) -> psycopg.Connection[Any]:

@@ -16,6 +16,7 @@ partition column *inside the window*, so partitions are balanced on the rows act
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -144,7 +145,7 @@ def partition_predicates(
     from dataloader_sdk.connectors.sql import bind_type
 
     dialect = _dialect(options.dialect)
-    col = sa.column(partition_column)
+    col: sa.ColumnClause[Any] = sa.column(partition_column)
 
     def lit(v: ScalarValue) -> Any:
         return sa.literal(v, type_=bind_type(v))
@@ -154,7 +155,7 @@ def partition_predicates(
         preds.append(col.is_not(None))
     else:
         preds.append(col < lit(boundaries[0]))
-        for a, b in zip(boundaries, boundaries[1:], strict=False):
+        for a, b in itertools.pairwise(boundaries):
             preds.append(sa.and_(col >= lit(a), col < lit(b)))
         preds.append(col >= lit(boundaries[-1]))
     preds.append(col.is_(None))
