@@ -40,3 +40,7 @@ def delta_root(tmp_path: Path) -> Path:
     root = tmp_path / "delta"
     root.mkdir()
     return root
+
+
+# MariaDB (tests/servers/mariadb.py): registered here so the server starts once per run.
+from tests.servers.mariadb import mariadb_database, mariadb_server  # noqa: E402, F401

@@ -15,11 +15,19 @@ if TYPE_CHECKING:
 
 __all__ = ["dataloader_register_connectors"]
 
+_BUILTINS = {
+    "postgresql": "postgresql:PostgresConnectorFactory",
+    "sqlalchemy": "sqlalchemy_url:SqlAlchemyConnectorFactory",
+    "sqlserver": "sqlserver:SqlServerConnectorFactory",
+    "oracle": "oracle:OracleConnectorFactory",
+    "snowflake": "snowflake:SnowflakeConnectorFactory",
+    "snowflake_pem": "snowflake:SnowflakePemConnectorFactory",
+    "clickhouse": "clickhouse:ClickHouseConnectorFactory",
+}
+
 
 @hookimpl
 def dataloader_register_connectors(registry: Registry[ConnectorFactory]) -> None:
-    """Register ``postgresql`` and ``sqlalchemy``."""
-    registry.add("postgresql", "dataloader_sdk.connectors.postgresql:PostgresConnectorFactory")
-    registry.add(
-        "sqlalchemy", "dataloader_sdk.connectors.sqlalchemy_url:SqlAlchemyConnectorFactory"
-    )
+    """Register the built-in db_types (the original system's six, plus ``sqlalchemy``)."""
+    for db_type, target in _BUILTINS.items():
+        registry.add(db_type, f"dataloader_sdk.connectors.{target}")

@@ -12,6 +12,13 @@ time, plus delta-rs's own Parquet write buffers); Merge materialises the step's 
 because NULL keys must be refused and duplicates removed before anything is written;
 ReplaceWhere streams too.
 
+delta-rs keeps the Parquet file it is writing in memory until the file reaches the target
+size, and the open row group as Arrow arrays until it reaches ``max_row_group_size``; with
+the library defaults (100 MiB files, 1,048,576-row groups) a streamed write peaks at about
+the size of one file plus one row group however small the source batches are. Every write
+therefore passes :data:`TARGET_FILE_SIZE` and :func:`writer_properties`, which bound those
+buffers so peak memory does not grow with the table (benchmarks/, docs/benchmarks.md).
+
 See docs/engines.md for the exact semantics of each write mode.
 """
 
@@ -24,7 +31,14 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable, QueryBuilder, Transaction, write_deltalake
+from deltalake import (
+    CommitProperties,
+    DeltaTable,
+    QueryBuilder,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
 
 from dataloader_sdk.engines._merge import (
     SOURCE_ALIAS,
@@ -52,9 +66,28 @@ from dataloader_sdk.model import (
     WriteMode,
 )
 
-__all__ = ["DeltaRsEngine", "DeltaRsEngineFactory", "table_uri"]
+__all__ = [
+    "MAX_ROW_GROUP_ROWS",
+    "TARGET_FILE_SIZE",
+    "DeltaRsEngine",
+    "DeltaRsEngineFactory",
+    "table_uri",
+    "writer_properties",
+]
 
 log = logging.getLogger(__name__)
+
+#: Bytes after which delta-rs closes a Parquet file and starts the next one (it holds the
+#: file being written in memory). delta-rs's default is 100 MiB.
+TARGET_FILE_SIZE = 32 * 1024 * 1024
+#: Rows per Parquet row group (delta-rs's default is 1,048,576). 131,072 rows keep the open
+#: row group small and are still large enough for efficient scans.
+MAX_ROW_GROUP_ROWS = 131_072
+
+
+def writer_properties() -> WriterProperties:
+    """The Parquet writer properties of every write and merge (see the module docstring)."""
+    return WriterProperties(max_row_group_size=MAX_ROW_GROUP_ROWS)
 
 # Process-wide, so two engine instances over the same root also serialise per table.
 _locks: dict[str, threading.Lock] = {}
@@ -231,6 +264,8 @@ class DeltaRsEngine:
                 schema_mode=schema_mode,
                 commit_properties=props,
                 storage_options=storage,
+                target_file_size=TARGET_FILE_SIZE,
+                writer_properties=writer_properties(),
             )
         else:
             write_deltalake(
@@ -241,6 +276,8 @@ class DeltaRsEngine:
                 predicate=predicate,
                 commit_properties=props,
                 storage_options=storage,
+                target_file_size=TARGET_FILE_SIZE,
+                writer_properties=writer_properties(),
             )
 
     def _append(
@@ -325,6 +362,7 @@ class DeltaRsEngine:
             source_alias=SOURCE_ALIAS,
             target_alias=TARGET_ALIAS,
             merge_schema=True,
+            writer_properties=writer_properties(),
             commit_properties=props,
         )
         if deleted is not None:

@@ -157,7 +157,7 @@ class OptionReader:
                 self.problem(name, f"is required for strategy {self._strategy!r}{hint}")
             return ()
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(v, str) and v for v in items):
+        if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
             self.problem(name, f"must be a list of column names, got {value!r}")
             return ()
         if len(set(items)) != len(items):
