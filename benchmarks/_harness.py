@@ -37,7 +37,7 @@ SELECT
   g * 0.5::double precision AS score, md5(g::text)::varchar(64) AS code,
   CASE WHEN g %% 5 = 0 THEN NULL ELSE 'note ' || g END AS note,
   timestamptz '2020-01-01' + g * interval '1 second' AS updated_at,
-  date '2020-01-01' + (g %% 1000) AS day, g %% 2 = 0 AS flag, md5(g::text)::uuid AS uid
+  date '2020-01-01' + (g %% 1000)::int AS day, g %% 2 = 0 AS flag, md5(g::text)::uuid AS uid
 FROM generate_series(%s::bigint, %s::bigint) AS g
 """
 #: How the hand-written baselines read the table through ADBC: numeric and uuid as text,
@@ -151,6 +151,15 @@ def child_main(run: Callable[[str, dict[str, Any]], dict[str, Any]], argv: list[
     args = json.loads(argv[argv.index("--args") + 1])
     result = run(mode, args)
     print(json.dumps(result))
+
+
+def rss_now_mb() -> float:
+    """This process's current resident set (VmRSS) in MB."""
+    with open("/proc/self/status", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 @dataclass

@@ -36,11 +36,13 @@ def _baseline(server: h.Server, out: str) -> dict[str, Any]:
     from deltalake import write_deltalake
 
     settings = h.engine_writer_settings()
+    rss_start = h.rss_now_mb()
     start = time.perf_counter()
     reader = h.read_conformed(server.conninfo(), f"SELECT {h.BASELINE_COLUMNS} FROM bench")
     write_deltalake(out, reader, mode="overwrite", **settings)
     seconds = time.perf_counter() - start
-    return {"rows": h.delta_rows(out), "seconds": seconds, **h.delta_layout(out)}
+    return {"rows": h.delta_rows(out), "seconds": seconds, "rss_start_mb": rss_start,
+            **h.delta_layout(out)}
 
 
 def _sdk(server: h.Server, home: str) -> dict[str, Any]:
@@ -57,6 +59,7 @@ def _sdk(server: h.Server, home: str) -> dict[str, Any]:
         name="bench", source="bench", target=TargetName("bronze", "bench"),
         source_table="bench", source_schema="public", strategy="full",
     ), actor="bench")
+    rss_start = h.rss_now_mb()
     start = time.perf_counter()
     record = loader.load_table("bench")
     seconds = time.perf_counter() - start
@@ -64,7 +67,7 @@ def _sdk(server: h.Server, home: str) -> dict[str, Any]:
     table = loader.engine.uri(TargetName("bronze", "bench"))  # type: ignore[attr-defined]
     assert record.status == "succeeded", record
     return {"rows": record.rows_written, "seconds": seconds, "rows_read": record.rows_read,
-            **h.delta_layout(table)}
+            "rss_start_mb": rss_start, **h.delta_layout(table)}
 
 
 def _read_only(server: h.Server, path: str) -> dict[str, Any]:
@@ -117,6 +120,8 @@ def child(mode: str, args: dict[str, Any]) -> dict[str, Any]:
                  "psycopg", "dataloader_sdk", "dataloader_sdk.connectors.postgresql",
                  "dataloader_sdk.engines.delta_rs", "dataloader_sdk.lineage"])
     server = h.Server(**args["server"])
+    if mode == "sdk":  # the facade's own imports (control store, plugins) happen here too
+        h.preimport(["dataloader_sdk.control.store", "dataloader_sdk.strategies.full"])
     if mode == "baseline":
         return _baseline(server, args["out"])
     if mode == "sdk":

@@ -69,7 +69,7 @@ class MariaDbServer:
     def url(self, database: str = "", *, password: bool = True) -> str:
         """A ``mysql+pymysql`` URL (``password=False``: as a source config holds it)."""
         auth = f"{self.user}:{self.password}" if password else self.user
-        return f"mysql+pymysql://{auth}@{self.host}:{self.port}/{database}?charset=utf8mb4"
+        return f"mysql+pymysql://{auth}@{self.host}:{self.port}/{database}"
 
     def connect(self, database: str | None = None) -> Any:
         """A pymysql connection as ``dl`` (autocommit, utf8mb4, session time zone UTC)."""

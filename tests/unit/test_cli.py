@@ -339,3 +339,15 @@ def test_help_imports_no_heavy_modules() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == ""
+
+
+def test_status_shows_backfill_progress(project: Invoke) -> None:
+    ok(project("tables", "add", "orders_bf", "--source", "local", "--source-table", "orders",
+               "--target", "bronze.orders_bf", "--strategy", "chunked_backfill",
+               "--option", "chunk_column=id", "--option", "chunk_size=5",
+               "--option", "max_chunks_per_run=1"))
+    ok(project("run", "orders_bf"))
+    assert "backfill 1/4 chunks (1..20)" in ok(project("status")).output
+    for _ in range(3):
+        ok(project("run", "orders_bf"))
+    assert "backfill complete (4 chunks)" in ok(project("status")).output

@@ -106,9 +106,12 @@ def status(state: CliState) -> None:
     """
     from rich.table import Table
 
+    from dataloader_sdk.strategies.chunked_backfill import backfill_progress
+
     store = state.store()
     table = Table()
-    for column in ("table", "strategy", "status", "watermark", "last run", "last result"):
+    for column in ("table", "strategy", "status", "watermark", "progress", "last run",
+                   "last result"):
         table.add_column(column)
     table.add_column("rows", justify="right")
     table.add_column("next run")
@@ -120,6 +123,7 @@ def status(state: CliState) -> None:
             rec.config.strategy,
             rec.status if rec.config.enabled else f"{rec.status} (disabled)",
             fmt_watermark(rec.state.watermark),
+            backfill_progress(rec.state) or "-",
             fmt_time(run_.started_at if run_ else rec.last_run_at),
             run_.status if run_ else "-",
             fmt_rows(run_.rows_written) if run_ else "-",

@@ -43,7 +43,12 @@ from dataloader_sdk.model import (
 from dataloader_sdk.strategies._inner import InnerChoice, read_inner
 from dataloader_sdk.strategies.base import OptionReader, PlanContext, parse_duration
 
-__all__ = ["BackfillLedger", "ChunkedBackfillOptions", "ChunkedBackfillStrategy"]
+__all__ = [
+    "BackfillLedger",
+    "ChunkedBackfillOptions",
+    "ChunkedBackfillStrategy",
+    "backfill_progress",
+]
 
 Bound = int | date | datetime
 
@@ -302,3 +307,13 @@ def _chunk_bounds(
     last = index == ledger.chunks - 1
     high = ledger.high.value if last else base + size * (index + 1)  # type: ignore[operator]
     return low, high, last
+
+
+def backfill_progress(state: TableState) -> str | None:
+    """``"backfill 3/10 chunks"`` (or ``"backfill complete"``) for status displays."""
+    ledger = BackfillLedger.from_json(state.extra.get("backfill"))
+    if ledger is None:
+        return None
+    if ledger.complete:
+        return f"backfill complete ({ledger.chunks} chunks)"
+    return f"backfill {len(ledger.done)}/{ledger.chunks} chunks ({ledger.low}..{ledger.high})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,9 +12,11 @@ import pyarrow.csv as pacsv
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.errors import FieldProblem, SourcePermanentError
 from dataloader_sdk.model import (
-    Compare,
+    AnyOf,
     IsNull,
     MaxOf,
+    MinOf,
+    Predicate,
     ProbeRequest,
     RowCount,
     ScalarValue,
@@ -22,6 +25,26 @@ from dataloader_sdk.model import (
     SourceObject,
 )
 from dataloader_sdk.secrets import Secret
+
+
+_TYPES = {"int64": pa.int64(), "string": pa.string(), "date32": pa.date32(),
+          "bool": pa.bool_()}
+_OPS = {">=": pc.greater_equal, ">": pc.greater, "<=": pc.less_equal, "<": pc.less,
+        "=": pc.equal}
+
+
+def _mask(table: pa.Table, pred: Predicate) -> pa.ChunkedArray:
+    """Where ``pred`` holds (SQL semantics: comparisons with NULL are not true)."""
+    if isinstance(pred, AnyOf):
+        masks = [pc.fill_null(_mask(table, p), False) for p in pred.predicates]
+        out = masks[0]
+        for mask in masks[1:]:
+            out = pc.or_(out, mask)
+        return out
+    column = table[pred.expr.columns[0]]
+    if isinstance(pred, IsNull):
+        return pc.is_valid(column) if pred.negate else pc.is_null(column)
+    return _OPS[pred.op](column, pa.scalar(pred.value, column.type))
 
 
 class CsvConnector:
@@ -35,7 +58,18 @@ class CsvConnector:
         return path
 
     def _table(self, obj: SourceObject) -> pa.Table:
-        return pacsv.read_csv(self._path(obj))
+        # A sidecar <table>.schema.json ({"column": "int64", ...}) pins the column types;
+        # without it pyarrow infers them from the data.
+        path = self._path(obj)
+        sidecar = path.with_suffix(".schema.json")
+        if not sidecar.exists():
+            return pacsv.read_csv(path)
+        types = {name: _TYPES[text] for name, text in json.loads(sidecar.read_text()).items()}
+        return pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
+                                                 null_values=[""]),
+        )
 
     def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         schema = self._table(obj).schema
@@ -44,25 +78,22 @@ class CsvConnector:
     def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
         return ()
 
-    def _filtered(self, obj: SourceObject, where: tuple[object, ...]) -> pa.Table:
+    def _filtered(self, obj: SourceObject, where: tuple[Predicate, ...]) -> pa.Table:
         table = self._table(obj)
         for pred in where:
-            if isinstance(pred, Compare):
-                col = table[pred.expr.columns[0]]
-                ops = {">=": pc.greater_equal, ">": pc.greater, "<=": pc.less_equal,
-                       "<": pc.less, "=": pc.equal}
-                table = table.filter(ops[pred.op](col, pred.value))
-            elif isinstance(pred, IsNull):
-                mask = pc.is_null(table[pred.expr.columns[0]])
-                table = table.filter(pc.invert(mask) if pred.negate else mask)
+            table = table.filter(pc.fill_null(_mask(table, pred), False))
         return table
 
     def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
-        table = self._filtered(obj, request.where)
+        if isinstance(request, RowCount | MaxOf | MinOf):
+            table = self._filtered(obj, request.where)
         if isinstance(request, RowCount):
             return table.num_rows
-        assert isinstance(request, MaxOf)
-        return pc.max(table[request.expr.columns[0]]).as_py()  # type: ignore[no-any-return]
+        if isinstance(request, MaxOf):
+            return pc.max(table[request.expr.columns[0]]).as_py()  # type: ignore[no-any-return]
+        if isinstance(request, MinOf):
+            return pc.min(table[request.expr.columns[0]]).as_py()  # type: ignore[no-any-return]
+        return None  # ChangeSignature: a CSV file has none; strategies fall back
 
     def read(self, select: Select, *, batch_rows: int = 65536) -> pa.RecordBatchReader:
         table = self._filtered(select.source, select.where)
