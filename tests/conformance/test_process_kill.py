@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
+def home(tmp_path: Path) -> Path:
     source = tmp_path / "source.db"
     with sqlite3.connect(source) as conn:
         conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
@@ -47,7 +46,7 @@ def home(tmp_path: Path) -> Iterator[Path]:
         conn.executemany("INSERT INTO events VALUES (?, ?)",
                          [(i, f"e{i}") for i in range(1001, 1501)])
     loader.close()
-    yield tmp_path
+    return tmp_path
 
 
 def kill_during_load(home: Path, point: str) -> None:

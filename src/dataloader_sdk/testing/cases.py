@@ -22,6 +22,8 @@ __all__ = ["CASES", "TODAY", "ConformanceCase", "case"]
 #: The run date of every conformance load (the runner's clock is fixed to its noon UTC).
 TODAY = date(2026, 11, 27)
 
+ALL_OPERATIONS = ("insert", "update", "late_update", "delete", "null_cursor", "soft_delete")
+
 _STEADY: dict[str, JSONValue] = {
     "watermark_column": "cur", "primary_keys": ["id"], "null_cursor": "exclude",
 }
@@ -42,7 +44,6 @@ class ConformanceCase:
     operations: frozenset[str] = field(default_factory=lambda: frozenset(ALL_OPERATIONS))
 
 
-ALL_OPERATIONS = ("insert", "update", "late_update", "delete", "null_cursor", "soft_delete")
 
 CASES: tuple[ConformanceCase, ...] = (
     ConformanceCase("full", "full", {}, lambda exact: FullModel()),

@@ -26,7 +26,7 @@ CrashPoint = Literal["mid_read", "before_commit", "after_commit"]
 CRASH_POINTS: tuple[CrashPoint, ...] = ("mid_read", "before_commit", "after_commit")
 
 
-class InjectedCrash(Exception):  # noqa: N818 - it is not an error of the code under test
+class InjectedCrash(Exception):
     """The simulated death of the process."""
 
 

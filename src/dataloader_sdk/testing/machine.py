@@ -79,7 +79,7 @@ def run_conformance(
     )
 
 
-def build_machine(  # noqa: C901 - one closure per rule keeps the machine readable
+def build_machine(
     case: ConformanceCase,
     source: SourceHarness,
     engine_factory: EngineFactory,
@@ -231,7 +231,7 @@ def build_machine(  # noqa: C901 - one closure per rule keeps the machine readab
             if self.model.flags_deletes:
                 columns.append("_dl_deleted")
             data = [table.column(c).to_pylist() for c in columns]
-            rows = Counter()
+            rows: Counter[tuple[Any, ...]] = Counter()
             for values in zip(*data, strict=True):
                 row = list(values)
                 row[4] = bool(row[4])  # SQLite and MySQL store booleans as 0/1

@@ -102,7 +102,7 @@ class IncrementalModel(ReferenceModel):
 
     def window(self, snapshot: list[SimRow], high: int) -> list[SimRow]:
         """Rows the run reads."""
-        low = None if self.watermark is None else int(self.watermark) - self.lookback
+        low = None if self.watermark is None else int(self.watermark) - self.lookback  # type: ignore[arg-type]
         return [r for r in _cursor_rows(snapshot)
                 if (low is None or r.cur >= low) and r.cur <= high]  # type: ignore[operator]
 

@@ -26,7 +26,6 @@ from dataloader_sdk.model import (
 )
 from dataloader_sdk.secrets import Secret
 
-
 _TYPES = {"int64": pa.int64(), "string": pa.string(), "date32": pa.date32(),
           "bool": pa.bool_()}
 _OPS = {">=": pc.greater_equal, ">": pc.greater, "<=": pc.less_equal, "<": pc.less,

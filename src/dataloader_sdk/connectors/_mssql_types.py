@@ -1,0 +1,268 @@
+"""SQL Server → Arrow type mapping (the table in docs/connectors/sqlserver.md).
+
+Each column maps to an Arrow type and a *projection*, i.e. how the read selects it so
+both read paths (arrow-odbc and pyodbc) hand over the same value:
+
+* ``native``: as is.
+* ``guid``: ``LOWER(CONVERT(NVARCHAR(36), col))``. SQL Server renders GUIDs in upper case
+  and drivers differ (pyodbc may return ``uuid.UUID``); the canonical lower-case text is
+  produced by the server, so full and incremental loads and both paths agree.
+* ``utc``: ``datetimeoffset`` as ``CONVERT(DATETIME2(7), SWITCHOFFSET(col, '+00:00'))``:
+  the instant in UTC. ODBC has no portable type for ``datetimeoffset`` (pyodbc cannot
+  fetch SQL type -155 without a converter), so the offset is resolved on the server.
+* ``text``: ``CONVERT(NVARCHAR(MAX), col)`` (``xml``).
+
+Decisions (also in the doc): ``datetime2(7)``/``time(7)`` are read at microsecond
+precision, truncating the 100 ns digit: Delta timestamps are microseconds, and pyodbc
+truncates the same way, so both paths and the watermark probe agree. ``tinyint`` (0-255)
+widens to ``int16`` (Delta has no unsigned types). ``sql_variant``, ``geography``,
+``geometry`` and ``hierarchyid`` are refused with a clear error: convert them in a
+``source_query``.
+
+The projections are SQLAlchemy elements compiled per dialect: T-SQL for ``mssql`` and
+PostgreSQL for the ODBC test stand-in (see :data:`STANDIN_TYPE_NAMES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.dialects import mssql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+__all__ = [
+    "STANDIN_TYPE_NAMES",
+    "UNSUPPORTED",
+    "CastParam",
+    "MssqlType",
+    "Projection",
+    "RowCountAll",
+    "arrow_type_for",
+    "cast_type",
+    "project",
+]
+
+Projection = Literal["native", "guid", "utc", "text"]
+
+_NATIVE: dict[str, pa.DataType] = {
+    "bit": pa.bool_(),
+    "tinyint": pa.int16(),
+    "smallint": pa.int16(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+    "money": pa.decimal128(19, 4),
+    "smallmoney": pa.decimal128(10, 4),
+    "float": pa.float64(),
+    "real": pa.float32(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("us"),
+    "datetime2": pa.timestamp("us"),
+    "smalldatetime": pa.timestamp("us"),
+    "time": pa.time64("us"),
+    "char": pa.string(),
+    "varchar": pa.string(),
+    "nchar": pa.string(),
+    "nvarchar": pa.string(),
+    "text": pa.string(),
+    "ntext": pa.string(),
+    "binary": pa.binary(),
+    "varbinary": pa.binary(),
+    "image": pa.binary(),
+    "timestamp": pa.binary(),  # INFORMATION_SCHEMA's name of rowversion
+    "rowversion": pa.binary(),
+}
+
+#: Types refused with a clear error (no lossless Arrow representation).
+UNSUPPORTED = ("sql_variant", "geography", "geometry", "hierarchyid")
+
+#: PostgreSQL ``information_schema`` type names → the SQL Server type each stands in for
+#: (test stand-in only: the ODBC transport runs against PostgreSQL there).
+STANDIN_TYPE_NAMES: dict[str, str] = {
+    "bigint": "bigint", "integer": "int", "smallint": "smallint", "boolean": "bit",
+    "numeric": "decimal", "double precision": "float", "real": "real",
+    "character varying": "nvarchar", "character": "nchar", "text": "nvarchar",
+    "date": "date", "timestamp without time zone": "datetime2",
+    "timestamp with time zone": "datetimeoffset", "time without time zone": "time",
+    "bytea": "varbinary", "uuid": "uniqueidentifier", "xml": "xml",
+}
+
+
+@dataclass(frozen=True)
+class MssqlType:
+    """A column's type as ``INFORMATION_SCHEMA.COLUMNS`` describes it."""
+
+    name: str
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    datetime_precision: int | None = None
+
+    def __str__(self) -> str:
+        if self.name in ("decimal", "numeric"):
+            return f"{self.name}({self.precision},{self.scale})"
+        if self.name in ("char", "varchar", "nchar", "nvarchar", "binary", "varbinary"):
+            size = "max" if self.max_length in (None, -1) else str(self.max_length)
+            return f"{self.name}({size})"
+        if self.name in ("datetime2", "datetimeoffset", "time") and (
+            self.datetime_precision is not None
+        ):
+            return f"{self.name}({self.datetime_precision})"
+        return self.name
+
+
+def arrow_type_for(t: MssqlType) -> tuple[pa.DataType, Projection] | None:
+    """The declared Arrow type and projection of a SQL Server type; ``None`` if refused."""
+    if t.name in ("decimal", "numeric"):
+        # SQL Server decimals are at most (38, s) with 0 <= s <= p: always decimal128.
+        precision = t.precision if t.precision is not None else 18
+        return pa.decimal128(precision, t.scale or 0), "native"
+    if t.name == "uniqueidentifier":
+        return pa.string(), "guid"
+    if t.name == "datetimeoffset":
+        return pa.timestamp("us", tz="UTC"), "utc"
+    if t.name == "xml":
+        return pa.string(), "text"
+    native = _NATIVE.get(t.name)
+    return (native, "native") if native is not None else None
+
+
+# -- dialect-compiled projections -------------------------------------------------------
+
+
+class _GuidText(FunctionElement[str]):
+    inherit_cache = True
+    name = "guid_text"
+    type = sa.String()
+
+
+class _Utc(FunctionElement[datetime]):
+    inherit_cache = True
+    name = "to_utc"
+    type = sa.DateTime()
+
+
+class _AsText(FunctionElement[str]):
+    inherit_cache = True
+    name = "as_text"
+    type = sa.String()
+
+
+class RowCountAll(FunctionElement[int]):
+    """``COUNT_BIG(*)`` on SQL Server (``count(*)`` is an int there and overflows)."""
+
+    inherit_cache = True
+    name = "row_count_all"
+    type = sa.BigInteger()
+
+
+def _arg(compiler: SQLCompiler, element: FunctionElement[Any], **kw: Any) -> str:
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(_GuidText, "mssql")
+def _guid_mssql(element: _GuidText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"LOWER(CONVERT(NVARCHAR(36), {_arg(compiler, element, **kw)}))"
+
+
+@compiles(_GuidText)
+def _guid_default(element: _GuidText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower(CAST({_arg(compiler, element, **kw)} AS TEXT))"
+
+
+@compiles(_Utc, "mssql")
+def _utc_mssql(element: _Utc, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CONVERT(DATETIME2(7), SWITCHOFFSET({_arg(compiler, element, **kw)}, '+00:00'))"
+
+
+@compiles(_Utc)
+def _utc_default(element: _Utc, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({_arg(compiler, element, **kw)} AT TIME ZONE 'UTC')"
+
+
+@compiles(_AsText, "mssql")
+def _text_mssql(element: _AsText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CONVERT(NVARCHAR(MAX), {_arg(compiler, element, **kw)})"
+
+
+@compiles(_AsText)
+def _text_default(element: _AsText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({_arg(compiler, element, **kw)} AS TEXT)"
+
+
+@compiles(RowCountAll, "mssql")
+def _count_mssql(element: RowCountAll, compiler: SQLCompiler, **kw: Any) -> str:
+    return "COUNT_BIG(*)"
+
+
+@compiles(RowCountAll)
+def _count_default(element: RowCountAll, compiler: SQLCompiler, **kw: Any) -> str:
+    return "count(*)"
+
+
+def project(expr: ColumnElement[Any], projection: Projection) -> ColumnElement[Any]:
+    """``expr`` wrapped in its projection."""
+    if projection == "guid":
+        return _GuidText(expr)
+    if projection == "utc":
+        return _Utc(expr)
+    if projection == "text":
+        return _AsText(expr)
+    return expr
+
+
+# -- bound parameters -------------------------------------------------------------------
+
+
+class CastParam(sa.types.TypeDecorator[Any]):
+    """A parameter sent as text and cast on the server: ``CAST(? AS <target>)``.
+
+    arrow-odbc binds every parameter as text; the explicit cast makes the comparison use
+    the intended type (never an implicit conversion of the column to text).
+    """
+
+    impl = sa.Unicode
+    cache_ok = True
+
+    def __init__(self, target: sa.types.TypeEngine[Any]) -> None:
+        super().__init__()
+        self.target = target
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return sa.cast(bindvalue, self.target)
+
+
+def _decimal_scale(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def cast_type(value: Any, dialect_name: str) -> sa.types.TypeEngine[Any]:
+    """The server-side type of a bound value (``bool`` before ``int``: it subclasses it)."""
+    t_sql = dialect_name == "mssql"
+    if isinstance(value, bool):
+        return mssql.BIT() if t_sql else sa.Boolean()
+    if isinstance(value, int):
+        return sa.BigInteger()
+    if isinstance(value, Decimal):
+        # A bare DECIMAL is DECIMAL(18,0) in T-SQL: state the value's own scale.
+        scale = min(_decimal_scale(value), 38)
+        return sa.Numeric(38, scale) if t_sql else sa.Numeric()
+    if isinstance(value, float):
+        return sa.Float(53)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return mssql.DATETIMEOFFSET(7) if t_sql else sa.DateTime(timezone=True)
+        return mssql.DATETIME2(7) if t_sql else sa.DateTime()
+    if isinstance(value, date):
+        return sa.Date()
+    if isinstance(value, str):
+        return sa.Unicode()
+    raise TypeError(f"cannot bind a {type(value).__name__} value in a predicate")
