@@ -69,7 +69,8 @@ class DataLoader:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds
         self._clock = clock
-        self._runner = TableRunner(store, engine, self.host, clock=clock)
+        self._runner = TableRunner(store, engine, self.host, clock=clock,
+                                   lease_seconds=lease_seconds)
 
     @classmethod
     def from_settings(

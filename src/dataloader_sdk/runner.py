@@ -18,6 +18,7 @@ the message is redacted so no secret reaches logs, history or the caller.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from dataloader_sdk.errors import (
     DataLoaderError,
+    DestinationError,
     EmptyReadRefusedError,
     FieldProblem,
     SourceError,
@@ -101,11 +103,13 @@ class TableRunner:
         host: PluginHost,
         *,
         clock: Callable[[], datetime],
+        lease_seconds: int = 3600,
     ) -> None:
         self._store = store
         self._engine = engine
         self._host = host
         self._clock = clock
+        self._lease_seconds = lease_seconds
 
     def run(
         self,
@@ -137,10 +141,12 @@ class TableRunner:
         self._host.emit(LoadStarted(run.run_id, table.name, table.config.strategy))
         notify(ProgressUpdate(table.name, "claimed"))
         secret: Secret | None = None
+        heartbeat = LeaseHeartbeat(self._store, claim, self._clock, self._lease_seconds)
         try:
-            source = self._store.get_source(table.config.source)
-            secret = self._secret(source)
-            run = self._execute(claim, run, source, secret, notify)
+            with heartbeat:
+                source = self._store.get_source(table.config.source)
+                secret = self._secret(source)
+                run = self._execute(claim, run, source, secret, notify, heartbeat)
         except Exception as exc:
             error = _as_dataloader_error(exc, table.name)
             message = redact(str(error), secret)
@@ -180,6 +186,7 @@ class TableRunner:
         source: SourceConfig,
         secret: Secret | None,
         notify: ProgressCallback,
+        heartbeat: LeaseHeartbeat,
     ) -> RunRecord:
         table = claim.table
         config = table.config
@@ -209,7 +216,15 @@ class TableRunner:
             notify(ProgressUpdate(table.name, "planned"))
             run = replace(run, note=plan.note, watermark_before=state.watermark)
             for step in plan.steps:
-                run = self._run_step(claim, run, connector, step, source, state, notify)
+                heartbeat.check()
+                run, repaired = self._run_step(claim, run, connector, step, source, notify)
+                if repaired is not None:
+                    # Another run committed this step meanwhile: the rest of this plan
+                    # was made from a stale state, so stop here; the next run plans anew.
+                    state = repaired
+                    run = replace(run, note=f"{run.note}; step {step.txn_version} was "
+                                  "already committed by another run, state rolled forward")
+                    break
                 state = step.state_after
         finally:
             connector.close()
@@ -240,9 +255,13 @@ class TableRunner:
         connector: Connector,
         step: LoadStep,
         source: SourceConfig,
-        state: TableState,
         notify: ProgressCallback,
-    ) -> RunRecord:
+    ) -> tuple[RunRecord, TableState | None]:
+        """Read, write and advance one step.
+
+        Returns the run so far and, when the engine found the step already committed
+        (a replay), the state repaired from the target's last commit.
+        """
         table = claim.table
         notify(ProgressUpdate(table.name, "reading", run.rows_written))
         reader = connector.read(step.select, batch_rows=_batch_rows(source))
@@ -259,18 +278,35 @@ class TableRunner:
         )
         target: TargetName = table.config.target
         outcome = self._engine.write(target, counted.reader, step.write, commit)
-        self._store.save_state(claim, step.state_after)
+        repaired: TableState | None = None
+        if outcome.replayed:
+            # Never advance to our own state_after for a step we did not write: the
+            # commit that holds this version may have read a different window.
+            last = self._engine.last_commit(target, table.app_id)
+            if last is None:
+                raise DestinationError(
+                    f"table {table.name!r}: target {target} says step {step.txn_version} is "
+                    "already committed but holds no dataloader commit metadata for it (log "
+                    "retention may have removed it); check the table's history, then reset "
+                    "the table state (dataloader tables reset) and reload"
+                )
+            repaired = last.state_after
+            self._store.save_state(claim, repaired)
+            log.warning("table %s: step %d was already committed (run %s); not re-applied",
+                        table.name, step.txn_version, last.run_id)
+        else:
+            self._store.save_state(claim, step.state_after)
         self._host.emit(StepCommitted(run.run_id, table.name, step.txn_version,
                                       outcome.rows_written, outcome.replayed))
         run = replace(
             run,
             rows_read=run.rows_read + counted.rows,
             rows_written=run.rows_written + outcome.rows_written,
-            steps_committed=run.steps_committed + 1,
-            watermark_after=step.state_after.watermark,
+            steps_committed=run.steps_committed + (0 if outcome.replayed else 1),
+            watermark_after=(repaired or step.state_after).watermark,
         )
         notify(ProgressUpdate(table.name, "committed", run.rows_written))
-        return run
+        return run, repaired
 
 
     def _guard_empty_read(
@@ -302,6 +338,53 @@ class TableRunner:
             yield from reader
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+class LeaseHeartbeat:
+    """Renews a claim's lease from a background thread while a run is in progress.
+
+    A run longer than its lease would otherwise look stuck and could be taken over. If a
+    renewal finds the lease taken over, :meth:`check` raises before the next step.
+    """
+
+    def __init__(self, store: ControlStore, claim: Claim, clock: Callable[[], datetime],
+                 lease_seconds: int) -> None:
+        self._store = store
+        self._claim = claim
+        self._clock = clock
+        self._lease_seconds = lease_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: DataLoaderError | None = None
+
+    def beat(self) -> None:
+        """Renew once; remember a lost lease."""
+        try:
+            self._claim = self._store.renew(self._claim, now=self._clock(),
+                                            lease_seconds=self._lease_seconds)
+        except DataLoaderError as exc:
+            self.error = exc
+
+    def check(self) -> None:
+        """Raise if a renewal found the lease lost."""
+        if self.error is not None:
+            raise self.error
+
+    def _loop(self) -> None:
+        interval = max(self._lease_seconds / 3, 1.0)
+        while not self._stop.wait(interval) and self.error is None:
+            self.beat()
+
+    def __enter__(self) -> LeaseHeartbeat:
+        self._thread = threading.Thread(target=self._loop, name="dataloader-lease",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def _probe(connector: Connector, obj: SourceObject, request: ProbeRequest) -> ProbeAnswer:

@@ -164,7 +164,7 @@ class RowCountAll(FunctionElement[int]):
 
 
 def _arg(compiler: SQLCompiler, element: FunctionElement[Any], **kw: Any) -> str:
-    return compiler.process(list(element.clauses)[0], **kw)
+    return compiler.process(next(iter(element.clauses)), **kw)
 
 
 @compiles(_GuidText, "mssql")
@@ -259,10 +259,15 @@ def cast_type(value: Any, dialect_name: str) -> sa.types.TypeEngine[Any]:
         return sa.Float(53)
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            return mssql.DATETIMEOFFSET(7) if t_sql else sa.DateTime(timezone=True)
-        return mssql.DATETIME2(7) if t_sql else sa.DateTime()
+            if t_sql:
+                return mssql.DATETIMEOFFSET(7)  # type: ignore[no-untyped-call]
+            return sa.DateTime(timezone=True)
+        if t_sql:
+            return mssql.DATETIME2(7)  # type: ignore[no-untyped-call]
+        return sa.DateTime()
     if isinstance(value, date):
-        return sa.Date()
+        # upper-case DATE: mssql's generic Date renders DATETIME for unknown server versions
+        return sa.DATE()
     if isinstance(value, str):
         return sa.Unicode()
     raise TypeError(f"cannot bind a {type(value).__name__} value in a predicate")

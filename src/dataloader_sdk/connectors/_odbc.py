@@ -26,15 +26,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
 from dataloader_sdk.connectors._sa_types import to_arrow
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message
-
-if TYPE_CHECKING:
-    import pyodbc
 
 __all__ = [
     "READ_PATHS",
@@ -88,9 +85,12 @@ def odbc_error_kind(exc: BaseException) -> ErrorKind:
 
 
 def _braced(value: str) -> str:
-    # ODBC connection-string escaping: a value in braces, '}' doubled, so ';' or '=' in a
-    # password cannot inject another attribute.
-    return "{" + value.replace("}", "}}") + "}"
+    # ODBC connection-string escaping: a value holding ';', '{', '}' or '=' (or padded with
+    # spaces) goes in braces with '}' doubled, so a password cannot inject an attribute.
+    # Plain values stay bare: some drivers (psqlODBC) do not unbrace every keyword.
+    if value != value.strip() or any(ch in value for ch in ";{}="):
+        return "{" + value.replace("}", "}}") + "}"
+    return value
 
 
 def connection_string(attributes: Sequence[tuple[str, str | None]]) -> str:
@@ -157,47 +157,43 @@ class OdbcSession:
 
     Args:
         conn_str: the full connection string (holds the password; never logged).
-        on_error: maps a pyodbc exception to the SourceError to raise.
+        on_connect_error: maps a pyodbc exception raised while connecting to the
+            SourceError to raise.
         login_timeout: seconds to wait for the login.
     """
 
     conn_str: str = field(repr=False)
-    on_error: Callable[[BaseException, str], BaseException]
+    on_connect_error: Callable[[BaseException], BaseException]
     login_timeout: int = 30
-    _conn: pyodbc.Connection | None = field(default=None, repr=False)
+    _conn: Any = field(default=None, repr=False)
 
-    def connect(self) -> pyodbc.Connection:
+    def connect(self) -> Any:
         """A new autocommit pyodbc connection."""
-        import pyodbc
+        import pyodbc  # type: ignore[import-not-found,unused-ignore]
 
         try:
             return pyodbc.connect(self.conn_str, autocommit=True, timeout=self.login_timeout)
         except pyodbc.Error as exc:
-            raise self.on_error(exc, "connecting") from None
+            raise self.on_connect_error(exc) from None
 
     @property
-    def conn(self) -> pyodbc.Connection:
+    def conn(self) -> Any:
         """The session's connection."""
         if self._conn is None:
             self._conn = self.connect()
         return self._conn
 
-    def query(self, sql: str, params: Sequence[Any] = (), *, action: str
+    def query(self, sql: str, params: Sequence[Any] = ()
               ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """Rows and ``cursor.description`` of ``sql`` (params as given)."""
-        import pyodbc
-
+        """Rows and ``cursor.description`` of ``sql``; raises ``pyodbc.Error`` as is."""
+        cur = self.conn.cursor()
         try:
-            cur = self.conn.cursor()
-            try:
-                cur.execute(sql, *params)
-                if cur.description is None:
-                    return [], []
-                return [tuple(r) for r in cur.fetchall()], [tuple(d) for d in cur.description]
-            finally:
-                cur.close()
-        except pyodbc.Error as exc:
-            raise self.on_error(exc, action) from None
+            cur.execute(sql, *params)
+            if cur.description is None:
+                return [], []
+            return [tuple(r) for r in cur.fetchall()], [tuple(d) for d in cur.description]
+        finally:
+            cur.close()
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -225,7 +221,7 @@ def read_arrow_odbc(
     ``max_text_size``/``max_binary_size`` bound the transit buffer of unbounded columns
     (``nvarchar(max)``, ``varbinary(max)``); with ``max_bytes_per_batch`` they bound memory.
     """
-    import arrow_odbc
+    import arrow_odbc  # type: ignore[import-untyped,unused-ignore]
 
     requested = pa.schema([pa.field(f.name, transport_type(f.type), True) for f in schema])
     try:
@@ -261,7 +257,7 @@ def read_pyodbc(
     The connection is the reader's own (closed when the reader ends), so a reader drained
     on another thread never shares the metadata session.
     """
-    import pyodbc
+    import pyodbc  # type: ignore[import-not-found,unused-ignore]
 
     conn = session.connect()
     try:

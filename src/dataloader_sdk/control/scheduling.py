@@ -222,6 +222,25 @@ def save_state(conn: sa.Connection, held: Claim, state: TableState) -> None:
     )
 
 
+def renew(conn: sa.Connection, held: Claim, *, now: datetime, lease_seconds: int) -> Claim:
+    """Extend a held lease to ``now + lease_seconds`` (a long run's heartbeat).
+
+    Raises:
+        LeaseError: The lease was taken over or released; names the current holder.
+    """
+    check_now(now)
+    row = _held_row(conn, held, "cannot renew the lease of")
+    expires = now + timedelta(seconds=lease_seconds)
+    conn.execute(
+        sa.update(T)
+        .where(T.c.table_id == row.table_id, T.c.lease_owner == held.owner,
+               T.c.run_generation == held.generation)
+        .values(lease_expires_at=expires)
+    )
+    return Claim(table=held.table, owner=held.owner, generation=held.generation,
+                 expires_at=expires)
+
+
 def finish(
     conn: sa.Connection,
     held: Claim,

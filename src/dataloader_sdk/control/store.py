@@ -306,6 +306,15 @@ class ControlStore:
         """
         self._run(lambda c: scheduling.save_state(c, claim, state))
 
+    def renew(self, claim: Claim, *, now: datetime, lease_seconds: int) -> Claim:
+        """Extend a claim's lease (called periodically during long runs).
+
+        Raises:
+            LeaseError: The claim no longer holds (taken over, or failed by a monitor).
+        """
+        return self._run(
+            lambda c: scheduling.renew(c, claim, now=now, lease_seconds=lease_seconds))
+
     def finish(
         self,
         claim: Claim,

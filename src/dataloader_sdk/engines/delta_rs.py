@@ -24,6 +24,7 @@ See docs/engines.md for the exact semantics of each write mode.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -44,8 +45,8 @@ from dataloader_sdk.engines._merge import (
     SOURCE_ALIAS,
     TARGET_ALIAS,
     dedup,
-    drop_stale,
     delete_flag_sql,
+    drop_stale,
     merge_condition,
     sequence_guard,
     soft_deletes,
@@ -80,9 +81,9 @@ log = logging.getLogger(__name__)
 #: Bytes after which delta-rs closes a Parquet file and starts the next one (it holds the
 #: file being written in memory). delta-rs's default is 100 MiB.
 TARGET_FILE_SIZE = 32 * 1024 * 1024
-#: Rows per Parquet row group (delta-rs's default is 1,048,576). 131,072 rows keep the open
+#: Rows per Parquet row group (delta-rs's default is 1,048,576). 65,536 rows keep the open
 #: row group small and are still large enough for efficient scans.
-MAX_ROW_GROUP_ROWS = 131_072
+MAX_ROW_GROUP_ROWS = 65_536
 
 
 def writer_properties() -> WriterProperties:
@@ -111,6 +112,13 @@ def _first_line(exc: BaseException) -> str:
     # delta-rs appends a Rust backtrace when RUST_BACKTRACE is set; keep the message only.
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _commit_metadata(commit: CommitInfo) -> dict[str, str]:
+    """The commit's metadata as top-level keys, and as JSON in ``userMetadata``, the field
+    Spark's ``DESCRIBE HISTORY`` shows (so the Spark engine can roll forward from it)."""
+    meta = commit.to_metadata()
+    return {**meta, "userMetadata": json.dumps(meta, sort_keys=True)}
 
 
 class _Counter:
@@ -203,7 +211,7 @@ class DeltaRsEngine:
                     )
                     return WriteOutcome(0, replayed=True, delta_version=table.version())
             props = CommitProperties(
-                custom_metadata=commit.to_metadata(),
+                custom_metadata=_commit_metadata(commit),
                 app_transactions=[Transaction(commit.app_id, commit.txn_version)],
             )
             try:
@@ -402,11 +410,19 @@ class DeltaRsEngine:
             raise DestinationError(
                 f"table {target}: cannot read the Delta history: {_first_line(exc)}"
             ) from exc
-        # history() lists the newest commit first; custom metadata are top-level keys.
+        # history() lists the newest commit first. Our commits carry the metadata as
+        # top-level keys; Spark's carry it as JSON in userMetadata (read both, so either
+        # engine can continue a table the other wrote).
         for entry in history:
-            if entry.get("dataloader.app_id") != app_id:
+            meta: dict[str, Any] = entry
+            if "dataloader.app_id" not in entry and isinstance(entry.get("userMetadata"), str):
+                try:
+                    meta = json.loads(entry["userMetadata"])
+                except ValueError:
+                    continue
+            if not isinstance(meta, dict) or meta.get("dataloader.app_id") != app_id:
                 continue
-            info = CommitInfo.from_metadata(entry)
+            info = CommitInfo.from_metadata(meta)
             if info is not None:
                 return info
         return None

@@ -36,15 +36,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from dataloader_sdk.engines._merge import dedup, validate_merge_source
+from dataloader_sdk.engines._merge import dedup, soft_deletes, validate_merge_source
 from dataloader_sdk.engines._schema import check_compatible, normalize_type
 from dataloader_sdk.engines._spark_frames import Frame, frame_from_reader, frame_from_table
 from dataloader_sdk.engines._spark_jdbc import read_jdbc_partitioned
+from dataloader_sdk.engines._spark_merge import dedup_frame, existing_types, sequence_guard
+from dataloader_sdk.engines._spark_session import default_session, delta_table_class
 from dataloader_sdk.engines._spark_sql import (
     quote_ident,
     quote_target,
-    render_expr,
     render_where,
 )
 from dataloader_sdk.engines._spark_types import arrow_schema_to_spark, spark_schema_to_arrow
@@ -52,10 +54,7 @@ from dataloader_sdk.engines.base import EngineSettings, WriteOutcome
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
 from dataloader_sdk.model import (
     Append,
-    Coalesce,
-    Column,
     CommitInfo,
-    CursorExpr,
     Merge,
     Overwrite,
     Predicate,
@@ -160,7 +159,7 @@ class SparkEngine:
         """The session, found or created on first use."""
         with self._spark_lock:
             if self._spark is None:
-                self._spark = _default_session()
+                self._spark = default_session()
             return self._spark
 
     def location(self, target: TargetName) -> str:
@@ -176,8 +175,7 @@ class SparkEngine:
         return "delta." + quote_ident(self.location(target))
 
     def _delta_table(self, target: TargetName) -> DeltaTable:
-        from delta.tables import DeltaTable
-
+        DeltaTable = delta_table_class()
         if self.catalog_mode:
             return DeltaTable.forName(self.spark, self.location(target))
         return DeltaTable.forPath(self.spark, self.location(target))
@@ -185,12 +183,11 @@ class SparkEngine:
     def exists(self, target: TargetName) -> bool:
         """Whether the target is an existing Delta table."""
         location = self.location(target)
+        spark = self.spark  # a missing pyspark is a ConfigError, raised here
         try:
             if self.catalog_mode:
-                return bool(self.spark.catalog.tableExists(location))
-            from delta.tables import DeltaTable
-
-            return bool(DeltaTable.isDeltaTable(self.spark, location))
+                return bool(spark.catalog.tableExists(location))
+            return bool(delta_table_class().isDeltaTable(spark, location))
         except DataLoaderError:
             raise
         except Exception as exc:
@@ -232,13 +229,17 @@ class SparkEngine:
         """
 
         def prepare(table_schema: pa.Schema | None) -> _Prepared:
-            types = _existing_types(table_schema)
+            types = existing_types(table_schema)
             if isinstance(mode, Merge):
                 # Materialised on purpose, exactly as delta_rs does: NULL keys are refused
                 # and duplicates resolved (same function) before anything is written.
                 rows = data.read_all()
                 validate_merge_source(target, rows, mode)
                 rows = dedup(rows, mode.keys, mode.sequence)
+                rows, deleted = soft_deletes(target, rows, mode)
+                if table_schema is None and deleted is not None:
+                    # First load: a row deleted at the source has nothing to delete here.
+                    rows = rows.filter(pc.invert(deleted))
                 if table_schema is not None:
                     check_compatible(target, table_schema, rows.schema)
                 return _Prepared(frame_from_table(self.spark, rows, target, types), table_schema)
@@ -261,6 +262,15 @@ class SparkEngine:
         sequence per key (ties: the row read last) with Spark window functions.
         """
 
+        if isinstance(mode, Merge) and mode.delete_column:
+            # Soft deletes are applied on Arrow rows (the same code as delta_rs); a
+            # DataFrame written directly does not pass through them, so refuse rather than
+            # give a different table.
+            raise ConfigError(
+                f"table {target}: soft deletes (delete_column) are not supported for "
+                "DataFrames written directly; load this table through write() instead"
+            )
+
         def prepare(table_schema: pa.Schema | None) -> _Prepared:
             from pyspark.sql import functions as F
 
@@ -268,7 +278,7 @@ class SparkEngine:
             if table_schema is not None and not isinstance(mode, Overwrite):
                 check_compatible(target, table_schema, source_schema)
             frame = df
-            types = _existing_types(table_schema) if not isinstance(mode, Overwrite) else {}
+            types = existing_types(table_schema) if not isinstance(mode, Overwrite) else {}
             casts = [
                 F.col(quote_ident(f.name)).cast(
                     arrow_schema_to_spark(pa.schema([pa.field(f.name, want)]), target)[0]
@@ -281,7 +291,7 @@ class SparkEngine:
             ]
             frame = frame.select(*casts)
             if isinstance(mode, Merge):
-                frame = _dedup_frame(target, frame, mode)
+                frame = dedup_frame(target, frame, mode)
             return _Prepared(Frame(frame, -1, lambda: None), table_schema)
 
         return self._write(target, mode, commit, prepare)
@@ -408,23 +418,33 @@ class SparkEngine:
             f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in mode.keys
         )
         guard = (
-            _sequence_guard(mode.sequence, table_columns) if mode.sequence is not None else None
+            sequence_guard(mode.sequence, table_columns) if mode.sequence is not None else None
         )
         builder = (
             self._delta_table(target).alias("t")
             .merge(source.alias("s"), F.expr(condition))
             .withSchemaEvolution()  # per statement: no autoMerge session conf needed
-            .whenMatchedUpdateAll(condition=F.expr(guard) if guard else None)
-            .whenNotMatchedInsertAll()
+        )
+        insert_when: str | None = None
+        if mode.delete_column and mode.delete_mode == "delete":
+            # As in delta_rs: the first matching clause wins, so the guarded delete comes
+            # first, and a row deleted at the source is never inserted.
+            flag = (f"coalesce(CAST(s.{quote_ident(mode.delete_column)} AS BOOLEAN), "
+                    "FALSE)")
+            builder = builder.whenMatchedDelete(
+                condition=F.expr(f"({guard}) AND {flag}" if guard else flag))
+            insert_when = f"NOT {flag}"
+        builder = (
+            builder.whenMatchedUpdateAll(condition=F.expr(guard) if guard else None)
+            .whenNotMatchedInsertAll(condition=F.expr(insert_when) if insert_when else None)
         )
         with self._merge_confs(commit):
             result = builder.execute().collect()
         if not result:
             return 0
         row = result[0].asDict()
-        return int(row.get("num_updated_rows", 0) or 0) + int(
-            row.get("num_inserted_rows", 0) or 0
-        )
+        return sum(int(row.get(f"num_{kind}_rows", 0) or 0)
+                   for kind in ("updated", "inserted", "deleted"))
 
     @contextmanager
     def _merge_confs(self, commit: CommitInfo) -> Iterator[None]:
@@ -527,94 +547,6 @@ class SparkEngine:
                 f"table {target}: cannot count rows: {_first_line(exc)}. Check that the "
                 "predicate's columns exist in the table."
             ) from exc
-
-
-def _existing_types(schema: pa.Schema | None) -> dict[str, pa.DataType]:
-    if schema is None:
-        return {}
-    return {f.name.lower(): normalize_type(f.type) for f in schema}
-
-
-def _target_expr(expr: CursorExpr, target_columns: list[str]) -> CursorExpr | None:
-    lowered = {c.lower() for c in target_columns}
-    present = tuple(c for c in expr.columns if c.lower() in lowered)
-    if not present:
-        return None
-    return Column(present[0]) if len(present) == 1 else Coalesce(present)
-
-
-def _sequence_guard(expr: CursorExpr, target_columns: list[str]) -> str | None:
-    """``s.seq >= t.seq OR t.seq IS NULL`` (a NULL target sequence counts as older).
-
-    A NULL source sequence never replaces a target row that has one (the comparison is
-    NULL). ``None`` when the target has none of the sequence columns yet.
-    """
-    target_expr = _target_expr(expr, target_columns)
-    if target_expr is None:
-        return None
-    src, tgt = render_expr(expr, "s"), render_expr(target_expr, "t")
-    return f"({src} >= {tgt}) OR ({tgt} IS NULL)"
-
-
-def _dedup_frame(target: TargetName, df: DataFrame, mode: Merge) -> DataFrame:
-    """Refuse NULL keys, keep the greatest sequence per key (ties: the row read last)."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    if not mode.keys:
-        raise DestinationError(
-            f"table {target}: Merge needs at least one key column; set the table's primary "
-            "keys (strategy option 'primary_keys') or use another strategy"
-        )
-    null_key = F.lit(False)
-    for key in mode.keys:
-        null_key = null_key | F.col(quote_ident(key)).isNull()
-    nulls = df.where(null_key).count()
-    if nulls:
-        raise DestinationError(
-            f"table {target}: {nulls} rows have NULL in a key column "
-            f"({', '.join(mode.keys)}); a Merge cannot match rows without a key. Filter or "
-            "repair those rows at the source. Nothing was written."
-        )
-    order = []
-    if mode.sequence is not None:
-        seq = F.expr(render_expr(mode.sequence))
-        order += [seq.isNotNull().desc(), seq.desc()]
-    order.append(F.col("__dl_row").desc())
-    window = Window.partitionBy(*[F.col(quote_ident(k)) for k in mode.keys]).orderBy(*order)
-    return (
-        df.withColumn("__dl_row", F.monotonically_increasing_id())
-        .withColumn("__dl_rank", F.row_number().over(window))
-        .where(F.col("__dl_rank") == 1)
-        .drop("__dl_row", "__dl_rank")
-    )
-
-
-def _default_session() -> SparkSession:
-    """The active session, or a new local one with the Delta extensions."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:
-        raise ConfigError(
-            "engine spark needs pyspark and delta-spark: pip install 'dataloader-sdk[spark]'"
-        ) from exc
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    builder = (
-        SparkSession.builder.appName("dataloader-sdk")
-        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-        .config("spark.sql.catalog.spark_catalog",
-                "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-    )
-    try:
-        from delta import configure_spark_with_delta_pip
-    except ImportError as exc:
-        raise ConfigError(
-            "engine spark needs delta-spark: pip install 'dataloader-sdk[spark]'"
-        ) from exc
-    session: SparkSession = configure_spark_with_delta_pip(builder).getOrCreate()
-    return session
 
 
 class SparkEngineFactory:

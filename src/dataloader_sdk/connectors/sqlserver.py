@@ -1,0 +1,463 @@
+"""The ``sqlserver`` connector: pyodbc for metadata and probes, arrow-odbc for bulk reads.
+
+The connector has two separable halves:
+
+* the **dialect**: structured selects and probes compile to T-SQL with SQLAlchemy's
+  ``mssql`` dialect (identifiers in ``[brackets]``, values as ``CAST(? AS <type>)``
+  parameters), type projections in :mod:`~dataloader_sdk.connectors._mssql_types`;
+* the **transport**: ODBC (:mod:`~dataloader_sdk.connectors._odbc`), which runs any SQL
+  with ``?`` placeholders.
+
+``options.dialect = "postgresql"`` swaps the dialect for PostgreSQL's and the ODBC driver for
+``PostgreSQL Unicode``. It exists only for the test stand-in (no SQL Server runs on the
+test machines): the transport, catalog queries (``INFORMATION_SCHEMA``), type map and
+projections then run for real over unixODBC. Never use it for a real source; use the
+``postgresql`` connector for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.dialects import mssql
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+
+from dataloader_sdk.connectors import _mssql_types as types
+from dataloader_sdk.connectors._odbc import (
+    READ_PATHS,
+    OdbcSession,
+    connection_string,
+    odbc_error_kind,
+    param_text,
+    read_arrow_odbc,
+    read_pyodbc,
+)
+from dataloader_sdk.connectors._sa_types import to_python
+from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
+from dataloader_sdk.connectors.jdbc import JdbcOptions
+from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option
+from dataloader_sdk.errors import ConfigError, FieldProblem, SourceError, SourcePermanentError
+from dataloader_sdk.model import (
+    ChangeSignature,
+    Coalesce,
+    Column,
+    MaxOf,
+    MinOf,
+    ProbeRequest,
+    RowCount,
+    ScalarValue,
+    Select,
+    SourceConfig,
+    SourceObject,
+)
+
+if TYPE_CHECKING:
+    from dataloader_sdk.secrets import Secret
+
+__all__ = [
+    "SQLSERVER_JDBC_DRIVER",
+    "SqlServerConnector",
+    "SqlServerConnectorFactory",
+    "sqlserver_jdbc_options",
+]
+
+DEFAULT_PORT = 1433
+DEFAULT_DRIVER = "ODBC Driver 18 for SQL Server"
+STANDIN_DRIVER = "PostgreSQL Unicode"
+SQLSERVER_JDBC_DRIVER = "com.microsoft.sqlserver.jdbc.SQLServerDriver"
+OPTIONS = ("driver", "encrypt", "trust_server_certificate", "read_path", "batch_rows",
+           "login_timeout", "max_text_size", "max_binary_size", "fetchsize", "dialect")
+_INT_OPTIONS = ("batch_rows", "login_timeout", "max_text_size", "max_binary_size", "fetchsize")
+DialectName = Literal["mssql", "postgresql"]
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+class SqlServerConnectorFactory:
+    """Validates ``sqlserver`` source configs and opens :class:`SqlServerConnector`\\ s."""
+
+    needs_secret = True
+
+    def validate(self, config: SourceConfig) -> list[FieldProblem]:
+        """Problems of ``config`` for SQL Server (all at once)."""
+        out: list[FieldProblem] = []
+        for name in ("host", "database", "username"):
+            value = getattr(config, name)
+            if not isinstance(value, str) or not value:
+                out.append(FieldProblem(name, "is required for db_type 'sqlserver'"))
+        opts = config.options
+        for key in opts:
+            if key not in OPTIONS:
+                out.append(FieldProblem(f"options.{key}",
+                                        f"unknown option; allowed: {', '.join(OPTIONS)}"))
+        for key in _INT_OPTIONS:
+            if key in opts and not _positive_int(opts[key]):
+                out.append(FieldProblem(f"options.{key}", "must be a positive integer"))
+        for key in ("encrypt", "trust_server_certificate"):
+            if key in opts and not isinstance(opts[key], bool):
+                out.append(FieldProblem(f"options.{key}", "must be true or false"))
+        if "driver" in opts and (not isinstance(opts["driver"], str) or not opts["driver"]
+                                 or any(c in str(opts["driver"]) for c in "{};")):
+            out.append(FieldProblem("options.driver",
+                                    f"must be an ODBC driver name such as {DEFAULT_DRIVER!r}"))
+        if "read_path" in opts and opts["read_path"] not in READ_PATHS:
+            out.append(FieldProblem("options.read_path",
+                                    f"must be one of {', '.join(READ_PATHS)}"))
+        if "dialect" in opts and opts["dialect"] not in ("mssql", "postgresql"):
+            out.append(FieldProblem("options.dialect",
+                                    "must be 'mssql' ('postgresql' is the test stand-in)"))
+        return out
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> SqlServerConnector:
+        """Open a connector; the ODBC session is opened on first use."""
+        return SqlServerConnector(config, secret)
+
+
+class SqlServerConnector(SqlConnector):
+    """A SQL Server source over ODBC. Not shared between threads.
+
+    Args:
+        config: a validated ``sqlserver`` source config.
+        secret: the SQL login's password (``None`` for integrated authentication set up
+            through the driver).
+    """
+
+    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+        super().__init__(config, secret)
+        opts = config.options
+        self.dialect_name: DialectName = (
+            "postgresql" if opts.get("dialect") == "postgresql" else "mssql")
+        self.dialect: Dialect = (
+            mssql.pyodbc.dialect(paramstyle="qmark")  # type: ignore[no-untyped-call]
+            if self.dialect_name == "mssql"
+            else PGDialect(paramstyle="qmark")  # type: ignore[no-untyped-call]
+        )
+        path = opts.get("read_path", "arrow_odbc")
+        self.read_path = "pyodbc" if path == "pyodbc" else "arrow_odbc"
+        self.login_timeout = int(opts.get("login_timeout", 30))  # type: ignore[arg-type]
+        self.max_text_size = int(opts.get("max_text_size", 1 << 16))  # type: ignore[arg-type]
+        self.max_binary_size = int(opts.get("max_binary_size", 1 << 16))  # type: ignore[arg-type]
+        self.session = OdbcSession(self._connection_string(), self._on_connect_error,
+                                   self.login_timeout)
+        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
+        self._projections: dict[SourceColumn, types.Projection] = {}
+        self._default_schema: str | None = None
+
+    # -- connection ------------------------------------------------------------------
+
+    def _connection_string(self) -> str:
+        c, opts = self.config, self.config.options
+        pw = self.secret.reveal() if self.secret is not None else None
+        if self.dialect_name == "postgresql":  # test stand-in: psqlODBC keywords
+            return connection_string([
+                ("Driver", str(opts.get("driver", STANDIN_DRIVER))), ("Server", c.host),
+                ("Port", str(c.port or 5432)), ("Database", c.database),
+                ("Uid", c.username), ("Pwd", pw), ("BoolsAsChar", "0"),
+            ])
+        yes_no = {True: "yes", False: "no"}
+        return connection_string([
+            ("Driver", str(opts.get("driver", DEFAULT_DRIVER))),
+            ("Server", f"tcp:{c.host},{c.port or DEFAULT_PORT}"), ("Database", c.database),
+            ("UID", c.username), ("PWD", pw),
+            ("Encrypt", yes_no[bool(opts.get("encrypt", True))]),
+            ("TrustServerCertificate",
+             yes_no[bool(opts.get("trust_server_certificate", False))]),
+            ("APP", "dataloader-sdk"),
+        ])
+
+    def _on_connect_error(self, exc: BaseException) -> SourceError:
+        return self.classify_error(exc, action="connecting")
+
+    def check(self) -> None:
+        """Connect and run ``SELECT 1``."""
+        self._query("SELECT 1", action="running SELECT 1")
+
+    def close(self) -> None:
+        """Close the metadata session (idempotent). Readers close their own connections."""
+        self.session.close()
+
+    def error_kind(self, exc: BaseException) -> ErrorKind:
+        """SQLSTATE first (pyodbc ``args[0]``, arrow-odbc message), the message otherwise."""
+        return odbc_error_kind(exc)
+
+    def _query(self, sql: str, params: Sequence[Any] = (), *, action: str,
+               obj: SourceObject | None = None, hint: str = ""
+               ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Rows and description of ``sql`` on the metadata session; errors classified."""
+        import pyodbc  # type: ignore[import-not-found,unused-ignore]
+
+        try:
+            return self.session.query(sql, params)
+        except pyodbc.Error as exc:
+            raise self.classify_error(exc, action=action, obj=obj, hint=hint) from None
+
+    def _rows(self, sql: str, params: Sequence[Any] = (), *, action: str,
+              obj: SourceObject | None = None) -> list[tuple[Any, ...]]:
+        return self._query(sql, params, action=action, obj=obj)[0]
+
+    # -- metadata ----------------------------------------------------------------------
+
+    def _schema_of(self, obj: SourceObject) -> str:
+        """``obj.schema``, or the login's default schema (asked once)."""
+        if obj.schema is not None:
+            return obj.schema
+        if self._default_schema is None:
+            sql = "SELECT SCHEMA_NAME()" if self.dialect_name == "mssql" else \
+                "SELECT current_schema()"
+            rows = self._rows(sql, action="reading the default schema")
+            self._default_schema = str(rows[0][0]) if rows and rows[0][0] else "dbo"
+        return self._default_schema
+
+    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+        """Columns with their declared Arrow types (see docs/connectors/sqlserver.md).
+
+        Raises:
+            SourcePermanentError: the table does not exist, or a column's type has no
+                Arrow mapping (the message names the column and what to do).
+        """
+        cached = self._columns.get(obj)
+        if cached is not None:
+            return cached
+        raw = (self._query_columns(obj) if obj.query is not None
+               else self._table_columns(obj))
+        out: list[SourceColumn] = []
+        for name, mtype, nullable in raw:
+            mapped = types.arrow_type_for(mtype)
+            if mapped is None:
+                raise SourcePermanentError(
+                    f"source {self.config.name!r}: column {name!r} of {obj} has type "
+                    f"{mtype} which has no Arrow mapping; select it converted in a "
+                    "source_query (e.g. CONVERT(NVARCHAR(MAX), col)) or leave it out"
+                )
+            column = SourceColumn(name, str(mtype), mapped[0], nullable)
+            self._projections[column] = mapped[1]
+            out.append(column)
+        result = tuple(out)
+        self._columns[obj] = result
+        return result
+
+    def _type_name(self, name: str) -> str:
+        name = name.lower()
+        return types.STANDIN_TYPE_NAMES.get(name, name) if self.dialect_name != "mssql" \
+            else name
+
+    def _table_columns(self, obj: SourceObject) -> list[tuple[str, types.MssqlType, bool]]:
+        rows = self._rows(
+            "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
+            "NUMERIC_SCALE, DATETIME_PRECISION, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+            (self._schema_of(obj), obj.table), action="reading columns of", obj=obj,
+        )
+        if not rows:
+            known = self._rows(
+                "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? "
+                "ORDER BY 1", (self._schema_of(obj),), action="listing tables", obj=obj,
+            )
+            raise self.missing_table_error(obj, [str(r[0]) for r in known])
+
+        def num(v: Any) -> int | None:
+            return None if v is None else int(v)
+
+        return [
+            (str(n), types.MssqlType(self._type_name(str(t)), num(ln), num(p), num(s), num(dp)),
+             str(nu).upper() == "YES")
+            for n, t, ln, p, s, dp, nu in rows
+        ]
+
+    def _query_columns(self, obj: SourceObject) -> list[tuple[str, types.MssqlType, bool]]:
+        """Result columns of a ``source_query`` from the ODBC description (no rows read)."""
+        stmt: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(
+            self.from_clause(obj, ())).where(sa.literal_column("1") == sa.literal_column("0"))
+        _, description = self._query(self.compile(stmt).sql, action="describing", obj=obj,
+                                     hint="check the source_query")
+        return [(str(d[0]), _described_type(d), bool(d[6])) for d in description]
+
+    def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
+        """Primary-key columns in key order (empty for a query or a keyless table)."""
+        if obj.query is not None:
+            return ()
+        self.columns(obj)  # a missing table gets the helpful error
+        rows = self._rows(
+            "SELECT k.COLUMN_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS c "
+            "JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE k "
+            "ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA "
+            "AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND k.TABLE_NAME = c.TABLE_NAME "
+            "WHERE c.CONSTRAINT_TYPE = 'PRIMARY KEY' "
+            "AND c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY k.ORDINAL_POSITION",
+            (self._schema_of(obj), obj.table), action="reading the primary key of", obj=obj,
+        )
+        return tuple(str(r[0]) for r in rows)
+
+    # -- probes ------------------------------------------------------------------------
+
+    def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
+        """Every value is sent as text and cast on the server to its own type."""
+        return types.CastParam(types.cast_type(value, self.dialect_name))
+
+    def build_probe(self, obj: SourceObject, request: MaxOf | MinOf | RowCount
+                    ) -> sa.Select[Any]:
+        """As the base, with ``COUNT_BIG(*)`` and the cursor column's projection applied."""
+        stmt = super().build_probe(obj, request)
+        if isinstance(request, RowCount):
+            return stmt.with_only_columns(types.RowCountAll())
+        projection = self._projection_of(obj, request.expr)
+        return stmt.with_only_columns(
+            types.project(stmt.selected_columns[0], projection))
+
+    def _first_column(self, obj: SourceObject, expr: Column | Coalesce) -> SourceColumn | None:
+        first = expr.name if isinstance(expr, Column) else expr.names[0]
+        return next((c for c in self.columns(obj) if c.name == first), None)
+
+    def _projection_of(self, obj: SourceObject, expr: Column | Coalesce) -> types.Projection:
+        column = self._first_column(obj, expr)
+        return self._projections.get(column, "native") if column is not None else "native"
+
+    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
+        """max/min/count with parameters cast on the server; values in the declared type."""
+        if isinstance(request, ChangeSignature):
+            return self._change_signature(obj)
+        compiled = self.compile(self.build_probe(obj, request))
+        rows = self._rows(compiled.sql, [param_text(v) for v in compiled.positional],
+                           action="probing", obj=obj)
+        value = rows[0][0] if rows else None
+        if value is None or isinstance(request, RowCount):
+            return None if value is None else int(value)
+        column = self._first_column(obj, request.expr)
+        arrow = column.arrow_type if column is not None else pa.string()
+        result: ScalarValue = to_python(value, arrow)
+        return result
+
+    def _change_signature(self, obj: SourceObject) -> str | None:
+        """Change tracking version, else max(rowversion) + partition row counts, else None.
+
+        ``sys.partitions`` row counts alone would miss updates, so they are used only with
+        a rowversion column (which catches inserts and updates; the counts catch deletes).
+        The stand-in has neither catalog: it answers None.
+        """
+        if obj.query is not None or self.dialect_name != "mssql":
+            return None
+        name = self.dialect.identifier_preparer.format_table(
+            sa.table(str(obj.table), schema=obj.schema))
+        rows = self._rows(
+            "SELECT CHANGE_TRACKING_CURRENT_VERSION() FROM sys.change_tracking_tables "
+            "WHERE object_id = OBJECT_ID(?)", (name,), action="reading change tracking of",
+            obj=obj)
+        if rows and rows[0][0] is not None:
+            return f"ct:{rows[0][0]}"
+        rowversion = next((c.name for c in self.columns(obj)
+                           if c.source_type in ("timestamp", "rowversion")), None)
+        if rowversion is None:
+            return None
+        table = sa.table(str(obj.table), sa.column(rowversion), schema=obj.schema)
+        top = self.compile(sa.select(sa.cast(sa.func.max(table.c[rowversion]), sa.BigInteger))
+                           .select_from(table))
+        rows = self._rows(top.sql, action="reading the rowversion of", obj=obj)
+        counts = self._rows(
+            "SELECT SUM(rows) FROM sys.partitions WHERE object_id = OBJECT_ID(?) "
+            "AND index_id IN (0, 1)", (name,), action="reading partition counts of", obj=obj)
+        return f"rv:{rows[0][0]}:{counts[0][0] if counts else None}" if rows else None
+
+    # -- read --------------------------------------------------------------------------
+
+    def project(self, src: sa.FromClause, column: SourceColumn) -> ColumnElement[Any]:
+        """The column wrapped in its projection (GUID text, UTC instant, XML text)."""
+        return types.project(src.c[column.name], self._projections.get(column, "native"))
+
+    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+        columns = self.restrict(select.source, self.columns(select.source), select.columns)
+        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        compiled = self.compile(self.build_select(select, columns))
+        params = [param_text(v) for v in compiled.positional]
+        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
+
+        def on_error(exc: BaseException) -> SourceError:
+            if isinstance(exc, SourceError):
+                return exc
+            return self.classify_error(exc, action="reading", obj=select.source)
+
+        if self.read_path == "pyodbc":
+            return read_pyodbc(self.session, compiled.sql, params, schema, rows, on_error)
+        return read_arrow_odbc(
+            self.session.conn_str, compiled.sql, params, schema, rows, on_error,
+            max_text_size=self.max_text_size, max_binary_size=self.max_binary_size,
+            login_timeout=self.login_timeout,
+        )
+
+    def jdbc_options(self, obj: SourceObject | None = None) -> JdbcOptions:
+        """Spark JDBC options for this source (see :func:`sqlserver_jdbc_options`)."""
+        return sqlserver_jdbc_options(self.config, self.secret, obj)
+
+
+def _described_type(d: tuple[Any, ...]) -> types.MssqlType:
+    """A SQL Server type from a pyodbc description row (Python type, size, precision)."""
+    import datetime as dt
+    import decimal
+    import uuid
+
+    py, size, precision, scale = d[1], d[3], d[4], d[5]
+    if py is bool:
+        return types.MssqlType("bit")
+    if py is int:
+        return types.MssqlType("bigint")
+    if py is float:
+        return types.MssqlType("float")
+    if py is decimal.Decimal:
+        return types.MssqlType("decimal", precision=precision or 38, scale=scale or 0)
+    if py is dt.datetime:
+        return types.MssqlType("datetime2", datetime_precision=7)
+    if py is dt.date:
+        return types.MssqlType("date")
+    if py is dt.time:
+        return types.MssqlType("time")
+    if py in (bytes, bytearray):
+        return types.MssqlType("varbinary", max_length=size or -1)
+    if py is uuid.UUID:
+        return types.MssqlType("uniqueidentifier")
+    return types.MssqlType("nvarchar", max_length=size or -1)
+
+
+def sqlserver_jdbc_options(
+    config: SourceConfig,
+    secret: Secret | None,
+    obj: SourceObject | None = None,
+    *,
+    fetchsize: int | None = None,
+) -> JdbcOptions:
+    """JDBC options for a ``sqlserver`` source (Microsoft's JDBC driver).
+
+    Args:
+        config: the source (host, port, database, username; ``options.encrypt`` and
+            ``options.trust_server_certificate`` carry over).
+        secret: the resolved password.
+        obj: the table (quoted by the mssql dialect) or query to read, if any.
+        fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
+    """
+    opts = config.options
+    if not config.host or not config.database:
+        raise ConfigError(f"source {config.name!r}: a JDBC read needs host and database")
+    url = (
+        f"jdbc:sqlserver://{config.host}:{config.port or DEFAULT_PORT};"
+        f"databaseName={{{config.database}}};"
+        f"encrypt={str(bool(opts.get('encrypt', True))).lower()};"
+        f"trustServerCertificate={str(bool(opts.get('trust_server_certificate', False))).lower()}"
+    )
+    table: str | None = None
+    if obj is not None and obj.query is None and obj.table is not None:
+        dialect = mssql.dialect()  # type: ignore[no-untyped-call]
+        table = str(dialect.identifier_preparer.format_table(
+            sa.table(obj.table, schema=obj.schema)))
+    option_fetch = opts.get("fetchsize")
+    size = fetchsize or (option_fetch if isinstance(option_fetch, int) else 10_000)
+    return JdbcOptions(
+        url=url, driver=SQLSERVER_JDBC_DRIVER, user=config.username, password=secret,
+        fetchsize=size, table=table, query=obj.query if obj is not None else None,
+        dialect="mssql",
+    )
