@@ -33,6 +33,7 @@ from dataloader_sdk.errors import (
     SourceError,
     ValidationError,
 )
+from dataloader_sdk.delta_types import delta_compatible
 from dataloader_sdk.events import LoadFailed, LoadFinished, LoadStarted, StepCommitted
 from dataloader_sdk.lineage import with_lineage
 from dataloader_sdk.model import (
@@ -268,7 +269,7 @@ class TableRunner:
         if step.guard is not None:
             reader = self._guard_empty_read(table, reader, step.guard)
         counted = with_lineage(
-            reader, run_id=run.run_id, loaded_at=step.loaded_at,
+            delta_compatible(reader), run_id=run.run_id, loaded_at=step.loaded_at,
             source=f"{source.name}:{table.config.source_object}",
         )
         commit = CommitInfo(

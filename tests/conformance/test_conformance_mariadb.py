@@ -16,7 +16,7 @@ from dataloader_sdk.testing import CASES, ConformanceCase, EngineFactory, run_co
 from dataloader_sdk.testing.sim import SqlAlchemySourceHarness
 from tests.servers.mariadb import MariaDbServer
 
-pytestmark = [pytest.mark.conformance, pytest.mark.integration]
+pytestmark = [pytest.mark.conformance, pytest.mark.integration, pytest.mark.mariadb]
 
 SECRET_ENV = "DL_CONFORMANCE_MARIADB_PASSWORD"
 
@@ -35,10 +35,10 @@ def mariadb_harness(
     db = mariadb_conformance_database
     monkeypatch.setenv(SECRET_ENV, mariadb_server.password)
     harness = SqlAlchemySourceHarness(
-        mariadb_server.url(db),
+        mariadb_server.url(db, tls=False),
         # The connector's URL has no password: it comes from the secret, as in production.
         SourceConfig(name="x", db_type="sqlalchemy", secret=f"env:{SECRET_ENV}",
-                     options={"url": mariadb_server.url(db, password=False)}),
+                     options={"url": mariadb_server.url(db, password=False, tls=False)}),
         # The database doubles as schema, so reads are schema-qualified (`db`.`table`).
         name="mariadb", schema=db,
     )

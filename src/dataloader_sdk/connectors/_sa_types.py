@@ -16,9 +16,12 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-__all__ = ["arrow_type_for", "to_arrow", "to_python"]
+__all__ = ["MYSQL_DIALECTS", "arrow_type_for", "to_arrow", "to_python"]
 
 MAX_DECIMAL_PRECISION = 38
+
+#: Dialect names of MySQL and MariaDB (``mariadb+pymysql://`` URLs report ``mariadb``).
+MYSQL_DIALECTS = ("mysql", "mariadb")
 
 
 def _integer_type(t: sa.types.TypeEngine[Any], dialect_name: str) -> pa.DataType:
@@ -27,6 +30,11 @@ def _integer_type(t: sa.types.TypeEngine[Any], dialect_name: str) -> pa.DataType
     if dialect_name == "sqlite":
         # SQLite stores every INTEGER as a 64-bit value whatever the declared name says.
         return pa.int64()
+    if name == "TINYINT" and getattr(t, "display_width", None) == 1 \
+            and dialect_name in MYSQL_DIALECTS:
+        # BOOL/BOOLEAN are aliases of TINYINT(1) and reflect as TINYINT; MySQL 8 keeps the
+        # display width for exactly this case. Read as bool like Connector/J and Spark do.
+        return pa.bool_()
     if name == "TINYINT":
         return pa.int16() if unsigned else pa.int8()
     if isinstance(t, sa.SmallInteger):
@@ -56,12 +64,16 @@ def arrow_type_for(t: sa.types.TypeEngine[Any], dialect_name: str) -> pa.DataTyp
         # No declared scale (or more than 38 digits): exact decimal text.
         return pa.string()
     if isinstance(t, sa.DateTime):
-        return pa.timestamp("us", tz="UTC") if t.timezone else pa.timestamp("us")
+        # A MySQL TIMESTAMP is an instant (stored in UTC, shown in the session time zone,
+        # which the connector sets to UTC); DATETIME is a wall clock.
+        instant = t.timezone or (dialect_name in MYSQL_DIALECTS and isinstance(t, sa.TIMESTAMP))
+        return pa.timestamp("us", tz="UTC") if instant else pa.timestamp("us")
     if isinstance(t, sa.Date):
         return pa.date32()
     if isinstance(t, sa.Time):
         return pa.time64("us")
-    if isinstance(t, sa.LargeBinary | sa.types._Binary):
+    if isinstance(t, sa.LargeBinary | sa.types._Binary) or type(t).__name__ == "BIT":
+        # MySQL BIT(n) arrives as big-endian bytes, not text.
         return pa.binary()
     # String, Text, Enum, JSON, Uuid, Interval, NullType and anything unknown: text.
     return pa.string()

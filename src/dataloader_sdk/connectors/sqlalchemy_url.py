@@ -7,12 +7,14 @@ control database never holds one.
 
 Reads stream with ``stream_results``/``yield_per`` (a server-side cursor where the dialect
 has one) and build Arrow batches column by column with the explicit type map in
-:mod:`dataloader_sdk.connectors._sa_types`. Used for SQLite in the demo; MariaDB/MySQL
-work through the same code.
+:mod:`dataloader_sdk.connectors._sa_types`. Used for SQLite in the demo; tested on a
+real MariaDB with pymysql, where the session time zone is pinned to UTC (so TIMESTAMP
+columns read as instants) and an abandoned server-side read closes its connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from dataloader_sdk.connectors._sa_types import arrow_type_for, to_arrow, to_python
+from dataloader_sdk.connectors._sa_types import (
+    MYSQL_DIALECTS,
+    arrow_type_for,
+    to_arrow,
+    to_python,
+)
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
@@ -86,6 +93,32 @@ class _SqliteText(sa.types.TypeDecorator[Any]):
         if isinstance(value, date):
             return value.isoformat()
         return value
+
+
+class _UtcDateTime(sa.types.TypeDecorator[Any]):
+    """Aware datetimes bound as naive UTC (MySQL/MariaDB).
+
+    MySQL drivers format a datetime's wall clock and drop its offset; the connector's
+    session time zone is UTC, so the UTC wall clock compares correctly with TIMESTAMP.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+
+def _set_utc_session(dbapi_conn: Any, record: Any) -> None:
+    # TIMESTAMP values are converted to and from the session time zone, which defaults
+    # to the server's: pin it to UTC so they read as instants whatever the server says.
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute("SET time_zone = '+00:00'")
+    finally:
+        cursor.close()
 
 
 class SqlAlchemyConnectorFactory:
@@ -159,7 +192,11 @@ class SqlAlchemyConnector(SqlConnector):
                 "install the DBAPI driver named in the URL (e.g. pymysql) or fix the URL"
             )) from None
         self.dialect: Dialect = self.engine.dialect
+        if self.dialect.name in MYSQL_DIALECTS:
+            sa.event.listen(self.engine, "connect", _set_utc_session)
         self._conn: sa.Connection | None = None
+        #: The result of a read not yet drained (a server-side cursor on MySQL/MariaDB).
+        self._streaming: sa.CursorResult[Any] | None = None
         self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
 
     @property
@@ -181,10 +218,32 @@ class SqlAlchemyConnector(SqlConnector):
 
     def close(self) -> None:
         """Close the connection and dispose of the engine (idempotent)."""
+        if self._streaming is not None:
+            self._drop_connection(self._streaming)
+            self._streaming = None
         if self._conn is not None:
-            self._conn.close()
+            try:
+                self._conn.close()
+            except sa.exc.DBAPIError:
+                # The rollback of close() failed: the server or the network dropped the
+                # connection. Nothing is left to release, and close() must not raise.
+                self._conn.invalidate()
             self._conn = None
         self.engine.dispose()
+
+    def _drop_connection(self, result: sa.CursorResult[Any]) -> None:
+        """Close the DBAPI connection of an abandoned read without finishing it.
+
+        Closing the result of an unfinished server-side cursor would read every remaining
+        row (pymysql drains it), and the rollback of an ordinary close warns "Previous
+        unbuffered result was left incomplete"; closing the socket ends the query at once.
+        """
+        _forget_unbuffered(result)
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.closed:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                conn.invalidate()
+            conn.close()
 
     def error_kind(self, exc: BaseException) -> ErrorKind:
         """DBAPI error codes where the driver has them, else the message."""
@@ -207,9 +266,12 @@ class SqlAlchemyConnector(SqlConnector):
         return error
 
     def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
-        """As the base, but dates and timestamps on SQLite bind as ISO text."""
+        """As the base, but dates and timestamps on SQLite bind as ISO text, and aware
+        timestamps on MySQL/MariaDB as naive UTC."""
         if self.dialect.name == "sqlite" and isinstance(value, date):
             return _SqliteText()
+        if self.dialect.name in MYSQL_DIALECTS and isinstance(value, datetime):
+            return _UtcDateTime()
         return super().bind_type(value)
 
     # -- metadata ----------------------------------------------------------------------
@@ -287,11 +349,14 @@ class SqlAlchemyConnector(SqlConnector):
             )
         except sa.exc.DBAPIError as exc:
             raise self.classify_error(exc, action="reading", obj=select.source) from None
+        self._streaming = result
 
         def batches() -> Any:
+            drained = False
             try:
                 for part in result.partitions(rows):
                     yield _to_batch(part, schema)
+                drained = True
             except sa.exc.DBAPIError as exc:
                 raise self.classify_error(exc, action="reading", obj=select.source) from None
             except (TypeError, ValueError, pa.ArrowException) as exc:
@@ -299,9 +364,35 @@ class SqlAlchemyConnector(SqlConnector):
                                           hint="a value does not fit the column's declared "
                                           "type; see docs/connectors/sqlalchemy.md") from None
             finally:
-                result.close()
+                # A reader abandoned mid-way (failed write, error, gc) drops its connection;
+                # close() may have done so already.
+                if self._streaming is result:
+                    self._streaming = None
+                    if drained:
+                        result.close()
+                    else:
+                        self._drop_connection(result)
+                else:  # close() dropped the connection already, or a newer read began
+                    with contextlib.suppress(sa.exc.DBAPIError):
+                        result.close()
 
         return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _forget_unbuffered(result: sa.CursorResult[Any]) -> None:
+    """Stop pymysql from finishing an abandoned server-side result later.
+
+    pymysql's ``SSCursor.close`` and ``MySQLResult.__del__`` read the rest of an unfinished
+    result even once its connection is closed, raising ``AttributeError`` at garbage
+    collection. Marking the result finished and detaching the cursor prevents that; other
+    drivers lack these attributes and are left alone.
+    """
+    cursor = getattr(result, "cursor", None)
+    pending = getattr(cursor, "_result", None)
+    if pending is not None and getattr(pending, "unbuffered_active", False):
+        pending.unbuffered_active = False
+    if cursor is not None and hasattr(cursor, "_result") and hasattr(cursor, "connection"):
+        cursor.connection = None
 
 
 def _to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
