@@ -41,7 +41,7 @@ from dataloader_sdk.model import (
 from dataloader_sdk.secrets import Secret
 from tests.servers.mariadb import MariaDbServer
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.mariadb]
 
 SECRET_ENV = "DL_TEST_MARIADB_PASSWORD"
 
