@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -42,8 +43,9 @@ FROM generate_series(%s::bigint, %s::bigint) AS g
 """
 #: How the hand-written baselines read the table through ADBC: numeric and uuid as text,
 #: exactly as the connector projects them (see connectors/_pg_types.py).
-BASELINE_COLUMNS = (
-    "id, qty, amount::text AS amount, score, code, note, updated_at, day, flag, uid::text AS uid"
+BASELINE_SELECT = (
+    "SELECT id, qty, amount::text AS amount, score, code, note, updated_at, day, flag, "
+    "uid::text AS uid FROM bench"
 )
 
 
@@ -66,6 +68,8 @@ def postgres() -> Iterator[tuple[Server, str]]:
     """A throwaway PostgreSQL (tests/servers/postgres.py); yields it and its superuser DSN."""
     from tests.servers.postgres import start_postgres
 
+    # SIGTERM (e.g. ``kill``) must still stop the server and remove the temp directories.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = start_postgres()
     os.environ[PASSWORD_ENV] = server.password
     try:
@@ -119,22 +123,23 @@ def read_conformed(conninfo: str, sql: str) -> Any:
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def engine_writer_settings() -> dict[str, Any]:
-    """The writer settings the SDK's delta-rs engine passes; the baselines pass the same."""
-    from dataloader_sdk.engines import delta_rs
+def engine_writer_settings() -> dict[str, int]:
+    """The writer settings of the SDK's delta-rs engine, read in the parent process.
 
-    return {
-        "target_file_size": delta_rs.TARGET_FILE_SIZE,
-        "writer_properties": delta_rs.writer_properties(),
-    }
-
-
-def describe_writer_settings() -> dict[str, Any]:
-    """JSON-able description of :func:`engine_writer_settings`."""
+    Passed to the baseline children as plain numbers, so a baseline does not import the
+    SDK (whose imports would count against the baseline's peak RSS).
+    """
     from dataloader_sdk.engines import delta_rs
 
     return {"target_file_size": delta_rs.TARGET_FILE_SIZE,
             "max_row_group_size": delta_rs.MAX_ROW_GROUP_ROWS}
+
+
+def writer_properties(settings: dict[str, int]) -> Any:
+    """``deltalake.WriterProperties`` as the engine builds them, from the numbers above."""
+    from deltalake import WriterProperties
+
+    return WriterProperties(max_row_group_size=settings["max_row_group_size"])
 
 
 def preimport(modules: Sequence[str]) -> None:
@@ -202,7 +207,7 @@ def run_child(module: str, mode: str, args: dict[str, Any]) -> Run:
 
 
 def summarise(runs: Sequence[Run]) -> dict[str, Any]:
-    """Median and min–max of seconds, rows/s and peak RSS over ``runs`` of one mode."""
+    """Median and min-max of seconds, rows/s and peak RSS over ``runs`` of one mode."""
     def stat(values: list[float]) -> dict[str, float]:
         return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
@@ -217,7 +222,7 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
 
 
 def print_table(title: str, summary: dict[str, dict[str, Any]]) -> None:
-    """Median (min–max) per mode, then the SDK/baseline ratios."""
+    """Median (min-max) per mode, then the SDK/baseline ratios."""
     print(f"\n{title}")
     head = (f"{'mode':<14} {'n':>2} {'rows':>10} {'seconds (min-max)':>20} "
             f"{'rows/s':>10} {'peak RSS MB (min-max)':>22} {'load':>5}")
@@ -253,7 +258,7 @@ def machine() -> dict[str, Any]:
                 break
     with open("/proc/meminfo", encoding="utf-8") as f:
         mem_kb = int(f.readline().split()[1])
-    versions = {}
+    versions: dict[str, str | None] = {}
     for pkg in ("deltalake", "pyarrow", "adbc-driver-postgresql", "psycopg"):
         try:
             versions[pkg] = md.version(pkg)

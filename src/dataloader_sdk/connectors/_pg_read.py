@@ -56,7 +56,7 @@ def read_adbc(
     batch_rows: int,
     on_error: OnError,
     *,
-    batch_bytes: int = 16 << 20,
+    batch_bytes: int = 4 << 20,
 ) -> pa.RecordBatchReader:
     """Stream ``sql`` through ADBC's binary COPY reader.
 

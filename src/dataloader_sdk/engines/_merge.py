@@ -7,14 +7,19 @@ checked for NULL keys and deduplicated per key before anything is written.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from dataloader_sdk.engines._predicates import quote_ident, render_expr
 from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import Coalesce, Column, CursorExpr, Merge, TargetName
+
+if TYPE_CHECKING:
+    # Only for annotations: importing pyarrow.dataset loads Acero (~50 MB of memory) on
+    # every load, even ones that never merge.
+    import pyarrow.dataset as ds
 
 __all__ = [
     "DELETED_COLUMN",

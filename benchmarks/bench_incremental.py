@@ -1,0 +1,217 @@
+"""Incremental benchmark: 1 % updated + 1 % inserted rows merged into an N-row Delta table.
+
+Run from the repository root::
+
+    python -m benchmarks.bench_incremental                   # 1M rows, 3 rounds
+    python -m benchmarks.bench_incremental --rows 200000 --repeat 1
+
+1. Generate ``public.bench`` (N rows, ``updated_at timestamptz`` as the cursor).
+2. Seed: the SDK loads it with ``incremental`` (``primary_keys: [id]``,
+   ``watermark_column: updated_at``) into a fresh project: SQLite control DB + local Delta.
+   This first run is measured once and reported separately.
+3. At the source, update 1 % of the rows (spread over the whole key range, so every Delta
+   file holds some) and insert 1 % new ones, all with a newer ``updated_at``.
+4. Rounds, alternating which goes first, each on its own copy of the seed:
+
+   * ``baseline``: ``SELECT ... WHERE updated_at >= W`` (W = the seed's watermark) through
+     the same ADBC read path, then a hand-written ``DeltaTable.merge`` on ``id`` with the
+     sequence guard ``s.updated_at >= t.updated_at`` and the engine's writer properties;
+   * ``sdk``: ``DataLoader.load_table`` on the copied project: probes, plan, read, lineage,
+     merge, control-state update, exactly as a user runs it.
+
+Peak RSS is the child's ``ru_maxrss`` (see ``_harness.py``). See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import _harness as h
+
+MODULE = "benchmarks.bench_incremental"
+TARGET_PARTS = ("bronze", "bench")
+CHANGE_PERCENT = 1
+
+
+# -- child side -----------------------------------------------------------------------
+
+
+def _loader(home: str) -> Any:
+    from dataloader_sdk import DataLoader, Settings
+
+    return DataLoader.from_settings(Settings.default(Path(home)))
+
+
+def _seed(server: h.Server, home: str) -> dict[str, Any]:
+    """Configure the project and run the first ``incremental`` load (timed)."""
+    from dataloader_sdk.model import SourceConfig, TableConfig, TargetName
+
+    loader = _loader(home)
+    loader.add_source(SourceConfig(
+        name="bench", db_type="postgresql", host=server.host, port=server.port,
+        database="postgres", username=server.user, secret=f"env:{h.PASSWORD_ENV}",
+    ), actor="bench")
+    loader.add_table(TableConfig(
+        name="bench", source="bench", target=TargetName(*TARGET_PARTS),
+        source_table="bench", source_schema="public", strategy="incremental",
+        strategy_options={"primary_keys": ["id"], "watermark_column": "updated_at"},
+    ), actor="bench")
+    return _load(loader)
+
+
+def _load(loader: Any) -> dict[str, Any]:
+    from dataloader_sdk.model import TargetName
+
+    rss_start = h.rss_now_mb()
+    start = time.perf_counter()
+    record = loader.load_table("bench")
+    seconds = time.perf_counter() - start
+    loader.close()
+    assert record.status == "succeeded", record
+    return {"rows": record.rows_read, "seconds": seconds, "rows_written": record.rows_written,
+            "watermark": str(record.watermark_after.value if record.watermark_after else None),
+            "rss_start_mb": rss_start,
+            **h.delta_layout(loader.engine.uri(TargetName(*TARGET_PARTS)))}
+
+
+def _baseline(server: h.Server, table: str, since: str, writer: dict[str, int]) -> dict[str, Any]:
+    """Hand-written: the changed rows through ADBC into ``DeltaTable.merge``."""
+    import psycopg
+    from deltalake import DeltaTable
+
+    wp = h.writer_properties(writer)
+    # psycopg renders the bound timestamp as a literal (COPY cannot take parameters).
+    with psycopg.connect(server.conninfo()) as conn, psycopg.ClientCursor(conn) as cur:
+        sql = cur.mogrify(h.BASELINE_SELECT + " WHERE updated_at >= %s",
+                          (datetime.fromisoformat(since),))
+    rss_start = h.rss_now_mb()
+    start = time.perf_counter()
+    rows = h.read_conformed(server.conninfo(), sql).read_all()
+    cols = {c: f's."{c}"' for c in rows.column_names}
+    metrics = (
+        DeltaTable(table)
+        .merge(rows, predicate='t."id" = s."id"', source_alias="s", target_alias="t",
+               writer_properties=wp)
+        .when_matched_update(updates=cols, predicate='s."updated_at" >= t."updated_at"')
+        .when_not_matched_insert(updates=cols)
+        .execute()
+    )
+    seconds = time.perf_counter() - start
+    written = int(metrics["num_target_rows_inserted"]) + int(metrics["num_target_rows_updated"])
+    return {"rows": rows.num_rows, "seconds": seconds, "rows_written": written,
+            "rss_start_mb": rss_start, **h.delta_layout(table)}
+
+
+def child(mode: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Run one mode in this process."""
+    server = h.Server(**args["server"])
+    if mode == "baseline":
+        h.preimport(["pyarrow", "deltalake", "adbc_driver_manager", "adbc_driver_postgresql",
+                     "psycopg"])
+        return _baseline(server, args["table"], args["since"], args["writer"])
+    h.preimport(["pyarrow", "deltalake", "adbc_driver_manager", "adbc_driver_postgresql",
+                 "psycopg", "dataloader_sdk", "dataloader_sdk.connectors.postgresql",
+                 "dataloader_sdk.engines.delta_rs", "dataloader_sdk.control.store",
+                 "dataloader_sdk.strategies.incremental"])
+    if mode == "sdk-seed":
+        return _seed(server, args["home"])
+    return _load(_loader(args["home"]))
+
+
+# -- parent side ----------------------------------------------------------------------
+
+
+def change_source(dsn: str, rows: int) -> dict[str, Any]:
+    """Update and insert ``CHANGE_PERCENT`` % of ``rows`` with a newer ``updated_at``."""
+    import psycopg
+
+    step = 100 // CHANGE_PERCENT
+    new = rows * CHANGE_PERCENT // 100
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # An incremental source normally has an index on its cursor; without it both the
+        # SDK's upper-bound probe (max(updated_at)) and both reads scan the whole table.
+        conn.execute("CREATE INDEX IF NOT EXISTS bench_updated_at ON bench (updated_at)")
+        since = conn.execute("SELECT max(updated_at) FROM bench").fetchone()[0]  # type: ignore[index]
+        updated = conn.execute(
+            "UPDATE bench SET qty = qty + 1, note = 'changed', "
+            "updated_at = %s + interval '1 hour' + id * interval '1 millisecond' "
+            "WHERE id %% %s = 7", (since, step),
+        ).rowcount
+        conn.execute(
+            "INSERT INTO bench " + h.SELECT_ROWS.replace(
+                "timestamptz '2020-01-01' + g * interval '1 second'",
+                "%s + interval '2 hours' + g * interval '1 millisecond'"),
+            (since, rows + 1, rows + new),
+        )
+        conn.execute("VACUUM ANALYZE bench")
+    return {"since": since.isoformat(), "updated": updated, "inserted": new}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments; as parent start PostgreSQL and measure, as child run one mode."""
+    argv = sys.argv[1:] if argv is None else argv
+    if "--child" in argv:
+        h.child_main(child, argv)
+        return 0
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="alternated rounds")
+    args = parser.parse_args(argv)
+    modes = ["baseline", "sdk"]
+    with tempfile.TemporaryDirectory(prefix="dl-bench-inc-") as tmp, \
+            h.postgres() as (server, dsn):
+        work = Path(tmp)
+        gen = h.generate(dsn, args.rows)
+        print(f"== {args.rows:,} rows (generated in {gen:.1f}s) ==", flush=True)
+        seed_home = h.fresh_dir(work, "seed")
+        seed = h.run_child(MODULE, "sdk-seed", {"server": vars(server), "home": str(seed_home)})
+        print(f"  seed: first incremental run {seed.seconds:.2f}s {seed.rows_per_s:,.0f} rows/s "
+              f"{seed.rss_mb:.0f} MB (load {seed.loadavg:.1f})", flush=True)
+        change = change_source(dsn, args.rows)
+        print(f"  source: {change['updated']:,} rows updated, {change['inserted']:,} inserted "
+              f"after {change['since']}", flush=True)
+        seed_table = seed_home / ".dataloader" / "delta" / Path(*TARGET_PARTS)
+        runs: dict[str, list[h.Run]] = {m: [] for m in modes}
+        for i in range(args.repeat):
+            for mode in (modes if i % 2 == 0 else modes[::-1]):
+                if mode == "sdk":
+                    home = work / f"sdk-{i}"
+                    shutil.copytree(seed_home, home)
+                    run = h.run_child(MODULE, mode, {"server": vars(server), "home": str(home)})
+                else:
+                    table = work / f"baseline-{i}"
+                    shutil.copytree(seed_table, table)
+                    run = h.run_child(MODULE, mode, {"server": vars(server), "table": str(table),
+                                                     "since": change["since"],
+                                                     "writer": h.engine_writer_settings()})
+                runs[mode].append(run)
+                print(f"  round {i + 1} {mode:<9} {run.seconds:6.2f}s "
+                      f"{run.rows:>8,} rows read {run.extra['rows_written']:>8,} written "
+                      f"{run.rss_mb:5.0f} MB  (load {run.loadavg:.1f})", flush=True)
+                shutil.rmtree(work / f"{mode}-{i}", ignore_errors=True)
+    summary = {m: h.summarise(r) for m, r in runs.items()}
+    h.print_table(f"incremental, {args.rows:,}-row table, {change['updated']:,} updated + "
+                  f"{change['inserted']:,} inserted: median (min-max) of {args.repeat}", summary)
+    ratio = h.ratios(runs["baseline"], runs["sdk"])
+    print(f"SDK/baseline wall time: {ratio['median_ratio']:.2f}x of medians "
+          f"(per round {ratio['pair_min']:.2f}-{ratio['pair_max']:.2f}x); target <= 1.2x")
+    path = h.write_results("incremental", {
+        "rows": args.rows, "repeat": args.repeat, "generate_seconds": gen,
+        "writer": h.engine_writer_settings(), "change": change, "seed": seed,
+        "summary": summary, "sdk_vs_baseline": ratio, "runs": runs,
+        "loadavg_end": os.getloadavg(),
+    })
+    print(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The delta-rs engine's writer tuning: bounded row groups and files on every write path.
+
+These bounds are what keep a streamed load's memory flat (see docs/benchmarks.md); the
+benchmarks measure the memory itself, these tests only check the settings reach delta-rs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable
+
+from dataloader_sdk.engines import delta_rs
+from dataloader_sdk.engines.base import EngineSettings
+from dataloader_sdk.engines.delta_rs import DeltaRsEngine, DeltaRsEngineFactory
+from dataloader_sdk.model import (
+    Append,
+    Column,
+    CommitInfo,
+    Compare,
+    Merge,
+    Overwrite,
+    ReplaceWhere,
+    TableState,
+    TargetName,
+    WriteMode,
+)
+
+TARGET = TargetName("bronze", "tuned")
+SCHEMA = pa.schema([("id", pa.int64()), ("seq", pa.int64()), ("v", pa.string())])
+ROW_GROUP = 1_000
+
+
+@pytest.fixture
+def engine(delta_root: Path, monkeypatch: pytest.MonkeyPatch) -> DeltaRsEngine:
+    # Small bounds so a few thousand rows exercise them; the engine reads the module's
+    # settings at write time.
+    monkeypatch.setattr(delta_rs, "MAX_ROW_GROUP_ROWS", ROW_GROUP)
+    monkeypatch.setattr(delta_rs, "TARGET_FILE_SIZE", 64 * 1024)
+    return DeltaRsEngineFactory().open(EngineSettings(root=str(delta_root)))
+
+
+def commit(version: int) -> CommitInfo:
+    return CommitInfo(
+        app_id="dataloader_sdk:9", txn_version=version, run_id=f"run-{version}", table_id=9,
+        table="tuned", strategy="full", state_after=TableState(txn_version=version),
+    )
+
+
+def stream(start: int, n: int, seq: int = 1, batch: int = 700) -> pa.RecordBatchReader:
+    def batches() -> Iterator[pa.RecordBatch]:
+        for lo in range(start, start + n, batch):
+            ids = list(range(lo, min(lo + batch, start + n)))
+            yield pa.record_batch(
+                [pa.array(ids, pa.int64()), pa.array([seq] * len(ids), pa.int64()),
+                 pa.array([f"value {i:08d} " * 4 for i in ids])],
+                schema=SCHEMA,
+            )
+
+    return pa.RecordBatchReader.from_batches(SCHEMA, batches())
+
+
+def layout(engine: DeltaRsEngine) -> tuple[int, list[int], int]:
+    """Files, rows per row group over all files, total rows of the current version."""
+    table = DeltaTable(engine.uri(TARGET))
+    files = table.file_uris()
+    groups = []
+    for uri in files:
+        meta = pq.ParquetFile(uri.removeprefix("file://")).metadata
+        groups += [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    return len(files), groups, sum(groups)
+
+
+def test_writer_properties_carry_the_row_group_bound() -> None:
+    props = delta_rs.writer_properties()
+    assert props.max_row_group_size == delta_rs.MAX_ROW_GROUP_ROWS
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [Overwrite(), Append(), ReplaceWhere((Compare(Column("seq"), ">=", 0),))],
+    ids=["overwrite", "append", "replace_where"],
+)
+def test_streamed_writes_bound_row_groups_and_files(
+    engine: DeltaRsEngine, mode: WriteMode
+) -> None:
+    engine.write(TARGET, stream(0, 10_000), Overwrite(), commit(1))
+    if not isinstance(mode, Overwrite):
+        engine.write(TARGET, stream(10_000, 10_000), mode, commit(2))
+    files, groups, total = layout(engine)
+    assert total == (10_000 if isinstance(mode, (Overwrite, ReplaceWhere)) else 20_000)
+    assert max(groups) <= ROW_GROUP
+    assert files > 1  # the target file size split the output
+
+
+def test_merge_rewrites_with_bounded_row_groups(engine: DeltaRsEngine) -> None:
+    engine.write(TARGET, stream(0, 10_000), Overwrite(), commit(1))
+    out = engine.write(TARGET, stream(9_000, 2_000, seq=2), Merge(("id",), Column("seq")),
+                       commit(2))
+    assert out.rows_written == 2_000
+    _, groups, total = layout(engine)
+    assert total == 11_000
+    assert max(groups) <= ROW_GROUP
