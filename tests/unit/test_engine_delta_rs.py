@@ -245,8 +245,9 @@ def test_streaming_append_does_not_materialise(engine: DeltaRsEngine) -> None:
     )
     assert outcome.rows_written == n_batches * batch_rows
     assert engine.count(TARGET) == n_batches * batch_rows
-    # Materialising would hold all 32 MB; streaming holds a few batches (~160 kB each).
-    assert peak - baseline < data_bytes / 8, (peak - baseline, data_bytes)
+    # Materialising would hold all 32 MB; streaming holds the open row group (up to
+    # MAX_ROW_GROUP_ROWS rows, ~1 MB here) plus a few batches in flight: a few MB.
+    assert peak - baseline < data_bytes / 4, (peak - baseline, data_bytes)
 
 
 def test_lineage_reader_streams_into_append(engine: DeltaRsEngine) -> None:
