@@ -18,8 +18,9 @@ the runner records as ``rows_read``.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
@@ -41,6 +42,26 @@ SOURCE_COLUMN = "_dl_source"
 LINEAGE_COLUMNS: tuple[str, ...] = (RUN_ID_COLUMN, LOADED_AT_COLUMN, SOURCE_COLUMN)
 
 _LOADED_AT_TYPE = pa.timestamp("us", tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+# The scalars are built from raw buffers on purpose: converting Python objects with
+# pa.scalar()/pa.array() makes pyarrow import pandas when it is installed, which costs
+# over a second on the first load of a process.
+
+
+def _string_scalar(text: str) -> pa.Scalar:
+    data = text.encode("utf-8")
+    offsets = struct.pack("<ii", 0, len(data))
+    array = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(offsets),
+                                                   pa.py_buffer(data)])
+    return array[0]
+
+
+def _timestamp_scalar(moment: datetime) -> pa.Scalar:
+    micros = (moment - _EPOCH) // timedelta(microseconds=1)
+    array = pa.Array.from_buffers(_LOADED_AT_TYPE, 1, [None, pa.py_buffer(
+        struct.pack("<q", micros))])
+    return array[0]
 
 
 def lineage_fields() -> list[pa.Field]:
@@ -74,9 +95,9 @@ class CountingReader:
         self.rows = 0
         self.batches = 0
         self._source = source
-        self._run_id = pa.scalar(run_id, pa.string())
-        self._loaded_at = pa.scalar(loaded_at, _LOADED_AT_TYPE)
-        self._source_name = pa.scalar(source_name, pa.string())
+        self._run_id = _string_scalar(run_id)
+        self._loaded_at = _timestamp_scalar(loaded_at)
+        self._source_name = _string_scalar(source_name)
         schema = source.schema
         for fld in lineage_fields():
             schema = schema.append(fld)

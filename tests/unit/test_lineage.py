@@ -109,3 +109,26 @@ def test_exports_arrow_stream_capsule() -> None:
     table = pa.table(counted)
     assert table.num_rows == 2
     assert counted.rows == 2
+
+
+def test_lineage_does_not_import_pandas() -> None:
+    # pa.scalar() on Python objects imports pandas (over a second) when it is installed;
+    # the lineage columns are built from raw buffers to keep that off the load path.
+    import subprocess
+    import sys
+
+    code = (
+        "import datetime, struct, sys\n"
+        "import pyarrow as pa\n"
+        "from dataloader_sdk.lineage import with_lineage\n"
+        "ids = pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(struct.pack('<q', 7))])\n"
+        "batch = pa.RecordBatch.from_arrays([ids], names=['a'])\n"
+        "reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])\n"
+        "counted = with_lineage(reader, run_id='r1', source='x',\n"
+        "    loaded_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))\n"
+        "table = counted.reader.read_all()\n"
+        "print(table.num_rows, table.column('_dl_run_id').chunk(0)[0], 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["1", "r1", "False"], out.stdout

@@ -1,0 +1,470 @@
+"""The ``clickhouse`` connector: clickhouse-connect over HTTP(S), or its in-process chDB backend.
+
+* Selects compile through a small SQLAlchemy dialect (:class:`ClickHouseDialect`): every
+  identifier is double-quoted (ClickHouse names are case-sensitive), and every value is a
+  ClickHouse *server-side* query parameter ``{p0:Type}`` whose type is chosen from the
+  Python value, so values never enter the SQL text.
+* Metadata comes from ``system.columns`` / ``system.tables`` (``DESCRIBE TABLE (query)``
+  for a ``source_query``); the type map is in :mod:`._clickhouse_types`.
+* Reads stream ClickHouse's ``ArrowStream`` output (``query_arrow_stream``) block by
+  block on a dedicated client, conformed to the declared schema and sliced to
+  ``batch_rows``; probes run with ``aggregate_functions_null_for_empty=1`` so the max of an
+  empty table is ``None``, not ClickHouse's default ``0``.
+* ``options.chdb_path`` selects clickhouse-connect's chDB backend (an embedded ClickHouse
+  engine on a local directory): the stand-in the tests use, and handy for local files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from dataloader_sdk.connectors._clickhouse_sql import (
+    ChParam,
+    ClickHouseDialect,
+    param_text,
+    param_type,
+)
+from dataloader_sdk.connectors._clickhouse_types import (
+    Projection,
+    UnsupportedTypeError,
+    arrow_type_for,
+    conform,
+    parse_type,
+)
+from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
+from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
+from dataloader_sdk.errors import ConfigError, FieldProblem, SourcePermanentError
+from dataloader_sdk.model import (
+    ChangeSignature,
+    MaxOf,
+    MinOf,
+    ProbeRequest,
+    ScalarValue,
+    Select,
+    SourceConfig,
+    SourceObject,
+)
+
+if TYPE_CHECKING:
+    from dataloader_sdk.connectors.jdbc import JdbcOptions
+    from dataloader_sdk.secrets import Secret
+
+__all__ = [
+    "ClickHouseConnector",
+    "ClickHouseConnectorFactory",
+    "ClickHouseDialect",
+    "clickhouse_jdbc_options",
+    "param_text",
+    "param_type",
+]
+
+OPTIONS = ("secure", "connect_timeout", "send_receive_timeout", "batch_rows", "chdb_path",
+           "verify")
+DEFAULT_PORTS = {False: 8123, True: 8443}
+CLICKHOUSE_JDBC_DRIVER = "com.clickhouse.jdbc.ClickHouseDriver"
+
+# ClickHouse error codes a retry can fix: timeouts and network (159, 209, 210), server
+# busy (202, 203), memory pressure (241), too many parts / replicas (252, 285, 319),
+# read-only replica (242), Keeper (999, 425), cancellation and aborts (394, 236), and an
+# interrupted stream (32). Everything else with a code (60 unknown table, 516 auth, 62
+# syntax, 47 unknown identifier ...) is permanent.
+_TRANSIENT_CODES = frozenset(
+    {32, 159, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 394, 425, 999}
+)
+_CODE_RE = re.compile(r"\bCode:\s*(\d+)")
+_PROBE_SETTINGS = {"aggregate_functions_null_for_empty": 1}
+
+
+# -- factory -------------------------------------------------------------------------------
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+class ClickHouseConnectorFactory:
+    """Validates ``clickhouse`` source configs and opens :class:`ClickHouseConnector`\\ s."""
+
+    #: The ``default`` user often has no password; a secret is passed when configured.
+    needs_secret = False
+
+    def validate(self, config: SourceConfig) -> list[FieldProblem]:
+        """Problems of ``config`` for ClickHouse (all at once)."""
+        out: list[FieldProblem] = []
+        opts = config.options
+        for key in opts:
+            if key not in OPTIONS:
+                out.append(
+                    FieldProblem(f"options.{key}", f"unknown option; allowed: {', '.join(OPTIONS)}")
+                )
+        chdb = opts.get("chdb_path")
+        if "chdb_path" in opts and (not isinstance(chdb, str) or not chdb):
+            out.append(FieldProblem("options.chdb_path", "must be a directory path or ':memory:'"))
+        if chdb is None and not (isinstance(config.host, str) and config.host):
+            out.append(FieldProblem(
+                "host", "is required for db_type 'clickhouse' (or set options.chdb_path to "
+                "use the embedded chDB engine)"))
+        for key in ("secure", "verify"):
+            if key in opts and not isinstance(opts[key], bool):
+                out.append(FieldProblem(f"options.{key}", "must be true or false"))
+        for key in ("connect_timeout", "send_receive_timeout", "batch_rows"):
+            if key in opts and not _positive_int(opts[key]):
+                out.append(FieldProblem(f"options.{key}", "must be a positive integer"))
+        if config.database is not None and not config.database:
+            out.append(FieldProblem("database", "must not be empty (omit it for 'default')"))
+        return out
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> ClickHouseConnector:
+        """Open a connector; the client connects on first use."""
+        return ClickHouseConnector(config, secret)
+
+
+# -- connector ---------------------------------------------------------------------------
+
+
+class ClickHouseConnector(SqlConnector):
+    """A ClickHouse source. Not shared between threads.
+
+    Args:
+        config: a validated ``clickhouse`` source config.
+        secret: the password of ``username``, or ``None``.
+    """
+
+    dialect = ClickHouseDialect()
+
+    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+        super().__init__(config, secret)
+        self._client: Any = None
+        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
+        self._projections: dict[SourceColumn, Projection] = {}
+
+    # -- connection --------------------------------------------------------------------
+
+    def _new_client(self) -> Any:
+        import clickhouse_connect
+        from clickhouse_connect.driver.exceptions import Error
+
+        opts = self.config.options
+        try:
+            chdb = opts.get("chdb_path")
+            if isinstance(chdb, str):
+                return clickhouse_connect.get_client(
+                    interface="chdb", path=None if chdb == ":memory:" else chdb,
+                    database=self.config.database)
+            secure = opts.get("secure") is True
+            return clickhouse_connect.get_client(
+                host=self.config.host, port=self.config.port or DEFAULT_PORTS[secure],
+                username=self.config.username or "default",
+                password=self.secret.reveal() if self.secret is not None else "",
+                database=self.config.database or "__default__", secure=secure,
+                verify=opts.get("verify", True),
+                connect_timeout=opts.get("connect_timeout", 10),
+                send_receive_timeout=opts.get("send_receive_timeout", 300),
+                # One session per client would forbid a probe while a read streams.
+                autogenerate_session_id=False,
+            )
+        except Error as exc:
+            raise self.classify_error(exc, action="connecting") from None
+
+    @property
+    def client(self) -> Any:
+        """The clickhouse-connect client for metadata and probes (opened on first use)."""
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    def check(self) -> None:
+        """Connect and run ``SELECT 1``."""
+        self._query("SELECT 1", {}, action="running SELECT 1")
+
+    def close(self) -> None:
+        """Close the client (idempotent). Readers close their own client."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- errors -------------------------------------------------------------------------
+
+    def error_kind(self, exc: BaseException) -> ErrorKind:
+        """The ClickHouse error code where there is one, else the message."""
+        code = getattr(exc, "code", None)
+        if not isinstance(code, int):
+            match = _CODE_RE.search(str(exc))
+            code = int(match.group(1)) if match else None
+        if code is not None:
+            return "transient" if code in _TRANSIENT_CODES else "permanent"
+        from clickhouse_connect.driver.exceptions import OperationalError
+
+        kind = classify_message(str(exc))
+        # Without a server code an OperationalError is the network failing (refused,
+        # reset, timed out): worth a retry unless the message says otherwise.
+        if isinstance(exc, OperationalError) and not any(
+            h in str(exc).lower() for h in ("authentication", "password", "denied")
+        ):
+            return "transient"
+        return kind
+
+    # -- queries ------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Mapping[str, Any], *, action: str,
+               obj: SourceObject | None = None,
+               settings: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        from clickhouse_connect.driver.exceptions import Error
+
+        try:
+            result = self.client.query(sql, parameters=dict(params) or None,
+                                       settings=dict(settings or {}))
+            return [tuple(r) for r in result.result_rows]
+        except Error as exc:
+            raise self.classify_error(exc, action=action, obj=obj) from None
+
+    def _database(self, obj: SourceObject) -> str:
+        if obj.schema:
+            return obj.schema
+        rows = self._query("SELECT currentDatabase()", {}, action="reading currentDatabase()")
+        return str(rows[0][0])
+
+    def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
+        """Every value travels as a typed server-side parameter (see :func:`param_type`)."""
+        return ChParam(param_type(value))
+
+    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: param_text(v) for k, v in params.items()}
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+        """Columns with their declared Arrow types (see docs/connectors/clickhouse.md).
+
+        Raises:
+            SourcePermanentError: missing table, or a column type dataloader cannot load.
+        """
+        cached = self._columns.get(obj)
+        if cached is not None:
+            return cached
+        if obj.query is not None:
+            raw = [(str(r[0]), str(r[1])) for r in self._query(
+                f"DESCRIBE TABLE ({obj.query})", {}, action="describing", obj=obj)]
+        else:
+            raw = self._table_columns(obj)
+        out = []
+        for name, text in raw:
+            parsed = parse_type(text)
+            try:
+                arrow, projection = arrow_type_for(parsed, name)
+            except UnsupportedTypeError as exc:
+                raise SourcePermanentError(
+                    f"source {self.config.name!r}: {obj} {exc}") from None
+            column = SourceColumn(name, text, arrow, parsed.nullable)
+            self._projections[column] = projection
+            out.append(column)
+        result = tuple(out)
+        self._columns[obj] = result
+        return result
+
+    def _table_columns(self, obj: SourceObject) -> list[tuple[str, str]]:
+        database = self._database(obj)
+        rows = self._query(
+            "SELECT name, type FROM system.columns WHERE database = {db:String} "
+            "AND table = {t:String} ORDER BY position",
+            {"db": database, "t": obj.table}, action="reading columns of", obj=obj)
+        if not rows:
+            known = self._query(
+                "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name "
+                "LIMIT 51", {"db": database}, action="listing tables", obj=obj)
+            raise self.missing_table_error(SourceObject(table=obj.table, schema=database),
+                                           [str(r[0]) for r in known])
+        return [(str(n), str(t)) for n, t in rows]
+
+    def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
+        """The table's primary-key columns (ClickHouse does not enforce uniqueness).
+
+        Empty for a query, a table without a key, or a key with expressions
+        (``toDate(ts)``): such a key does not identify rows by column values.
+        """
+        if obj.query is not None:
+            return ()
+        names = {c.name for c in self.columns(obj)}
+        rows = self._query(
+            "SELECT primary_key FROM system.tables WHERE database = {db:String} "
+            "AND name = {t:String}",
+            {"db": self._database(obj), "t": obj.table}, action="reading the primary key of",
+            obj=obj)
+        text = str(rows[0][0]).strip() if rows else ""
+        if text.startswith("(") and text.endswith(")"):  # ORDER BY (id) is stored as "(id)"
+            text = text[1:-1]
+        parts = [p.strip().strip('`"') for p in text.split(",") if p.strip()]
+        return tuple(parts) if parts and all(p in names for p in parts) else ()
+
+    # -- probes --------------------------------------------------------------------------
+
+    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
+        """``max``/``min``/``count`` with server-side parameters; typed like the read."""
+        if isinstance(request, ChangeSignature):
+            return self._change_signature(obj)
+        compiled = self.compile(self.build_probe(obj, request))
+        from clickhouse_connect.driver.exceptions import Error
+
+        try:
+            table = self.client.query_arrow(compiled.sql, parameters=self._params(
+                compiled.params) or None, settings=dict(_PROBE_SETTINGS))
+        except Error as exc:
+            raise self.classify_error(exc, action="probing", obj=obj) from None
+        if table.num_rows == 0:
+            return None
+        if not isinstance(request, MaxOf | MinOf):
+            count = table.column(0)[0].as_py()
+            return int(count) if count is not None else None
+        column = self._cursor_column(obj, request.expr.columns[0])
+        arr = table.column(0).combine_chunks()
+        batch = conform(pa.record_batch([arr], names=[column.name]),
+                        pa.schema([pa.field(column.name, column.arrow_type)]))
+        value: ScalarValue | None = batch.column(0)[0].as_py()
+        if isinstance(value, Decimal) and parse_type(column.source_type).name.startswith("UInt"):
+            return int(value)  # UInt64 is decimal(20,0) in Arrow only because Delta lacks it
+        return value
+
+    def _cursor_column(self, obj: SourceObject, name: str) -> SourceColumn:
+        for column in self.columns(obj):
+            if column.name == name:
+                if self._projections.get(column) != "native":
+                    raise SourcePermanentError(
+                        f"source {self.config.name!r}: column {name!r} of {obj} has type "
+                        f"{column.source_type}, which cannot be a cursor; use an integer, "
+                        "decimal, date or timestamp column")
+                return column
+        raise self.missing_columns_error(obj, [name], [c.name for c in self.columns(obj)])
+
+    def _change_signature(self, obj: SourceObject) -> str | None:
+        """Rows, the highest block number and the highest data version of the active parts.
+
+        Every insert takes a new block number and every mutation (``ALTER TABLE ... UPDATE``
+        / ``DELETE``, lightweight deletes) takes one as the new data version of the parts
+        it rewrites, so any change changes the signature, while a background merge (which
+        keeps both maxima and the row count) does not. Other engines and queries have no
+        parts: ``None``.
+        """
+        if obj.query is not None:
+            return None
+        database = self._database(obj)
+        rows = self._query(
+            "SELECT engine FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+            {"db": database, "t": obj.table}, action="reading the engine of", obj=obj)
+        if not rows or "MergeTree" not in str(rows[0][0]):
+            return None
+        rows = self._query(
+            "SELECT sum(rows), max(max_block_number), max(data_version) "
+            "FROM system.parts WHERE database = {db:String} AND table = {t:String} AND active",
+            {"db": database, "t": obj.table}, action="reading parts of", obj=obj)
+        return ":".join(str(v) for v in rows[0]) if rows else None
+
+    # -- read --------------------------------------------------------------------------
+
+    def project(self, src: sa.FromClause, column: SourceColumn) -> ColumnElement[Any]:
+        """``toString``/``toJSONString`` for the types read as text (see the type map)."""
+        col: ColumnElement[Any] = src.c[column.name]
+        kind = self._projections.get(column, "native")
+        if kind == "string":
+            return sa.func.toString(col)
+        if kind == "json":
+            return sa.func.toJSONString(col)
+        return col
+
+    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+        from clickhouse_connect.driver.exceptions import Error
+
+        columns = self.restrict(select.source, self.columns(select.source), select.columns)
+        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        compiled = self.compile(self.build_select(select, columns))
+        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
+        # A dedicated client: the stream holds its connection until drained.
+        client = self._new_client()
+        try:
+            stream = client.query_arrow_stream(
+                compiled.sql, parameters=self._params(compiled.params) or None,
+                settings={"max_block_size": rows})
+            stream.__enter__()
+        except Error as exc:
+            client.close()
+            raise self.classify_error(exc, action="reading", obj=select.source) from None
+        except BaseException:
+            client.close()
+            raise
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in stream:
+                    for offset in range(0, max(batch.num_rows, 1), rows):
+                        part = conform(batch.slice(offset, rows), schema)
+                        if part.num_rows:
+                            yield part
+            except (Error, pa.ArrowException, OSError) as exc:
+                raise self.classify_error(exc, action="reading", obj=select.source) from None
+            finally:
+                stream.__exit__(None, None, None)
+                client.close()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+# -- Spark JDBC --------------------------------------------------------------------------
+
+
+def clickhouse_jdbc_options(
+    config: SourceConfig,
+    secret: Secret | None,
+    obj: SourceObject | None = None,
+    *,
+    fetchsize: int | None = None,
+) -> JdbcOptions:
+    """JDBC options (ClickHouse JDBC driver over HTTP) for a ``clickhouse`` source.
+
+    Raises:
+        ValidationError: no host (an embedded chDB source cannot be read by Spark).
+    """
+    from dataloader_sdk.connectors.jdbc import JdbcOptions
+    from dataloader_sdk.errors import ValidationError
+
+    if not config.host:
+        raise ValidationError(f"source {config.name!r} for a Spark JDBC read", [FieldProblem(
+            "host", "a JDBC read needs a ClickHouse server host (chDB is in-process only)")])
+    secure = config.options.get("secure") is True
+    port = config.port or DEFAULT_PORTS[secure]
+    table: str | None = None
+    query: str | None = None
+    if obj is not None:
+        if obj.query is not None:
+            query = obj.query
+        elif obj.table is not None:
+            table = str(ClickHouseDialect().identifier_preparer.format_table(
+                sa.table(obj.table, schema=obj.schema)))
+        else:
+            raise ConfigError(f"source {config.name!r}: name a source table or query")
+    _register_dialect()
+    return JdbcOptions(
+        url=f"jdbc:clickhouse://{config.host}:{port}/{config.database or 'default'}",
+        driver=CLICKHOUSE_JDBC_DRIVER,
+        user=config.username or "default",
+        password=secret,
+        fetchsize=fetchsize or 10_000,
+        table=table,
+        query=query,
+        properties={"ssl": "true"} if secure else {},
+        dialect="dataloader_clickhouse",
+    )
+
+
+def _register_dialect() -> None:
+    """Make :class:`ClickHouseDialect` loadable by name for the Spark engine's literals."""
+    from sqlalchemy.dialects import registry
+
+    registry.register("dataloader_clickhouse", "dataloader_sdk.connectors._clickhouse_sql",
+                      "ClickHouseDialect")

@@ -1,0 +1,458 @@
+"""The ``snowflake`` (password) and ``snowflake_pem`` (key-pair) connectors.
+
+* snowflake-connector-python with ``paramstyle='qmark'``: values travel as server-side
+  bind parameters; selects compile through a small SQLAlchemy dialect
+  (:class:`SnowflakeDialect`) that double-quotes every identifier, so names are used
+  exactly as Snowflake stores them.
+* Names in the table config are resolved the way Snowflake resolves them: as written
+  first, then upper-cased (an unquoted ``items`` is the table ``ITEMS``). Column names are
+  Snowflake's own (usually upper case).
+* Metadata from ``INFORMATION_SCHEMA.COLUMNS`` and ``SHOW PRIMARY KEYS``; a
+  ``source_query``'s columns from the driver's result metadata.
+* Reads stream ``fetch_arrow_batches()`` (one Arrow table per result chunk, fetched as it
+  is consumed), conformed to the declared schema and sliced to ``batch_rows``.
+* Every session runs with ``TIMEZONE='UTC'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from dataloader_sdk.connectors._snowflake_sql import (
+    SnowflakeDialect,
+    bindable,
+    decimal_type,
+    snowflake_jdbc_options,
+)
+from dataloader_sdk.connectors._snowflake_types import UnsupportedTypeError, arrow_type_for, conform
+from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
+from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
+from dataloader_sdk.errors import (
+    ConfigError,
+    FieldProblem,
+    SourcePermanentError,
+)
+from dataloader_sdk.model import (
+    ChangeSignature,
+    ProbeRequest,
+    ScalarValue,
+    Select,
+    SourceConfig,
+    SourceObject,
+)
+
+if TYPE_CHECKING:
+    from dataloader_sdk.secrets import Secret
+
+__all__ = [
+    "SnowflakeConnector",
+    "SnowflakeConnectorFactory",
+    "SnowflakeDialect",
+    "SnowflakePemConnectorFactory",
+    "snowflake_jdbc_options",
+]
+
+OPTIONS = ("account", "warehouse", "role", "schema", "protocol", "login_timeout",
+           "network_timeout", "batch_rows")
+PEM_OPTIONS = (*OPTIONS, "private_key_passphrase_secret")
+
+# Driver errnos a retry can fix: could not connect / connection lost (250001, 250003,
+# 251005, 251006), HTTP 5xx and throttling (290500-290504, 290429), statement timeout or
+# cancellation (604, 625, 630). Login errors (390xxx: wrong password, bad JWT, locked
+# user), missing objects (2003, 2043), syntax (1003) ... are permanent.
+_TRANSIENT_ERRNOS = frozenset(
+    {604, 625, 630, 250001, 250003, 251005, 251006, 290429, 290500, 290502, 290503, 290504}
+)
+# Snowflake's epoch placeholder for "not tracked" (fakesnow reports it for every table).
+_EPOCH_PLUS_A_DAY = datetime(1970, 1, 2, tzinfo=timezone.utc)
+
+
+# -- factories ---------------------------------------------------------------------------
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+class SnowflakeConnectorFactory:
+    """Validates ``snowflake`` configs (user + password) and opens connectors."""
+
+    needs_secret = True
+    #: Option names this db_type accepts.
+    options: tuple[str, ...] = OPTIONS
+    db_type = "snowflake"
+
+    def validate(self, config: SourceConfig) -> list[FieldProblem]:
+        """Problems of ``config`` (all at once)."""
+        out: list[FieldProblem] = []
+        opts = config.options
+        for key in opts:
+            if key not in self.options:
+                out.append(FieldProblem(
+                    f"options.{key}", f"unknown option; allowed: {', '.join(self.options)}"))
+        account = opts.get("account")
+        if not isinstance(account, str) or not account:
+            out.append(FieldProblem(
+                "options.account",
+                f"is required for db_type {self.db_type!r} (the account identifier, e.g. "
+                "'myorg-myaccount' or 'xy12345.eu-west-1')"))
+        for name in ("database", "username"):
+            value = getattr(config, name)
+            if not isinstance(value, str) or not value:
+                out.append(FieldProblem(name, f"is required for db_type {self.db_type!r}"))
+        for key in ("warehouse", "role", "schema"):
+            if key in opts and (not isinstance(opts[key], str) or not opts[key]):
+                out.append(FieldProblem(f"options.{key}", "must be a non-empty string"))
+        if "protocol" in opts and opts["protocol"] not in ("https", "http"):
+            out.append(FieldProblem("options.protocol", "must be 'https' or 'http'"))
+        for key in ("login_timeout", "network_timeout", "batch_rows"):
+            if key in opts and not _positive_int(opts[key]):
+                out.append(FieldProblem(f"options.{key}", "must be a positive integer"))
+        return out
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
+        """Open a connector; the session starts on first use."""
+        return SnowflakeConnector(config, secret)
+
+
+class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
+    """``snowflake_pem``: key-pair authentication.
+
+    The source's ``secret`` references the private key (PKCS#8 PEM, encrypted or not, or
+    base64 DER); ``options.private_key_passphrase_secret`` references its passphrase.
+    """
+
+    options = PEM_OPTIONS
+    db_type = "snowflake_pem"
+
+    def validate(self, config: SourceConfig) -> list[FieldProblem]:
+        """As ``snowflake``, plus the key and passphrase references."""
+        out = super().validate(config)
+        if not config.secret:
+            out.append(FieldProblem(
+                "secret", "must reference the private key (e.g. 'file:/run/secrets/sf.p8')"))
+        ref = config.options.get("private_key_passphrase_secret")
+        if ref is not None and (not isinstance(ref, str) or ":" not in ref):
+            out.append(FieldProblem(
+                "options.private_key_passphrase_secret",
+                "must be a secret reference such as 'env:NAME', never the passphrase itself"))
+        return out
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
+        """Load the key (raising SecretError if it is malformed) and open a connector."""
+        from dataloader_sdk.connectors._snowflake_keys import load_private_key
+        from dataloader_sdk.errors import SecretError
+        from dataloader_sdk.plugins import get_host
+        from dataloader_sdk.secrets import resolve
+
+        if secret is None:
+            raise SecretError(f"source {config.name!r}: snowflake_pem needs the private key "
+                              "secret; set the source's secret reference")
+        ref = config.options.get("private_key_passphrase_secret")
+        passphrase = resolve(ref, get_host(), source=config.name) if isinstance(ref, str) else None
+        key = load_private_key(secret, passphrase, source=config.name)
+        return SnowflakeConnector(config, secret, private_key=key, passphrase=passphrase)
+
+
+# -- connector -------------------------------------------------------------------------
+
+
+class SnowflakeConnector(SqlConnector):
+    """A Snowflake source. Not shared between threads.
+
+    Args:
+        config: a validated ``snowflake``/``snowflake_pem`` config.
+        secret: the password (``snowflake``) or the key secret (``snowflake_pem``; only
+            used to redact messages).
+        private_key: unencrypted PKCS#8 DER key bytes for key-pair authentication.
+        passphrase: the key's passphrase (only used to redact messages).
+    """
+
+    dialect = SnowflakeDialect()
+
+    def __init__(self, config: SourceConfig, secret: Secret | None, *,
+                 private_key: bytes | None = None, passphrase: Secret | None = None) -> None:
+        super().__init__(config, secret)
+        self._private_key = private_key
+        self._passphrase = passphrase
+        self._conn: Any = None
+        self._resolved: dict[SourceObject, SourceObject] = {}
+        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
+
+    # -- connection ------------------------------------------------------------------
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Arguments for ``snowflake.connector.connect`` (they hold the credential)."""
+        opts = self.config.options
+        kwargs: dict[str, Any] = {
+            "account": opts["account"],
+            "user": self.config.username,
+            "database": self.config.database,
+            "paramstyle": "qmark",
+            "login_timeout": opts.get("login_timeout", 60),
+            "network_timeout": opts.get("network_timeout", 300),
+            "application": "dataloader_sdk",
+            "session_parameters": {"TIMEZONE": "UTC", "QUERY_TAG": "dataloader-sdk"},
+        }
+        for key in ("warehouse", "role", "schema", "protocol"):
+            if key in opts:
+                kwargs[key] = opts[key]
+        if self.config.host:
+            kwargs["host"] = self.config.host
+        if self.config.port:
+            kwargs["port"] = self.config.port
+        if self._private_key is not None:
+            kwargs["authenticator"] = "SNOWFLAKE_JWT"
+            kwargs["private_key"] = self._private_key
+        elif self.secret is not None:
+            kwargs["password"] = self.secret.reveal()
+        return kwargs
+
+    @property
+    def conn(self) -> Any:
+        """The driver connection (opened on first use)."""
+        if self._conn is None:
+            import snowflake.connector
+
+            try:
+                self._conn = snowflake.connector.connect(**self.connect_kwargs())
+            except snowflake.connector.Error as exc:
+                raise self.classify_error(exc, action="connecting") from None
+        return self._conn
+
+    def check(self) -> None:
+        """Connect and run ``SELECT 1``."""
+        self._query("SELECT 1", (), action="running SELECT 1")
+
+    def close(self) -> None:
+        """Close the session (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- errors -----------------------------------------------------------------------
+
+    def error_kind(self, exc: BaseException) -> ErrorKind:
+        """The driver's errno/SQLSTATE, else the message."""
+        errno = getattr(exc, "errno", None)
+        state = getattr(exc, "sqlstate", None)
+        if isinstance(errno, int) and errno > 0:
+            if errno in _TRANSIENT_ERRNOS:
+                return "transient"
+            if 390000 <= errno < 391000:  # login: wrong password, bad JWT, locked user
+                return "permanent"
+        if isinstance(state, str) and len(state) == 5:
+            return "transient" if state[:2] in ("08", "40", "53", "57") else "permanent"
+        return classify_message(str(exc))
+
+    def classify_error(self, exc: BaseException, *, action: str,
+                       obj: SourceObject | None = None, hint: str = "") -> Any:
+        """As the base, also redacting the key passphrase."""
+        error = super().classify_error(exc, action=action, obj=obj, hint=hint)
+        if self._passphrase is not None and self._passphrase.reveal() in str(error):
+            from dataloader_sdk.secrets import redact
+
+            return type(error)(redact(str(error), self._passphrase))
+        return error
+
+    def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
+        """As the base, but a decimal is bound as text cast to ``NUMERIC(p,s)``.
+
+        The text is exact at any scale, and the cast gives the server the decimal type;
+        the driver's own FIXED binding of a fractional value is not understood by every
+        endpoint (fakesnow parses FIXED as an integer).
+        """
+        if isinstance(value, Decimal):
+            return decimal_type(value)
+        return super().bind_type(value)
+
+    # -- queries -----------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any], *, action: str,
+               obj: SourceObject | None = None) -> list[tuple[Any, ...]]:
+        import snowflake.connector
+
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql, bindable(params))
+                return [tuple(r) for r in cur.fetchall()]
+        except snowflake.connector.Error as exc:
+            raise self.classify_error(exc, action=action, obj=obj) from None
+
+    # -- names and metadata ----------------------------------------------------------------
+
+    def _schema(self) -> str:
+        opt = self.config.options.get("schema")
+        if isinstance(opt, str):
+            return opt
+        rows = self._query("SELECT CURRENT_SCHEMA()", (), action="reading CURRENT_SCHEMA()")
+        if not rows or rows[0][0] is None:
+            raise ConfigError(f"source {self.config.name!r}: no current schema; set "
+                              "source_schema on the table or options.schema on the source")
+        return str(rows[0][0])
+
+    def resolve(self, obj: SourceObject) -> tuple[SourceObject, list[tuple[Any, ...]]]:
+        """The table as Snowflake stores its name, and its column rows.
+
+        Tries the names as written, then upper-cased (Snowflake's folding of unquoted
+        names).
+        """
+        schema = obj.schema or self._schema()
+        table = str(obj.table)
+        sql = ("SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, IS_NULLABLE "
+               "FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? "
+               "ORDER BY ORDINAL_POSITION")
+        for s, t in dict.fromkeys(((schema, table), (schema.upper(), table),
+                                   (schema, table.upper()), (schema.upper(), table.upper()))):
+            rows = self._query(sql, (s, t), action="reading columns of", obj=obj)
+            if rows:
+                resolved = SourceObject(table=t, schema=s)
+                self._resolved[obj] = resolved
+                return resolved, rows
+        known = self._query(
+            "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA IN (?, ?) "
+            "ORDER BY 1 LIMIT 51", (schema, schema.upper()), action="listing tables", obj=obj)
+        raise self.missing_table_error(SourceObject(table=table, schema=schema),
+                                       [str(r[0]) for r in known])
+
+    def from_clause(self, obj: SourceObject, names: Sequence[str]) -> sa.FromClause:
+        """As the base, with the table name as Snowflake stores it."""
+        if obj.query is None and obj not in self._resolved:
+            self.columns(obj)
+        return super().from_clause(self._resolved.get(obj, obj), names)
+
+    def _column(self, name: str, data_type: str, precision: Any, scale: Any, nullable: bool,
+                obj: SourceObject) -> SourceColumn:
+        try:
+            arrow = arrow_type_for(data_type, precision, scale, name)
+        except UnsupportedTypeError as exc:
+            raise SourcePermanentError(f"source {self.config.name!r}: {obj} {exc}") from None
+        text = f"{data_type}({precision},{scale})" if data_type in ("NUMBER", "FIXED") else data_type
+        return SourceColumn(name, text, arrow, nullable)
+
+    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+        """Columns with their declared Arrow types (see docs/connectors/snowflake.md)."""
+        cached = self._columns.get(obj)
+        if cached is not None:
+            return cached
+        if obj.query is not None:
+            out = self._query_columns(obj)
+        else:
+            _, rows = self.resolve(obj)
+            out = tuple(self._column(str(n), str(t), p, s, str(nu).upper() == "YES", obj)
+                        for n, t, p, s, nu in rows)
+        self._columns[obj] = out
+        return out
+
+    def _query_columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+        import snowflake.connector
+        from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+        stmt: sa.Select[Any] = (
+            sa.select(sa.literal_column("*")).select_from(self.from_clause(obj, ())).limit(0))
+        compiled = self.compile(stmt)
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(compiled.sql, bindable(compiled.positional))
+                description = list(cur.description or ())
+        except snowflake.connector.Error as exc:
+            raise self.classify_error(exc, action="describing", obj=obj,
+                                      hint="check the source_query") from None
+        return tuple(
+            self._column(str(d.name), FIELD_ID_TO_NAME.get(d.type_code, str(d.type_code)),
+                         d.precision, d.scale, bool(d.is_nullable), obj)
+            for d in description)
+
+    def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
+        """Primary-key columns from ``SHOW PRIMARY KEYS`` (empty for queries)."""
+        if obj.query is None:
+            resolved, _ = self.resolve(obj)
+        else:
+            return ()
+        name = self.dialect.identifier_preparer.format_table(
+            sa.table(str(resolved.table), schema=resolved.schema))
+        import snowflake.connector
+
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(f"SHOW PRIMARY KEYS IN TABLE {name}")
+                fields = [d.name.lower() for d in cur.description or ()]
+                rows = cur.fetchall()
+        except snowflake.connector.Error as exc:
+            raise self.classify_error(exc, action="reading the primary key of", obj=obj) from None
+        col, seq = fields.index("column_name"), fields.index("key_sequence")
+        return tuple(str(r[col]) for r in sorted(rows, key=lambda r: int(r[seq])))
+
+    # -- probes ---------------------------------------------------------------------------
+
+    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
+        """``max``/``min``/``count`` with bound parameters, or the change signature."""
+        if isinstance(request, ChangeSignature):
+            return self._change_signature(obj)
+        compiled = self.compile(self.build_probe(obj, request))
+        rows = self._query(compiled.sql, compiled.positional, action="probing", obj=obj)
+        value: ScalarValue | None = rows[0][0] if rows else None
+        return value
+
+    def _change_signature(self, obj: SourceObject) -> str | None:
+        """``LAST_ALTERED`` and ``ROW_COUNT`` of ``INFORMATION_SCHEMA.TABLES``.
+
+        ``None`` for a query, a view, or where LAST_ALTERED is not maintained (a
+        placeholder at the epoch, as fakesnow reports): then strategies fall back to row
+        count and max(cursor).
+        """
+        if obj.query is not None:
+            return None
+        resolved, _ = self.resolve(obj)
+        rows = self._query(
+            "SELECT LAST_ALTERED, ROW_COUNT FROM INFORMATION_SCHEMA.TABLES "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", (resolved.schema, resolved.table),
+            action="reading INFORMATION_SCHEMA.TABLES for", obj=obj)
+        if not rows:
+            return None
+        altered, count = rows[0]
+        if not isinstance(altered, datetime) or count is None:
+            return None
+        aware = altered if altered.tzinfo else altered.replace(tzinfo=timezone.utc)
+        if aware < _EPOCH_PLUS_A_DAY:
+            return None
+        return f"{aware.astimezone(timezone.utc).isoformat()}:{count}"
+
+    # -- read ---------------------------------------------------------------------------
+
+    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+        import snowflake.connector
+
+        columns = self.restrict(select.source, self.columns(select.source), select.columns)
+        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        compiled = self.compile(self.build_select(select, columns))
+        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
+        cur = self.conn.cursor()
+        try:
+            cur.execute(compiled.sql, bindable(compiled.positional))
+            tables = cur.fetch_arrow_batches()
+        except snowflake.connector.Error as exc:
+            cur.close()
+            raise self.classify_error(exc, action="reading", obj=select.source) from None
+        except BaseException:
+            cur.close()
+            raise
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for table in tables:
+                    for batch in table.to_batches(max_chunksize=rows):
+                        yield conform(batch, schema)
+            except (snowflake.connector.Error, pa.ArrowException, OSError) as exc:
+                raise self.classify_error(exc, action="reading", obj=select.source) from None
+            finally:
+                cur.close()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
