@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from dataloader_sdk.delta_types import delta_compatible
 from dataloader_sdk.errors import (
     DataLoaderError,
     DestinationError,
@@ -33,7 +34,6 @@ from dataloader_sdk.errors import (
     SourceError,
     ValidationError,
 )
-from dataloader_sdk.delta_types import delta_compatible
 from dataloader_sdk.events import LoadFailed, LoadFinished, LoadStarted, StepCommitted
 from dataloader_sdk.lineage import with_lineage
 from dataloader_sdk.model import (
