@@ -1,8 +1,11 @@
-"""Render structured predicates as delta-rs SQL predicate text.
+"""Render structured predicates as SQL predicate text for the Delta engines.
 
-delta-rs takes replace-where, merge and query predicates only as SQL text, so this is
-the one place in the SDK where values become literals. Identifiers are always quoted;
-values are rendered from their Python type, never from user-supplied text.
+delta-rs and Spark take replace-where, merge and query predicates only as SQL text, so
+this (with ``_spark_sql``) is the one place in the SDK where values become literals.
+Identifiers are always quoted; values are rendered from their Python type, never from
+user-supplied text. :class:`SqlText` holds what both dialects share (expressions,
+comparisons, NULL tests, OR groups, AND lists); a dialect states only its identifier
+quoting and its literals. The module-level functions are the delta-rs dialect.
 
 Literal forms were chosen by testing deltalake 1.6 (see docs/engines.md):
 
@@ -25,92 +28,130 @@ from decimal import Decimal
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import AnyOf, Coalesce, Column, Compare, CursorExpr, IsNull, Predicate
 
-__all__ = ["quote_ident", "render_expr", "render_literal", "render_predicate", "render_where"]
+__all__ = [
+    "DELTA_RS_SQL",
+    "SqlText",
+    "quote_ident",
+    "render_expr",
+    "render_literal",
+    "render_predicate",
+    "render_where",
+]
 
 _OPS = frozenset({">=", ">", "<=", "<", "="})
 
 
-def quote_ident(name: str) -> str:
-    """A double-quoted SQL identifier (embedded quotes doubled)."""
+def check_name(name: object) -> str:
+    """``name`` if it can be an identifier at all (quoting handles the rest)."""
     if not isinstance(name, str) or not name or "\x00" in name:
         raise ConfigError(f"invalid column name {name!r}: must be a non-empty string")
-    return '"' + name.replace('"', '""') + '"'
+    return name
 
 
-def _qualified(name: str, alias: str | None) -> str:
-    return f"{alias}.{quote_ident(name)}" if alias else quote_ident(name)
-
-
-def render_expr(expr: CursorExpr, alias: str | None = None) -> str:
-    """``"col"`` or ``coalesce("a", "b")``, optionally qualified by a table alias."""
-    if isinstance(expr, Column):
-        return _qualified(expr.name, alias)
-    if isinstance(expr, Coalesce):
-        if not expr.names:
-            raise ConfigError("Coalesce needs at least one column")
-        return "coalesce(" + ", ".join(_qualified(n, alias) for n in expr.names) + ")"
-    raise ConfigError(f"unsupported cursor expression {expr!r}")
-
-
-def _quote_string(text: str) -> str:
+def check_text(text: str) -> str:
+    """``text`` if it can be a string literal."""
     if "\x00" in text:
         raise ConfigError("a predicate value contains a NUL character")
-    return "'" + text.replace("'", "''") + "'"
+    return text
 
 
-def render_literal(value: object) -> str:
-    """A SQL literal for ``value`` that delta-rs coerces to the compared column's type.
+class SqlText:
+    """Predicate rendering shared by the SQL dialects of the engines."""
 
-    Raises:
-        ConfigError: the value cannot be represented (NaN, infinity, unsupported type).
-    """
-    # bool before int: bool is an int subclass.
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ConfigError(f"cannot compare with non-finite decimal {value}")
-        return format(value, "f")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ConfigError(f"cannot compare with non-finite float {value}")
-        # repr round-trips; Decimal(...) 'f' avoids exponents the parser may not accept.
-        return format(Decimal(repr(value)), "f")
-    if isinstance(value, datetime):
-        if value.tzinfo is not None and value.utcoffset() is not None:
-            utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-            return _quote_string(utc.isoformat(timespec="microseconds") + "Z")
-        return _quote_string(value.isoformat(timespec="microseconds"))
-    if isinstance(value, date):
-        return _quote_string(value.isoformat())
-    if isinstance(value, str):
-        return _quote_string(value)
-    raise ConfigError(f"cannot render a predicate value of type {type(value).__name__}")
+    def quote_ident(self, name: str) -> str:
+        """A quoted identifier."""
+        raise NotImplementedError
+
+    def render_literal(self, value: object) -> str:
+        """A literal for ``value`` that compares correctly with the column's type."""
+        raise NotImplementedError
+
+    def _qualified(self, name: str, alias: str | None) -> str:
+        return f"{alias}.{self.quote_ident(name)}" if alias else self.quote_ident(name)
+
+    def render_expr(self, expr: CursorExpr, alias: str | None = None) -> str:
+        """A column or ``coalesce(a, b)``, optionally qualified by a table alias."""
+        if isinstance(expr, Column):
+            return self._qualified(expr.name, alias)
+        if isinstance(expr, Coalesce):
+            if not expr.names:
+                raise ConfigError("Coalesce needs at least one column")
+            return "coalesce(" + ", ".join(self._qualified(n, alias) for n in expr.names) + ")"
+        raise ConfigError(f"unsupported cursor expression {expr!r}")
+
+    def render_predicate(self, predicate: Predicate, alias: str | None = None) -> str:
+        """One predicate as SQL text."""
+        if isinstance(predicate, Compare):
+            if predicate.op not in _OPS:
+                raise ConfigError(f"unsupported comparison operator {predicate.op!r}")
+            return (f"{self.render_expr(predicate.expr, alias)} {predicate.op} "
+                    f"{self.render_literal(predicate.value)}")
+        if isinstance(predicate, IsNull):
+            suffix = "IS NOT NULL" if predicate.negate else "IS NULL"
+            return f"{self.render_expr(predicate.expr, alias)} {suffix}"
+        if isinstance(predicate, AnyOf):
+            if not predicate.predicates:
+                raise ConfigError("AnyOf needs at least one predicate")
+            return "(" + " OR ".join(
+                f"({self.render_predicate(p, alias)})" for p in predicate.predicates) + ")"
+        raise ConfigError(f"unsupported predicate {predicate!r}")
+
+    def render_where(
+        self, predicates: Sequence[Predicate], alias: str | None = None
+    ) -> str | None:
+        """The predicates ANDed, each parenthesised; ``None`` when there are none."""
+        if not predicates:
+            return None
+        return " AND ".join(f"({self.render_predicate(p, alias)})" for p in predicates)
 
 
-def render_predicate(predicate: Predicate, alias: str | None = None) -> str:
-    """One predicate as SQL text."""
-    if isinstance(predicate, Compare):
-        if predicate.op not in _OPS:
-            raise ConfigError(f"unsupported comparison operator {predicate.op!r}")
-        return f"{render_expr(predicate.expr, alias)} {predicate.op} " + render_literal(
-            predicate.value
-        )
-    if isinstance(predicate, IsNull):
-        suffix = "IS NOT NULL" if predicate.negate else "IS NULL"
-        return f"{render_expr(predicate.expr, alias)} {suffix}"
-    if isinstance(predicate, AnyOf):
-        if not predicate.predicates:
-            raise ConfigError("AnyOf needs at least one predicate")
-        return "(" + " OR ".join(
-            f"({render_predicate(p, alias)})" for p in predicate.predicates) + ")"
-    raise ConfigError(f"unsupported predicate {predicate!r}")
+class DeltaRsSql(SqlText):
+    """DataFusion SQL as delta-rs parses it (see the module docstring for the literals)."""
+
+    def quote_ident(self, name: str) -> str:
+        """A double-quoted identifier (embedded quotes doubled)."""
+        return '"' + check_name(name).replace('"', '""') + '"'
+
+    def render_literal(self, value: object) -> str:
+        """A literal delta-rs coerces to the compared column's type.
+
+        Raises:
+            ConfigError: the value cannot be represented (NaN, infinity, unsupported type).
+        """
+        # bool before int: bool is an int subclass.
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise ConfigError(f"cannot compare with non-finite decimal {value}")
+            return format(value, "f")
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ConfigError(f"cannot compare with non-finite float {value}")
+            # repr round-trips; Decimal(...) 'f' avoids exponents the parser may not accept.
+            return format(Decimal(repr(value)), "f")
+        if isinstance(value, datetime):
+            if value.tzinfo is not None and value.utcoffset() is not None:
+                utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+                return self._string(utc.isoformat(timespec="microseconds") + "Z")
+            return self._string(value.isoformat(timespec="microseconds"))
+        if isinstance(value, date):
+            return self._string(value.isoformat())
+        if isinstance(value, str):
+            return self._string(value)
+        raise ConfigError(f"cannot render a predicate value of type {type(value).__name__}")
+
+    @staticmethod
+    def _string(text: str) -> str:
+        return "'" + check_text(text).replace("'", "''") + "'"
 
 
-def render_where(predicates: Sequence[Predicate], alias: str | None = None) -> str | None:
-    """The predicates ANDed, each parenthesised; ``None`` when there are none."""
-    if not predicates:
-        return None
-    return " AND ".join(f"({render_predicate(p, alias)})" for p in predicates)
+#: The delta-rs dialect; the functions below are its methods.
+DELTA_RS_SQL = DeltaRsSql()
+quote_ident = DELTA_RS_SQL.quote_ident
+render_expr = DELTA_RS_SQL.render_expr
+render_literal = DELTA_RS_SQL.render_literal
+render_predicate = DELTA_RS_SQL.render_predicate
+render_where = DELTA_RS_SQL.render_where
