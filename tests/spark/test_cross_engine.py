@@ -77,3 +77,19 @@ def test_tables_continue_across_engines(spark_engine: SparkEngine) -> None:
         assert {f.name: f.type for f in table.schema} == EXPECTED_TYPES
         assert {r["id"]: r["seq"] for r in table.to_pylist()} == expected
     assert spark_engine.count(T) == rs.count(T) == 5
+
+
+def test_each_engine_reads_the_others_commit_metadata(
+    spark_engine: SparkEngine, tmp_path: Path
+) -> None:
+    # Recovery after a crash reads the last dataloader commit; it must work whichever
+    # engine wrote it (delta_rs also writes userMetadata, the field Spark reads).
+    rs = delta_rs.DeltaRsEngine(EngineSettings(root=spark_engine.root))
+    a, b = TargetName("bronze", "by_rs"), TargetName("bronze", "by_spark")
+    rs.write(a, reader(typed_rows([1, 2])), Overwrite(), commit(3))
+    spark_engine.write(b, reader(typed_rows([1, 2])), Overwrite(), commit(4))
+    assert spark_engine.last_commit(a, commit(3).app_id) == commit(3)
+    assert rs.last_commit(b, commit(4).app_id) == commit(4)
+    # And the app transaction recorded by one engine makes the other's replay a no-op.
+    assert spark_engine.write(a, reader(typed_rows([9])), Append(), commit(3)).replayed
+    assert rs.write(b, reader(typed_rows([9])), Append(), commit(4)).replayed

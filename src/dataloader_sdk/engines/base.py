@@ -9,6 +9,8 @@ the control state forward after a crash between the Delta commit and the control
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -17,7 +19,7 @@ from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Engine", "EngineFactory", "EngineSettings", "WriteOutcome"]
+__all__ = ["Engine", "EngineFactory", "EngineSettings", "WriteOutcome", "find_commit"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +87,28 @@ class EngineFactory(Protocol):
     def open(self, settings: EngineSettings) -> Engine:
         """Create an engine writing under ``settings.root``."""
         ...
+
+
+def find_commit(entries: Iterable[Mapping[str, object]], app_id: str) -> CommitInfo | None:
+    """The first dataloader commit of ``app_id`` among Delta history ``entries``.
+
+    ``entries`` come newest first. The metadata may be top-level keys (delta-rs writes
+    them so) or JSON in ``userMetadata`` (Spark's only field; delta-rs fills it too), so
+    either engine can continue a table the other wrote.
+    """
+    for entry in entries:
+        meta: object = entry
+        if "dataloader.app_id" not in entry:
+            text = entry.get("userMetadata")
+            if not isinstance(text, str):
+                continue
+            try:
+                meta = json.loads(text)
+            except ValueError:
+                continue
+        if not isinstance(meta, Mapping) or meta.get("dataloader.app_id") != app_id:
+            continue
+        info = CommitInfo.from_metadata(meta)
+        if info is not None:
+            return info
+    return None

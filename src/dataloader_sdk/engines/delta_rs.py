@@ -54,7 +54,7 @@ from dataloader_sdk.engines._merge import (
 )
 from dataloader_sdk.engines._predicates import render_where
 from dataloader_sdk.engines._schema import check_compatible, new_columns
-from dataloader_sdk.engines.base import EngineSettings, WriteOutcome
+from dataloader_sdk.engines.base import EngineSettings, WriteOutcome, find_commit
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
 from dataloader_sdk.model import (
     Append,
@@ -410,22 +410,7 @@ class DeltaRsEngine:
             raise DestinationError(
                 f"table {target}: cannot read the Delta history: {_first_line(exc)}"
             ) from exc
-        # history() lists the newest commit first. Our commits carry the metadata as
-        # top-level keys; Spark's carry it as JSON in userMetadata (read both, so either
-        # engine can continue a table the other wrote).
-        for entry in history:
-            meta: dict[str, Any] = entry
-            if "dataloader.app_id" not in entry and isinstance(entry.get("userMetadata"), str):
-                try:
-                    meta = json.loads(entry["userMetadata"])
-                except ValueError:
-                    continue
-            if not isinstance(meta, dict) or meta.get("dataloader.app_id") != app_id:
-                continue
-            info = CommitInfo.from_metadata(meta)
-            if info is not None:
-                return info
-        return None
+        return find_commit(history, app_id)  # history() lists the newest commit first
 
     def read(self, target: TargetName) -> pa.Table:
         """The whole current table.

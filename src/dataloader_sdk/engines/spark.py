@@ -50,7 +50,7 @@ from dataloader_sdk.engines._spark_sql import (
     render_where,
 )
 from dataloader_sdk.engines._spark_types import arrow_schema_to_spark, spark_schema_to_arrow
-from dataloader_sdk.engines.base import EngineSettings, WriteOutcome
+from dataloader_sdk.engines.base import EngineSettings, WriteOutcome, find_commit
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
 from dataloader_sdk.model import (
     Append,
@@ -505,17 +505,7 @@ class SparkEngine:
             raise DestinationError(
                 f"table {target}: cannot read the Delta history: {_first_line(exc)}"
             ) from exc
-        for row in rows:
-            try:
-                meta = json.loads(row["userMetadata"])
-            except (TypeError, ValueError):
-                continue
-            if not isinstance(meta, dict) or meta.get("dataloader.app_id") != app_id:
-                continue
-            info = CommitInfo.from_metadata(meta)
-            if info is not None:
-                return info
-        return None
+        return find_commit(({"userMetadata": row["userMetadata"]} for row in rows), app_id)
 
     def read(self, target: TargetName) -> pa.Table:
         """The whole current table, with the Arrow types delta_rs reports.
