@@ -6,6 +6,8 @@ and the conformance suite) shares :func:`chdb_path`; each test uses its own data
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import socket
 import tempfile
 import uuid
@@ -44,6 +46,8 @@ def chdb_path() -> str:
     """The chDB data directory of this test process (created on first use)."""
     if not _PATH:
         _PATH.append(tempfile.mkdtemp(prefix="dl-chdb-"))
+        # chDB keeps one session per process, open until exit; remove its files then.
+        atexit.register(shutil.rmtree, _PATH[0], ignore_errors=True)
     return _PATH[0]
 
 
