@@ -85,13 +85,22 @@ def sequence_values(rows: pa.Table, expr: CursorExpr) -> pa.ChunkedArray:
     return pc.coalesce(*arrays)
 
 
+def _distinct_keys(rows: pa.Table, keys: Sequence[str]) -> int:
+    """How many distinct key values ``rows`` holds."""
+    if len(keys) == 1:
+        # count_distinct, not group_by: pyarrow's group_by imports pandas (over a second
+        # on a process's first merge) and the common case is a single, unique key.
+        return int(pc.count_distinct(rows.column(keys[0]), mode="all").as_py())
+    return int(rows.group_by(list(keys)).aggregate([]).num_rows)
+
+
 def dedup(rows: pa.Table, keys: Sequence[str], sequence: CursorExpr | None) -> pa.Table:
     """Keep one row per key: the greatest sequence, ties (and no sequence) → the last read.
 
     A NULL sequence counts as older than any value. Surviving rows keep their read order.
     """
     n = rows.num_rows
-    if n <= 1 or rows.group_by(list(keys)).aggregate([]).num_rows == n:
+    if n <= 1 or _distinct_keys(rows, keys) == n:
         return rows
     work = rows.select(list(keys)).append_column(_ROW, pa.array(range(n), pa.int64()))
     sort_keys: list[tuple[str, str]] = []

@@ -436,7 +436,10 @@ class DeltaRsEngine:
                 f"table {target}: cannot count rows: {_first_line(exc)}. Check that the "
                 "predicate's columns exist in the table."
             ) from exc
-        value: object = pa.table(result).column(0)[0].as_py()
+        # Through the Arrow stream interface: pa.table() on a foreign object would make
+        # pyarrow import pandas to check whether it is a DataFrame.
+        counted = pa.RecordBatchReader.from_stream(result).read_all()
+        value: object = counted.column(0)[0].as_py()
         return int(value) if isinstance(value, int) else 0
 
     def _require(self, target: TargetName) -> DeltaTable:
