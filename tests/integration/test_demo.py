@@ -31,10 +31,16 @@ def _assert_demo(result: DemoResult) -> None:
     assert result.ok, [(c.table, c.source, c.target) for r in result.rounds for c in r.checks]
     first, second = result.rounds
     changes = result.changes
+    assert {t.strategy for t in DEMO_TABLES} == {
+        "full", "incremental", "append_only", "rolling", "check_and_load", "chunked_backfill"}
     for rnd in result.rounds:
         assert {r.table for r in rnd.runs} == {t.name for t in DEMO_TABLES}
-        assert all(r.status == "succeeded" for r in rnd.runs)
         assert all(c.matches for c in rnd.checks)
+    assert all(r.status == "succeeded" for r in first.runs)
+    # The unchanged reference table is verified unchanged and skipped; the rest load.
+    assert second.run("countries").status == "skipped"
+    assert second.run("countries").note == "verified unchanged"
+    assert all(r.status == "succeeded" for r in second.runs if r.table != "countries")
 
     # First load: everything.
     assert first.check("orders").target.rows == ROWS
@@ -57,6 +63,13 @@ def _assert_demo(result: DemoResult) -> None:
         first.run("orders").watermark_after) > late
     # Contents changed, and still match the source exactly.
     assert second.check("orders").target.checksum != first.check("orders").target.checksum
+    # The backfill loaded every chunk at once, then handed over to incremental, which
+    # read only the changes (the same rows the incremental table read).
+    assert first.run("orders_backfill").steps_committed == -(-ROWS // 20_000)
+    assert second.run("orders_backfill").rows_read == orders_read
+    assert second.check("orders_backfill").target == second.check("orders").target
+    # The rolling window replaced the events with the source's events.
+    assert second.check("events_window").target.rows == ROWS // 2 + changes.events_inserted
 
 
 def test_demo_twice_in_the_same_directory(tmp_path: Path) -> None:

@@ -43,6 +43,10 @@ CREATE TABLE orders (
     updated_at   TIMESTAMP NOT NULL
 );
 CREATE INDEX orders_updated_at ON orders (updated_at);
+CREATE TABLE countries (
+    code         TEXT PRIMARY KEY,
+    name         TEXT NOT NULL
+);
 CREATE TABLE events (
     id           INTEGER PRIMARY KEY,
     order_id     INTEGER NOT NULL,
@@ -58,6 +62,9 @@ _LAST = ("Lovelace", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Di
          "Allen", "Ritchie", "Perlman", "van Rossum", "Wilson", "Berners-Lee", "Lamarr")
 _COUNTRIES = ("NL", "DE", "FR", "GB", "US", "BR", "IN", "JP", "ZA", "AU")
 _SEGMENTS = ("consumer", "smb", "enterprise")
+_COUNTRY_NAMES = (("NL", "Netherlands"), ("DE", "Germany"), ("FR", "France"),
+                  ("GB", "United Kingdom"), ("US", "United States"), ("BR", "Brazil"),
+                  ("IN", "India"), ("JP", "Japan"), ("ZA", "South Africa"), ("AU", "Australia"))
 _STATUSES = ("placed", "paid", "shipped", "delivered", "returned", "cancelled")
 _NEXT_STATUS = {"placed": "paid", "paid": "shipped", "shipped": "delivered",
                 "delivered": "returned", "returned": "returned", "cancelled": "cancelled"}
@@ -169,6 +176,8 @@ def create_source(path: Path, *, rows: int, seed: int, customers: int = 5_000) -
         conn.execute("PRAGMA synchronous = OFF")
         conn.executescript(_SCHEMA)
         with conn:
+            # A reference table that never changes: check_and_load skips it on reload.
+            conn.executemany("INSERT INTO countries VALUES (?, ?)", _COUNTRY_NAMES)
             _insert(conn, "INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (_customer(rng, cid, _EPOCH) for cid in range(1, customers + 1)))
 

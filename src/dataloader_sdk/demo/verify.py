@@ -31,6 +31,7 @@ _SOURCE_QUERIES = {
     "customers": "SELECT * FROM customers",
     "orders": "SELECT * FROM orders",
     "events": "SELECT * FROM events",
+    "countries": "SELECT * FROM countries",
 }
 
 
