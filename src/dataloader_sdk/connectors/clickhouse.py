@@ -38,6 +38,7 @@ from dataloader_sdk.connectors._clickhouse_types import (
     conform,
     parse_type,
 )
+from dataloader_sdk.connectors._validate import positive_ints, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
 from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
 from dataloader_sdk.errors import ConfigError, FieldProblem, SourcePermanentError
@@ -85,9 +86,6 @@ _PROBE_SETTINGS = {"aggregate_functions_null_for_empty": 1}
 # -- factory -------------------------------------------------------------------------------
 
 
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
 
 class ClickHouseConnectorFactory:
     """Validates ``clickhouse`` source configs and opens :class:`ClickHouseConnector`\\ s."""
@@ -97,13 +95,9 @@ class ClickHouseConnectorFactory:
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` for ClickHouse (all at once)."""
-        out: list[FieldProblem] = []
+        out = [*unknown_options(config, OPTIONS),
+               *positive_ints(config, ("connect_timeout", "send_receive_timeout", "batch_rows"))]
         opts = config.options
-        for key in opts:
-            if key not in OPTIONS:
-                out.append(
-                    FieldProblem(f"options.{key}", f"unknown option; allowed: {', '.join(OPTIONS)}")
-                )
         chdb = opts.get("chdb_path")
         if "chdb_path" in opts and (not isinstance(chdb, str) or not chdb):
             out.append(FieldProblem("options.chdb_path", "must be a directory path or ':memory:'"))
@@ -114,9 +108,6 @@ class ClickHouseConnectorFactory:
         for key in ("secure", "verify"):
             if key in opts and not isinstance(opts[key], bool):
                 out.append(FieldProblem(f"options.{key}", "must be true or false"))
-        for key in ("connect_timeout", "send_receive_timeout", "batch_rows"):
-            if key in opts and not _positive_int(opts[key]):
-                out.append(FieldProblem(f"options.{key}", "must be a positive integer"))
         if config.database is not None and not config.database:
             out.append(FieldProblem("database", "must not be empty (omit it for 'default')"))
         return out

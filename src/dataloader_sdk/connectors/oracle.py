@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dataloader_sdk.connectors import _oracle_types as types
 from dataloader_sdk.connectors._odbc import conform, sliced
 from dataloader_sdk.connectors._sa_types import to_python
+from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
 from dataloader_sdk.connectors.jdbc import JdbcOptions
 from dataloader_sdk.connectors.sql import (
@@ -78,9 +79,6 @@ _DB_TYPES = {
 }
 
 
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
 
 def oracle_error_kind(exc: BaseException) -> ErrorKind:
     """Transient or permanent from the ORA-/DPY- code of an oracledb error."""
@@ -107,16 +105,10 @@ class OracleConnectorFactory:
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` for Oracle (all at once)."""
-        out: list[FieldProblem] = []
-        for name in ("host", "username"):
-            value = getattr(config, name)
-            if not isinstance(value, str) or not value:
-                out.append(FieldProblem(name, "is required for db_type 'oracle'"))
+        out = [*required_fields(config, ("host", "username"), "oracle"),
+               *unknown_options(config, OPTIONS),
+               *positive_ints(config, ("batch_rows", "tcp_connect_timeout", "fetchsize"))]
         opts = config.options
-        for key in opts:
-            if key not in OPTIONS:
-                out.append(FieldProblem(f"options.{key}",
-                                        f"unknown option; allowed: {', '.join(OPTIONS)}"))
         given = [n for n, v in (("database", config.database),
                                 ("options.service_name", opts.get("service_name")),
                                 ("options.sid", opts.get("sid"))) if v]
@@ -128,9 +120,6 @@ class OracleConnectorFactory:
         for key in ("service_name", "sid"):
             if key in opts and not isinstance(opts[key], str):
                 out.append(FieldProblem(f"options.{key}", "must be a string"))
-        for key in ("batch_rows", "tcp_connect_timeout", "fetchsize"):
-            if key in opts and not _positive_int(opts[key]):
-                out.append(FieldProblem(f"options.{key}", "must be a positive integer"))
         if "protocol" in opts and opts["protocol"] not in ("tcp", "tcps"):
             out.append(FieldProblem("options.protocol", "must be 'tcp' or 'tcps'"))
         return out

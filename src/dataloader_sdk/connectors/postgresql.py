@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dataloader_sdk.connectors._pg_read import READ_PATHS, ReadPath, read_adbc, read_connectorx
 from dataloader_sdk.connectors._pg_types import PgType, Projection, arrow_type_for
+from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
@@ -69,24 +70,12 @@ class PostgresConnectorFactory:
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` for PostgreSQL (all at once)."""
-        out: list[FieldProblem] = []
-        for name in ("host", "database", "username"):
-            value = getattr(config, name)
-            if not isinstance(value, str) or not value:
-                out.append(FieldProblem(name, "is required for db_type 'postgresql'"))
-        for key in config.options:
-            if key not in OPTIONS:
-                out.append(
-                    FieldProblem(f"options.{key}", f"unknown option; allowed: {', '.join(OPTIONS)}")
-                )
+        out = [*required_fields(config, ("host", "database", "username"), "postgresql"),
+               *unknown_options(config, OPTIONS),
+               *positive_ints(config, ("connect_timeout", "batch_rows"))]
         opts = config.options
         if "sslmode" in opts and opts["sslmode"] not in _SSLMODES:
             out.append(FieldProblem("options.sslmode", f"must be one of {', '.join(_SSLMODES)}"))
-        for key in ("connect_timeout", "batch_rows"):
-            value = opts.get(key)
-            bad = isinstance(value, bool) or not isinstance(value, int) or value <= 0
-            if key in opts and bad:
-                out.append(FieldProblem(f"options.{key}", "must be a positive integer"))
         if "application_name" in opts and not isinstance(opts["application_name"], str):
             out.append(FieldProblem("options.application_name", "must be a string"))
         if "read_path" in opts and opts["read_path"] not in READ_PATHS:

@@ -31,6 +31,7 @@ from dataloader_sdk.connectors._snowflake_sql import (
     snowflake_jdbc_options,
 )
 from dataloader_sdk.connectors._snowflake_types import UnsupportedTypeError, arrow_type_for, conform
+from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
 from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
 from dataloader_sdk.errors import (
@@ -76,9 +77,6 @@ _EPOCH_PLUS_A_DAY = datetime(1970, 1, 2, tzinfo=timezone.utc)
 # -- factories ---------------------------------------------------------------------------
 
 
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
 
 class SnowflakeConnectorFactory:
     """Validates ``snowflake`` configs (user + password) and opens connectors."""
@@ -90,30 +88,21 @@ class SnowflakeConnectorFactory:
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` (all at once)."""
-        out: list[FieldProblem] = []
+        out = [*unknown_options(config, self.options),
+               *positive_ints(config, ("login_timeout", "network_timeout", "batch_rows"))]
         opts = config.options
-        for key in opts:
-            if key not in self.options:
-                out.append(FieldProblem(
-                    f"options.{key}", f"unknown option; allowed: {', '.join(self.options)}"))
         account = opts.get("account")
         if not isinstance(account, str) or not account:
             out.append(FieldProblem(
                 "options.account",
                 f"is required for db_type {self.db_type!r} (the account identifier, e.g. "
                 "'myorg-myaccount' or 'xy12345.eu-west-1')"))
-        for name in ("database", "username"):
-            value = getattr(config, name)
-            if not isinstance(value, str) or not value:
-                out.append(FieldProblem(name, f"is required for db_type {self.db_type!r}"))
+        out.extend(required_fields(config, ("database", "username"), self.db_type))
         for key in ("warehouse", "role", "schema"):
             if key in opts and (not isinstance(opts[key], str) or not opts[key]):
                 out.append(FieldProblem(f"options.{key}", "must be a non-empty string"))
         if "protocol" in opts and opts["protocol"] not in ("https", "http"):
             out.append(FieldProblem("options.protocol", "must be 'https' or 'http'"))
-        for key in ("login_timeout", "network_timeout", "batch_rows"):
-            if key in opts and not _positive_int(opts[key]):
-                out.append(FieldProblem(f"options.{key}", "must be a positive integer"))
         return out
 
     def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:

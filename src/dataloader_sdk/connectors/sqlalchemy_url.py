@@ -29,6 +29,7 @@ from dataloader_sdk.connectors._sa_types import (
     to_arrow,
     to_python,
 )
+from dataloader_sdk.connectors._validate import unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
@@ -129,13 +130,8 @@ class SqlAlchemyConnectorFactory:
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` (all at once); never echoes a password."""
-        out: list[FieldProblem] = []
+        out = unknown_options(config, OPTIONS)
         opts = config.options
-        for key in opts:
-            if key not in OPTIONS:
-                out.append(
-                    FieldProblem(f"options.{key}", f"unknown option; allowed: {', '.join(OPTIONS)}")
-                )
         url, driver = opts.get("url"), opts.get("drivername")
         if url is not None and not isinstance(url, str):
             out.append(FieldProblem("options.url", "must be a string"))

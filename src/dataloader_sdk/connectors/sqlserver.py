@@ -38,6 +38,7 @@ from dataloader_sdk.connectors._odbc import (
     read_pyodbc,
 )
 from dataloader_sdk.connectors._sa_types import to_python
+from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
 from dataloader_sdk.connectors.jdbc import JdbcOptions
 from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option
@@ -76,9 +77,6 @@ _INT_OPTIONS = ("batch_rows", "login_timeout", "max_text_size", "max_binary_size
 DialectName = Literal["mssql", "postgresql"]
 
 
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
 
 class SqlServerConnectorFactory:
     """Validates ``sqlserver`` source configs and opens :class:`SqlServerConnector`\\ s."""
@@ -87,19 +85,10 @@ class SqlServerConnectorFactory:
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` for SQL Server (all at once)."""
-        out: list[FieldProblem] = []
-        for name in ("host", "database", "username"):
-            value = getattr(config, name)
-            if not isinstance(value, str) or not value:
-                out.append(FieldProblem(name, "is required for db_type 'sqlserver'"))
+        out = [*required_fields(config, ("host", "database", "username"), "sqlserver"),
+               *unknown_options(config, OPTIONS),
+               *positive_ints(config, _INT_OPTIONS)]
         opts = config.options
-        for key in opts:
-            if key not in OPTIONS:
-                out.append(FieldProblem(f"options.{key}",
-                                        f"unknown option; allowed: {', '.join(OPTIONS)}"))
-        for key in _INT_OPTIONS:
-            if key in opts and not _positive_int(opts[key]):
-                out.append(FieldProblem(f"options.{key}", "must be a positive integer"))
         for key in ("encrypt", "trust_server_certificate"):
             if key in opts and not isinstance(opts[key], bool):
                 out.append(FieldProblem(f"options.{key}", "must be true or false"))

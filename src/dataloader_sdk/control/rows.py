@@ -76,17 +76,8 @@ def row_to_source(row: Any) -> SourceConfig:
 
 def source_to_json(cfg: SourceConfig, version: int | None = None) -> dict[str, JSONValue]:
     """The audit snapshot of a source (the secret *reference* only; secrets never get here)."""
-    out: dict[str, JSONValue] = {
-        "name": cfg.name,
-        "db_type": cfg.db_type,
-        "host": cfg.host,
-        "port": cfg.port,
-        "database": cfg.database,
-        "username": cfg.username,
-        "secret_ref": cfg.secret,
-        "options": dict(cfg.options),
-        "enabled": cfg.enabled,
-    }
+    # The row's config columns are all JSON values already.
+    out = cast(dict[str, JSONValue], source_values(cfg))
     if version is not None:
         out["version"] = version
     return out
@@ -166,20 +157,11 @@ def row_to_table(row: Any) -> TableRecord:
 
 def record_to_json(record: TableRecord) -> dict[str, JSONValue]:
     """The audit snapshot of a table: its config, version and state."""
-    cfg = record.config
+    values = cast(dict[str, JSONValue], table_config_values(record.config))
+    values["source"] = values.pop("source_name")  # the config's name for the column
     return {
         "table_id": record.table_id,
-        "name": cfg.name,
-        "source": cfg.source,
-        "source_schema": cfg.source_schema,
-        "source_table": cfg.source_table,
-        "source_query": cfg.source_query,
-        "target": str(cfg.target),
-        "strategy": cfg.strategy,
-        "strategy_options": dict(cfg.strategy_options),
-        "interval_seconds": cfg.interval_seconds,
-        "priority": cfg.priority,
-        "enabled": cfg.enabled,
+        **values,
         "status": record.status,
         "state": record.state.to_json(),
         "version": record.version,
