@@ -95,3 +95,15 @@ def test_third_party_plugin_package_registers_connector_and_strategy() -> None:
     host = PluginHost()
     assert host.plugin_of("db_type", "acme_csv") == "acme"
     assert host.plugin_of("strategy", "acme_snapshot") == "acme"
+
+
+def test_every_hook_is_documented() -> None:
+    # As datasette does: a hook nobody can find in the docs is a hook nobody uses.
+    from pathlib import Path
+
+    from dataloader_sdk.plugins import HookSpecs
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text()
+    hooks = [name for name in vars(HookSpecs) if name.startswith("dataloader_")]
+    assert len(hooks) == 6
+    assert [h for h in hooks if f"`{h}(" not in docs] == []
