@@ -237,8 +237,11 @@ class TableRunner:
     def _reconcile(self, claim: Claim, table: TableRecord) -> TableState:
         """Roll the control state forward if Delta holds a newer dataloader commit."""
         target = table.config.target
-        last = self._engine.last_commit(target, table.app_id)
         state = table.state
+        recorded = self._engine.recorded_version(target, table.app_id)
+        if recorded is None or recorded <= state.txn_version:
+            return state  # the common case: no history scan
+        last = self._engine.last_commit(target, table.app_id)
         if last is not None and last.txn_version > state.txn_version:
             log.warning(
                 "table %s: target %s holds step %d but the control DB only step %d; "

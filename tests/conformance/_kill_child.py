@@ -48,6 +48,9 @@ class KillingEngine:
     def last_commit(self, target: TargetName, app_id: str) -> CommitInfo | None:
         return self.inner.last_commit(target, app_id)
 
+    def recorded_version(self, target: TargetName, app_id: str) -> int | None:
+        return self.inner.recorded_version(target, app_id)
+
     def exists(self, target: TargetName) -> bool:
         return self.inner.exists(target)
 

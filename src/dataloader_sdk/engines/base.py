@@ -67,6 +67,14 @@ class Engine(Protocol):
         """Metadata of the newest dataloader commit for ``app_id``, or ``None``."""
         ...
 
+    def recorded_version(self, target: TargetName, app_id: str) -> int | None:
+        """The app-transaction version recorded for ``app_id`` (``None``: none, or no table).
+
+        Cheaper than :meth:`last_commit` (no history scan): the runner reads the history
+        only when this is ahead of the control state.
+        """
+        ...
+
     def exists(self, target: TargetName) -> bool:
         """Whether the target table exists."""
         ...

@@ -412,6 +412,14 @@ class DeltaRsEngine:
             ) from exc
         return find_commit(history, app_id)  # history() lists the newest commit first
 
+    def recorded_version(self, target: TargetName, app_id: str) -> int | None:
+        """The app-transaction version recorded in the table's snapshot for ``app_id``."""
+        table = self._load(target)
+        if table is None:
+            return None
+        version: int | None = table.transaction_version(app_id)
+        return version
+
     def read(self, target: TargetName) -> pa.Table:
         """The whole current table.
 

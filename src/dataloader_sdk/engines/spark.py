@@ -479,6 +479,10 @@ class SparkEngine:
 
     # -- reading ------------------------------------------------------------------------
 
+    def recorded_version(self, target: TargetName, app_id: str) -> int | None:
+        """The version of the newest dataloader commit for ``app_id`` (from the history)."""
+        return self._recorded_version(target, app_id)
+
     def _recorded_version(self, target: TargetName, app_id: str) -> int | None:
         info = self.last_commit(target, app_id)
         return info.txn_version if info is not None else None

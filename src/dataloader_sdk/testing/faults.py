@@ -68,6 +68,10 @@ class FaultyEngine:
         """Passed through."""
         return self.inner.last_commit(target, app_id)
 
+    def recorded_version(self, target: TargetName, app_id: str) -> int | None:
+        """Passed through."""
+        return self.inner.recorded_version(target, app_id)
+
     def exists(self, target: TargetName) -> bool:
         """Passed through."""
         return self.inner.exists(target)
