@@ -1,0 +1,164 @@
+"""Write modes, load steps and plans, commit metadata and run records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypeAlias
+
+from dataloader_sdk.model._base import RunStatus
+from dataloader_sdk.model.select import CursorExpr, Predicate, Select
+from dataloader_sdk.model.state import TableState, Watermark
+
+
+@dataclass(frozen=True)
+class Overwrite:
+    """Replace the whole table atomically in one commit."""
+
+
+@dataclass(frozen=True)
+class Append:
+    """Append rows; a replayed step (same app-transaction version) appends nothing."""
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Upsert on ``keys``; with ``sequence``, a source row never replaces a newer target row.
+
+    Within one step the engine keeps only the row with the greatest ``sequence`` per key.
+    """
+
+    keys: tuple[str, ...]
+    sequence: CursorExpr | None = None
+    #: A boolean source column meaning "this row was deleted at the source".
+    delete_column: str | None = None
+    #: ``delete`` removes such rows from the target; ``flag`` keeps them with
+    #: ``_dl_deleted = true`` (and ``false`` on every other row).
+    delete_mode: Literal["delete", "flag"] = "delete"
+
+
+@dataclass(frozen=True)
+class ReplaceWhere:
+    """Replace exactly the rows matching ``predicate`` with the step's rows, in one commit."""
+
+    predicate: tuple[Predicate, ...]
+
+
+WriteMode: TypeAlias = Overwrite | Append | Merge | ReplaceWhere
+
+
+@dataclass(frozen=True)
+class EmptyReadGuard:
+    """Refuse a step whose read is empty while the target holds more than ``max_target_rows``
+    rows matching ``where`` (a source that is being reloaded must not empty a window)."""
+
+    where: tuple[Predicate, ...]
+    max_target_rows: int = 0
+
+
+@dataclass(frozen=True)
+class LoadStep:
+    """One unit of work: read ``select``, write it with ``write``, then state is ``state_after``.
+
+    ``txn_version`` is the step's Delta app-transaction version: a step whose version is
+    already recorded on the target is a replay and writes nothing. ``loaded_at`` comes from
+    the plan so a replayed step produces identical lineage values.
+    """
+
+    select: Select
+    write: WriteMode
+    state_after: TableState
+    txn_version: int
+    loaded_at: datetime
+    label: str = ""
+    guard: EmptyReadGuard | None = None
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """A strategy's decision for one run: the steps, or why there is nothing to do."""
+
+    steps: tuple[LoadStep, ...]
+    note: str = ""
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """What every dataloader Delta commit records, so the control DB can roll forward."""
+
+    app_id: str
+    txn_version: int
+    run_id: str
+    table_id: int
+    table: str
+    strategy: str
+    state_after: TableState
+    rows: int = 0
+
+    def to_metadata(self) -> dict[str, str]:
+        """Flat string metadata for the Delta commit (``dataloader.*`` keys)."""
+        import json
+
+        return {
+            "dataloader.app_id": self.app_id,
+            "dataloader.txn_version": str(self.txn_version),
+            "dataloader.run_id": self.run_id,
+            "dataloader.table_id": str(self.table_id),
+            "dataloader.table": self.table,
+            "dataloader.strategy": self.strategy,
+            "dataloader.rows": str(self.rows),
+            "dataloader.state_after": json.dumps(self.state_after.to_json(), sort_keys=True),
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, object]) -> CommitInfo | None:
+        """Inverse of :meth:`to_metadata`; ``None`` if the commit is not a dataloader one."""
+        import json
+
+        if "dataloader.app_id" not in meta:
+            return None
+        try:
+            return cls(
+                app_id=str(meta["dataloader.app_id"]),
+                txn_version=int(str(meta["dataloader.txn_version"])),
+                run_id=str(meta["dataloader.run_id"]),
+                table_id=int(str(meta["dataloader.table_id"])),
+                table=str(meta.get("dataloader.table", "")),
+                strategy=str(meta.get("dataloader.strategy", "")),
+                rows=int(str(meta.get("dataloader.rows", "0"))),
+                state_after=TableState.from_json(json.loads(str(meta["dataloader.state_after"]))),
+            )
+        except (KeyError, ValueError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One ``historical_metadata`` row: the outcome of one table run."""
+
+    run_id: str
+    table_id: int
+    table: str
+    strategy: str
+    engine: str
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None = None
+    rows_read: int = 0
+    rows_written: int = 0
+    watermark_before: Watermark | None = None
+    watermark_after: Watermark | None = None
+    steps_committed: int = 0
+    note: str = ""
+    error_class: str | None = None
+    error_message: str | None = None
+    orchestrator_run_id: str | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time of the run, once finished."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
