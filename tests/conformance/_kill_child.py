@@ -17,7 +17,8 @@ from dataloader_sdk.config import Settings
 from dataloader_sdk.engines.base import Engine, EngineSettings, WriteOutcome
 from dataloader_sdk.engines.delta_rs import DeltaRsEngineFactory
 from dataloader_sdk.loader import DataLoader
-from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
+from dataloader_sdk.model import CommitInfo, TargetName, WriteMode
+from dataloader_sdk.testing import FaultyEngine
 
 
 def die() -> None:
@@ -30,11 +31,16 @@ def _die_after_first(source: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         die()
 
 
-class KillingEngine:
-    """Really kills the process: no exception handler, no finally block runs."""
+class KillingEngine(FaultyEngine):
+    """Really kills the process: no exception handler, no finally block runs.
+
+    Reads (last_commit, recorded_version, exists, read, count) pass through as in
+    FaultyEngine; only the write differs.
+    """
 
     def __init__(self, inner: Engine, point: str) -> None:
-        self.inner, self.point, self.name = inner, point, inner.name
+        super().__init__(inner)
+        self.point = point
 
     def write(self, target: TargetName, data: pa.RecordBatchReader, mode: WriteMode,
               commit: CommitInfo) -> WriteOutcome:
@@ -44,21 +50,6 @@ class KillingEngine:
         if self.point == "after_commit":
             die()
         return outcome
-
-    def last_commit(self, target: TargetName, app_id: str) -> CommitInfo | None:
-        return self.inner.last_commit(target, app_id)
-
-    def recorded_version(self, target: TargetName, app_id: str) -> int | None:
-        return self.inner.recorded_version(target, app_id)
-
-    def exists(self, target: TargetName) -> bool:
-        return self.inner.exists(target)
-
-    def read(self, target: TargetName) -> pa.Table:
-        return self.inner.read(target)
-
-    def count(self, target: TargetName, where: tuple[Predicate, ...] = ()) -> int:
-        return self.inner.count(target, where)
 
 
 def main(home: str, table: str, point: str) -> None:
