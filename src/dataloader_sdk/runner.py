@@ -268,7 +268,8 @@ class TableRunner:
         """
         table = claim.table
         notify(ProgressUpdate(table.name, "reading", run.rows_written))
-        reader = connector.read(step.select, batch_rows=_batch_rows(source))
+        # Each connector honours its source's options.batch_rows itself.
+        reader = connector.read(step.select)
         if step.guard is not None:
             reader = self._guard_empty_read(table, reader, step.guard)
         counted = with_lineage(
@@ -397,13 +398,6 @@ def _probe(connector: Connector, obj: SourceObject, request: ProbeRequest) -> Pr
         return connector.probe(obj, request)
     except DataLoaderError as exc:
         return ProbeFailed(exc)
-
-
-def _batch_rows(source: SourceConfig) -> int:
-    from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS
-
-    value = source.options.get("batch_rows")
-    return value if isinstance(value, int) and value > 0 else DEFAULT_BATCH_ROWS
 
 
 def _require_columns(
