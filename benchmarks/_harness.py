@@ -201,6 +201,14 @@ def run_child(module: str, mode: str, args: dict[str, Any]) -> Run:
     if proc.returncode != 0:
         raise RuntimeError(f"{mode} failed (exit {proc.returncode}):\n{stderr[-3000:]}")
     res = json.loads(stdout.strip().splitlines()[-1])
+    table = res.pop("table", None)
+    if table is not None:
+        # Measured here, after the child has exited: reading the Delta log in the child
+        # would add to its peak RSS (pa.table() on deltalake's result even imports pandas).
+        layout = delta_layout(table)
+        if res.get("rows") is None:
+            res["rows"] = layout["rows"]
+        res.update(files=layout["files"], bytes=layout["bytes"])
     return Run(
         mode=mode, rows=int(res.pop("rows")), seconds=float(res.pop("seconds")),
         rss_mb=usage.ru_maxrss / 1024, loadavg=load, extra=res,
@@ -288,24 +296,17 @@ def _json_default(value: object) -> object:
     raise TypeError(type(value).__name__)
 
 
-def delta_rows(path: str) -> int:
-    """Rows in a Delta table, from its add actions (no data read)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    from deltalake import DeltaTable
-
-    actions = pa.table(DeltaTable(path).get_add_actions(flatten=True))
-    return int(pc.sum(actions["num_records"]).as_py())
-
-
 def delta_layout(path: str) -> dict[str, int]:
-    """Files and bytes of a Delta table's current version."""
+    """Rows, files and bytes of a Delta table's current version, from its add actions.
+
+    Parent side only (see :func:`run_child`).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     actions = pa.table(DeltaTable(path).get_add_actions(flatten=True))
-    return {"files": actions.num_rows,
+    return {"rows": int(pc.sum(actions["num_records"]).as_py() or 0), "files": actions.num_rows,
             "bytes": int(pc.sum(actions["size_bytes"]).as_py() or 0)}
 
 

@@ -78,8 +78,7 @@ def _load(loader: Any) -> dict[str, Any]:
     assert record.status == "succeeded", record
     return {"rows": record.rows_read, "seconds": seconds, "rows_written": record.rows_written,
             "watermark": str(record.watermark_after.value if record.watermark_after else None),
-            "rss_start_mb": rss_start,
-            **h.delta_layout(loader.engine.uri(TargetName(*TARGET_PARTS)))}
+            "rss_start_mb": rss_start, "table": loader.engine.uri(TargetName(*TARGET_PARTS))}
 
 
 def _baseline(server: h.Server, table: str, since: str, writer: dict[str, int]) -> dict[str, Any]:
@@ -107,7 +106,7 @@ def _baseline(server: h.Server, table: str, since: str, writer: dict[str, int]) 
     seconds = time.perf_counter() - start
     written = int(metrics["num_target_rows_inserted"]) + int(metrics["num_target_rows_updated"])
     return {"rows": rows.num_rows, "seconds": seconds, "rows_written": written,
-            "rss_start_mb": rss_start, **h.delta_layout(table)}
+            "rss_start_mb": rss_start, "table": table}
 
 
 def child(mode: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -75,6 +75,12 @@ def layout(engine: DeltaRsEngine) -> tuple[int, list[int], int]:
     return len(files), groups, sum(groups)
 
 
+def add_actions(engine: DeltaRsEngine) -> dict[str, list[object]]:
+    """The current version's add actions, flattened (path, min.id, ...)."""
+    actions = DeltaTable(engine.uri(TARGET)).get_add_actions(flatten=True)
+    return pa.RecordBatchReader.from_stream(actions).read_all().to_pydict()
+
+
 def test_writer_properties_carry_the_row_group_bound() -> None:
     props = delta_rs.writer_properties()
     assert props.max_row_group_size == delta_rs.MAX_ROW_GROUP_ROWS
@@ -105,3 +111,51 @@ def test_merge_rewrites_with_bounded_row_groups(engine: DeltaRsEngine) -> None:
     _, groups, total = layout(engine)
     assert total == 11_000
     assert max(groups) <= ROW_GROUP
+
+
+def test_new_tables_carry_the_target_file_size_merges_use(engine: DeltaRsEngine) -> None:
+    engine.write(TARGET, stream(0, 10_000), Overwrite(), commit(1))
+    config = DeltaTable(engine.uri(TARGET)).metadata().configuration
+    assert config["delta.targetFileSize"] == str(delta_rs.TARGET_FILE_SIZE)
+    # Keys spread over the whole table: the merge rewrites every file, and without the
+    # property delta-rs would write its rewrite as one 100 MiB-bounded file.
+    spread = pa.RecordBatchReader.from_batches(SCHEMA, [pa.record_batch(
+        [pa.array(range(0, 10_000, 100), pa.int64()), pa.array([2] * 100, pa.int64()),
+         pa.array(["changed"] * 100)], schema=SCHEMA)])
+    engine.write(TARGET, spread, Merge(("id",), Column("seq")), commit(2))
+    files, _, total = layout(engine)
+    assert total == 10_000
+    assert files > 1
+
+
+def test_existing_tables_keep_their_own_properties(engine: DeltaRsEngine) -> None:
+    from deltalake import write_deltalake
+
+    own = {"delta.targetFileSize": str(128 * 1024 * 1024)}
+    write_deltalake(engine.uri(TARGET), stream(0, 10), configuration=own)
+    engine.write(TARGET, stream(10, 10), Append(), commit(1))
+    engine.write(TARGET, stream(0, 20), Overwrite(), commit(2))
+    assert DeltaTable(engine.uri(TARGET)).metadata().configuration == own
+
+
+def test_merge_of_recent_keys_reads_only_the_files_holding_them(
+    engine: DeltaRsEngine, tmp_path: Path
+) -> None:
+    engine.write(TARGET, stream(0, 10_000), Overwrite(), commit(1))
+    actions = add_actions(engine)
+    assert len(actions["path"]) > 3
+    # Hide the file with the oldest keys: a merge that so much as opened it would fail.
+    oldest = actions["path"][actions["min.id"].index(min(actions["min.id"]))]
+    hidden = Path(engine.uri(TARGET)) / oldest
+    hidden.rename(tmp_path / "hidden.parquet")
+    # 50 updated keys at the end of the key range plus 50 new ones: delta-rs prunes the
+    # target files by the source's key range (streamed_exec=False), so the older files
+    # are neither read nor rewritten.
+    out = engine.write(TARGET, stream(9_950, 100, seq=2), Merge(("id",), Column("seq")),
+                       commit(2))
+    (tmp_path / "hidden.parquet").rename(hidden)
+    assert out.rows_written == 100
+    after = add_actions(engine)
+    assert oldest in after["path"]
+    assert len(set(actions["path"]) - set(after["path"])) == 1
+    assert layout(engine)[2] == 10_050

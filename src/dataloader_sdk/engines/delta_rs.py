@@ -12,12 +12,12 @@ time, plus delta-rs's own Parquet write buffers); Merge materialises the step's 
 because NULL keys must be refused and duplicates removed before anything is written;
 ReplaceWhere streams too.
 
-delta-rs keeps the Parquet file it is writing in memory until the file reaches the target
-size, and the open row group as Arrow arrays until it reaches ``max_row_group_size``; with
-the library defaults (100 MiB files, 1,048,576-row groups) a streamed write peaks at about
-the size of one file plus one row group however small the source batches are. Every write
-therefore passes :data:`TARGET_FILE_SIZE` and :func:`writer_properties`, which bound those
-buffers so peak memory does not grow with the table (benchmarks/, docs/benchmarks.md).
+delta-rs streams each Parquet file out in 5 MiB parts, but holds the open row group in
+memory until it reaches ``max_row_group_size`` (1,048,576 rows by default: most of a
+1M-row table). Every write and merge therefore passes :func:`writer_properties`, whose
+small row groups bound the writers' buffers and the merge's rewrite of touched files, and
+new tables get :data:`TARGET_FILE_SIZE` as ``delta.targetFileSize``, the file size merges
+use. Peak memory does not grow with the table (benchmarks/, docs/benchmarks.md).
 
 See docs/engines.md for the exact semantics of each write mode.
 """
@@ -72,23 +72,31 @@ __all__ = [
     "TARGET_FILE_SIZE",
     "DeltaRsEngine",
     "DeltaRsEngineFactory",
+    "table_properties",
     "table_uri",
     "writer_properties",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Bytes after which delta-rs closes a Parquet file and starts the next one (it holds the
-#: file being written in memory). delta-rs's default is 100 MiB.
+#: Bytes after which delta-rs closes a Parquet file and starts the next one. delta-rs's
+#: default is 100 MiB. Also stored as the table property ``delta.targetFileSize`` when the
+#: engine creates a table, because merges take their file size from that property.
 TARGET_FILE_SIZE = 32 * 1024 * 1024
-#: Rows per Parquet row group (delta-rs's default is 1,048,576). 65,536 rows keep the open
-#: row group small and are still large enough for efficient scans.
-MAX_ROW_GROUP_ROWS = 65_536
+#: Rows per Parquet row group (delta-rs's default is 1,048,576). The writer holds the open
+#: row group in memory, and a merge rewrites whole files row group by row group, so this
+#: bounds the memory of every write (docs/benchmarks.md has the measurements).
+MAX_ROW_GROUP_ROWS = 16_384
 
 
 def writer_properties() -> WriterProperties:
     """The Parquet writer properties of every write and merge (see the module docstring)."""
     return WriterProperties(max_row_group_size=MAX_ROW_GROUP_ROWS)
+
+
+def table_properties() -> dict[str, str | None]:
+    """Delta table properties set when the engine creates a table (ignored afterwards)."""
+    return {"delta.targetFileSize": str(TARGET_FILE_SIZE)}
 
 # Process-wide, so two engine instances over the same root also serialise per table.
 _locks: dict[str, threading.Lock] = {}
@@ -263,7 +271,9 @@ class DeltaRsEngine:
         schema_mode: Literal["merge", "overwrite"] = "merge",
         predicate: str | None = None,
     ) -> None:
-        storage = self._storage if isinstance(where, str) else None
+        creating = isinstance(where, str)
+        storage = self._storage if creating else None
+        configuration = table_properties() if creating else None
         if mode == "append":
             write_deltalake(
                 where,
@@ -272,6 +282,7 @@ class DeltaRsEngine:
                 schema_mode=schema_mode,
                 commit_properties=props,
                 storage_options=storage,
+                configuration=configuration,
                 target_file_size=TARGET_FILE_SIZE,
                 writer_properties=writer_properties(),
             )
@@ -284,6 +295,7 @@ class DeltaRsEngine:
                 predicate=predicate,
                 commit_properties=props,
                 storage_options=storage,
+                configuration=configuration,
                 target_file_size=TARGET_FILE_SIZE,
                 writer_properties=writer_properties(),
             )
@@ -371,6 +383,10 @@ class DeltaRsEngine:
             target_alias=TARGET_ALIAS,
             merge_schema=True,
             writer_properties=writer_properties(),
+            # The rows are materialised already. Passing them whole (deltalake's default
+            # streams them) lets delta-rs prune target files by the source's key range, so
+            # a merge of recent keys reads and rewrites only the files that hold them.
+            streamed_exec=False,
             commit_properties=props,
         )
         if deleted is not None:
