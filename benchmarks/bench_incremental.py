@@ -4,13 +4,16 @@ Run from the repository root::
 
     python -m benchmarks.bench_incremental                   # 1M rows, 3 rounds
     python -m benchmarks.bench_incremental --rows 200000 --repeat 1
+    python -m benchmarks.bench_incremental --changed recent
 
 1. Generate ``public.bench`` (N rows, ``updated_at timestamptz`` as the cursor).
 2. Seed: the SDK loads it with ``incremental`` (``primary_keys: [id]``,
    ``watermark_column: updated_at``) into a fresh project: SQLite control DB + local Delta.
    This first run is measured once and reported separately.
-3. At the source, update 1 % of the rows (spread over the whole key range, so every Delta
-   file holds some) and insert 1 % new ones, all with a newer ``updated_at``.
+3. At the source, update 1 % of the rows and insert 1 % new ones, all with a newer
+   ``updated_at``. ``--changed spread`` (the default, the issue's scenario) updates every
+   100th row, so every Delta file holds some; ``--changed recent`` updates the newest 1 %,
+   as an incremental source usually changes, so a merge can prune the older files.
 4. Rounds, alternating which goes first, each on its own copy of the seed:
 
    * ``baseline``: ``SELECT ... WHERE updated_at >= W`` (W = the seed's watermark) through
@@ -128,8 +131,12 @@ def child(mode: str, args: dict[str, Any]) -> dict[str, Any]:
 # -- parent side ----------------------------------------------------------------------
 
 
-def change_source(dsn: str, rows: int) -> dict[str, Any]:
-    """Update and insert ``CHANGE_PERCENT`` % of ``rows`` with a newer ``updated_at``."""
+def change_source(dsn: str, rows: int, changed: str = "spread") -> dict[str, Any]:
+    """Update and insert ``CHANGE_PERCENT`` % of ``rows`` with a newer ``updated_at``.
+
+    ``changed``: ``spread`` updates every ``100 // CHANGE_PERCENT``-th row, ``recent`` the
+    rows with the highest ids.
+    """
     import psycopg
 
     step = 100 // CHANGE_PERCENT
@@ -139,11 +146,12 @@ def change_source(dsn: str, rows: int) -> dict[str, Any]:
         # SDK's upper-bound probe (max(updated_at)) and both reads scan the whole table.
         conn.execute("CREATE INDEX IF NOT EXISTS bench_updated_at ON bench (updated_at)")
         since = conn.execute("SELECT max(updated_at) FROM bench").fetchone()[0]  # type: ignore[index]
-        updated = conn.execute(
-            "UPDATE bench SET qty = qty + 1, note = 'changed', "
-            "updated_at = %s + interval '1 hour' + id * interval '1 millisecond' "
-            "WHERE id %% %s = 7", (since, step),
-        ).rowcount
+        update = ("UPDATE bench SET qty = qty + 1, note = 'changed', "
+                  "updated_at = %s + interval '1 hour' + id * interval '1 millisecond' ")
+        if changed == "recent":
+            updated = conn.execute(update + "WHERE id > %s", (since, rows - new)).rowcount
+        else:
+            updated = conn.execute(update + "WHERE id %% %s = 7", (since, step)).rowcount
         conn.execute(
             "INSERT INTO bench " + h.SELECT_ROWS.replace(
                 "timestamptz '2020-01-01' + g * interval '1 second'",
@@ -151,7 +159,7 @@ def change_source(dsn: str, rows: int) -> dict[str, Any]:
             (since, rows + 1, rows + new),
         )
         conn.execute("VACUUM ANALYZE bench")
-    return {"since": since.isoformat(), "updated": updated, "inserted": new}
+    return {"since": since.isoformat(), "updated": updated, "inserted": new, "changed": changed}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="alternated rounds")
+    parser.add_argument("--changed", choices=("spread", "recent"), default="spread",
+                        help="which rows the update touches (see the module docstring)")
     args = parser.parse_args(argv)
     modes = ["baseline", "sdk"]
     with tempfile.TemporaryDirectory(prefix="dl-bench-inc-") as tmp, \
@@ -174,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         seed = h.run_child(MODULE, "sdk-seed", {"server": vars(server), "home": str(seed_home)})
         print(f"  seed: first incremental run {seed.seconds:.2f}s {seed.rows_per_s:,.0f} rows/s "
               f"{seed.rss_mb:.0f} MB (load {seed.loadavg:.1f})", flush=True)
-        change = change_source(dsn, args.rows)
+        change = change_source(dsn, args.rows, args.changed)
         print(f"  source: {change['updated']:,} rows updated, {change['inserted']:,} inserted "
               f"after {change['since']}", flush=True)
         seed_table = seed_home / ".dataloader" / "delta" / Path(*TARGET_PARTS)
@@ -197,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{run.rss_mb:5.0f} MB  (load {run.loadavg:.1f})", flush=True)
                 shutil.rmtree(work / f"{mode}-{i}", ignore_errors=True)
     summary = {m: h.summarise(r) for m, r in runs.items()}
-    h.print_table(f"incremental, {args.rows:,}-row table, {change['updated']:,} updated + "
+    h.print_table(f"incremental, {args.rows:,}-row table, {change['updated']:,} updated "
+                  f"({args.changed}) + "
                   f"{change['inserted']:,} inserted: median (min-max) of {args.repeat}", summary)
     ratio = h.ratios(runs["baseline"], runs["sdk"])
     print(f"SDK/baseline wall time: {ratio['median_ratio']:.2f}x of medians "
