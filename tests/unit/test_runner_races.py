@@ -12,7 +12,7 @@ import pytest
 
 from dataloader_sdk.config import Settings
 from dataloader_sdk.engines.base import Engine, WriteOutcome
-from dataloader_sdk.errors import LeaseError
+from dataloader_sdk.errors import LeaseError, SourceTransientError
 from dataloader_sdk.loader import DataLoader
 from dataloader_sdk.model import (
     CommitInfo,
@@ -107,3 +107,34 @@ def test_heartbeat_reports_a_lost_lease_at_the_next_check(loader: DataLoader) ->
     beat.beat()
     with pytest.raises(LeaseError):
         beat.check()
+
+
+class DroppingEngine(FaultyEngine):
+    """The source connection drops after the first batch, while delta-rs pulls."""
+
+    def write(self, target: TargetName, data: pa.RecordBatchReader, mode: WriteMode,
+              commit: CommitInfo) -> WriteOutcome:
+        def batches() -> Iterator[pa.RecordBatch]:
+            yield data.read_next_batch()
+            raise SourceTransientError("table 'events': the server closed the connection")
+
+        return self.inner.write(
+            target, pa.RecordBatchReader.from_batches(data.schema, batches()), mode, commit
+        )
+
+
+def test_a_source_dropping_mid_read_fails_as_transient_and_is_retried(
+    loader: DataLoader,
+) -> None:
+    inner: Engine = loader.engine
+    dropping = DataLoader(loader.store, DroppingEngine(inner), host=loader.host)
+    with pytest.raises(SourceTransientError, match="server closed the connection"):
+        dropping.load_table("events")
+    run = loader.store.runs("events", limit=1)[0]
+    assert run.status == "failed"
+    assert run.error_class == "SourceTransientError"
+    assert "server closed the connection" in (run.error_message or "")
+    # Retryable: the table waits for its retry instead of needing attention.
+    assert loader.store.get_table("events").status == "failed"
+    assert not inner.exists(TARGET)
+    assert loader.load_table("events").rows_written == 10

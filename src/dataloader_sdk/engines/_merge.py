@@ -1,7 +1,9 @@
 """Preparing a step's rows for a Merge: validation, in-batch dedup, sequence guard.
 
-A Merge materialises the step's rows (one Arrow table) because the rows must be
-checked for NULL keys and deduplicated per key before anything is written.
+A Merge into an existing table materialises the step's rows (one Arrow table) because
+the rows must be checked for NULL keys and deduplicated per key before anything is
+written. A Merge that creates the table streams instead (``_streams.FirstMergeStream``),
+with the same checks per batch.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DELETED_COLUMN",
+    "check_merge_columns",
+    "check_null_keys",
     "dedup",
     "delete_flag_sql",
+    "distinct_keys",
     "drop_stale",
     "merge_condition",
     "sequence_guard",
@@ -49,6 +54,16 @@ def validate_merge_source(target: TargetName, rows: pa.Table, mode: Merge) -> No
     Raises:
         DestinationError: naming the column and the table; nothing has been written.
     """
+    check_merge_columns(target, rows.schema, mode)
+    check_null_keys(target, rows, mode)
+
+
+def check_merge_columns(target: TargetName, schema: pa.Schema, mode: Merge) -> None:
+    """Refuse a Merge without keys, or whose key/sequence/delete columns are missing.
+
+    Raises:
+        DestinationError: naming the columns and the table.
+    """
     if not mode.keys:
         raise DestinationError(
             f"table {target}: Merge needs at least one key column; set the table's primary "
@@ -57,14 +72,22 @@ def validate_merge_source(target: TargetName, rows: pa.Table, mode: Merge) -> No
     needed = list(mode.keys) + (list(mode.sequence.columns) if mode.sequence else [])
     if mode.delete_column:
         needed.append(mode.delete_column)
-    missing = [c for c in needed if c not in rows.column_names]
+    missing = [c for c in needed if c not in schema.names]
     if missing:
         raise DestinationError(
             f"table {target}: the source rows have no column(s) "
             f"{', '.join(repr(c) for c in missing)} needed by the Merge (keys/sequence); "
-            f"source columns are {', '.join(rows.column_names)}. Fix the key or watermark "
+            f"source columns are {', '.join(schema.names)}. Fix the key or watermark "
             "columns in the table's strategy options. Nothing was written."
         )
+
+
+def check_null_keys(target: TargetName, rows: pa.Table | pa.RecordBatch, mode: Merge) -> None:
+    """Refuse rows with a NULL in any key column.
+
+    Raises:
+        DestinationError: naming the key column, how many rows, and the table.
+    """
     for key in mode.keys:
         nulls = rows.column(key).null_count
         if nulls:
@@ -85,7 +108,7 @@ def sequence_values(rows: pa.Table, expr: CursorExpr) -> pa.ChunkedArray:
     return pc.coalesce(*arrays)
 
 
-def _distinct_keys(rows: pa.Table, keys: Sequence[str]) -> int:
+def distinct_keys(rows: pa.Table, keys: Sequence[str]) -> int:
     """How many distinct key values ``rows`` holds."""
     if len(keys) == 1:
         # count_distinct, not group_by: pyarrow's group_by imports pandas (over a second
@@ -100,7 +123,7 @@ def dedup(rows: pa.Table, keys: Sequence[str], sequence: CursorExpr | None) -> p
     A NULL sequence counts as older than any value. Surviving rows keep their read order.
     """
     n = rows.num_rows
-    if n <= 1 or _distinct_keys(rows, keys) == n:
+    if n <= 1 or distinct_keys(rows, keys) == n:
         return rows
     work = rows.select(list(keys)).append_column(_ROW, pa.array(range(n), pa.int64()))
     sort_keys: list[tuple[str, str]] = []

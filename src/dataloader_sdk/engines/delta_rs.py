@@ -7,10 +7,12 @@ but does not skip replays, so the engine reads the recorded version first and tu
 replay into a no-op. Writes to one table are serialised by a per-table lock within the
 process; across processes the control DB's lease keeps one writer per table.
 
-Memory: Overwrite and Append stream the reader into delta-rs (one source batch alive at a
-time, plus delta-rs's own Parquet write buffers); Merge materialises the step's rows,
-because NULL keys must be refused and duplicates removed before anything is written;
-ReplaceWhere streams too.
+Memory: Overwrite, Append and ReplaceWhere stream the reader into delta-rs (one source
+batch alive at a time, plus delta-rs's own Parquet write buffers). A Merge into an
+existing table materialises the step's rows, because NULL keys must be refused and
+duplicates removed before anything is written; a Merge that creates the table streams
+(keys kept, rows spilled to disk in case they are not unique; see ``_streams``). An
+error the source raises while delta-rs pulls from it is re-raised as itself.
 
 delta-rs streams each Parquet file out in 5 MiB parts, but holds the open row group in
 memory until it reaches ``max_row_group_size`` (1,048,576 rows by default: most of a
@@ -27,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -54,6 +55,7 @@ from dataloader_sdk.engines._merge import (
 )
 from dataloader_sdk.engines._predicates import render_where
 from dataloader_sdk.engines._schema import check_compatible, new_columns
+from dataloader_sdk.engines._streams import CountedStream, FirstMergeStream
 from dataloader_sdk.engines.base import EngineSettings, WriteOutcome, find_commit
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
 from dataloader_sdk.model import (
@@ -127,20 +129,6 @@ def _commit_metadata(commit: CommitInfo) -> dict[str, str]:
     Spark's ``DESCRIBE HISTORY`` shows (so the Spark engine can roll forward from it)."""
     meta = commit.to_metadata()
     return {**meta, "userMetadata": json.dumps(meta, sort_keys=True)}
-
-
-class _Counter:
-    """Counts rows streaming into delta-rs without holding on to the batches."""
-
-    def __init__(self, reader: pa.RecordBatchReader) -> None:
-        self.rows = 0
-        self._source = reader
-        self.reader = pa.RecordBatchReader.from_batches(reader.schema, self._batches())
-
-    def _batches(self) -> Iterator[pa.RecordBatch]:
-        for batch in self._source:
-            self.rows += batch.num_rows
-            yield batch
 
 
 class DeltaRsEngine:
@@ -222,11 +210,16 @@ class DeltaRsEngine:
                 custom_metadata=_commit_metadata(commit),
                 app_transactions=[Transaction(commit.app_id, commit.txn_version)],
             )
+            source = CountedStream(data)
             try:
-                rows = self._write(target, uri, table, data, mode, props)
+                rows = self._write(target, uri, table, source, mode, props)
             except DataLoaderError:
                 raise
             except Exception as exc:
+                if source.error is not None:
+                    # The source failed while delta-rs pulled from it: report the source's
+                    # error (e.g. a transient one the runner may retry), not delta-rs's.
+                    raise source.error from None
                 raise DestinationError(
                     f"table {target}: delta-rs failed to write ({type(mode).__name__}): "
                     f"{_first_line(exc)}. The table is unchanged; fix the cause and run "
@@ -242,17 +235,17 @@ class DeltaRsEngine:
         target: TargetName,
         uri: str,
         table: DeltaTable | None,
-        data: pa.RecordBatchReader,
+        source: CountedStream,
         mode: WriteMode,
         props: CommitProperties,
     ) -> int:
+        data = source.reader
         if isinstance(mode, Overwrite):
-            counter = _Counter(data)
             # schema_mode="overwrite": a full load defines the table's schema anew.
             self._write_deltalake(
-                table or uri, counter.reader, mode="overwrite", schema_mode="overwrite", props=props
+                table or uri, data, mode="overwrite", schema_mode="overwrite", props=props
             )
-            return counter.rows
+            return source.rows
         if isinstance(mode, Append):
             return self._append(target, uri, table, data, props)
         if isinstance(mode, ReplaceWhere):
@@ -313,7 +306,7 @@ class DeltaRsEngine:
         if isinstance(data, pa.Table):
             self._write_deltalake(table or uri, data, mode="append", props=props)
             return int(data.num_rows)
-        counter = _Counter(data)
+        counter = CountedStream(data)
         # An empty reader still produces a commit (verified with deltalake 1.6.6), which
         # carries the metadata and app transaction so the control state can roll forward.
         self._write_deltalake(table or uri, counter.reader, mode="append", props=props)
@@ -338,7 +331,7 @@ class DeltaRsEngine:
             # First load: there is nothing to replace, so create the table by appending.
             return self._append(target, uri, None, data, props)
         check_compatible(target, _arrow_schema(table), data.schema)
-        counter = _Counter(data)
+        counter = CountedStream(data)
         # delta-rs deletes the rows matching the predicate and adds the new ones in one
         # commit; it refuses new rows that do not match the predicate.
         self._write_deltalake(table, counter.reader, mode="overwrite", predicate=text, props=props)
@@ -353,16 +346,13 @@ class DeltaRsEngine:
         mode: Merge,
         props: CommitProperties,
     ) -> int:
+        if table is None:
+            return self._first_merge(target, uri, data, mode, props)
         # Materialised on purpose: NULL keys are refused and duplicates resolved before
         # anything is written.
         rows = data.read_all()
         validate_merge_source(target, rows, mode)
         rows = dedup(rows, mode.keys, mode.sequence)
-        if table is None:
-            rows, deleted = soft_deletes(target, rows, mode)
-            # First load: a row deleted at the source has nothing to delete here.
-            first = rows.filter(pc.invert(deleted)) if deleted is not None else rows
-            return self._append(target, uri, None, first, props)
         table_schema = _arrow_schema(table)
         check_compatible(target, table_schema, rows.schema)
         if mode.sequence is not None and new_columns(table_schema, rows.schema):
@@ -408,6 +398,32 @@ class DeltaRsEngine:
             int(metrics.get(f"num_target_rows_{kind}", 0))
             for kind in ("inserted", "updated", "deleted")
         )
+
+    def _first_merge(
+        self,
+        target: TargetName,
+        uri: str,
+        data: pa.RecordBatchReader,
+        mode: Merge,
+        props: CommitProperties,
+    ) -> int:
+        """A Merge into a missing table: streamed, unless the keys turn out not unique."""
+        with FirstMergeStream(target, data, mode) as stream:
+            try:
+                self._write_deltalake(uri, stream.reader, mode="append", props=props)
+                return stream.rows
+            except Exception:
+                if not stream.duplicates:
+                    if stream.error is not None:
+                        raise stream.error from None
+                    raise
+            # delta-rs committed nothing (the files it wrote are not in any commit).
+            log.info("table %s: the first load's keys are not unique; deduplicating", target)
+            rows = dedup(stream.spilled(), mode.keys, mode.sequence)
+        rows, deleted = soft_deletes(target, rows, mode)
+        # First load: a row deleted at the source has nothing to delete here.
+        first = rows.filter(pc.invert(deleted)) if deleted is not None else rows
+        return self._append(target, uri, None, first, props)
 
     # -- reading ----------------------------------------------------------------------
 
