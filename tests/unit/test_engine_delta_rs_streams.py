@@ -95,7 +95,10 @@ def test_first_merge_streams_instead_of_materialising(engine: DeltaRsEngine) -> 
             start = b * batch_rows
             columns = [pa.array(range(start + k, start + k + batch_rows), pa.int64())
                        for k in range(len(names))]
-            yield pa.record_batch(columns, schema=schema)
+            # Through the Arrow C interface, as every connector's batches arrive: such a
+            # batch is freed only once none of its columns is referenced.
+            exported = pa.record_batch(columns, schema=schema).__arrow_c_array__()
+            yield pa.RecordBatch._import_from_c_capsule(*exported)
 
     baseline = pa.total_allocated_bytes()
     data_bytes = n_batches * batch_rows * 8 * len(names)

@@ -33,11 +33,14 @@ def commit(v):
 engine.write(target, reader([1, 2, 3], [1, 1, 1]), Overwrite(), commit(1))
 engine.write(target, reader([2, 4], [5, 5]), Merge(("id",), Column("seq")), commit(2))
 engine.last_commit(target, "dataloader_sdk:1")
-print(engine.count(target), "pandas" in sys.modules)
+# A Merge that creates its table streams (FirstMergeStream).
+first = TargetName("bronze", "first")
+engine.write(first, reader([1, 2], [1, 1]), Merge(("id",), Column("seq")), commit(1))
+print(engine.count(target), engine.count(first), "pandas" in sys.modules)
 """
 
 
 def test_overwrite_merge_and_recovery_do_not_import_pandas() -> None:
     out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
                          check=True)
-    assert out.stdout.split() == ["4", "False"], out.stdout + out.stderr
+    assert out.stdout.split() == ["4", "2", "False"], out.stdout + out.stderr

@@ -87,11 +87,14 @@ class FirstMergeStream(CountedStream):
         self._target = target
         self._mode = mode
         self._keys: list[pa.RecordBatch] = []
+        self._key_schema = pa.schema([source.schema.field(key) for key in mode.keys])
         self._dir = Path(tempfile.mkdtemp(prefix="dataloader-merge-"))
         self._spill = self._dir / "rows.arrows"
         self.duplicates = False
         # Soft deletes in flag mode add a column: the stream has the schema they produce.
-        written = soft_deletes(target, source.schema.empty_table(), mode)[0].schema
+        # (Table.from_batches, not Schema.empty_table(): that one imports pandas.)
+        empty = pa.Table.from_batches([], schema=source.schema)
+        written = soft_deletes(target, empty, mode)[0].schema
         super().__init__(source, written)
 
     def __enter__(self) -> FirstMergeStream:
@@ -108,7 +111,7 @@ class FirstMergeStream(CountedStream):
             for batch in self._source:
                 check_null_keys(self._target, batch, self._mode)
                 spill.write_batch(batch)
-                self._keys.append(batch.select(list(self._mode.keys)))
+                self._keys.append(_copied_keys(batch, self._key_schema))
                 rows, deleted = soft_deletes(
                     self._target, pa.Table.from_batches([batch], schema), self._mode
                 )
@@ -116,8 +119,7 @@ class FirstMergeStream(CountedStream):
                     # First load: a row deleted at the source has nothing to delete here.
                     rows = rows.filter(pc.invert(deleted))
                 yield from rows.to_batches()
-        key_schema = pa.schema([schema.field(key) for key in self._mode.keys])
-        keys = pa.Table.from_batches(self._keys, key_schema)
+        keys = pa.Table.from_batches(self._keys, self._key_schema)
         if keys.num_rows > 1 and distinct_keys(keys, self._mode.keys) != keys.num_rows:
             self.duplicates = True
             raise DuplicateKeysError(
@@ -129,3 +131,15 @@ class FirstMergeStream(CountedStream):
         with pa.memory_map(str(self._spill)) as source:
             # read_all copies out of the map (the data is compressed), so the map can close.
             return pa.ipc.open_stream(source).read_all()
+
+
+def _copied_keys(batch: pa.RecordBatch, keys: pa.Schema) -> pa.RecordBatch:
+    """The key columns of ``batch`` in buffers of their own.
+
+    A batch imported through the Arrow C interface (every connector's) is freed only when
+    none of its buffers is referenced any more: keeping ``batch.select(keys)`` would keep
+    every column of every batch alive.
+    """
+    return pa.RecordBatch.from_arrays(
+        [pa.concat_arrays([batch.column(key)]) for key in keys.names], schema=keys
+    )
