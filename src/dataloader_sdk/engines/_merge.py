@@ -31,6 +31,7 @@ __all__ = [
     "delete_flag_sql",
     "distinct_keys",
     "drop_stale",
+    "first_load_rows",
     "merge_condition",
     "sequence_guard",
     "soft_deletes",
@@ -246,6 +247,16 @@ def soft_deletes(
             rows = rows.drop_columns([DELETED_COLUMN])
         return rows.append_column(pa.field(DELETED_COLUMN, pa.bool_(), nullable=False), flag), None
     return rows, flag
+
+
+def first_load_rows(target: TargetName, rows: pa.Table, mode: Merge) -> pa.Table:
+    """``rows`` as a Merge that creates the table writes them.
+
+    Soft deletes are applied (``flag`` adds ``_dl_deleted``), and rows deleted at the
+    source are dropped: there is nothing to delete yet.
+    """
+    rows, deleted = soft_deletes(target, rows, mode)
+    return rows.filter(pc.invert(deleted)) if deleted is not None else rows
 
 
 def delete_flag_sql(mode: Merge) -> str:

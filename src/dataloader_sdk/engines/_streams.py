@@ -16,13 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dataloader_sdk.engines._merge import (
     check_merge_columns,
     check_null_keys,
     distinct_keys,
-    soft_deletes,
+    first_load_rows,
 )
 from dataloader_sdk.model import Merge, TargetName
 
@@ -94,7 +93,7 @@ class FirstMergeStream(CountedStream):
         # Soft deletes in flag mode add a column: the stream has the schema they produce.
         # (Table.from_batches, not Schema.empty_table(): that one imports pandas.)
         empty = pa.Table.from_batches([], schema=source.schema)
-        written = soft_deletes(target, empty, mode)[0].schema
+        written = first_load_rows(target, empty, mode).schema
         super().__init__(source, written)
 
     def __enter__(self) -> FirstMergeStream:
@@ -112,13 +111,8 @@ class FirstMergeStream(CountedStream):
                 check_null_keys(self._target, batch, self._mode)
                 spill.write_batch(batch)
                 self._keys.append(_copied_keys(batch, self._key_schema))
-                rows, deleted = soft_deletes(
-                    self._target, pa.Table.from_batches([batch], schema), self._mode
-                )
-                if deleted is not None:
-                    # First load: a row deleted at the source has nothing to delete here.
-                    rows = rows.filter(pc.invert(deleted))
-                yield from rows.to_batches()
+                rows = pa.Table.from_batches([batch], schema)
+                yield from first_load_rows(self._target, rows, self._mode).to_batches()
         keys = pa.Table.from_batches(self._keys, self._key_schema)
         if keys.num_rows > 1 and distinct_keys(keys, self._mode.keys) != keys.num_rows:
             self.duplicates = True

@@ -32,7 +32,6 @@ import threading
 from typing import Any, Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake import (
     CommitProperties,
     DeltaTable,
@@ -48,6 +47,7 @@ from dataloader_sdk.engines._merge import (
     dedup,
     delete_flag_sql,
     drop_stale,
+    first_load_rows,
     merge_condition,
     sequence_guard,
     soft_deletes,
@@ -239,19 +239,19 @@ class DeltaRsEngine:
         mode: WriteMode,
         props: CommitProperties,
     ) -> int:
-        data = source.reader
         if isinstance(mode, Overwrite):
             # schema_mode="overwrite": a full load defines the table's schema anew.
             self._write_deltalake(
-                table or uri, data, mode="overwrite", schema_mode="overwrite", props=props
+                table or uri, source.reader, mode="overwrite", schema_mode="overwrite",
+                props=props,
             )
             return source.rows
         if isinstance(mode, Append):
-            return self._append(target, uri, table, data, props)
+            return self._append(target, uri, table, source, props)
         if isinstance(mode, ReplaceWhere):
-            return self._replace_where(target, uri, table, data, mode.predicate, props)
+            return self._replace_where(target, uri, table, source, mode.predicate, props)
         if isinstance(mode, Merge):
-            return self._merge(target, uri, table, data, mode, props)
+            return self._merge(target, uri, table, source.reader, mode, props)
         raise ConfigError(f"table {target}: unsupported write mode {mode!r}")
 
     def _write_deltalake(
@@ -298,26 +298,23 @@ class DeltaRsEngine:
         target: TargetName,
         uri: str,
         table: DeltaTable | None,
-        data: pa.RecordBatchReader | pa.Table,
+        data: CountedStream | pa.Table,
         props: CommitProperties,
     ) -> int:
+        rows = data if isinstance(data, pa.Table) else data.reader
         if table is not None:
-            check_compatible(target, _arrow_schema(table), data.schema)
-        if isinstance(data, pa.Table):
-            self._write_deltalake(table or uri, data, mode="append", props=props)
-            return int(data.num_rows)
-        counter = CountedStream(data)
+            check_compatible(target, _arrow_schema(table), rows.schema)
         # An empty reader still produces a commit (verified with deltalake 1.6.6), which
         # carries the metadata and app transaction so the control state can roll forward.
-        self._write_deltalake(table or uri, counter.reader, mode="append", props=props)
-        return counter.rows
+        self._write_deltalake(table or uri, rows, mode="append", props=props)
+        return int(data.num_rows) if isinstance(data, pa.Table) else data.rows
 
     def _replace_where(
         self,
         target: TargetName,
         uri: str,
         table: DeltaTable | None,
-        data: pa.RecordBatchReader,
+        source: CountedStream,
         predicate: tuple[Predicate, ...],
         props: CommitProperties,
     ) -> int:
@@ -329,13 +326,12 @@ class DeltaRsEngine:
             )
         if table is None:
             # First load: there is nothing to replace, so create the table by appending.
-            return self._append(target, uri, None, data, props)
-        check_compatible(target, _arrow_schema(table), data.schema)
-        counter = CountedStream(data)
+            return self._append(target, uri, None, source, props)
+        check_compatible(target, _arrow_schema(table), source.reader.schema)
         # delta-rs deletes the rows matching the predicate and adds the new ones in one
         # commit; it refuses new rows that do not match the predicate.
-        self._write_deltalake(table, counter.reader, mode="overwrite", predicate=text, props=props)
-        return counter.rows
+        self._write_deltalake(table, source.reader, mode="overwrite", predicate=text, props=props)
+        return source.rows
 
     def _merge(
         self,
@@ -420,10 +416,7 @@ class DeltaRsEngine:
             # delta-rs committed nothing (the files it wrote are not in any commit).
             log.info("table %s: the first load's keys are not unique; deduplicating", target)
             rows = dedup(stream.spilled(), mode.keys, mode.sequence)
-        rows, deleted = soft_deletes(target, rows, mode)
-        # First load: a row deleted at the source has nothing to delete here.
-        first = rows.filter(pc.invert(deleted)) if deleted is not None else rows
-        return self._append(target, uri, None, first, props)
+        return self._append(target, uri, None, first_load_rows(target, rows, mode), props)
 
     # -- reading ----------------------------------------------------------------------
 

@@ -36,9 +36,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from dataloader_sdk.engines._merge import dedup, soft_deletes, validate_merge_source
+from dataloader_sdk.engines._merge import (
+    dedup,
+    first_load_rows,
+    soft_deletes,
+    validate_merge_source,
+)
 from dataloader_sdk.engines._schema import check_compatible, normalize_type
 from dataloader_sdk.engines._spark_frames import Frame, frame_from_reader, frame_from_table
 from dataloader_sdk.engines._spark_jdbc import read_jdbc_partitioned
@@ -236,11 +240,12 @@ class SparkEngine:
                 rows = data.read_all()
                 validate_merge_source(target, rows, mode)
                 rows = dedup(rows, mode.keys, mode.sequence)
-                rows, deleted = soft_deletes(target, rows, mode)
-                if table_schema is None and deleted is not None:
-                    # First load: a row deleted at the source has nothing to delete here.
-                    rows = rows.filter(pc.invert(deleted))
-                if table_schema is not None:
+                if table_schema is None:
+                    rows = first_load_rows(target, rows, mode)
+                else:
+                    # Existing table: only flag mode's column is added here; the merge
+                    # itself applies the deletes.
+                    rows = soft_deletes(target, rows, mode)[0]
                     check_compatible(target, table_schema, rows.schema)
                 return _Prepared(frame_from_table(self.spark, rows, target, types), table_schema)
             if table_schema is not None and not isinstance(mode, Overwrite):
