@@ -42,5 +42,12 @@ def delta_root(tmp_path: Path) -> Path:
     return root
 
 
+# Secret-leak scanning of every test's logs, output and control DBs (tests/leakscan.py).
+from tests.leakscan import (  # noqa: E402, F401
+    leak_scan,
+    pytest_runtest_call,
+    pytest_runtest_makereport,
+)
+
 # MariaDB (tests/servers/mariadb.py): registered here so the server starts once per run.
 from tests.servers.mariadb import mariadb_database, mariadb_server  # noqa: E402, F401

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from dataloader_sdk._cli.audit import audit
 from dataloader_sdk._cli.common import (
     ENVIRONMENTS,
     EXIT_FAILURE,
@@ -24,6 +25,8 @@ from dataloader_sdk._cli.common import (
     console,
     pass_state,
 )
+from dataloader_sdk._cli.home import upgrade_home
+from dataloader_sdk._cli.monitor import monitor
 from dataloader_sdk._cli.runs import history, run, status
 from dataloader_sdk._cli.sources import sources
 from dataloader_sdk._cli.tables import tables
@@ -99,6 +102,9 @@ main.add_command(tables)
 main.add_command(run)
 main.add_command(status)
 main.add_command(history)
+main.add_command(monitor)
+main.add_command(audit)
+main.add_command(upgrade_home)
 
 
 def _display_url(url: str) -> str:

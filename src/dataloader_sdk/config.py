@@ -5,9 +5,13 @@ A project is a directory (``home``) with an optional ``dataloader.toml``::
     control_url = "sqlite:///.dataloader/dataloader.db"   # or postgresql+psycopg://...
     environment = "dataloader"                            # or dataloader_test
     engine = "delta_rs"
-    delta_root = ".dataloader/delta"
+    delta_root = ".dataloader/delta/{environment}"
 
-Relative paths are relative to ``home``. Environment variables override the file:
+Relative paths are relative to ``home``. ``{environment}`` in ``delta_root`` becomes the
+environment's name, so ``dataloader`` and ``dataloader_test`` never share a Delta table
+(the default; a root without it is shared, and the runner refuses a table that another
+environment wrote — see docs/reliability.md for moving an older home over).
+Environment variables override the file:
 ``DATALOADER_HOME``, ``DATALOADER_CONTROL_URL``, ``DATALOADER_ENV``, ``DATALOADER_ENGINE``,
 ``DATALOADER_DELTA_ROOT``. A control URL must not contain a password: use
 ``DATALOADER_CONTROL_PASSWORD`` (or a ``control_secret`` reference such as ``env:PGPASS``).
@@ -38,6 +42,8 @@ CONFIG_FILE = "dataloader.toml"
 Environment = Literal["dataloader", "dataloader_test"]
 ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
 _KEYS = ("control_url", "control_secret", "environment", "engine", "delta_root")
+#: The default Delta root, relative to the home; one directory per environment.
+DEFAULT_DELTA_ROOT = ".dataloader/delta/{environment}"
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,10 @@ class Settings:
     control_url: str
     environment: Environment = "dataloader"
     engine: str = "delta_rs"
-    delta_root: str = ".dataloader/delta"
+    delta_root: str = ".dataloader/delta/dataloader"
     control_secret: str | None = None
+    #: ``delta_root`` as written in the settings (``{environment}`` not yet filled in).
+    delta_root_template: str = DEFAULT_DELTA_ROOT
 
     @classmethod
     def default(cls, home: Path) -> Settings:
@@ -58,7 +66,7 @@ class Settings:
         return cls(
             home=home,
             control_url=f"sqlite:///{home / '.dataloader' / 'dataloader.db'}",
-            delta_root=str(home / ".dataloader" / "delta"),
+            delta_root=str(home / DEFAULT_DELTA_ROOT.format(environment="dataloader")),
         )
 
     @classmethod
@@ -106,7 +114,8 @@ class Settings:
         if problems:
             raise ValidationError(f"settings ({where})", problems)
         base = cls.default(home)
-        delta_root = str(values.get("delta_root", base.delta_root))
+        template = str(values.get("delta_root", DEFAULT_DELTA_ROOT))
+        delta_root = template.replace("{environment}", str(env))
         if "://" not in delta_root and not Path(delta_root).is_absolute():
             delta_root = str(home / delta_root)
         control_url = str(values.get("control_url", base.control_url))
@@ -122,6 +131,7 @@ class Settings:
             engine=str(values.get("engine", base.engine)),
             delta_root=delta_root,
             control_secret=str(secret) if secret else None,
+            delta_root_template=template,
         )
 
     def write(self) -> Path:
@@ -129,7 +139,7 @@ class Settings:
         self.home.mkdir(parents=True, exist_ok=True)
         lines = ["# dataloader-sdk project settings (see docs/getting-started.md)"]
         for key in _KEYS:
-            value = getattr(self, key)
+            value = self.delta_root_template if key == "delta_root" else getattr(self, key)
             if value is not None:
                 lines.append(f"{key} = {json.dumps(value)}")
         path = self.home / CONFIG_FILE

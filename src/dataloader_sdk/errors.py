@@ -11,12 +11,17 @@ message says what is wrong, where (which table, source or field), and what to do
      │    └── SecretError            a secret reference cannot be resolved
      ├── SourceError                 reading the source failed
      │    ├── SourceTransientError   worth retrying (network, timeout, server restarting)
-     │    │    └── EmptyReadRefusedError  an empty read would have emptied a target window
+     │    │    ├── EmptyReadRefusedError  an empty read would have emptied a target window
+     │    │    └── WindowMismatchError    the read missed rows the probe saw (nothing committed)
      │    └── SourcePermanentError   retrying will not help (auth, missing table, bad SQL)
      ├── DestinationError            writing the Delta target failed
+     │    └── DestinationTransientError  worth retrying (disk full, permission, commit conflict)
      └── StateError                  the control state forbids the operation
           ├── StaleVersionError      optimistic locking: someone else changed the row
           ├── LeaseError             the table is claimed by another worker
+          ├── ControlStoreUnavailableError  the control DB failed or is locked (retryable)
+          ├── ForeignCommitError     the target was last written by another control DB
+          ├── StaleQueueTokenError   a launch's queue token is no longer the table's
           └── InvalidTransitionError the status state machine forbids the change
 
 ``retryable`` tells an orchestrator whether retrying can help.
@@ -29,10 +34,13 @@ from dataclasses import dataclass
 
 __all__ = [
     "ConfigError",
+    "ControlStoreUnavailableError",
     "DataLoaderError",
     "DestinationError",
+    "DestinationTransientError",
     "EmptyReadRefusedError",
     "FieldProblem",
+    "ForeignCommitError",
     "InvalidTransitionError",
     "LeaseError",
     "PluginLoadError",
@@ -40,10 +48,12 @@ __all__ = [
     "SourceError",
     "SourcePermanentError",
     "SourceTransientError",
+    "StaleQueueTokenError",
     "StaleVersionError",
     "StateError",
     "UnknownNameError",
     "ValidationError",
+    "WindowMismatchError",
 ]
 
 
@@ -133,6 +143,13 @@ class DestinationError(DataLoaderError):
     """Writing the Delta target failed, or the target is not in the expected shape."""
 
 
+class DestinationTransientError(DestinationError):
+    """A Delta-side failure that may go away on retry: disk full, permission denied, or a
+    concurrent writer's commit conflicting with this one. The table is unchanged."""
+
+    retryable = True
+
+
 class StateError(DataLoaderError):
     """The control state forbids the requested operation."""
 
@@ -147,5 +164,34 @@ class LeaseError(StateError):
     retryable = True
 
 
+class StaleQueueTokenError(StateError):
+    """A run was launched with a queue token the table no longer holds.
+
+    The table was already run for that token, or was enqueued again since (a newer
+    launch owns it). Nothing was run or changed; a scheduler treats it as a skip.
+    """
+
+
 class InvalidTransitionError(StateError):
     """The status state machine does not allow this change."""
+
+
+class ControlStoreUnavailableError(StateError):
+    """The control database failed (down, unreachable, dropped connection, locked) after
+    bounded retries. Nothing the failed call would have written was written."""
+
+    retryable = True
+
+
+class ForeignCommitError(StateError):
+    """The Delta target holds a dataloader commit of another environment or control DB.
+
+    Two control databases must never share a Delta table: each would roll its state
+    forward from the other's commits. The message names both.
+    """
+
+
+class WindowMismatchError(SourceTransientError):
+    """The probe saw rows in the read window but the read returned fewer; nothing was
+    committed and the watermark did not move. A changing source makes this transient; if
+    it persists the cursor column's stored values do not compare as the probe's do."""

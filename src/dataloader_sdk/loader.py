@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dataloader_sdk.engines.base import EngineSettings
-from dataloader_sdk.errors import DataLoaderError, FieldProblem, ValidationError
+from dataloader_sdk.errors import DataLoaderError, FieldProblem, LeaseError, ValidationError
 from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableRecord, utcnow
 from dataloader_sdk.plugins import PluginHost, get_host
 from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
@@ -100,6 +100,21 @@ class DataLoader:
         """
         return self._run_claim(self._claim(name), progress, raise_on_error, orchestrator_run_id)
 
+    def run_claim(
+        self,
+        claim: Claim,
+        *,
+        progress: ProgressCallback | None = None,
+        raise_on_error: bool = True,
+        orchestrator_run_id: str | None = None,
+    ) -> RunRecord:
+        """Load a table already claimed (``orchestration.run_table`` claims by queue token).
+
+        Raises:
+            DataLoaderError: the run failed (recorded in history) and ``raise_on_error``.
+        """
+        return self._run_claim(claim, progress, raise_on_error, orchestrator_run_id)
+
     def load_tables(
         self,
         names: Sequence[str],
@@ -111,9 +126,13 @@ class DataLoader:
         """Load several tables in a thread pool; failures are returned, not raised.
 
         At most ``per_source_limit`` tables of one source run at once, so a big batch does
-        not exhaust a source's connection slots.
+        not exhaust a source's connection slots. A name given twice is loaded once. A table
+        that could not be claimed (another worker is running it) comes back as a record
+        with status ``failed``, ``steps_committed`` 0 and the reason; since nothing ran, it
+        is not written to the run history.
         """
-        records = [self.store.get_table(name) for name in names]  # unknown names fail first
+        unique = list(dict.fromkeys(names))
+        records = [self.store.get_table(name) for name in unique]  # unknown names fail first
         jobs = [
             (record.config.source, functools.partial(self._claim, record.name))
             for record in records
@@ -159,9 +178,9 @@ class DataLoader:
             with limits[source]:
                 try:
                     claim = claimer()
-                except DataLoaderError as exc:
+                except LeaseError as exc:
                     log.warning("could not claim: %s", exc)
-                    return None
+                    return self._unclaimed(exc, claimer)
                 return self._run_claim(claim, progress, False, None)
 
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataloader") as pool:
@@ -182,6 +201,38 @@ class DataLoader:
         if outcome.error is not None and raise_on_error:
             raise outcome.error
         return outcome.record
+
+    def _unclaimed(self, error: LeaseError, claimer: Callable[[], Claim]) -> RunRecord:
+        """The record of a table that could not be claimed (nothing ran; not in history)."""
+        # load_tables' claimers are partial(self._claim, name); load_due's never fail.
+        name = claimer.args[0] if isinstance(claimer, functools.partial) else str(claimer)
+        table = self.store.get_table(name)
+        now = self._clock()
+        return RunRecord(
+            run_id="", table_id=table.table_id, table=name, strategy=table.config.strategy,
+            engine=self.engine.name, status="failed", started_at=now, finished_at=now,
+            watermark_before=table.state.watermark, watermark_after=table.state.watermark,
+            note="not run: could not claim the table", error_class=type(error).__name__,
+            error_message=str(error),
+        )
+
+    def reset_table(self, name: str, *, actor: str, drop_target: bool = False) -> TableRecord:
+        """Start a table over: forget its state and give it a new incarnation (audited).
+
+        The next run ignores the Delta commits the table made before and its first step
+        replaces what the target holds (never merges into it). With ``drop_target`` the
+        Delta table is deleted too, after the state was reset (so a failure in between
+        never leaves an old watermark over a missing table).
+
+        Raises:
+            UnknownNameError: No such table.
+            StateError: It is running.
+            ConfigError: ``drop_target`` on a location the engine cannot drop.
+        """
+        record = self.store.reset_state(name, actor=actor)
+        if drop_target:
+            self.engine.drop(record.config.target)
+        return record
 
     def _claim(self, name: str) -> Claim:
         return self.store.claim(

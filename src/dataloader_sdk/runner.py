@@ -18,29 +18,32 @@ the message is redacted so no secret reaches logs, history or the caller.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from dataloader_sdk.control.identity import app_id, parse_app_id
 from dataloader_sdk.delta_types import delta_compatible
 from dataloader_sdk.errors import (
     DataLoaderError,
     DestinationError,
-    EmptyReadRefusedError,
     FieldProblem,
+    ForeignCommitError,
     SourceError,
     ValidationError,
 )
 from dataloader_sdk.events import LoadFailed, LoadFinished, LoadStarted, StepCommitted
+from dataloader_sdk.lease import LeaseHeartbeat
 from dataloader_sdk.lineage import with_lineage
 from dataloader_sdk.model import (
+    Append,
     CommitInfo,
-    EmptyReadGuard,
     LoadPlan,
     LoadStep,
+    Merge,
+    Overwrite,
     ProbeAnswer,
     ProbeFailed,
     ProbeRequest,
@@ -50,13 +53,13 @@ from dataloader_sdk.model import (
     TableRecord,
     TableState,
     TargetName,
+    WriteMode,
 )
+from dataloader_sdk.read_guards import guard_empty_read, guard_read_end
 from dataloader_sdk.secrets import Secret, redact, resolve
 from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from dataloader_sdk.connectors.base import Connector, SourceColumn
     from dataloader_sdk.control.store import Claim, ControlStore
     from dataloader_sdk.engines.base import Engine
@@ -122,7 +125,9 @@ class TableRunner:
         """Run the claimed table; always records history and releases the lease.
 
         A failed run is recorded and returned with its (redacted) error; the caller
-        decides whether to raise it.
+        decides whether to raise it. A control database that fails at the end of a run is
+        reported as the run's error too (the Delta commit, if any, is kept and the next
+        run rolls the control state forward from it); no raw driver exception escapes.
         """
         notify = progress or _no_progress
         table = claim.table
@@ -138,47 +143,69 @@ class TableRunner:
             watermark_after=table.state.watermark,
             orchestrator_run_id=orchestrator_run_id,
         )
-        self._store.record_run(run)
-        self._host.emit(LoadStarted(run.run_id, table.name, table.config.strategy))
-        notify(ProgressUpdate(table.name, "claimed"))
         secret: Secret | None = None
         heartbeat = LeaseHeartbeat(self._store, claim, self._clock, self._lease_seconds)
         try:
+            self._store.record_run(run)
+            self._host.emit(LoadStarted(run.run_id, table.name, table.config.strategy))
+            notify(ProgressUpdate(table.name, "claimed"))
             with heartbeat:
                 source = self._store.get_source(table.config.source)
                 secret = self._secret(source)
                 run = self._execute(claim, run, source, secret, notify, heartbeat)
-        except Exception as exc:
-            error = _as_dataloader_error(exc, table.name)
-            message = redact(str(error), secret)
-            if repr(table.name) not in message:
-                message = f"table {table.name!r}: {message}"
-            run = replace(
-                run, status="failed", finished_at=self._clock(),
-                error_class=type(error).__name__, error_message=message,
-            )
             self._store.record_run(run)
-            self._store.finish(claim, status="failed", now=self._clock(),
-                               permanent=not error.retryable)
-            self._host.emit(LoadFailed(run))
-            notify(ProgressUpdate(table.name, "failed", run.rows_written))
-            log.warning("table %s failed: %s: %s", table.name, run.error_class, message)
-            # The driver's exception (the cause) may quote the secret: drop it, and make
-            # sure the raised error carries only the redacted message.
-            error.args = (message,)
-            error.__cause__ = None
-            error.__suppress_context__ = True
-            return RunOutcome(run, error)
-        self._store.record_run(run)
-        self._store.finish(claim, status=run.status, now=self._clock())  # type: ignore[arg-type]
+            self._store.finish(heartbeat.claim, status=run.status,  # type: ignore[arg-type]
+                               now=self._clock())
+        except Exception as exc:
+            return self._failed(heartbeat.claim, run, exc, secret, notify)
         self._host.emit(LoadFinished(run))
         notify(ProgressUpdate(table.name, "finished", run.rows_written))
         return RunOutcome(run, None)
+
+    def _failed(
+        self,
+        claim: Claim,
+        run: RunRecord,
+        exc: Exception,
+        secret: Secret | None,
+        notify: ProgressCallback,
+    ) -> RunOutcome:
+        """Record a failed run and release its lease, as far as the control DB allows."""
+        table = claim.table
+        error = _as_dataloader_error(exc, table.name)
+        message = redact(str(error), secret)
+        if repr(table.name) not in message:
+            message = f"table {table.name!r}: {message}"
+        run = replace(
+            run, status="failed", finished_at=self._clock(),
+            error_class=type(error).__name__, error_message=message,
+        )
+        try:
+            self._store.record_run(run)
+            self._store.finish(claim, status="failed", now=self._clock(),
+                               permanent=not error.retryable)
+        except DataLoaderError as cleanup:
+            # The control DB is down (or the lease was taken over). The lease then expires
+            # by itself and the next claim closes this run's history row as abandoned.
+            log.error("table %s: could not record the failed run %s or release its lease: "
+                      "%s", table.name, run.run_id, redact(str(cleanup), secret))
+        self._host.emit(LoadFailed(run))
+        notify(ProgressUpdate(table.name, "failed", run.rows_written))
+        log.warning("table %s failed: %s: %s", table.name, run.error_class, message)
+        # The driver's exception (the cause) may quote the secret: drop it, and make
+        # sure the raised error carries only the redacted message.
+        error.args = (message,)
+        error.__cause__ = None
+        error.__suppress_context__ = True
+        return RunOutcome(run, error)
 
     def _secret(self, source: SourceConfig) -> Secret | None:
         if source.secret is None:
             return None
         return resolve(source.secret, self._host, source=source.name)
+
+    def _app_id(self, table: TableRecord) -> str:
+        return app_id(self._store.environment, self._store.control_id, table.incarnation)
 
     def _execute(
         self,
@@ -218,7 +245,12 @@ class TableRunner:
             run = replace(run, note=plan.note, watermark_before=state.watermark)
             for step in plan.steps:
                 heartbeat.check()
-                run, repaired = self._run_step(claim, run, connector, step, source, notify)
+                if step.txn_version == 1 and self._engine.exists(config.target):
+                    # The incarnation's first step, onto a table an earlier incarnation
+                    # (before a reset or a re-add) left: replace it, never merge into it.
+                    step = replace(step, write=_replacing(step.write))
+                run, repaired = self._run_step(claim, run, connector, step, source, notify,
+                                               heartbeat)
                 if repaired is not None:
                     # Another run committed this step meanwhile: the rest of this plan
                     # was made from a stale state, so stop here; the next run plans anew.
@@ -235,13 +267,15 @@ class TableRunner:
         )
 
     def _reconcile(self, claim: Claim, table: TableRecord) -> TableState:
-        """Roll the control state forward if Delta holds a newer dataloader commit."""
+        """Refuse a foreign table; roll the control state forward from a newer own commit."""
         target = table.config.target
+        self._refuse_foreign(table)
         state = table.state
-        recorded = self._engine.recorded_version(target, table.app_id)
+        own = self._app_id(table)
+        recorded = self._engine.recorded_version(target, own)
         if recorded is None or recorded <= state.txn_version:
             return state  # the common case: no history scan
-        last = self._engine.last_commit(target, table.app_id)
+        last = self._engine.last_commit(target, own)
         if last is not None and last.txn_version > state.txn_version:
             log.warning(
                 "table %s: target %s holds step %d but the control DB only step %d; "
@@ -252,6 +286,24 @@ class TableRunner:
             self._store.save_state(claim, state)
         return state
 
+    def _refuse_foreign(self, table: TableRecord) -> None:
+        """Refuse a target whose newest dataloader commit came from another control DB."""
+        newest = self._engine.newest_commit(table.config.target)
+        owner = parse_app_id(newest.app_id) if newest is not None else None
+        if owner is None:
+            return  # no dataloader commit, or one from before identities (legacy)
+        environment, control, _ = owner
+        mine = (self._store.environment, self._store.control_id)
+        if (environment, control) != mine:
+            raise ForeignCommitError(
+                f"table {table.name!r}: target {table.config.target} was last written by "
+                f"environment {environment!r} of control DB {control} (run "
+                f"{newest.run_id if newest else '?'}), but this run belongs to environment "
+                f"{mine[0]!r} of control DB {mine[1]}. Two control databases must never "
+                "share a Delta table: give each environment its own delta_root (the default "
+                "'.dataloader/delta/{environment}') or its own catalog. Nothing was written."
+            )
+
     def _run_step(
         self,
         claim: Claim,
@@ -260,6 +312,7 @@ class TableRunner:
         step: LoadStep,
         source: SourceConfig,
         notify: ProgressCallback,
+        heartbeat: LeaseHeartbeat,
     ) -> tuple[RunRecord, TableState | None]:
         """Read, write and advance one step.
 
@@ -267,27 +320,34 @@ class TableRunner:
         (a replay), the state repaired from the target's last commit.
         """
         table = claim.table
+        target: TargetName = table.config.target
         notify(ProgressUpdate(table.name, "reading", run.rows_written))
         # Each connector honours its source's options.batch_rows itself.
         reader = connector.read(step.select)
         if step.guard is not None:
-            reader = self._guard_empty_read(table, reader, step.guard)
+            reader = guard_empty_read(reader, table=table.name, guard=step.guard,
+                                      target=target, count=self._engine.count)
+        reader = guard_read_end(
+            reader, table=table.name, step=step, watermark_before=str(run.watermark_before),
+            before_commit=heartbeat.verify,
+        )
         counted = with_lineage(
             delta_compatible(reader), run_id=run.run_id, loaded_at=step.loaded_at,
             source=f"{source.name}:{table.config.source_object}",
         )
+        own = self._app_id(table)
         commit = CommitInfo(
-            app_id=table.app_id, txn_version=step.txn_version, run_id=run.run_id,
+            app_id=own, txn_version=step.txn_version, run_id=run.run_id,
             table_id=table.table_id, table=table.name, strategy=table.config.strategy,
-            state_after=step.state_after,
+            state_after=step.state_after, environment=self._store.environment,
+            control_id=self._store.control_id,
         )
-        target: TargetName = table.config.target
         outcome = self._engine.write(target, counted.reader, step.write, commit)
         repaired: TableState | None = None
         if outcome.replayed:
             # Never advance to our own state_after for a step we did not write: the
             # commit that holds this version may have read a different window.
-            last = self._engine.last_commit(target, table.app_id)
+            last = self._engine.last_commit(target, own)
             if last is None:
                 raise DestinationError(
                     f"table {table.name!r}: target {target} says step {step.txn_version} is "
@@ -314,82 +374,13 @@ class TableRunner:
         return run, repaired
 
 
-    def _guard_empty_read(
-        self, table: TableRecord, reader: pa.RecordBatchReader, guard: EmptyReadGuard
-    ) -> pa.RecordBatchReader:
-        """Refuse an empty read that would empty a populated target window.
-
-        Peeks until the first non-empty batch, so the stream stays bounded in memory.
-        """
-        import pyarrow as pa
-
-        seen: list[pa.RecordBatch] = []
-        for batch in reader:
-            seen.append(batch)
-            if batch.num_rows:
-                break
-        if not any(b.num_rows for b in seen):
-            held = self._engine.count(table.config.target, guard.where)
-            if held > guard.max_target_rows:
-                raise EmptyReadRefusedError(
-                    f"table {table.name!r}: the source returned no rows for the window, but "
-                    f"the target holds {held} rows there (more than the allowed "
-                    f"{guard.max_target_rows}); nothing was deleted. If the source really is "
-                    "empty, raise empty_window_threshold or run a full load"
-                )
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            yield from seen
-            yield from reader
-
-        return pa.RecordBatchReader.from_batches(reader.schema, batches())
-
-
-class LeaseHeartbeat:
-    """Renews a claim's lease from a background thread while a run is in progress.
-
-    A run longer than its lease would otherwise look stuck and could be taken over. If a
-    renewal finds the lease taken over, :meth:`check` raises before the next step.
-    """
-
-    def __init__(self, store: ControlStore, claim: Claim, clock: Callable[[], datetime],
-                 lease_seconds: int) -> None:
-        self._store = store
-        self._claim = claim
-        self._clock = clock
-        self._lease_seconds = lease_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.error: DataLoaderError | None = None
-
-    def beat(self) -> None:
-        """Renew once; remember a lost lease."""
-        try:
-            self._claim = self._store.renew(self._claim, now=self._clock(),
-                                            lease_seconds=self._lease_seconds)
-        except DataLoaderError as exc:
-            self.error = exc
-
-    def check(self) -> None:
-        """Raise if a renewal found the lease lost."""
-        if self.error is not None:
-            raise self.error
-
-    def _loop(self) -> None:
-        interval = max(self._lease_seconds / 3, 1.0)
-        while not self._stop.wait(interval) and self.error is None:
-            self.beat()
-
-    def __enter__(self) -> LeaseHeartbeat:
-        self._thread = threading.Thread(target=self._loop, name="dataloader-lease",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+def _replacing(mode: WriteMode) -> WriteMode:
+    """The write mode that replaces a target an earlier incarnation left behind."""
+    if isinstance(mode, Merge):
+        return replace(mode, replace_existing=True)
+    if isinstance(mode, Append):
+        return Overwrite()
+    return Overwrite() if not isinstance(mode, Overwrite) else mode
 
 
 def _probe(connector: Connector, obj: SourceObject, request: ProbeRequest) -> ProbeAnswer:

@@ -16,14 +16,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dataloader_sdk.errors import SecretError
+from dataloader_sdk.model._credentials import SECRET_KEY
 from dataloader_sdk.plugins import hookimpl
 
 if TYPE_CHECKING:
     from dataloader_sdk.plugins import PluginHost
 
-__all__ = ["REDACTED", "Secret", "redact", "resolve"]
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "PREVIEW_CHARS",
+    "REDACTED",
+    "Secret",
+    "cap_quoted_values",
+    "redact",
+    "resolve",
+    "secret_forms",
+    "value_preview",
+]
 
 REDACTED = "***"
+#: The shortest secret :func:`resolve` accepts. Redaction replaces a secret's value
+#: wherever it occurs: a value of 1-3 characters occurs inside ordinary words, numbers and
+#: identifiers, so masking it turns messages into noise whose gaps still spell it out (and
+#: so short a password is guessed in moments anyway). Four characters is the least that
+#: masks without mangling; real passwords are far longer.
+MIN_SECRET_LENGTH = 4
+#: How much of a source value an error message may show (see :func:`value_preview`).
+PREVIEW_CHARS = 40
 
 
 class Secret:
@@ -66,8 +85,9 @@ def resolve(reference: str, host: PluginHost, *, source: str = "") -> Secret:
     """Resolve a reference through the secret-resolver plugins.
 
     Raises:
-        SecretError: unknown scheme, missing variable/file/key. The message names the
-            reference and the source, never the secret.
+        SecretError: unknown scheme, missing variable/file/key, or a value shorter than
+            :data:`MIN_SECRET_LENGTH`. The message names the reference and the source,
+            never the secret.
     """
     where = f" (source {source!r})" if source else ""
     scheme, sep, _ = reference.partition(":")
@@ -86,22 +106,149 @@ def resolve(reference: str, host: PluginHost, *, source: str = "") -> Secret:
             f"{', '.join(host.secret_schemes()) or '(none)'}. Install the plugin that "
             "provides it or use env:/file:"
         )
+    if len(value) < MIN_SECRET_LENGTH:
+        # Fail closed: a secret this short cannot be masked in messages (see above).
+        raise SecretError(
+            f"secret reference {reference!r}{where} holds a value shorter than "
+            f"{MIN_SECRET_LENGTH} characters, too short to keep out of logs and messages; "
+            "use a longer secret (or no secret reference if the source needs none)"
+        )
     return Secret(value, reference)
 
 
-_SECRET_IN_URL = re.compile(r"(?P<pre>://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<post>@)")
-_SECRET_KV = re.compile(
-    r"(?i)(?P<pre>\b(?:password|passwd|pwd|secret|token|passphrase)\s*[=:]\s*)(?P<pw>[^\s;,'\"]+)"
+# -- redaction ------------------------------------------------------------------------
+#
+# Two nets. Known secret values are replaced wherever they occur, also in the encodings a
+# message may carry them in (percent-encoded in a URL, JSON- or repr-escaped, ODBC-braced).
+# Unknown ones are caught by shape: a URL's ``user:password@`` and a secret-named key
+# followed by ``=`` or ``:`` and a value (bare, quoted, ODBC-braced, ``Bearer x``).
+#
+# An error message such as ``secret: must be a reference like 'env:NAME'`` has the shape
+# ``key: value`` too. An unquoted ``key: value`` whose value is an ordinary word followed by
+# more words is prose, not a credential, and is left alone; ``key=value``, quoted values
+# and quoted (JSON) keys are always masked.
+
+_URL_USERINFO = re.compile(
+    r"(?P<pre>[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)(?P<pw>[^\s/?#]*)(?P<post>@)"
 )
+_VALUE = (
+    r"(?P<value>\{(?:[^}]|\}\})*\}"          # ODBC braces; '}}' escapes '}'
+    r"|\"(?:[^\"\\]|\\.)*\""             # "double quoted", backslash escapes
+    r"|'(?:[^'\\]|\\.)*'"                 # 'single quoted'
+    r"|(?:bearer|basic)[ \t]+[^\s;&]+"     # an HTTP Authorization value
+    r"|[^\s;&]+)"                           # bare, up to a space or a separator
+)
+_PAIR = re.compile(
+    rf"(?i)(?<![A-Za-z0-9_.\-])(?P<kq>[\"']?)(?P<key>{SECRET_KEY})(?P=kq)"
+    rf"(?P<sep>[ \t]*(?P<op>[=:])[ \t]*){_VALUE}"
+)
+# Words that begin the explanation in "field: explanation" messages.
+_PROSE_WORDS = frozenset({
+    "a", "an", "the", "and", "or", "not", "no", "is", "are", "was", "were", "be", "been",
+    "being", "must", "should", "shall", "can", "cannot", "could", "may", "might", "will",
+    "would", "needs", "need", "has", "have", "had", "does", "did", "do", "only", "also",
+    "either", "neither", "required", "missing", "invalid", "unknown", "unset", "empty",
+    "given", "expected", "refused", "rejected", "allowed", "set", "use", "used", "uses",
+    "using", "see", "check", "ignored", "too", "never", "always", "resolved", "reference",
+    "references", "named", "names", "holds", "contains", "from", "of", "for", "in", "on",
+    "at", "to", "by", "with", "without", "like", "unsupported", "wrong", "malformed",
+    "none", "null", "true", "false",
+})
+_FOLLOWED_BY_WORD = re.compile(r"[ \t]+[A-Za-z(\'\"]")
+# A reference to a secret is safe to show (``secret: env:ERP_PASSWORD``).
+_BUILTIN_REFERENCE = re.compile(r"(?i)^(?:env|file|databricks):\S*$")
+
+
+def _mask_pair(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if (match.group("op") == ":" and not match.group("kq") and value[:1] not in "\"'{"
+            and value.lower() in _PROSE_WORDS
+            and _FOLLOWED_BY_WORD.match(match.string, match.end())):
+        return match.group(0)  # "secret: must be a reference ..." is prose
+    if match.group("op") == ":" and not match.group("kq") and match.group("key").lower() in (
+            "key", "auth"):
+        return match.group(0)  # "primary key: id", "duplicate key: (5)": not credentials
+    if _BUILTIN_REFERENCE.match(value.strip("\"'{}")):
+        return match.group(0)
+    if value[:1] in "\"'":
+        masked = f"{value[0]}{REDACTED}{value[0]}"
+    elif value[:1] == "{":
+        masked = f"{{{REDACTED}}}"
+    else:
+        masked = REDACTED
+    kq = match.group("kq")
+    return f"{kq}{match.group('key')}{kq}{match.group('sep')}{masked}"
+
+
+def secret_forms(value: str) -> list[str]:
+    """``value`` and the encodings a message may carry it in, longest first.
+
+    Percent-encoded (URLs), JSON- and repr-escaped, and with ``}`` doubled (ODBC braces).
+    """
+    import json
+    from urllib.parse import quote, quote_plus
+
+    forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1],
+             repr(value)[1:-1], value.replace("}", "}}")}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def _replace_values(text: str, values: list[str]) -> str:
+    for value in values:
+        # Repeat: a replacement can join its neighbours into the value again ("****").
+        while value in text:
+            text = text.replace(value, REDACTED)
+    return text
 
 
 def redact(text: str, *secrets: Secret | None) -> str:
-    """Remove secret values, URL passwords and ``password=...`` pairs from ``text``."""
-    for secret in secrets:
-        if secret is not None and secret.reveal():
-            text = text.replace(secret.reveal(), REDACTED)
-    text = _SECRET_IN_URL.sub(rf"\g<pre>{REDACTED}\g<post>", text)
-    return _SECRET_KV.sub(rf"\g<pre>{REDACTED}", text)
+    """``text`` with every secret masked as ``***``.
+
+    Masks the given secrets' values (also percent-encoded, JSON/repr-escaped or with ``}``
+    doubled), URL passwords (``scheme://user:***@host``) and values of secret-named keys in
+    every common form: ``password=x``, ``PGPASSWORD=x``, ``?token=x&``, ``PWD={a;b c}``,
+    ``{"password": "x"}``, ``password: 'x y'``, ``Authorization: Bearer x``. Ordinary
+    prose such as ``secret: must be a reference`` is left alone.
+    """
+    values = sorted({f for s in secrets if s is not None and s.reveal()
+                     for f in secret_forms(s.reveal())}, key=len, reverse=True)
+    text = _replace_values(text, values)
+    text = _URL_USERINFO.sub(rf"\g<pre>{REDACTED}\g<post>", text)
+    text = _PAIR.sub(_mask_pair, text)
+    # Masking can splice text into a known value again; a last pass by value fixes that.
+    return _replace_values(text, values)
+
+
+def value_preview(value: object, limit: int = PREVIEW_CHARS) -> str:
+    """A source value as an error message may show it: a short prefix and the size.
+
+    Source rows hold personal and secret data; a message that quotes a bad value whole
+    copies it into logs, run history and alerts. Only the first ``limit`` characters (or
+    bytes) are shown, then ``…(N chars)`` / ``…(N bytes)`` when there was more. Every
+    message that quotes a source value goes through here; whole rows never do.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+        return repr(raw[:limit]) + (f"…({len(raw)} bytes)" if len(raw) > limit else "")
+    text = value if isinstance(value, str) else repr(value)
+    return repr(text[:limit]) + (f"…({len(text)} chars)" if len(text) > limit else "")
+
+
+_LONG = PREVIEW_CHARS + 1
+# A quote left open runs to the line's end: sqlite3 cuts a long value without closing its quote.
+_LONG_QUOTED = re.compile(
+    rf"'([^'\n]{{{_LONG},}})(?:'|(?=\n)|$)|\"([^\"\n]{{{_LONG},}})(?:\"|(?=\n)|$)")
+
+
+def cap_quoted_values(text: str) -> str:
+    """``text`` with every quoted run longer than ``PREVIEW_CHARS`` cut to a preview.
+
+    Drivers quote the offending value whole (sqlite3's "Could not decode to UTF-8 column
+    'v' with text '...'", PostgreSQL's 'invalid input syntax for type integer: "..."');
+    this keeps such messages useful without copying source data into logs.
+    """
+    return _LONG_QUOTED.sub(
+        lambda m: value_preview(m.group(1) if m.group(1) is not None else m.group(2)), text)
 
 
 # -- built-in resolvers (plugin hooks) ------------------------------------------------

@@ -73,7 +73,7 @@ class SnowflakeHarness:
             cur.execute(f"CREATE SCHEMA {self.database}.S1")
         setup.close()
         self._conn = fakesnow_connect(database=self.database, schema="S1", paramstyle="qmark")
-        monkeypatch.setenv("SF_SECRET", "any")  # fakesnow accepts every password
+        monkeypatch.setenv("SF_SECRET", "any-password")  # fakesnow accepts every password
 
     def create_table(self) -> SimTable:
         name = f"items_{uuid.uuid4().hex[:10]}"

@@ -225,8 +225,8 @@ def test_key_pair_arguments_reach_the_driver(database: str, monkeypatch: pytest.
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.BestAvailableEncryption(b"pp")).decode()
-    monkeypatch.setenv("SF_PP", "pp")
+                            serialization.BestAvailableEncryption(b"pp-secret")).decode()
+    monkeypatch.setenv("SF_PP", "pp-secret")
     cfg = fakesnow_config("sfpem", database, "snowflake_pem", schema="S1",
                           private_key_passphrase_secret="env:SF_PP")
     assert SnowflakePemConnectorFactory().validate(cfg) == []

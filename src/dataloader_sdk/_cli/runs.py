@@ -129,11 +129,16 @@ def status(state: CliState) -> None:
             fmt_rows(run_.rows_written) if run_ else "-",
             fmt_time(rec.next_run_at),
         )
+    broken = store.broken_tables()
+    for bad in broken:
+        table.add_row(bad.name, "?", f"broken ({bad.status})", "-", "-", "-", "-", "-", "-")
     out = console()
     if table.row_count:
         out.print(table)
     else:
         out.print("No tables yet. Add one with `dataloader tables add`.")
+    for bad in broken:
+        click.echo(f"{bad.name} is broken: {bad.problem}", err=True)
 
 
 @click.command()

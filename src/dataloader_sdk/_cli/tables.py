@@ -12,6 +12,7 @@ from dataloader_sdk._cli.common import (
     parse_options,
     pass_state,
 )
+from dataloader_sdk._cli.monitor import parse_duration_option
 from dataloader_sdk._cli.render import (
     fmt_interval,
     fmt_json,
@@ -56,6 +57,9 @@ def tables() -> None:
 @click.option("--priority", type=int, default=100, show_default=True,
               help="Lower runs first when several tables are due.")
 @click.option("--disabled", is_flag=True, help="Register the table switched off.")
+@click.option("--freshness-sla", metavar="DURATION",
+              help="Report the table late (`dataloader monitor`) once its target is older "
+              "than DURATION; default three intervals.")
 @pass_state
 def add_table(
     state: CliState,
@@ -70,6 +74,7 @@ def add_table(
     interval: str | None,
     priority: int,
     disabled: bool,
+    freshness_sla: str | None,
 ) -> None:
     """Register table NAME: read a source table or query, write a Delta target.
 
@@ -104,6 +109,7 @@ def add_table(
         name=name, source=source, target=target_name, source_table=source_table,
         source_schema=source_schema, source_query=source_query, strategy=strategy,
         strategy_options=options, interval_seconds=parse_interval(interval),
+        freshness_sla_seconds=parse_duration_option(freshness_sla, "--freshness-sla"),
         priority=priority, enabled=not disabled,
     )
     # The model's "exactly one of source_table/source_query" is reported above in terms of
@@ -218,9 +224,53 @@ def remove_table(state: CliState, name: str) -> None:
 
 @tables.command("reset")
 @click.argument("name")
+@click.option("--drop-target", is_flag=True,
+              help="Also delete the table's Delta table (asks first unless --yes).")
+@click.option("--yes", is_flag=True, help="Do not ask before --drop-target deletes data.")
 @pass_state
-def reset_table(state: CliState, name: str) -> None:
-    """Forget table NAME's watermark and strategy state; the next run starts over."""
-    state.store().reset_state(name, actor=actor())
-    console().print(f"Reset the state of {name!r}; the next run starts from scratch.")
+def reset_table(state: CliState, name: str, drop_target: bool, yes: bool) -> None:
+    """Forget table NAME's watermark and strategy state; the next run starts over.
 
+    The table gets a new incarnation: its next run ignores the Delta commits it made
+    before, and its first step replaces the Delta table's content (it never merges into
+    the old rows). With --drop-target the Delta table is deleted now instead.
+
+    \b
+    Examples:
+      dataloader tables reset orders
+      dataloader tables reset orders --drop-target --yes
+    """
+    loader = state.loader()
+    target = loader.store.get_table(name).config.target
+    if drop_target and not yes:
+        click.confirm(f"Delete the Delta table {target} of {name!r}?", abort=True)
+    loader.reset_table(name, actor=actor(), drop_target=drop_target)
+    what = f"deleted its Delta table {target}" if drop_target else (
+        f"its Delta table {target} is kept until the next run replaces it")
+    console().print(f"Reset the state of {name!r}; the next run starts from scratch ({what}).")
+
+
+@tables.command("ack")
+@click.argument("name")
+@click.option("--reason", default="acknowledged by an operator", show_default=True,
+              help="Why, for the audit log.")
+@pass_state
+def ack_table(state: CliState, name: str, reason: str) -> None:
+    """Acknowledge table NAME in needs_attention: back to idle, retries start over.
+
+    Fix the cause first (the last run's error: `dataloader tables show NAME`); the
+    table then runs again on its schedule. The change is in the audit log.
+
+    \b
+    Example:
+      dataloader tables ack orders --reason "password rotated"
+    """
+    from dataloader_sdk._cli.common import fail
+
+    store = state.store()
+    current = store.get_table(name).status
+    if current != "needs_attention":
+        fail(f"table {name!r} is {current!r}, not 'needs_attention': there is nothing to "
+             "acknowledge (see `dataloader status`)")
+    store.set_status(name, "idle", actor=actor(), reason=reason)
+    console().print(f"Acknowledged {name!r}: idle again, its retry count starts over.")

@@ -84,7 +84,7 @@ def snowflake_jdbc_options(
         ValidationError: missing account/database, or a ``snowflake_pem`` source (the JDBC
             driver would need the key as a file on every executor; use the Python read).
     """
-    from dataloader_sdk.connectors.jdbc import JdbcOptions
+    from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
 
     problems: list[FieldProblem] = []
     if config.db_type == "snowflake_pem":
@@ -98,6 +98,8 @@ def snowflake_jdbc_options(
         problems.append(FieldProblem("database", "a JDBC read needs the database"))
     if problems:
         raise ValidationError(f"source {config.name!r} for a Spark JDBC read", problems)
+    # The account becomes part of the host name; both must stay plain host names.
+    check_url_fields(config.name, account=account, host=config.host, port=config.port)
     host = config.host or f"{account}.snowflakecomputing.com"
     port = f":{config.port}" if config.port else ""
     props: dict[str, str] = {"db": str(config.database)}

@@ -421,7 +421,7 @@ def clickhouse_jdbc_options(
     Raises:
         ValidationError: no host (an embedded chDB source cannot be read by Spark).
     """
-    from dataloader_sdk.connectors.jdbc import JdbcOptions
+    from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
     from dataloader_sdk.errors import ValidationError
 
     if not config.host:
@@ -429,6 +429,7 @@ def clickhouse_jdbc_options(
             "host", "a JDBC read needs a ClickHouse server host (chDB is in-process only)")])
     secure = config.options.get("secure") is True
     port = config.port or DEFAULT_PORTS[secure]
+    check_url_fields(config.name, host=config.host, port=port, database=config.database)
     table: str | None = None
     query: str | None = None
     if obj is not None:

@@ -9,10 +9,18 @@ passes through :meth:`JdbcOptions.redact`.
 
 One builder per database (PostgreSQL here; other connectors add theirs). Nothing here
 imports pyspark or a driver.
+
+Anyone who can write the control DB chooses a source's host, database and options, and
+they reach a JDBC driver running inside the Spark driver. So no field may change the
+URL's structure (:func:`check_url_fields`), and only the driver properties listed in
+:data:`JDBC_PROPERTY_ALLOWLIST` are passed: drivers take properties that load classes
+(PostgreSQL's ``socketFactory``, ``sslfactory``, ``authenticationPluginClassName``) or run
+SQL (Spark's ``sessionInitStatement``), which would be code execution on the driver.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,10 +29,13 @@ from dataloader_sdk.model import SourceConfig, SourceObject
 from dataloader_sdk.secrets import Secret, redact
 
 __all__ = [
+    "JDBC_PROPERTY_ALLOWLIST",
     "POSTGRES_DRIVER",
     "POSTGRES_JDBC_PACKAGE",
     "JdbcOptions",
+    "check_url_fields",
     "postgres_jdbc_options",
+    "property_problems",
 ]
 
 #: The JDBC driver class of PostgreSQL.
@@ -33,6 +44,90 @@ POSTGRES_DRIVER = "org.postgresql.Driver"
 POSTGRES_JDBC_PACKAGE = "org.postgresql:postgresql:42.7.4"
 
 _DEFAULT_FETCHSIZE = 10_000
+
+#: The driver properties a JDBC read may pass, per driver class: connection, TLS, timeout
+#: and session settings only. Properties that load classes or files of code, run SQL or
+#: redirect logging are left out on purpose. A plugin adds its own driver's list here.
+JDBC_PROPERTY_ALLOWLIST: dict[str, frozenset[str]] = {
+    POSTGRES_DRIVER: frozenset({
+        "ssl", "sslmode", "sslrootcert", "connectTimeout", "socketTimeout", "loginTimeout",
+        "ApplicationName", "currentSchema", "tcpKeepAlive", "prepareThreshold",
+        "defaultRowFetchSize", "readOnly", "targetServerType", "gssEncMode",
+    }),
+    "com.microsoft.sqlserver.jdbc.SQLServerDriver": frozenset({
+        "encrypt", "trustServerCertificate", "hostNameInCertificate", "loginTimeout",
+        "queryTimeout", "socketTimeout", "applicationName", "applicationIntent",
+        "multiSubnetFailover", "packetSize", "sendStringParametersAsUnicode",
+        "responseBuffering", "selectMethod",
+    }),
+    "oracle.jdbc.OracleDriver": frozenset({
+        "oracle.net.CONNECT_TIMEOUT", "oracle.jdbc.ReadTimeout", "defaultRowPrefetch",
+        "oracle.jdbc.timezoneAsRegion", "oracle.net.ssl_server_dn_match", "v$session.program",
+    }),
+    "net.snowflake.client.jdbc.SnowflakeDriver": frozenset({
+        "db", "schema", "warehouse", "role", "loginTimeout", "networkTimeout", "queryTimeout",
+        "application", "CLIENT_SESSION_KEEP_ALIVE", "JDBC_QUERY_RESULT_FORMAT",
+    }),
+    "com.clickhouse.jdbc.ClickHouseDriver": frozenset({
+        "ssl", "sslmode", "socket_timeout", "connect_timeout", "compress",
+        "session_timezone", "max_execution_time",
+    }),
+}
+
+# Host names and IP addresses (IPv6 in brackets); nothing that starts a user-info, port,
+# path, query, property list or fragment.
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9_.\-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$")
+# Characters that end or restructure a URL component in some JDBC URL syntax:
+# '/', '?', '#', '@' (RFC 3986), ';' (SQL Server properties), '&', '=' (query pairs),
+# '{', '}' (SQL Server braces), ':' (Oracle SID separator), '%' (percent-decoding),
+# quotes, backslash and whitespace.
+_URL_STRUCTURE = set("/?#@;&={}:%\"'\\") | {" ", "\t", "\r", "\n"}
+
+
+def check_url_fields(source: str, **fields: object) -> None:
+    """Refuse values that would change a JDBC URL's structure when interpolated.
+
+    Args:
+        source: the source name (for the message).
+        fields: ``host=``, ``port=`` and database-like fields (``database``, ``sid``,
+            ``service_name``, ``account``); ``None`` values are skipped.
+
+    Raises:
+        ValidationError: every offending field, named, with what to do.
+    """
+    problems: list[FieldProblem] = []
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name == "port":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+                problems.append(FieldProblem("port", "must be a TCP port (1-65535)"))
+        elif not isinstance(value, str) or not value:
+            problems.append(FieldProblem(name, "must be a non-empty string"))
+        elif name in ("host", "account"):
+            if not _HOST.match(value):
+                problems.append(FieldProblem(name, "must be a host name or IP address only "
+                                             "(letters, digits, '.', '-', '_')"))
+        elif bad := sorted(_URL_STRUCTURE & set(value) | {c for c in value if ord(c) < 32}):
+            shown = " ".join(repr(c) for c in bad)
+            problems.append(FieldProblem(
+                name, f"contains {shown}, which would change the JDBC URL; a Spark JDBC "
+                "read needs a plain name (read this source with the Python path instead)"))
+    if problems:
+        raise ValidationError(f"source {source!r} for a Spark JDBC read", problems)
+
+
+def property_problems(driver: str, properties: Mapping[str, object],
+                      field_name: str) -> list[FieldProblem]:
+    """A problem per property ``driver`` may not receive (see ``JDBC_PROPERTY_ALLOWLIST``)."""
+    allowed = JDBC_PROPERTY_ALLOWLIST.get(driver, frozenset())
+    listed = ", ".join(sorted(allowed)) or "(none registered for this driver)"
+    return [
+        FieldProblem(f"{field_name}.{key}",
+                     f"is not an allowed property of JDBC driver {driver}; allowed: {listed}")
+        for key in properties
+        if key not in allowed
+    ]
 
 
 @dataclass(frozen=True)
@@ -79,6 +174,9 @@ class JdbcOptions:
             problems.append(
                 FieldProblem("properties", "must not hold the password; use password")
             )
+        # The backstop for every builder: whatever assembled the properties, only the
+        # driver's allowlisted ones reach Spark.
+        problems.extend(property_problems(self.driver, self.properties, "properties"))
         if problems:
             raise ValidationError("JDBC options", problems)
 
@@ -112,13 +210,14 @@ def postgres_jdbc_options(
 
     Args:
         config: the source (host, port, database, username; ``options.jdbc_properties``
-            may add driver properties such as ``sslmode``).
+            may add driver properties from ``JDBC_PROPERTY_ALLOWLIST``, e.g. ``sslmode``).
         secret: the resolved password.
         obj: the table (quoted by the PostgreSQL dialect) or query to read, if any.
         fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
 
     Raises:
-        ValidationError: host or database missing, or bad options.
+        ValidationError: host or database missing or not plain names (they would change
+            the URL), a property outside the allowlist, or bad options.
     """
     import sqlalchemy as sa
     from sqlalchemy.dialects import postgresql
@@ -134,12 +233,14 @@ def postgres_jdbc_options(
             FieldProblem("options.jdbc_properties", "must be an object of string values")
         )
         extra = {}
+    problems.extend(property_problems(POSTGRES_DRIVER, extra, "options.jdbc_properties"))
     option_fetch = config.options.get("fetchsize")
     if fetchsize is None:
         fetchsize = option_fetch if isinstance(option_fetch, int) else _DEFAULT_FETCHSIZE
     if problems:
         raise ValidationError(f"source {config.name!r} for a Spark JDBC read", problems)
     port = config.port or 5432
+    check_url_fields(config.name, host=config.host, port=port, database=config.database)
     table: str | None = None
     query: str | None = None
     if obj is not None:

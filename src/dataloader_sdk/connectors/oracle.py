@@ -30,7 +30,7 @@ from dataloader_sdk.connectors._odbc import conform, sliced
 from dataloader_sdk.connectors._sa_types import to_python
 from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.jdbc import JdbcOptions
+from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
     SqlConnector,
@@ -429,6 +429,8 @@ def oracle_jdbc_options(
     port = config.port or DEFAULT_PORT
     sid = opts.get("sid")
     service = opts.get("service_name") or config.database
+    check_url_fields(config.name, host=config.host, port=port,
+                     **({"options.sid": sid} if sid else {"service_name": service}))
     url = (f"jdbc:oracle:thin:@{config.host}:{port}:{sid}" if sid
            else f"jdbc:oracle:thin:@//{config.host}:{port}/{service}")
     table: str | None = None

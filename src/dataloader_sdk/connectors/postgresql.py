@@ -27,15 +27,19 @@ from dataloader_sdk.connectors._pg_read import READ_PATHS, ReadPath, read_adbc, 
 from dataloader_sdk.connectors._pg_types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
+from dataloader_sdk.connectors.jdbc import POSTGRES_DRIVER, property_problems
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
     SqlConnector,
     batch_rows_option,
     classify_message,
+    typed_cursor_value,
 )
 from dataloader_sdk.errors import FieldProblem, SourceError
 from dataloader_sdk.model import (
     ChangeSignature,
+    MaxOf,
+    MinOf,
     ProbeRequest,
     ScalarValue,
     Select,
@@ -51,7 +55,8 @@ if TYPE_CHECKING:
 __all__ = ["PostgresConnector", "PostgresConnectorFactory"]
 
 DEFAULT_PORT = 5432
-OPTIONS = ("sslmode", "connect_timeout", "application_name", "batch_rows", "read_path")
+OPTIONS = ("sslmode", "connect_timeout", "application_name", "batch_rows", "read_path",
+           "jdbc_properties", "fetchsize")
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _SESSION = "-c TimeZone=UTC -c IntervalStyle=iso_8601"
 
@@ -72,7 +77,7 @@ class PostgresConnectorFactory:
         """Problems of ``config`` for PostgreSQL (all at once)."""
         out = [*required_fields(config, ("host", "database", "username"), "postgresql"),
                *unknown_options(config, OPTIONS),
-               *positive_ints(config, ("connect_timeout", "batch_rows"))]
+               *positive_ints(config, ("connect_timeout", "batch_rows", "fetchsize"))]
         opts = config.options
         if "sslmode" in opts and opts["sslmode"] not in _SSLMODES:
             out.append(FieldProblem("options.sslmode", f"must be one of {', '.join(_SSLMODES)}"))
@@ -82,6 +87,11 @@ class PostgresConnectorFactory:
             out.append(
                 FieldProblem("options.read_path", f"must be one of {', '.join(READ_PATHS)}")
             )
+        props = opts.get("jdbc_properties", {})  # Spark JDBC reads: allowlisted only
+        if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
+            out.append(FieldProblem("options.jdbc_properties", "must be an object of strings"))
+        else:
+            out.extend(property_problems(POSTGRES_DRIVER, props, "options.jdbc_properties"))
         return out
 
     def open(self, config: SourceConfig, secret: Secret | None) -> PostgresConnector:
@@ -310,6 +320,13 @@ class PostgresConnector(SqlConnector):
         compiled = self.compile(self.build_probe(obj, request))
         rows = self._query(compiled.sql, dict(compiled.params), action="probing", obj=obj)
         value: ScalarValue | None = rows[0][0] if rows else None
+        if isinstance(request, MaxOf | MinOf) and value is not None:
+            # psycopg hands values over typed; a text cursor holding numbers or timestamps
+            # compares by collation, not value, and is refused (see typed_cursor_value).
+            first = request.expr.columns[0]
+            types = {c.name: c.arrow_type for c in self.columns(obj)}
+            return typed_cursor_value(self.config.name, obj, first, value,
+                                      types.get(first, pa.string()), lambda v, _t: v)
         return value
 
     def _change_signature(self, obj: SourceObject) -> str | None:

@@ -15,14 +15,15 @@ columns read as instants) and an abandoned server-side read closes its connectio
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from dataloader_sdk.connectors import _sqlite_cursor as sqlite_cursor
 from dataloader_sdk.connectors._sa_types import (
     MYSQL_DIALECTS,
     arrow_type_for,
@@ -36,15 +37,20 @@ from dataloader_sdk.connectors.sql import (
     SqlConnector,
     batch_rows_option,
     classify_message,
+    referenced_columns,
+    typed_cursor_value,
 )
 from dataloader_sdk.errors import FieldProblem, SourceError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
     Column,
+    Compare,
     MaxOf,
     MinOf,
+    Predicate,
     ProbeRequest,
+    RowCount,
     ScalarValue,
     Select,
     SourceConfig,
@@ -72,28 +78,6 @@ def _url(config: SourceConfig) -> sa.URL:
         str(config.options["drivername"]), username=config.username, host=config.host,
         port=config.port, database=config.database,
     )
-
-
-class _SqliteText(sa.types.TypeDecorator[Any]):
-    """Dates and timestamps bound as the text SQLite files hold.
-
-    SQLite has no date type: values are text and compare as text. Python's sqlite3 and
-    most tools write ``datetime.isoformat(" ")`` (no ``.000000`` for whole seconds), while
-    SQLAlchemy's own format always appends microseconds, which sorts after the stored
-    whole-second text and silently drops boundary rows. Aware values are compared in UTC.
-    """
-
-    impl = sa.String
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if isinstance(value, datetime):
-            if value.tzinfo is not None:
-                value = value.astimezone(timezone.utc).replace(tzinfo=None)
-            return value.isoformat(" ")
-        if isinstance(value, date):
-            return value.isoformat()
-        return value
 
 
 class _UtcDateTime(sa.types.TypeDecorator[Any]):
@@ -190,6 +174,13 @@ class SqlAlchemyConnector(SqlConnector):
         self.dialect: Dialect = self.engine.dialect
         if self.dialect.name in MYSQL_DIALECTS:
             sa.event.listen(self.engine, "connect", _set_utc_session)
+        #: The value a SQLite normalising function could not read (for the error message).
+        self._bad_value: list[str] = []
+        if self.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", lambda dbapi_conn, _record: (
+                sqlite_cursor.register_functions(dbapi_conn, self._bad_value)))
+        #: Arrow types of the object whose select or probe is being built.
+        self._types: dict[str, pa.DataType] = {}
         self._conn: sa.Connection | None = None
         #: The result of a read not yet drained (a server-side cursor on MySQL/MariaDB).
         self._streaming: sa.CursorResult[Any] | None = None
@@ -255,6 +246,12 @@ class SqlAlchemyConnector(SqlConnector):
     def classify_error(self, exc: BaseException, *, action: str, obj: SourceObject | None = None,
                        hint: str = "") -> SourceError:
         """As the base, also masking the password of the engine URL."""
+        bad = getattr(self, "_bad_value", None)  # unset when creating the engine failed
+        if bad:
+            value, bad[:] = bad[0], []
+            hint = (f"a date/timestamp cursor value is in no form SQLite stores dates in: "
+                    f"{redact(value)}; fix the row (ISO-8601 text, a Julian day or unix "
+                    "time), see docs/connectors/sqlalchemy.md")
         error = super().classify_error(exc, action=action, obj=obj, hint=hint)
         pw = self.secret.reveal() if self.secret is not None else ""
         if pw and pw in str(error):  # defensive: redact() already replaced it
@@ -262,13 +259,50 @@ class SqlAlchemyConnector(SqlConnector):
         return error
 
     def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
-        """As the base, but dates and timestamps on SQLite bind as ISO text, and aware
-        timestamps on MySQL/MariaDB as naive UTC."""
-        if self.dialect.name == "sqlite" and isinstance(value, date):
-            return _SqliteText()
+        """As the base, but aware timestamps on MySQL/MariaDB bind as naive UTC."""
         if self.dialect.name in MYSQL_DIALECTS and isinstance(value, datetime):
             return _UtcDateTime()
         return super().bind_type(value)
+
+    # -- cursor comparisons (SQLite: see _sqlite_cursor) ---------------------------------
+
+    def _kind(self, names: Sequence[str], value: object = None) -> sqlite_cursor.CursorKind | None:
+        if self.dialect.name != "sqlite" or not names:
+            return None
+        return sqlite_cursor.kind_of(self._types.get(names[0]), value)
+
+    def predicate(
+        self, src: sa.FromClause, pred: Predicate, names: Iterator[str]
+    ) -> sa.ColumnElement[bool]:
+        """As the base; on SQLite a date/timestamp comparison goes through the normalising
+        function on both sides, the bound as its canonical text (still a parameter)."""
+        if isinstance(pred, Compare):
+            kind = self._kind(pred.expr.columns, pred.value)
+            if kind is not None:
+                expr = sqlite_cursor.normalised(kind, [src.c[n] for n in pred.expr.columns])
+                value = sa.bindparam(next(names), sqlite_cursor.canonical(kind, pred.value),
+                                     type_=sa.String())
+                ops = {">=": expr >= value, ">": expr > value, "<=": expr <= value,
+                       "<": expr < value, "=": expr == value}
+                return ops[pred.op]
+        return super().predicate(src, pred, names)
+
+    def build_select(self, select: Select, columns: Sequence[SourceColumn]) -> sa.Select[Any]:
+        """As the base, knowing the column types (for SQLite's cursor comparisons)."""
+        self._types = {c.name: c.arrow_type for c in self.columns(select.source)}
+        return super().build_select(select, columns)
+
+    def build_probe(self, obj: SourceObject, request: MaxOf | MinOf | RowCount) -> sa.Select[Any]:
+        """As the base; on SQLite ``MAX``/``MIN`` of a date or timestamp cursor is taken
+        over the normalised values, the order the read's predicates use."""
+        self._types = {c.name: c.arrow_type for c in self.columns(obj)}
+        kind = self._kind(request.expr.columns) if isinstance(request, MaxOf | MinOf) else None
+        if kind is None or isinstance(request, RowCount):
+            return super().build_probe(obj, request)
+        src = self.from_clause(obj, referenced_columns((), request.where, (request.expr,)))
+        expr = sqlite_cursor.normalised(kind, [src.c[n] for n in request.expr.columns])
+        agg = sa.func.max(expr) if isinstance(request, MaxOf) else sa.func.min(expr)
+        return self.apply_filters(sa.select(agg).select_from(src), src, request.where)
 
     # -- metadata ----------------------------------------------------------------------
 
@@ -327,8 +361,8 @@ class SqlAlchemyConnector(SqlConnector):
             first = request.expr.name if isinstance(request.expr, Column) else (
                 request.expr.names[0] if isinstance(request.expr, Coalesce) else "")
             types = {c.name: c.arrow_type for c in self.columns(obj)}
-            result: ScalarValue = to_python(value, types.get(first, pa.string()))
-            return result
+            return typed_cursor_value(
+                self.config.name, obj, first, value, types.get(first, pa.string()), to_python)
         return int(value) if value is not None else None
 
     # -- read --------------------------------------------------------------------------

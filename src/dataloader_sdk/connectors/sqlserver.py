@@ -40,7 +40,7 @@ from dataloader_sdk.connectors._odbc import (
 from dataloader_sdk.connectors._sa_types import to_python
 from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.jdbc import JdbcOptions
+from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
 from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option
 from dataloader_sdk.errors import ConfigError, FieldProblem, SourceError, SourcePermanentError
 from dataloader_sdk.model import (
@@ -432,6 +432,8 @@ def sqlserver_jdbc_options(
     opts = config.options
     if not config.host or not config.database:
         raise ConfigError(f"source {config.name!r}: a JDBC read needs host and database")
+    check_url_fields(config.name, host=config.host, port=config.port or DEFAULT_PORT,
+                     database=config.database)
     url = (
         f"jdbc:sqlserver://{config.host}:{config.port or DEFAULT_PORT};"
         f"databaseName={{{config.database}}};"

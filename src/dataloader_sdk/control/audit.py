@@ -1,22 +1,33 @@
-"""The append-only audit log (``table_control_history``): write one entry, read entries.
+"""The append-only audit log (``table_control_history``): write, read, purge a leaked secret.
 
 Entries are written inside the same transaction as the change they describe, so a change
-without its audit row (or the reverse) cannot exist.
+without its audit row (or the reverse) cannot exist. The one exception to append-only is
+:func:`purge_values`: a secret that reached the control DB before validation refused it
+(or was typed into a free-text field) is masked in place, and the purge itself is audited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from typing import TypeAlias, cast
 
 import sqlalchemy as sa
 
+from dataloader_sdk.control._common import check_actor
 from dataloader_sdk.control.records import AuditAction, AuditEntry, EntityKind
+from dataloader_sdk.control.schema import historical_metadata as M
+from dataloader_sdk.control.schema import table_control as T
+from dataloader_sdk.control.schema import table_control_dbconfig as S
 from dataloader_sdk.control.schema import table_control_history as H
+from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import JSONValue
+from dataloader_sdk.secrets import MIN_SECRET_LENGTH, REDACTED, Secret, secret_forms
 
-__all__ = ["read_audit", "write_audit"]
+__all__ = ["PurgeValue", "purge_values", "read_audit", "write_audit"]
+
+#: What :func:`purge_values` takes: a resolved :class:`Secret` (preferred) or its text.
+PurgeValue: TypeAlias = "Secret | str"
 
 
 def write_audit(
@@ -65,3 +76,100 @@ def read_audit(conn: sa.Connection, entity: str | None, limit: int) -> list[Audi
         )
         for row in conn.execute(query)
     ]
+
+
+# -- purge a leaked secret -------------------------------------------------------------
+
+
+def _mask(value: JSONValue, forms: Sequence[str]) -> JSONValue:
+    """``value`` with every form of the secret replaced by ``***``, recursively."""
+    if isinstance(value, str):
+        for form in forms:
+            while form in value:
+                value = value.replace(form, REDACTED)
+        return value
+    if isinstance(value, list):
+        return [_mask(item, forms) for item in value]
+    if isinstance(value, dict):
+        return {cast(str, _mask(k, forms)): _mask(v, forms) for k, v in value.items()}
+    return value
+
+
+def _purge_table(
+    conn: sa.Connection, table: sa.Table, key: sa.Column[object], columns: Sequence[str],
+    forms: Sequence[str], *, text_only: bool = False,
+) -> tuple[int, list[object]]:
+    """Mask the secret in ``columns`` of every row of ``table``; (rows changed, their keys).
+
+    ``text_only``: the columns are plain text, so the database can pick the candidate rows
+    (run history grows large); JSON columns are read whole, as their stored text escapes
+    differently per backend.
+    """
+    changed: list[object] = []
+    query = sa.select(key, *(table.c[name] for name in columns))
+    if text_only:
+        query = query.where(sa.or_(*(table.c[name].contains(form, autoescape=True)
+                                     for name in columns for form in forms)))
+    for row in conn.execute(query).all():
+        new = {name: _mask(getattr(row, name), forms) for name in columns}
+        if any(new[name] != getattr(row, name) for name in columns):
+            conn.execute(sa.update(table).where(key == getattr(row, key.name)).values(**new))
+            changed.append(getattr(row, key.name))
+    return len(changed), changed
+
+
+def purge_values(
+    conn: sa.Connection,
+    values: Sequence[PurgeValue],
+    *,
+    actor: str,
+    at: datetime,
+    environment: str,
+) -> int:
+    """Mask leaked secret values everywhere the control DB keeps config or free text.
+
+    Rewrites, in place, the ``before``/``after`` JSON of audit rows, the fields and options
+    of sources (bumping their version, so concurrent editors reload), tables' queries and
+    strategy options, and run history notes and error messages. Each value is also matched
+    percent-encoded and escaped (see :func:`~dataloader_sdk.secrets.secret_forms`). Then
+    appends one ``purge`` audit row that counts what changed and names the secrets'
+    references, never their values.
+
+    Returns:
+        The number of rows rewritten (not counting the new ``purge`` row).
+
+    Raises:
+        ConfigError: no value, or a value shorter than ``MIN_SECRET_LENGTH`` (masking it
+            would mangle unrelated text).
+    """
+    check_actor(actor)
+    texts = [v.reveal() if isinstance(v, Secret) else v for v in values]
+    if not texts or any(not isinstance(t, str) or len(t) < MIN_SECRET_LENGTH for t in texts):
+        raise ConfigError(
+            f"give one or more secret values of at least {MIN_SECRET_LENGTH} characters to "
+            "purge; shorter ones would mask unrelated text"
+        )
+    forms = sorted({f for t in texts for f in secret_forms(t)}, key=len, reverse=True)
+    audit_rows, _ = _purge_table(conn, H, H.c.id, ("before", "after"), forms)
+    source_rows, ids = _purge_table(
+        conn, S, S.c.source_id, ("host", "database", "username", "secret_ref", "options"),
+        forms)
+    if ids:
+        conn.execute(sa.update(S).where(S.c.source_id.in_(ids))
+                     .values(version=S.c.version + 1, updated_at=at))
+    table_rows, ids = _purge_table(
+        conn, T, T.c.table_id, ("source_query", "strategy_options"), forms)
+    if ids:
+        conn.execute(sa.update(T).where(T.c.table_id.in_(ids))
+                     .values(version=T.c.version + 1, updated_at=at))
+    run_rows, _ = _purge_table(conn, M, M.c.run_id, ("note", "error_message"), forms,
+                               text_only=True)
+    total = audit_rows + source_rows + table_rows + run_rows
+    references = sorted({v.reference for v in values if isinstance(v, Secret) and v.reference})
+    write_audit(conn, kind="audit", entity="audit", action="purge", actor=actor, at=at,
+                before=None,
+                after={"values": len(texts), "references": list(references),
+                       "audit_rows": audit_rows, "source_rows": source_rows,
+                       "table_rows": table_rows, "run_rows": run_rows},
+                environment=environment)
+    return total

@@ -102,14 +102,17 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_control_engine(target: EnvironmentTarget) -> Engine:
+def create_control_engine(
+    target: EnvironmentTarget, *, busy_timeout: float = _SQLITE_BUSY_TIMEOUT
+) -> Engine:
     """An engine for one environment, configured for safe concurrent claims.
 
+    ``busy_timeout``: how long a SQLite writer waits for another one (seconds).
     The caller owns the engine and must ``dispose()`` it.
     """
     if target.dialect == "sqlite":
         engine = sa.create_engine(
-            target.url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT}
+            target.url, connect_args={"timeout": busy_timeout}
         )
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)

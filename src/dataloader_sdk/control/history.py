@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from dataloader_sdk.control.rows import row_to_run, run_problems, run_values
@@ -9,7 +11,11 @@ from dataloader_sdk.control.schema import historical_metadata as HM
 from dataloader_sdk.errors import ValidationError
 from dataloader_sdk.model import RunRecord
 
-__all__ = ["read_runs", "upsert_run"]
+__all__ = ["ABANDONED", "close_abandoned_runs", "read_runs", "upsert_run"]
+
+#: The error class of a run whose process died (or lost its control DB) before it
+#: could record how it ended.
+ABANDONED = "AbandonedRun"
 
 
 def upsert_run(conn: sa.Connection, run: RunRecord) -> None:
@@ -32,6 +38,25 @@ def upsert_run(conn: sa.Connection, run: RunRecord) -> None:
     )
     if updated.rowcount == 0:
         conn.execute(sa.insert(HM).values(values))
+
+
+def close_abandoned_runs(conn: sa.Connection, table_id: int, *, now: datetime) -> int:
+    """Mark the table's runs still recorded as ``running`` failed (abandoned).
+
+    Called when a new claim takes the table's lease, or a monitor fails a stuck table:
+    no run of the table can still be running then. Returns how many rows were closed.
+    """
+    result = conn.execute(
+        sa.update(HM)
+        .where(HM.c.table_id == table_id, HM.c.status == "running")
+        .values(
+            status="failed", finished_at=now, error_class=ABANDONED,
+            error_message="the run ended without recording its outcome (its process was "
+            "killed, or the control database failed at its end); a later run of the table "
+            "picked up from the last Delta commit",
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 def read_runs(conn: sa.Connection, table: str | None, limit: int) -> list[RunRecord]:

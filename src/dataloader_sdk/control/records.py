@@ -9,10 +9,12 @@ from typing import Literal, get_args
 
 from dataloader_sdk.model import JSONValue, TableRecord
 
-__all__ = ["AUDIT_ACTIONS", "AuditAction", "AuditEntry", "Claim", "EntityKind"]
+__all__ = ["AUDIT_ACTIONS", "AuditAction", "AuditEntry", "BrokenTable", "Claim", "EntityKind"]
 
-EntityKind = Literal["source", "table"]
-AuditAction = Literal["create", "update", "delete", "bulk", "promote", "state_reset", "status"]
+EntityKind = Literal["source", "table", "audit"]
+AuditAction = Literal[
+    "create", "update", "delete", "bulk", "promote", "state_reset", "status", "purge"
+]
 AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 
 
@@ -38,12 +40,27 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class BrokenTable:
+    """A ``table_control`` row that cannot be read as a table (edited by hand).
+
+    Attributes:
+        name: The row's name.
+        status: The row's status as stored.
+        problem: What is wrong and how to fix it.
+    """
+
+    name: str
+    status: str
+    problem: str
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One ``table_control_history`` row: who changed what, when, from what to what.
 
     Attributes:
         id: Monotonic row id (insertion order).
-        entity_kind: ``source`` or ``table``.
+        entity_kind: ``source``, ``table`` or ``audit`` (a purge of leaked secrets).
         entity: The source or table name.
         action: What happened (``create``, ``update``, ``delete``, ``state_reset``, ...).
         actor: Who did it (user or process name).

@@ -97,6 +97,7 @@ def table_config_values(cfg: TableConfig) -> dict[str, object]:
         "interval_seconds": cfg.interval_seconds,
         "priority": cfg.priority,
         "enabled": cfg.enabled,
+        "freshness_sla_seconds": cfg.freshness_sla_seconds,
     }
 
 
@@ -139,6 +140,7 @@ def row_to_table(row: Any) -> TableRecord:
         interval_seconds=row.interval_seconds,
         priority=row.priority,
         enabled=bool(row.enabled),
+        freshness_sla_seconds=row.freshness_sla_seconds,
     )
     return TableRecord(
         table_id=row.table_id,
@@ -152,6 +154,7 @@ def row_to_table(row: Any) -> TableRecord:
         lease_owner=row.lease_owner,
         lease_expires_at=row.lease_expires_at,
         run_generation=row.run_generation,
+        incarnation=row.incarnation,
     )
 
 
@@ -165,6 +168,7 @@ def record_to_json(record: TableRecord) -> dict[str, JSONValue]:
         "status": record.status,
         "state": record.state.to_json(),
         "version": record.version,
+        "incarnation": record.incarnation,
     }
 
 

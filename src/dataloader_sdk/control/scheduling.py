@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from dataloader_sdk.control._common import check_actor, check_now
 from dataloader_sdk.control.audit import write_audit
+from dataloader_sdk.control.history import close_abandoned_runs
 from dataloader_sdk.control.records import Claim
 from dataloader_sdk.control.rows import row_to_table
 from dataloader_sdk.control.schema import table_control as T
@@ -124,6 +125,9 @@ def _take_lease(
     )
     if result.rowcount != 1:
         raise _lease_error(row.name, table_row(conn, row.name), "cannot claim")
+    # Only one run of a table holds its lease, so a history row of the table still
+    # 'running' belongs to a run that died (killed, or the control DB failed at its end).
+    close_abandoned_runs(conn, row.table_id, now=now)
     record = row_to_table(table_row(conn, row.name))
     return Claim(table=record, owner=owner, generation=generation, expires_at=expires)
 
@@ -144,6 +148,12 @@ def claim(
     check_actor(owner)
     _positive(lease_seconds, "lease_seconds")
     row = table_row(conn, name, lock=True)
+    if _lease_held(row, now) and row.lease_owner == owner:
+        # Our own lease: an earlier attempt of this very claim committed but its answer
+        # was lost (the store retries such calls), or this worker's previous run of the
+        # table died without releasing it. Either way the lease is ours to use.
+        return Claim(table=row_to_table(row), owner=owner, generation=row.run_generation,
+                     expires_at=row.lease_expires_at)
     if _lease_held(row, now):
         raise LeaseError(
             f"table {name!r} is already running: leased by {row.lease_owner!r} until "
@@ -164,7 +174,13 @@ def claim(
 
 
 def claim_due(
-    conn: sa.Connection, *, owner: str, limit: int, lease_seconds: int, now: datetime
+    conn: sa.Connection,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: int,
+    now: datetime,
+    environment: str = "dataloader",
 ) -> list[Claim]:
     """Claim up to ``limit`` queued, enabled tables, highest priority (lowest number) first.
 
@@ -185,8 +201,27 @@ def claim_due(
     claims: list[Claim] = []
     for row in conn.execute(query).all():
         check_transition(row.name, row.status, "running")
+        try:
+            row_to_table(row)
+        except ConfigError as exc:
+            # One hand-edited row must not stop every other table: park it, with the reason.
+            _park_broken(conn, row, str(exc), now=now, environment=environment)
+            continue
         claims.append(_take_lease(conn, row, owner=owner, lease_seconds=lease_seconds, now=now))
     return claims
+
+
+def _park_broken(
+    conn: sa.Connection, row: Any, problem: str, *, now: datetime, environment: str
+) -> None:
+    """Move a queued table whose row cannot be read to ``needs_attention`` (audited)."""
+    final = check_transition(row.name, check_transition(row.name, row.status, "failed"),
+                             "needs_attention")
+    conn.execute(sa.update(T).where(T.c.table_id == row.table_id, T.c.status == row.status)
+                 .values(status=final, next_run_at=None, updated_at=now))
+    write_audit(conn, kind="table", entity=row.name, action="status", actor="dataloader",
+                at=now, before={"status": row.status},
+                after={"status": final, "reason": problem}, environment=environment)
 
 
 def _held_row(conn: sa.Connection, held: Claim, what: str) -> Any:
@@ -252,6 +287,13 @@ def finish(
 ) -> TableRecord:
     """End a claimed run: set its outcome, release the lease, schedule the next run."""
     check_now(now)
+    done = conn.execute(sa.select(T).where(T.c.table_id == held.table.table_id)).one_or_none()
+    if (done is not None and done.run_generation == held.generation
+            and done.lease_owner is None and done.last_run_at == now):
+        # This claim was finished already, at this very ``now``: an earlier attempt
+        # committed but its answer was lost (the store retries such calls). Finishing
+        # twice would count a failure twice. (A monitor's release sets no last_run_at.)
+        return row_to_table(done)
     row = _held_row(conn, held, "cannot finish")
     name = row.name
     final = check_transition(name, row.status, status)
@@ -304,6 +346,7 @@ def set_status(
     values: dict[str, object] = {"status": final, "updated_at": now}
     if row.status == "running":
         values.update(lease_owner=None, lease_expires_at=None)
+        close_abandoned_runs(conn, row.table_id, now=now)
     if final == "failed":
         values["retry_count"] = row.retry_count + 1
         values["next_run_at"] = now + timedelta(seconds=retry.delay_seconds)

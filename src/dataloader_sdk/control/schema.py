@@ -23,6 +23,7 @@ __all__ = [
     "table_control",
     "table_control_dbconfig",
     "table_control_history",
+    "table_control_meta",
 ]
 
 
@@ -120,6 +121,18 @@ table_control = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Renewed when the table is added or reset: Delta commits of an earlier incarnation
+    # are never rolled forward from (see control/migrations/versions/0002_identity.py).
+    sa.Column("incarnation", sa.String(32), nullable=False),
+    # --- orchestration (0003_orchestration): the queue token of the current enqueue and
+    # its hand-out/launch, so a scheduler de-duplicating on run keys never swallows a
+    # retry and a crashed tick loses nothing; the freshness SLA of the landing monitor.
+    sa.Column("queue_token", sa.String(32)),
+    sa.Column("queued_at", UTCDateTime),
+    sa.Column("queue_generation", sa.Integer),
+    sa.Column("handed_out_at", UTCDateTime),
+    sa.Column("launched_at", UTCDateTime),
+    sa.Column("freshness_sla_seconds", sa.Integer),
 )
 
 historical_metadata = sa.Table(
@@ -156,4 +169,13 @@ table_control_history = sa.Table(
     sa.Column("before", _json()),
     sa.Column("after", _json()),
     sa.Column("environment", sa.String(64), nullable=False),
+)
+
+# Key/value facts about the control database itself; ``control_id`` is a UUID made when
+# the database is created, carried by every Delta commit this control DB's runs write.
+table_control_meta = sa.Table(
+    "table_control_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
 )

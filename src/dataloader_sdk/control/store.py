@@ -7,21 +7,29 @@ status change goes through :mod:`dataloader_sdk.control.status`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
 import sqlalchemy as sa
 
-from dataloader_sdk.control import audit, history, migrate, scheduling, sources, tables
+from dataloader_sdk.control import audit, history, identity, migrate, scheduling, sources, tables
 from dataloader_sdk.control.database import (
     Environment,
     EnvironmentTarget,
     create_control_engine,
     resolve_environment,
 )
-from dataloader_sdk.control.records import AuditEntry, Claim
+from dataloader_sdk.control.findings import (  # orchestration block
+    FailedTable,
+    LandingRow,
+    QueuedTable,
+    RetryDecision,
+    StuckTable,
+)
+from dataloader_sdk.control.records import AuditEntry, BrokenTable, Claim
+from dataloader_sdk.control.resilience import ControlRetry, run_with_retries
 from dataloader_sdk.control.scheduling import RetryPolicy
 from dataloader_sdk.errors import ConfigError, StateError
 from dataloader_sdk.model import (
@@ -35,7 +43,7 @@ from dataloader_sdk.model import (
 )
 
 # Claim, AuditEntry and RetryPolicy are re-exported: callers import them from here.
-__all__ = ["AuditEntry", "Claim", "ControlStore", "RetryPolicy"]
+__all__ = ["AuditEntry", "BrokenTable", "Claim", "ControlStore", "RetryPolicy"]
 
 _T = TypeVar("_T")
 
@@ -51,6 +59,8 @@ class ControlStore:
         environment: ``dataloader`` (prod) or ``dataloader_test`` (pre-prod).
         retry: The retry policy applied by :meth:`finish`, :meth:`enqueue_due` and
             :meth:`set_status`.
+        control_retry: How transient control-database failures are retried (see
+            ``control/resilience.py``).
     """
 
     def __init__(
@@ -61,13 +71,16 @@ class ControlStore:
         *,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        control_retry: ControlRetry | None = None,
     ) -> None:
         """Wrap an engine made by :func:`create_control_engine`; prefer :meth:`open`."""
         self._engine = engine
         self._target = target
         self.environment: str = environment
         self.retry = retry or RetryPolicy()
+        self.control_retry = control_retry or ControlRetry()
         self._clock = clock
+        self._control_id: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -80,6 +93,7 @@ class ControlStore:
         upgrade: bool = True,
         max_retries: int = 3,
         retry_delay_seconds: int = 60,
+        busy_timeout_seconds: float = 30.0,
     ) -> ControlStore:
         """Connect to ``environment``'s control tables, migrating them to the latest schema.
 
@@ -92,6 +106,8 @@ class ControlStore:
                 With ``False`` the database must already be at the latest revision.
             max_retries: Retries after a failure before ``needs_attention``.
             retry_delay_seconds: How long after a failure the retry is due.
+            busy_timeout_seconds: SQLite only: how long a write waits for another
+                process's write lock before failing with ``ControlStoreUnavailableError``.
 
         Raises:
             ConfigError: Bad URL or environment.
@@ -99,7 +115,7 @@ class ControlStore:
         """
         target = resolve_environment(url, environment)
         retry = RetryPolicy(max_retries=max_retries, delay_seconds=retry_delay_seconds)
-        engine = create_control_engine(target)
+        engine = create_control_engine(target, busy_timeout=busy_timeout_seconds)
         store = cls(engine, target, environment, retry=retry)
         try:
             if upgrade:
@@ -115,12 +131,31 @@ class ControlStore:
         """Migrate the control tables to the latest revision (``alembic upgrade head``).
 
         Idempotent; creates the PostgreSQL schema when missing.
+
+        Raises:
+            ControlStoreUnavailableError: The database cannot be reached.
         """
-        migrate.upgrade(self._engine, self._target.schema)
+        run_with_retries(lambda: migrate.upgrade(self._engine, self._target.schema),
+                         what="migrate the control tables", where=self._describe(),
+                         policy=self.control_retry)
 
     def revision(self) -> str | None:
         """The migration revision the database is at (``None`` if never migrated)."""
-        return migrate.current_revision(self._engine, self._target.schema)
+        return run_with_retries(
+            lambda: migrate.current_revision(self._engine, self._target.schema),
+            what="read the migration revision", where=self._describe(),
+            policy=self.control_retry)
+
+    @property
+    def control_id(self) -> str:
+        """This control database's id: a UUID made when it was created (migration 0002).
+
+        Every Delta commit a run writes carries it, so a run never rolls forward from the
+        commit of another control database (or environment) sharing the table.
+        """
+        if self._control_id is None:
+            self._control_id = self._run(identity.control_id, "read the control DB's id")
+        return self._control_id
 
     def check_revision(self) -> None:
         """Raise :class:`StateError` unless the database is at the latest revision."""
@@ -156,9 +191,16 @@ class ControlStore:
         with self._engine.begin() as conn:
             yield conn
 
-    def _run(self, fn: Callable[[sa.Connection], _T]) -> _T:
-        with self._tx() as conn:
-            return fn(conn)
+    def _run(self, fn: Callable[[sa.Connection], _T], what: str = "complete a store call") -> _T:
+        """Run ``fn`` in one transaction; transient database failures are retried, and
+        what is left surfaces as a :class:`ControlStoreUnavailableError`, never raw."""
+
+        def once() -> _T:
+            with self._tx() as conn:
+                return fn(conn)
+
+        return run_with_retries(once, what=what, where=self._describe(),
+                                policy=self.control_retry)
 
     # ------------------------------------------------------------------ sources
 
@@ -258,8 +300,12 @@ class ControlStore:
         return self._run(lambda c: tables.get_table(c, name))
 
     def list_tables(self) -> list[TableRecord]:
-        """Every table, sorted by name."""
-        return self._run(tables.list_tables)
+        """Every readable table, sorted by name (unreadable rows: :meth:`broken_tables`)."""
+        return self._run(tables.list_tables, "list the tables")
+
+    def broken_tables(self) -> list[BrokenTable]:
+        """Rows of ``table_control`` that cannot be read (edited by hand), with the reason."""
+        return self._run(tables.broken_tables, "list the broken tables")
 
     def reset_state(self, name: str, *, actor: str) -> TableRecord:
         """Forget a table's state (watermark, progress): the next run starts over. Audited.
@@ -276,7 +322,8 @@ class ControlStore:
 
     def enqueue_due(self, *, now: datetime) -> list[str]:
         """Queue every due table and return their names (highest priority first)."""
-        return self._run(lambda c: scheduling.enqueue_due(c, now=now, retry=self.retry))
+        return self._run(lambda c: scheduling.enqueue_due(c, now=now, retry=self.retry),
+                         "enqueue due tables")
 
     def claim(self, name: str, *, owner: str, lease_seconds: int, now: datetime) -> Claim:
         """Claim one table for a manual run, whatever its schedule.
@@ -286,7 +333,8 @@ class ControlStore:
             LeaseError: Another worker holds the lease (named, with its expiry).
         """
         return self._run(lambda c: scheduling.claim(
-            c, name, owner=owner, lease_seconds=lease_seconds, now=now))
+            c, name, owner=owner, lease_seconds=lease_seconds, now=now),
+            f"claim table {name!r}")
 
     def claim_due(
         self, *, owner: str, limit: int, lease_seconds: int, now: datetime
@@ -296,7 +344,8 @@ class ControlStore:
         Safe to call from many workers at once: each table is claimed by exactly one.
         """
         return self._run(lambda c: scheduling.claim_due(
-            c, owner=owner, limit=limit, lease_seconds=lease_seconds, now=now))
+            c, owner=owner, limit=limit, lease_seconds=lease_seconds, now=now,
+            environment=self.environment), "claim due tables")
 
     def save_state(self, claim: Claim, state: TableState) -> None:
         """Store a claimed table's state after a committed step.
@@ -304,7 +353,8 @@ class ControlStore:
         Raises:
             LeaseError: The claim no longer holds (taken over, or failed by a monitor).
         """
-        self._run(lambda c: scheduling.save_state(c, claim, state))
+        self._run(lambda c: scheduling.save_state(c, claim, state),
+                  f"save the state of table {claim.table.name!r}")
 
     def renew(self, claim: Claim, *, now: datetime, lease_seconds: int) -> Claim:
         """Extend a claim's lease (called periodically during long runs).
@@ -313,7 +363,8 @@ class ControlStore:
             LeaseError: The claim no longer holds (taken over, or failed by a monitor).
         """
         return self._run(
-            lambda c: scheduling.renew(c, claim, now=now, lease_seconds=lease_seconds))
+            lambda c: scheduling.renew(c, claim, now=now, lease_seconds=lease_seconds),
+            f"renew the lease of table {claim.table.name!r}")
 
     def finish(
         self,
@@ -332,7 +383,8 @@ class ControlStore:
             LeaseError: The claim no longer holds.
         """
         return self._run(lambda c: scheduling.finish(
-            c, claim, status=status, now=now, permanent=permanent, retry=self.retry))
+            c, claim, status=status, now=now, permanent=permanent, retry=self.retry),
+            f"finish the run of table {claim.table.name!r}")
 
     def set_status(
         self, name: str, to: TableStatus, *, actor: str, reason: str
@@ -351,7 +403,8 @@ class ControlStore:
 
     def record_run(self, run: RunRecord) -> None:
         """Insert the run, or update it if its ``run_id`` was recorded before."""
-        self._run(lambda c: history.upsert_run(c, run))
+        self._run(lambda c: history.upsert_run(c, run),
+                  f"record run {run.run_id} of table {run.table!r}")
 
     def runs(self, table: str | None = None, limit: int = 50) -> list[RunRecord]:
         """The newest runs (of one table, or of all), newest first."""
@@ -363,8 +416,105 @@ class ControlStore:
         _check_limit(limit)
         return self._run(lambda c: audit.read_audit(c, entity, limit))
 
+    def purge_secret_from_audit(self, *values: audit.PurgeValue, actor: str) -> int:
+        """Mask leaked secret values in the audit history and the stored config (audited).
+
+        For a secret that reached the control DB anyway (stored before validation refused
+        inline credentials, or typed into a free-text field): every occurrence, also
+        percent-encoded or escaped, in audit ``before``/``after``, source fields and
+        options, table queries and options, and run notes and errors becomes ``***``. One
+        ``purge`` audit row records the counts and the secrets' references, never a value.
+        Rotate the secret as well: it was exposed.
+
+        Args:
+            values: the leaked secrets, ideally resolved
+                :class:`~dataloader_sdk.secrets.Secret` objects
+                (``resolve('env:LEAKED', host)``), so no value is typed anywhere.
+            actor: who purges (recorded in the audit row).
+
+        Returns:
+            The number of rows rewritten.
+
+        Raises:
+            ConfigError: no value, or one shorter than ``MIN_SECRET_LENGTH`` characters.
+        """
+        now = self._clock()
+        return self._run(lambda c: audit.purge_values(
+            c, values, actor=actor, at=now, environment=self.environment))
+
+    # ------------------------------------------------------------------ orchestration
+    # The adapter's store side (``dataloader_sdk.orchestration`` calls these; prefer it).
+    # Each is one transaction in its own module; they are imported here, not at the top,
+    # so this block stays apart from the facade's own operations.
+
+    def orchestration_enqueue(
+        self, *, now: datetime, limit: int | None = None, handout_seconds: int = 60
+    ) -> list[QueuedTable]:
+        """Enqueue due tables and hand out the queued, unlaunched ones (control/queue.py)."""
+        from dataloader_sdk.control import queue
+        return self._run(lambda c: queue.enqueue_due(
+            c, now=now, limit=limit, handout_seconds=handout_seconds))
+
+    def orchestration_mark_launched(self, tokens: Mapping[str, str], *, now: datetime) -> int:
+        """Stamp the launch of each table's current enqueue; returns how many held."""
+        from dataloader_sdk.control import queue
+        return self._run(lambda c: queue.mark_launched(c, tokens, now=now))
+
+    def orchestration_claim(
+        self, name: str, token: str, *, owner: str, lease_seconds: int, now: datetime
+    ) -> Claim:
+        """Claim ``name`` for the launch holding ``token`` (StaleQueueTokenError if stale)."""
+        from dataloader_sdk.control import queue
+        return self._run(lambda c: queue.claim_queued(
+            c, name, token, owner=owner, lease_seconds=lease_seconds, now=now))
+
+    def orchestration_fail_long_queued(
+        self, *, now: datetime, older_than: timedelta, retry_delay_seconds: int,
+        limit: int | None = None,
+    ) -> list[StuckTable]:
+        """Fail tables queued for longer than ``older_than`` (control/monitoring.py)."""
+        from dataloader_sdk.control import monitoring
+        return self._run(lambda c: monitoring.fail_long_queued(
+            c, now=now, older_than=older_than, retry_delay_seconds=retry_delay_seconds,
+            environment=self.environment, limit=limit))
+
+    def orchestration_fail_long_running(
+        self, *, now: datetime, grace: timedelta, retry_delay_seconds: int,
+        limit: int | None = None,
+    ) -> list[StuckTable]:
+        """Fail running tables whose lease expired ``grace`` ago (control/monitoring.py)."""
+        from dataloader_sdk.control import monitoring
+        return self._run(lambda c: monitoring.fail_long_running(
+            c, now=now, grace=grace, retry_delay_seconds=retry_delay_seconds,
+            environment=self.environment, limit=limit))
+
+    def orchestration_failed(self) -> list[FailedTable]:
+        """Every failed table with its attempts and last error (control/retrying.py)."""
+        from dataloader_sdk.control import retrying
+        return self._run(retrying.failed_tables)
+
+    def orchestration_apply_retries(
+        self, decide: Callable[[FailedTable], RetryDecision], *, now: datetime,
+        limit: int | None = None,
+    ) -> list[RetryDecision]:
+        """Lock the failed tables, ``decide`` each, apply (control/retrying.py)."""
+        from dataloader_sdk.control import retrying
+        return self._run(lambda c: retrying.apply_retries(
+            c, decide, now=now, environment=self.environment, limit=limit))
+
+    def orchestration_in_status(self, status: TableStatus) -> list[str]:
+        """Names of the tables in ``status``, sorted."""
+        from dataloader_sdk.control import retrying
+        return self._run(lambda c: retrying.tables_in_status(c, status))
+
+    def orchestration_landing(self) -> list[LandingRow]:
+        """Each scheduled, enabled table's last success (control/landing.py)."""
+        from dataloader_sdk.control import landing
+        return self._run(landing.landing_rows)
+
 
 def _check_limit(limit: object) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
         raise ConfigError(f"limit must be a positive integer, got {limit!r}")
+
 

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from dataloader_sdk.control._common import check_actor, json_problem
 from dataloader_sdk.control.audit import write_audit
+from dataloader_sdk.control.identity import new_incarnation
+from dataloader_sdk.control.records import BrokenTable
 from dataloader_sdk.control.rows import record_to_json, row_to_table, table_config_values
 from dataloader_sdk.control.schema import table_control as T
 from dataloader_sdk.control.schema import table_control_dbconfig as S
@@ -26,6 +28,7 @@ from dataloader_sdk.model import TableConfig, TableRecord, TableState, TargetNam
 
 __all__ = [
     "add_table",
+    "broken_tables",
     "get_table",
     "list_tables",
     "remove_table",
@@ -95,6 +98,7 @@ def add_table(
             retry_count=0,
             run_generation=0,
             version=1,
+            incarnation=new_incarnation(),
             created_at=now,
             updated_at=now,
         )
@@ -168,14 +172,19 @@ def remove_table(
 def reset_state(
     conn: sa.Connection, name: str, *, actor: str, now: datetime, environment: str
 ) -> TableRecord:
-    """Put a table's state back to ``TableState()`` (next run starts over) and audit it."""
+    """Put a table's state back to ``TableState()`` (next run starts over) and audit it.
+
+    The table gets a new incarnation, so the next run ignores the Delta commits it made
+    before; its first step replaces whatever the target holds (never merges into it).
+    """
     check_actor(actor)
     row = table_row(conn, name, lock=True)
     _refuse_if_running(row, "reset the state of")
     before = row_to_table(row)
     conn.execute(
         sa.update(T).where(T.c.table_id == row.table_id)
-        .values(state=TableState().to_json(), updated_at=now)
+        .values(state=TableState().to_json(), incarnation=new_incarnation(), retry_count=0,
+                updated_at=now)
     )
     after = row_to_table(table_row(conn, name))
     write_audit(conn, kind="table", entity=name, action="state_reset", actor=actor, at=now,
@@ -190,5 +199,20 @@ def get_table(conn: sa.Connection, name: str) -> TableRecord:
 
 
 def list_tables(conn: sa.Connection) -> list[TableRecord]:
-    """Every table, by name."""
-    return [row_to_table(r) for r in conn.execute(sa.select(T).order_by(T.c.name))]
+    """Every readable table, by name (see :func:`broken_tables` for the others)."""
+    return [t for t in _read_all(conn) if isinstance(t, TableRecord)]
+
+
+def broken_tables(conn: sa.Connection) -> list[BrokenTable]:
+    """Rows that cannot be read as tables, with the reason, by name."""
+    return [t for t in _read_all(conn) if isinstance(t, BrokenTable)]
+
+
+def _read_all(conn: sa.Connection) -> list[TableRecord | BrokenTable]:
+    out: list[TableRecord | BrokenTable] = []
+    for row in conn.execute(sa.select(T).order_by(T.c.name)):
+        try:
+            out.append(row_to_table(row))
+        except ConfigError as exc:
+            out.append(BrokenTable(name=row.name, status=row.status, problem=str(exc)))
+    return out

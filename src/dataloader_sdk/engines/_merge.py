@@ -27,6 +27,7 @@ __all__ = [
     "DELETED_COLUMN",
     "check_merge_columns",
     "check_null_keys",
+    "column_map",
     "dedup",
     "delete_flag_sql",
     "distinct_keys",
@@ -140,6 +141,18 @@ def dedup(rows: pa.Table, keys: Sequence[str], sequence: CursorExpr | None) -> p
     winners = ordered.group_by(list(keys), use_threads=False).aggregate([(_ROW, "last")])
     take = pc.sort_indices(winners.column(f"{_ROW}_last"))
     return rows.take(pc.take(winners.column(f"{_ROW}_last"), take))
+
+
+def column_map(columns: Sequence[str]) -> dict[str, str]:
+    """``{'t."c"': 's."c"', ...}``: the update/insert map of a merge over ``columns``.
+
+    Both sides are double-quoted DataFusion identifiers with embedded ``"`` doubled,
+    which delta-rs parses for the target column and the expression alike; backticks,
+    quotes, dots, spaces and non-ASCII stay literal parts of the name.
+    """
+    return {
+        f"{TARGET_ALIAS}.{quote_ident(c)}": f"{SOURCE_ALIAS}.{quote_ident(c)}" for c in columns
+    }
 
 
 def merge_condition(keys: Sequence[str]) -> str:

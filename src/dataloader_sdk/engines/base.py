@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
@@ -19,7 +20,8 @@ from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Engine", "EngineFactory", "EngineSettings", "WriteOutcome", "find_commit"]
+__all__ = ["RECENT_COMMITS", "Engine", "EngineFactory", "EngineSettings", "WriteOutcome",
+           "find_commit"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,15 @@ class Engine(Protocol):
         """Metadata of the newest dataloader commit for ``app_id``, or ``None``."""
         ...
 
+    def newest_commit(self, target: TargetName) -> CommitInfo | None:
+        """The newest dataloader commit of any app id among the table's last
+        :data:`RECENT_COMMITS` versions (``None``: none there, or no table).
+
+        The runner refuses a table whose newest dataloader commit belongs to another
+        environment or control database; reading only recent versions keeps it cheap.
+        """
+        ...
+
     def recorded_version(self, target: TargetName, app_id: str) -> int | None:
         """The app-transaction version recorded for ``app_id`` (``None``: none, or no table).
 
@@ -79,12 +90,27 @@ class Engine(Protocol):
         """Whether the target table exists."""
         ...
 
+    def drop(self, target: TargetName) -> bool:
+        """Delete the target table (data and log); ``False`` if it did not exist.
+
+        Raises:
+            ConfigError: The engine cannot drop tables where they live (e.g. an object store).
+        """
+        ...
+
     def read(self, target: TargetName) -> pa.Table:
         """The whole current table (for verification, demos and tests)."""
         ...
 
     def count(self, target: TargetName, where: tuple[Predicate, ...] = ()) -> int:
         """Rows of the current table matching ``where`` (0 if the table is missing)."""
+        ...
+
+    def last_commit_time(self, target: TargetName) -> datetime | None:
+        """When the target's newest commit (of any writer) was made, UTC; ``None``: no table.
+
+        Cheap (one history entry); the freshness monitor asks it per table.
+        """
         ...
 
 
@@ -97,8 +123,15 @@ class EngineFactory(Protocol):
         ...
 
 
-def find_commit(entries: Iterable[Mapping[str, object]], app_id: str) -> CommitInfo | None:
-    """The first dataloader commit of ``app_id`` among Delta history ``entries``.
+#: How many of a table's newest versions :meth:`Engine.newest_commit` looks at (other
+#: writers, such as maintenance, may have committed on top of the last load).
+RECENT_COMMITS = 20
+
+
+def find_commit(
+    entries: Iterable[Mapping[str, object]], app_id: str | None
+) -> CommitInfo | None:
+    """The first dataloader commit of ``app_id`` (any, if ``None``) among history ``entries``.
 
     ``entries`` come newest first. The metadata may be top-level keys (delta-rs writes
     them so) or JSON in ``userMetadata`` (Spark's only field; delta-rs fills it too), so
@@ -114,7 +147,9 @@ def find_commit(entries: Iterable[Mapping[str, object]], app_id: str) -> CommitI
                 meta = json.loads(text)
             except ValueError:
                 continue
-        if not isinstance(meta, Mapping) or meta.get("dataloader.app_id") != app_id:
+        if not isinstance(meta, Mapping) or "dataloader.app_id" not in meta:
+            continue
+        if app_id is not None and meta.get("dataloader.app_id") != app_id:
             continue
         info = CommitInfo.from_metadata(meta)
         if info is not None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -41,9 +41,12 @@ from deltalake import (
     write_deltalake,
 )
 
+from dataloader_sdk.engines._common import destination_error, table_lock
+from dataloader_sdk.engines._drop import drop_local_table
 from dataloader_sdk.engines._merge import (
     SOURCE_ALIAS,
     TARGET_ALIAS,
+    column_map,
     dedup,
     delete_flag_sql,
     drop_stale,
@@ -53,10 +56,16 @@ from dataloader_sdk.engines._merge import (
     soft_deletes,
     validate_merge_source,
 )
+from dataloader_sdk.engines._paths import check_delta_rs_root, table_path
 from dataloader_sdk.engines._predicates import render_where
 from dataloader_sdk.engines._schema import check_compatible, new_columns
 from dataloader_sdk.engines._streams import CountedStream, FirstMergeStream
-from dataloader_sdk.engines.base import EngineSettings, WriteOutcome, find_commit
+from dataloader_sdk.engines.base import (
+    RECENT_COMMITS,
+    EngineSettings,
+    WriteOutcome,
+    find_commit,
+)
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
 from dataloader_sdk.model import (
     Append,
@@ -100,28 +109,15 @@ def table_properties() -> dict[str, str | None]:
     """Delta table properties set when the engine creates a table (ignored afterwards)."""
     return {"delta.targetFileSize": str(TARGET_FILE_SIZE)}
 
-# Process-wide, so two engine instances over the same root also serialise per table.
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _table_lock(uri: str) -> threading.Lock:
-    with _locks_guard:
-        lock = _locks.get(uri)
-        if lock is None:
-            lock = _locks[uri] = threading.Lock()
-        return lock
-
 
 def table_uri(root: str, target: TargetName) -> str:
-    """Where ``target`` lives under ``root``: ``root/[catalog/]schema/table``."""
-    return "/".join([root.rstrip("/"), *target.parts])
+    """Where ``target`` lives under ``root``: ``root/[catalog/]schema/table``.
 
-
-def _first_line(exc: BaseException) -> str:
-    # delta-rs appends a Rust backtrace when RUST_BACKTRACE is set; keep the message only.
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    Raises:
+        ConfigError: a part of ``target`` is not one safe path segment (``..``, ``/``,
+            empty, control characters), so the path would leave the root.
+    """
+    return table_path(root, target)
 
 
 def _commit_metadata(commit: CommitInfo) -> dict[str, str]:
@@ -136,11 +132,16 @@ class DeltaRsEngine:
 
     Args:
         settings: the root directory or object-store URI, and storage options.
+
+    Raises:
+        ConfigError: the root is not an absolute directory or a URI delta-rs can write
+            (a Unity Catalog name such as ``uc:main`` needs the spark engine).
     """
 
     name = "delta_rs"
 
     def __init__(self, settings: EngineSettings) -> None:
+        check_delta_rs_root(settings.root)
         self.settings = settings
         self._storage = dict(settings.storage_options) or None
 
@@ -157,14 +158,20 @@ class DeltaRsEngine:
                 return None
             return DeltaTable(uri, storage_options=self._storage)
         except Exception as exc:
-            raise DestinationError(
-                f"table {target}: cannot open the Delta table at {uri}: {_first_line(exc)}. "
-                "Check that the engine root is reachable and the storage options are right."
+            raise destination_error(
+                f"table {target}: cannot open the Delta table at {uri}", exc,
+                "Check that the engine root is reachable and the storage options are right.",
             ) from exc
 
     def exists(self, target: TargetName) -> bool:
         """Whether the target table exists."""
         return self._load(target) is not None
+
+    def drop(self, target: TargetName) -> bool:
+        """Delete a local target table's directory (see ``engines/_drop.py``)."""
+        uri = self.uri(target)
+        with table_lock(uri):
+            return drop_local_table(target, uri)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -189,10 +196,13 @@ class DeltaRsEngine:
 
         Raises:
             DestinationError: the write was refused or failed; the table is unchanged.
-            ConfigError: the write mode is malformed (e.g. ReplaceWhere without predicate).
+                :class:`DestinationTransientError` when retrying can succeed (disk full,
+                permission denied, a concurrent writer committed first).
+            ConfigError: the write mode is malformed (e.g. ReplaceWhere without
+                predicate), or the target's path would leave the root.
         """
         uri = self.uri(target)
-        with _table_lock(uri):
+        with table_lock(uri):
             table = self._load(target)
             if table is not None:
                 recorded = table.transaction_version(commit.app_id)
@@ -220,10 +230,10 @@ class DeltaRsEngine:
                     # The source failed while delta-rs pulled from it: report the source's
                     # error (e.g. a transient one the runner may retry), not delta-rs's.
                     raise source.error from None
-                raise DestinationError(
-                    f"table {target}: delta-rs failed to write ({type(mode).__name__}): "
-                    f"{_first_line(exc)}. The table is unchanged; fix the cause and run "
-                    "the table again (the step will be retried with the same version)."
+                raise destination_error(
+                    f"table {target}: delta-rs failed to write ({type(mode).__name__})", exc,
+                    "The table is unchanged; fix the cause and run the table again (the "
+                    "step will be retried with the same version).",
                 ) from exc
             after = self._load(target)
             return WriteOutcome(
@@ -342,8 +352,8 @@ class DeltaRsEngine:
         mode: Merge,
         props: CommitProperties,
     ) -> int:
-        if table is None:
-            return self._first_merge(target, uri, data, mode, props)
+        if table is None or mode.replace_existing:
+            return self._first_merge(target, uri, table, data, mode, props)
         # Materialised on purpose: NULL keys are refused and duplicates resolved before
         # anything is written.
         rows = data.read_all()
@@ -385,9 +395,14 @@ class DeltaRsEngine:
             insert_when: str | None = f"NOT {flag}"
         else:
             insert_when = None
+        # Explicit column maps, not update_all/insert_all: deltalake builds those with
+        # unescaped backticks, so a column named a`b broke every merge. The maps name the
+        # source's columns only, as update_all did: an updated row keeps its target values
+        # in columns the source lacks (e.g. older lineage), an inserted row gets NULL there.
+        columns = column_map(rows.column_names)
         metrics: dict[str, Any] = (
-            merger.when_matched_update_all(predicate=guard)
-            .when_not_matched_insert_all(predicate=insert_when)
+            merger.when_matched_update(updates=columns, predicate=guard)
+            .when_not_matched_insert(updates=columns, predicate=insert_when)
             .execute()
         )
         return sum(
@@ -399,14 +414,19 @@ class DeltaRsEngine:
         self,
         target: TargetName,
         uri: str,
+        replacing: DeltaTable | None,
         data: pa.RecordBatchReader,
         mode: Merge,
         props: CommitProperties,
     ) -> int:
-        """A Merge into a missing table: streamed, unless the keys turn out not unique."""
+        """A Merge into a missing table, or one replacing an earlier incarnation's table:
+        streamed, unless the keys turn out not unique."""
+        where: DeltaTable | str = replacing if replacing is not None else uri
+        how: Literal["append", "overwrite"] = "append" if replacing is None else "overwrite"
         with FirstMergeStream(target, data, mode) as stream:
             try:
-                self._write_deltalake(uri, stream.reader, mode="append", props=props)
+                self._write_deltalake(where, stream.reader, mode=how, schema_mode="overwrite"
+                                      if replacing is not None else "merge", props=props)
                 return stream.rows
             except Exception:
                 if not stream.duplicates:
@@ -416,7 +436,12 @@ class DeltaRsEngine:
             # delta-rs committed nothing (the files it wrote are not in any commit).
             log.info("table %s: the first load's keys are not unique; deduplicating", target)
             rows = dedup(stream.spilled(), mode.keys, mode.sequence)
-        return self._append(target, uri, None, first_load_rows(target, rows, mode), props)
+        rows = first_load_rows(target, rows, mode)
+        if replacing is not None:
+            self._write_deltalake(replacing, rows, mode="overwrite", schema_mode="overwrite",
+                                  props=props)
+            return int(rows.num_rows)
+        return self._append(target, uri, None, rows, props)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -432,10 +457,25 @@ class DeltaRsEngine:
         try:
             history = table.history()
         except Exception as exc:
-            raise DestinationError(
-                f"table {target}: cannot read the Delta history: {_first_line(exc)}"
+            raise destination_error(
+                f"table {target}: cannot read the Delta history", exc,
+                "Check that the table's _delta_log is readable.",
             ) from exc
         return find_commit(history, app_id)  # history() lists the newest commit first
+
+    def newest_commit(self, target: TargetName) -> CommitInfo | None:
+        """The newest dataloader commit among the table's last few versions."""
+        table = self._load(target)
+        if table is None:
+            return None
+        try:
+            history = table.history(limit=RECENT_COMMITS)
+        except Exception as exc:
+            raise destination_error(
+                f"table {target}: cannot read the Delta history", exc,
+                "Check that the table's _delta_log is readable.",
+            ) from exc
+        return find_commit(history, None)
 
     def recorded_version(self, target: TargetName, app_id: str) -> int | None:
         """The app-transaction version recorded in the table's snapshot for ``app_id``."""
@@ -465,9 +505,9 @@ class DeltaRsEngine:
         try:
             result = QueryBuilder().register("t", table).execute(sql).read_all()
         except Exception as exc:
-            raise DestinationError(
-                f"table {target}: cannot count rows: {_first_line(exc)}. Check that the "
-                "predicate's columns exist in the table."
+            raise destination_error(
+                f"table {target}: cannot count rows", exc,
+                "Check that the predicate's columns exist in the table.",
             ) from exc
         # Through the Arrow stream interface: pa.table() on a foreign object would make
         # pyarrow import pandas to check whether it is a DataFrame.
@@ -483,6 +523,24 @@ class DeltaRsEngine:
             )
         return table
 
+
+    def last_commit_time(self, target: TargetName) -> datetime | None:
+        """When the target's newest commit was made (UTC), or ``None`` if it is missing."""
+        table = self._load(target)
+        if table is None:
+            return None
+        try:
+            entries = table.history(1)
+        except Exception as exc:
+            raise destination_error(
+                f"table {target}: cannot read the Delta history", exc,
+                "Check that the table's _delta_log is readable.",
+            ) from exc
+        stamp = entries[0].get("timestamp") if entries else None
+        if not isinstance(stamp, int):
+            return None
+        # Delta commit timestamps are milliseconds since the epoch.
+        return datetime.fromtimestamp(stamp / 1000, tz=timezone.utc)
 
 def _arrow_schema(table: DeltaTable) -> pa.Schema:
     # DeltaTable.schema().to_arrow() returns an arro3 schema; pyarrow imports it through

@@ -32,11 +32,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from dataloader_sdk.engines._common import destination_error, table_lock
+from dataloader_sdk.engines._drop import drop_local_table
 from dataloader_sdk.engines._merge import (
     dedup,
     first_load_rows,
@@ -44,6 +47,7 @@ from dataloader_sdk.engines._merge import (
     validate_merge_source,
 )
 from dataloader_sdk.engines._schema import check_compatible, normalize_type
+from dataloader_sdk.engines._spark_errors import write_error
 from dataloader_sdk.engines._spark_frames import Frame, frame_from_reader, frame_from_table
 from dataloader_sdk.engines._spark_jdbc import read_jdbc_partitioned
 from dataloader_sdk.engines._spark_merge import dedup_frame, existing_types, sequence_guard
@@ -54,7 +58,7 @@ from dataloader_sdk.engines._spark_sql import (
     render_where,
 )
 from dataloader_sdk.engines._spark_types import arrow_schema_to_spark, spark_schema_to_arrow
-from dataloader_sdk.engines.base import EngineSettings, WriteOutcome, find_commit
+from dataloader_sdk.engines.base import RECENT_COMMITS, EngineSettings, WriteOutcome, find_commit
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
 from dataloader_sdk.model import (
     Append,
@@ -90,19 +94,6 @@ _CONF_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 
 # Session confs are shared by every thread of the session: one MERGE at a time may own them.
 _session_conf_lock = threading.Lock()
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _table_lock(key: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
-
-
-def _first_line(exc: BaseException) -> str:
-    # Spark messages carry JVM stack traces after the first line; keep the message only.
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def _metadata_json(commit: CommitInfo) -> str:
@@ -184,6 +175,16 @@ class SparkEngine:
             return DeltaTable.forName(self.spark, self.location(target))
         return DeltaTable.forPath(self.spark, self.location(target))
 
+    def drop(self, target: TargetName) -> bool:
+        """``DROP TABLE`` in catalog mode; a local path table's directory otherwise."""
+        location = self.location(target)
+        if not self.exists(target):
+            return False
+        if self.catalog_mode:
+            self.spark.sql(f"DROP TABLE IF EXISTS {location}")
+            return True
+        return drop_local_table(target, location)
+
     def exists(self, target: TargetName) -> bool:
         """Whether the target is an existing Delta table."""
         location = self.location(target)
@@ -195,9 +196,9 @@ class SparkEngine:
         except DataLoaderError:
             raise
         except Exception as exc:
-            raise DestinationError(
-                f"table {target}: cannot check whether {location} exists: {_first_line(exc)}. "
-                "Check the root/catalog is reachable from Spark."
+            raise destination_error(
+                f"table {target}: cannot check whether {location} exists", exc,
+                "Check the root/catalog is reachable from Spark.",
             ) from exc
 
     def _frame(self, target: TargetName) -> DataFrame:
@@ -309,7 +310,7 @@ class SparkEngine:
         prepare: Callable[[pa.Schema | None], _Prepared],
     ) -> WriteOutcome:
         location = self.location(target)
-        with _table_lock(location):
+        with table_lock(location):
             before = self._version(target)
             if before is not None:
                 recorded = self._recorded_version(target, commit.app_id)
@@ -322,15 +323,18 @@ class SparkEngine:
                     return WriteOutcome(0, replayed=True, delta_version=before)
             prepared: _Prepared | None = None
             try:
-                prepared = prepare(self._arrow_schema(target) if before is not None else None)
+                # A Merge replacing an earlier incarnation's table is prepared as a first
+                # load (the old table's schema does not constrain it).
+                replacing = isinstance(mode, Merge) and mode.replace_existing
+                prepared = prepare(self._arrow_schema(target)
+                                   if before is not None and not replacing else None)
                 rows = self._apply(target, prepared, mode, commit, exists=before is not None)
             except DataLoaderError:
                 raise
             except Exception as exc:
-                raise DestinationError(
-                    f"table {target}: Spark failed to write ({type(mode).__name__}) to "
-                    f"{location}: {_first_line(exc)}. The table is unchanged; fix the cause "
-                    "and run the table again (the step is retried with the same version)."
+                columns = prepared.frame.df.columns if prepared is not None else []
+                raise write_error(
+                    target, type(mode).__name__, location, exc, columns
                 ) from exc
             finally:
                 if prepared is not None:
@@ -376,7 +380,7 @@ class SparkEngine:
         frame = prepared.frame
         if not exists:
             self._ensure_schema(target)
-        if isinstance(mode, Overwrite):
+        if isinstance(mode, Overwrite) or (isinstance(mode, Merge) and mode.replace_existing):
             writer = self._writer(frame.df, "overwrite", commit).option("overwriteSchema", "true")
             self._save(writer, target)
             return frame.rows
@@ -511,10 +515,26 @@ class SparkEngine:
                 .collect()
             )
         except Exception as exc:
-            raise DestinationError(
-                f"table {target}: cannot read the Delta history: {_first_line(exc)}"
+            raise destination_error(
+                f"table {target}: cannot read the Delta history", exc,
+                "Check that the table's _delta_log is readable.",
             ) from exc
         return find_commit(({"userMetadata": row["userMetadata"]} for row in rows), app_id)
+
+    def newest_commit(self, target: TargetName) -> CommitInfo | None:
+        """The newest dataloader commit among the table's last few versions."""
+        if not self.exists(target):
+            return None
+        try:
+            rows = (self._delta_table(target).history(RECENT_COMMITS)
+                    .select("version", "userMetadata").orderBy("version", ascending=False)
+                    .collect())
+        except Exception as exc:
+            raise destination_error(
+                f"table {target}: cannot read the Delta history", exc,
+                "Check that the table's _delta_log is readable.",
+            ) from exc
+        return find_commit(({"userMetadata": row["userMetadata"]} for row in rows), None)
 
     def read(self, target: TargetName) -> pa.Table:
         """The whole current table, with the Arrow types delta_rs reports.
@@ -542,11 +562,29 @@ class SparkEngine:
         try:
             return int((df.where(text) if text else df).count())
         except Exception as exc:
-            raise DestinationError(
-                f"table {target}: cannot count rows: {_first_line(exc)}. Check that the "
-                "predicate's columns exist in the table."
+            raise destination_error(
+                f"table {target}: cannot count rows", exc,
+                "Check that the predicate's columns exist in the table.",
             ) from exc
 
+
+    def last_commit_time(self, target: TargetName) -> datetime | None:
+        """When the target's newest commit was made (UTC), or ``None`` if it is missing."""
+        if not self.exists(target):
+            return None
+        try:
+            # Epoch milliseconds: a collected timestamp would be a naive local time.
+            row = (self._delta_table(target).history(1)
+                   .selectExpr("unix_millis(timestamp) AS ms").first())
+        except Exception as exc:
+            raise destination_error(
+                f"table {target}: cannot read the Delta history", exc,
+                "Check that the table's _delta_log is readable.",
+            ) from exc
+        stamp = row[0] if row is not None else None
+        if not isinstance(stamp, int):
+            return None
+        return datetime.fromtimestamp(stamp / 1000, tz=timezone.utc)
 
 class SparkEngineFactory:
     """Opens :class:`SparkEngine` instances (registered as ``spark``).

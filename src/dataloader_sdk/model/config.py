@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from dataloader_sdk.errors import FieldProblem, ValidationError
 from dataloader_sdk.model._base import JSONValue, identifier_problem, logical_name_problem
+from dataloader_sdk.model._credentials import credential_problems
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,10 @@ class SourceConfig:
     """One source connection (a row of ``table_control_dbconfig``).
 
     ``secret`` is a *reference* such as ``env:PGPASSWORD`` or ``file:/run/secrets/pg``,
-    never the secret itself; it is resolved only when a connection is opened.
+    never the secret itself; it is resolved only when a connection is opened. No field
+    may hold a credential inline (a URL's ``user:password@``, ``?password=``, an option
+    named like a secret holding anything but a reference): :meth:`problems` reports it,
+    and the control store refuses such a config, so secrets never reach the control DB.
     """
 
     name: str
@@ -49,6 +53,11 @@ class SourceConfig:
             )
         if not isinstance(self.options, Mapping):
             out.append(FieldProblem("options", "must be a JSON object"))
+        out.extend(credential_problems({
+            "host": self.host, "database": self.database, "username": self.username,
+            "secret": self.secret,
+            "options": self.options if isinstance(self.options, Mapping) else {},
+        }))
         return out
 
 
@@ -117,6 +126,9 @@ class TableConfig:
     interval_seconds: int | None = None
     priority: int = 100
     enabled: bool = True
+    #: How old the target may get before the landing monitor reports it (seconds);
+    #: ``None``: three times ``interval_seconds``.
+    freshness_sla_seconds: int | None = None
 
     @property
     def source_object(self) -> SourceObject:
@@ -148,6 +160,13 @@ class TableConfig:
             out.append(FieldProblem("interval_seconds", "must be a positive number of seconds"))
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             out.append(FieldProblem("priority", "must be an integer"))
+        if self.freshness_sla_seconds is not None and (
+            isinstance(self.freshness_sla_seconds, bool)
+            or not isinstance(self.freshness_sla_seconds, int)
+            or self.freshness_sla_seconds <= 0
+        ):
+            out.append(FieldProblem("freshness_sla_seconds",
+                                    "must be a positive number of seconds (or unset)"))
         if not isinstance(self.strategy_options, Mapping):
             out.append(FieldProblem("strategy_options", "must be a JSON object"))
         return out

@@ -36,6 +36,10 @@ class Merge:
     #: ``delete`` removes such rows from the target; ``flag`` keeps them with
     #: ``_dl_deleted = true`` (and ``false`` on every other row).
     delete_mode: Literal["delete", "flag"] = "delete"
+    #: Replace whatever the target holds instead of merging into it: the first step of a
+    #: table incarnation whose target already exists (after a reset, or a re-add). The
+    #: rows are checked and deduplicated as a first load's are.
+    replace_existing: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ class LoadStep:
     loaded_at: datetime
     label: str = ""
     guard: EmptyReadGuard | None = None
+    #: Rows the probe proved to be in the window (at least the row holding the frozen
+    #: upper bound). A read that returns fewer fails before the commit: the watermark
+    #: never moves over rows that were not read.
+    min_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,10 @@ class CommitInfo:
     strategy: str
     state_after: TableState
     rows: int = 0
+    #: The environment and control database whose run wrote the commit (a commit of
+    #: another one is never rolled forward from; see ``control/identity.py``).
+    environment: str = ""
+    control_id: str = ""
 
     def to_metadata(self) -> dict[str, str]:
         """Flat string metadata for the Delta commit (``dataloader.*`` keys)."""
@@ -109,6 +121,8 @@ class CommitInfo:
             "dataloader.table": self.table,
             "dataloader.strategy": self.strategy,
             "dataloader.rows": str(self.rows),
+            "dataloader.environment": self.environment,
+            "dataloader.control_id": self.control_id,
             "dataloader.state_after": json.dumps(self.state_after.to_json(), sort_keys=True),
         }
 
@@ -128,6 +142,8 @@ class CommitInfo:
                 table=str(meta.get("dataloader.table", "")),
                 strategy=str(meta.get("dataloader.strategy", "")),
                 rows=int(str(meta.get("dataloader.rows", "0"))),
+                environment=str(meta.get("dataloader.environment", "")),
+                control_id=str(meta.get("dataloader.control_id", "")),
                 state_after=TableState.from_json(json.loads(str(meta["dataloader.state_after"]))),
             )
         except (KeyError, ValueError, TypeError):

@@ -145,13 +145,11 @@ class TableRecord:
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
     run_generation: int = 0
+    #: Made when the table is added, renewed when it is reset: the Delta commits of an
+    #: earlier incarnation are never rolled forward from.
+    incarnation: str = ""
 
     @property
     def name(self) -> str:
         """The table's unique logical name."""
         return self.config.name
-
-    @property
-    def app_id(self) -> str:
-        """The Delta app-transaction id of this table's writes."""
-        return f"dataloader_sdk:{self.table_id}"

@@ -30,11 +30,18 @@ def upper_bound_probe(cursor: CursorExpr) -> MaxOf:
 
 
 class CursorWindow:
-    """The predicates of one run's read and the watermark after it commits."""
+    """The predicates of one run's read and the watermark after it commits.
 
-    def __init__(self, where: tuple[Predicate, ...], after: Watermark) -> None:
+    ``min_rows`` is what the probe proved: the row holding ``H`` lies inside the window
+    unless the read is strict and ``H`` equals ``W``. A read returning fewer rows than this
+    is refused by the runner before the commit (the watermark must not jump over rows that
+    a representation mismatch hid from the read).
+    """
+
+    def __init__(self, where: tuple[Predicate, ...], after: Watermark, min_rows: int = 0) -> None:
         self.where = where
         self.after = after
+        self.min_rows = min_rows
 
 
 def cursor_window(
@@ -82,7 +89,8 @@ def cursor_window(
                 ) from None
             where.append(Compare(cursor, ">=", lower))
     where.append(Compare(cursor, "<=", high.value))
-    return CursorWindow(tuple(where), high)
+    holds_upper = not strict or low is None or _less(low.value, high.value)
+    return CursorWindow(tuple(where), high, min_rows=1 if holds_upper else 0)
 
 
 def _less(a: object, b: object) -> bool:

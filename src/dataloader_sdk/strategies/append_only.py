@@ -92,5 +92,6 @@ class AppendOnlyStrategy:
             txn_version=version,
             loaded_at=ctx.now,
             label=f"append up to {window.after}",
+            min_rows=window.min_rows,
         )
         return LoadPlan((step,))

@@ -107,5 +107,6 @@ class IncrementalStrategy:
             txn_version=version,
             loaded_at=ctx.now,
             label=f"incremental up to {window.after}",
+            min_rows=window.min_rows,
         )
         return LoadPlan((step,))

@@ -13,6 +13,7 @@ write crashes there:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Literal
 
 import pyarrow as pa
@@ -68,6 +69,10 @@ class FaultyEngine:
         """Passed through."""
         return self.inner.last_commit(target, app_id)
 
+    def newest_commit(self, target: TargetName) -> CommitInfo | None:
+        """Passed through."""
+        return self.inner.newest_commit(target)
+
     def recorded_version(self, target: TargetName, app_id: str) -> int | None:
         """Passed through."""
         return self.inner.recorded_version(target, app_id)
@@ -76,6 +81,10 @@ class FaultyEngine:
         """Passed through."""
         return self.inner.exists(target)
 
+    def drop(self, target: TargetName) -> bool:
+        """Passed through."""
+        return self.inner.drop(target)
+
     def read(self, target: TargetName) -> pa.Table:
         """Passed through."""
         return self.inner.read(target)
@@ -83,6 +92,10 @@ class FaultyEngine:
     def count(self, target: TargetName, where: tuple[Predicate, ...] = ()) -> int:
         """Passed through."""
         return self.inner.count(target, where)
+
+    def last_commit_time(self, target: TargetName) -> datetime | None:
+        """Passed through."""
+        return self.inner.last_commit_time(target)
 
 
 def _break_after_first(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:

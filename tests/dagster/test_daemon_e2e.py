@@ -1,0 +1,253 @@
+"""End to end against a real ``dagster-daemon``: sensors launch runs that load Delta tables.
+
+One daemon, five tables on four SQLite sources, each source file read through the SDK
+with a busy timeout. The test holds SQLite write locks on some source files to make
+loads block (to observe them running, in parallel, and to kill one) or fail transiently,
+then checks the control DB, the Dagster run history and the Delta tables (read with
+``deltalake``) against the sources (read with raw ``sqlite3``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from deltalake import DeltaTable
+
+from dataloader_sdk import DataLoader, RunRecord
+from tests.dagster.project import (
+    add_sqlite_source,
+    add_table,
+    make_home,
+    make_source_db,
+    source_ids,
+)
+
+pytestmark = [pytest.mark.dagster, pytest.mark.slow, pytest.mark.integration,
+              pytest.mark.timeout(360)]
+
+DEADLINE_SECONDS = 240
+LEASE_SECONDS = 10
+LOCATION = Path(__file__).with_name("e2e_location.py")
+_T = TypeVar("_T")
+
+DAGSTER_YAML = """\
+storage:
+  sqlite:
+    base_dir: {base}
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 8
+    dequeue_interval_seconds: 1
+telemetry:
+  enabled: false
+"""
+
+WORKSPACE_YAML = """\
+load_from:
+  - python_file:
+      relative_path: {path}
+      location_name: dataloader
+"""
+
+# table → (source, source file stem, source table, target, rows)
+TABLES = {
+    "a.orders": ("src_a", "a", "orders", "bronze.a_orders", 40),
+    "a.items": ("src_a", "a", "items", "bronze.a_items", 12),
+    "b.customers": ("src_b", "b", "customers", "bronze.b_customers", 25),
+    "f.events": ("src_flaky", "f", "events", "bronze.f_events", 15),
+    "p.gone": ("src_perm", "p", "gone", "bronze.p_gone", 0),
+}
+
+
+@contextmanager
+def write_lock(path: Path) -> Iterator[Callable[[], None]]:
+    """Hold an exclusive SQLite lock on ``path``: readers block (busy timeout), then fail."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            conn.execute("ROLLBACK")
+            released = True
+
+    try:
+        yield release
+    finally:
+        release()
+        conn.close()
+
+
+def wait_for(what: str, check: Callable[[], _T | None], deadline: float,
+             daemon: subprocess.Popen[bytes], log: Path) -> _T:
+    """Poll ``check`` until it returns a truthy value; fail at ``deadline``."""
+    while True:
+        value = check()
+        if value:
+            return value
+        if daemon.poll() is not None:
+            pytest.fail(f"dagster-daemon exited ({daemon.returncode}) while waiting for "
+                        f"{what}:\n{log.read_text()[-4000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; daemon log tail:\n"
+                        f"{log.read_text()[-4000:]}")
+        time.sleep(0.25)
+
+
+@pytest.fixture
+def e2e(tmp_path: Path) -> Iterator[tuple[DataLoader, dict[str, Path], Path]]:
+    home = tmp_path / "home"
+    settings = make_home(home)
+    loader = DataLoader.from_settings(settings)
+    files: dict[str, Path] = {}
+    for name, (source, stem, table, target, rows) in TABLES.items():
+        path = files.setdefault(stem, tmp_path / f"{stem}.db")
+        if rows:
+            make_source_db(path, {table: rows})
+        elif not path.exists():
+            make_source_db(path, {"other": 1})  # the configured table does not exist
+        if source not in {s.name for s in loader.store.list_sources()}:
+            # src_flaky fails fast while locked; the others wait on the lock.
+            add_sqlite_source(loader, source, path,
+                              timeout=0.2 if source == "src_flaky" else 60)
+        add_table(loader, name, source, table, target)
+    try:
+        yield loader, files, home
+    finally:
+        loader.close()
+
+
+def _runs(loader: DataLoader, name: str) -> list[RunRecord]:
+    return loader.store.runs(name, limit=50)
+
+
+def _pid(owner: str | None) -> int | None:
+    # Lease owners are "host:pid:thread" (DataLoader.worker_id + thread).
+    parts = (owner or "").split(":")
+    return int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
+
+
+def test_daemon_drives_loads_retries_and_recovery(
+    e2e: tuple[DataLoader, dict[str, Path], Path], tmp_path: Path
+) -> None:
+    loader, files, home = e2e
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML.format(base=dagster_home / "storage"))
+    (tmp_path / "workspace.yaml").write_text(WORKSPACE_YAML.format(path=LOCATION))
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home)))
+    # src_a's loads run one at a time. Other pools are unlimited: the run killed below
+    # keeps its slot (the default run launcher has no worker health check to free it).
+    instance.event_log_storage.set_concurrency_slots("dataloader/src_a", 1)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "DATALOADER_HOME": str(home),
+           "DL_E2E_LEASE_SECONDS": str(LEASE_SECONDS)}
+    log = tmp_path / "daemon.log"
+    daemon_bin = Path(sys.executable).with_name("dagster-daemon")
+    store = loader.store
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    with write_lock(files["a"]) as release_a, write_lock(files["b"]) as release_b, \
+            write_lock(files["f"]) as release_f, open(log, "wb") as out:
+        daemon = subprocess.Popen(
+            [str(daemon_bin), "run", "-w", str(tmp_path / "workspace.yaml")],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            def status(name: str) -> str:
+                return store.get_table(name).status
+
+            # Tables of two sources run at once (both blocked on their source's lock);
+            # src_a's two tables never do (its pool has one slot).
+            def parallel() -> tuple[str, str] | None:
+                running = [t.name for t in store.list_tables() if t.status == "running"]
+                a_running = [n for n in running if n.startswith("a.")]
+                assert len(a_running) <= 1, f"src_a pool exceeded: {running}"
+                if a_running and "b.customers" in running:
+                    return a_running[0], "b.customers"
+                return None
+
+            wait_for("an src_a table and b.customers running together", parallel,
+                     deadline, daemon, log)
+
+            # SIGKILL the run worker holding b.customers, then let the sources go.
+            victim = _pid(store.get_table("b.customers").lease_owner)
+            assert victim is not None
+            os.kill(victim, signal.SIGKILL)
+            release_b()
+            release_a()
+
+            # The flaky source failed transiently while locked; bring it back.
+            def flaky_failed() -> bool:
+                return any(r.status == "failed" and r.error_class == "SourceTransientError"
+                           for r in _runs(loader, "f.events"))
+
+            wait_for("f.events to fail transiently", flaky_failed, deadline, daemon, log)
+            release_f()
+
+            done = ("a.orders", "a.items", "b.customers", "f.events")
+
+            def settled() -> bool:
+                return (all(status(n) == "succeeded" for n in done)
+                        and status("p.gone") == "needs_attention")
+
+            wait_for("every table settled", settled, deadline, daemon, log)
+            # A few more master ticks: the needs_attention table is never launched again.
+            settled_at = time.monotonic()
+            wait_for("three more sensor intervals", lambda: time.monotonic() - settled_at > 6,
+                     deadline, daemon, log)
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait(timeout=30)
+
+    # Control DB: the killed run was failed as stalled, retried and succeeded.
+    b_runs = _runs(loader, "b.customers")
+    assert [r.status for r in b_runs][:1] == ["succeeded"]
+    assert any(r.status == "failed" and r.error_class == "stalled" for r in b_runs), b_runs
+    f_runs = _runs(loader, "f.events")
+    assert f_runs[0].status == "succeeded"
+    p_runs = _runs(loader, "p.gone")
+    assert [(r.status, r.error_class) for r in p_runs] == [("failed", "SourcePermanentError")]
+    # Every succeeded run carries its Dagster run id.
+    dagster_ids = {r.run_id for r in instance.get_run_records()}
+    for name in done_tables():
+        assert _runs(loader, name)[0].orchestrator_run_id in dagster_ids
+    # Dagster history: exactly one run ever launched for the permanent failure.
+    p_launches = instance.get_run_records(
+        filters=_tag_filter("dataloader/table", "p.gone"))
+    assert len(p_launches) == 1
+    # Delta holds exactly the source rows: nothing lost, nothing duplicated.
+    for name, (_source, stem, table, target, rows) in TABLES.items():
+        if not rows:
+            continue
+        schema, tname = target.split(".")
+        data = DeltaTable(str(home / ".dataloader" / "delta" / schema / tname)).to_pyarrow_table()
+        ids = sorted(data.column("id").to_pylist())
+        assert ids == source_ids(files[stem], table), name
+    instance.dispose()
+
+
+def done_tables() -> tuple[str, ...]:
+    return ("a.orders", "a.items", "b.customers", "f.events")
+
+
+def _tag_filter(key: str, value: str) -> object:
+    from dagster import RunsFilter
+
+    return RunsFilter(tags={key: value})
