@@ -122,7 +122,8 @@ def compare(spec: TableSpec, source: list[Row], target: list[Row]) -> TableCheck
 
 @dataclass(frozen=True)
 class Staleness:
-    """Per change: seconds from its source commit to the end of the first run that read it."""
+    """Per change: seconds from its source commit to the end of the first succeeded run
+    that started after it (an upper bound on how long the change was missing from Delta)."""
 
     changes: int
     covered: int
@@ -137,8 +138,8 @@ def staleness(changes: dict[str, list[float]], runs: dict[str, list[tuple[float,
     """Staleness of every change (see ``benchmarks/soak.py``'s docstring for the definition).
 
     ``changes``: per table, the wall times (epoch seconds) of committed source changes.
-    ``runs``: per table, ``(started, finished)`` of succeeded runs that committed a step.
-    A change at ``e`` is read by the first such run that started after ``e``.
+    ``runs``: per table, ``(started, finished)`` of succeeded runs. A change at ``e`` is
+    certainly read by every such run that started after ``e``.
     """
     lags: list[float] = []
     worst, worst_table = 0.0, ""

@@ -34,7 +34,7 @@ def build_report(config: Any, loader: Any, specs: list[src.TableSpec], src_conni
             failed_examples.setdefault(r.error_class or "?", (r.error_message or "")[:400])
     spans: dict[str, list[tuple[float, float]]] = {}
     for r in runs:
-        if r.status == "succeeded" and r.steps_committed > 0 and r.finished_at is not None:
+        if r.status == "succeeded" and r.finished_at is not None:
             spans.setdefault(r.table, []).append(
                 (r.started_at.timestamp(), r.finished_at.timestamp()))
     stale = check.staleness(driver["changes"], spans)

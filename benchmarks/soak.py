@@ -29,10 +29,11 @@ status is 1.
 
 **Staleness.** For every committed source change at wall time ``e``, its staleness is
 ``f - e``, where ``f`` is the finish time of the first succeeded run of that table that
-started after ``e`` and committed a step (so its probe and read saw the change; the
+started after ``e``. That run's probe and read certainly saw the change (an earlier run
+whose probe came after ``e`` may have loaded it sooner, so this is an upper bound; the
 Delta commit is visible slightly before ``f``). The report gives the worst, median and
-95th percentile over all changes, and the table of the worst. It includes waiting for the
-table's interval, for a free worker, and for retries after faults.
+95th percentile over all changes, and the table of the worst. It includes waiting for
+the table's interval, for a free worker, and for retries after faults.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from typing import Any
 
 from benchmarks import _harness as h
 from benchmarks import _soak_sources as src
+from benchmarks._soak_driver import Driver
 from benchmarks._soak_faults import ROOT, Monitor, PgFaults, Workers
 from benchmarks._soak_report import build_report, print_report
 
@@ -135,7 +137,7 @@ def _driver(args: dict[str, Any]) -> None:
     conninfo = args["pg_conninfo"]
     if conninfo:
         conninfo += f" password={os.environ[ADMIN_PASSWORD_ENV]}"
-    driver = src.Driver(specs, conninfo, args["seed"], args["change_rate"],
+    driver = Driver(specs, conninfo, args["seed"], args["change_rate"],
                         args["fault_every"], Path(args["fault_events"]))
     stop = Path(args["stop"])
 

@@ -26,7 +26,7 @@ defs = build_definitions(
     sensor_options=SensorOptions(
         interval_seconds=2,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        long_queued_seconds=120,
-        retry_recheck_seconds=3,
+        long_queued_seconds=900,
+        retry_recheck_seconds=5,
     ),
 )

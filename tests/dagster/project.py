@@ -58,12 +58,14 @@ def add_sqlite_source(loader: DataLoader, name: str, path: Path, *,
 
 def add_table(loader: DataLoader, name: str, source: str, source_table: str, target: str, *,
               strategy: str = "full", options: dict[str, object] | None = None,
-              interval_seconds: int = 3600, priority: int = 100) -> None:
+              interval_seconds: int = 3600, priority: int = 100,
+              freshness_sla_seconds: int | None = None) -> None:
     """Register a table (due at once: never run, with an interval)."""
     loader.add_table(
         TableConfig(name=name, source=source, source_table=source_table,
                     target=TargetName.parse(target), strategy=strategy,
                     strategy_options=dict(options if options is not None else {"primary_keys": ["id"]}),  # type: ignore[arg-type]
-                    interval_seconds=interval_seconds, priority=priority),
+                    interval_seconds=interval_seconds, priority=priority,
+                    freshness_sla_seconds=freshness_sla_seconds),
         actor="test",
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,10 +34,11 @@ from tests.dagster.project import (
 )
 
 pytestmark = [pytest.mark.dagster, pytest.mark.slow, pytest.mark.integration,
-              pytest.mark.timeout(360)]
+              pytest.mark.timeout(600)]
 
-DEADLINE_SECONDS = 240
-LEASE_SECONDS = 10
+# Generous: on a loaded 2-core machine one run worker takes tens of seconds to start.
+DEADLINE_SECONDS = 480
+LEASE_SECONDS = 20
 LOCATION = Path(__file__).with_name("e2e_location.py")
 _T = TypeVar("_T")
 
@@ -50,14 +52,19 @@ run_coordinator:
   config:
     max_concurrent_runs: 8
     dequeue_interval_seconds: 1
+    dequeue_use_threads: true
+    dequeue_num_workers: 4
 telemetry:
   enabled: false
 """
 
+# The test starts the code server itself: a server the daemon starts shuts down when the
+# daemon's heartbeats come late, which happens on a loaded machine.
 WORKSPACE_YAML = """\
 load_from:
-  - python_file:
-      relative_path: {path}
+  - grpc_server:
+      host: 127.0.0.1
+      port: {port}
       location_name: dataloader
 """
 
@@ -99,7 +106,7 @@ def wait_for(what: str, check: Callable[[], _T | None], deadline: float,
         if value:
             return value
         if daemon.poll() is not None:
-            pytest.fail(f"dagster-daemon exited ({daemon.returncode}) while waiting for "
+            pytest.fail(f"{daemon.args[0]} exited ({daemon.returncode}) while waiting for "
                         f"{what}:\n{log.read_text()[-4000:]}")
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}; daemon log tail:\n"
@@ -120,14 +127,26 @@ def e2e(tmp_path: Path) -> Iterator[tuple[DataLoader, dict[str, Path], Path]]:
         elif not path.exists():
             make_source_db(path, {"other": 1})  # the configured table does not exist
         if source not in {s.name for s in loader.store.list_sources()}:
-            # src_flaky fails fast while locked; the others wait on the lock.
+            # src_flaky fails fast while locked; the others wait on the lock until the
+            # test releases it.
             add_sqlite_source(loader, source, path,
-                              timeout=0.2 if source == "src_flaky" else 60)
+                              timeout=0.2 if source == "src_flaky" else 900)
         add_table(loader, name, source, table, target)
     try:
         yield loader, files, home
     finally:
         loader.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _runs(loader: DataLoader, name: str) -> list[RunRecord]:
@@ -147,7 +166,8 @@ def test_daemon_drives_loads_retries_and_recovery(
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML.format(base=dagster_home / "storage"))
-    (tmp_path / "workspace.yaml").write_text(WORKSPACE_YAML.format(path=LOCATION))
+    port = _free_port()
+    (tmp_path / "workspace.yaml").write_text(WORKSPACE_YAML.format(port=port))
     from dagster import DagsterInstance
     from dagster._core.instance.ref import InstanceRef
 
@@ -156,19 +176,33 @@ def test_daemon_drives_loads_retries_and_recovery(
     # keeps its slot (the default run launcher has no worker health check to free it).
     instance.event_log_storage.set_concurrency_slots("dataloader/src_a", 1)
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "DATALOADER_HOME": str(home),
-           "DL_E2E_LEASE_SECONDS": str(LEASE_SECONDS)}
+           "DL_E2E_LEASE_SECONDS": str(LEASE_SECONDS),
+           # Dagster's gRPC calls time out after 60 s; a starved machine can need more.
+           "DAGSTER_GRPC_TIMEOUT_SECONDS": "300", "DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS": "300"}
     log = tmp_path / "daemon.log"
     daemon_bin = Path(sys.executable).with_name("dagster-daemon")
+    dagster_bin = Path(sys.executable).with_name("dagster")
     store = loader.store
     deadline = time.monotonic() + DEADLINE_SECONDS
     with write_lock(files["a"]) as release_a, write_lock(files["b"]) as release_b, \
             write_lock(files["f"]) as release_f, open(log, "wb") as out:
-        daemon = subprocess.Popen(
-            [str(daemon_bin), "run", "-w", str(tmp_path / "workspace.yaml")],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        started: list[subprocess.Popen[bytes]] = []
         try:
+            server = subprocess.Popen(
+                [str(dagster_bin), "api", "grpc", "--python-file", str(LOCATION),
+                 "--host", "127.0.0.1", "--port", str(port), "--location-name", "dataloader"],
+                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            started.append(server)
+            wait_for("the code server to listen", lambda: _listening(port), deadline, server, log)
+            daemon = subprocess.Popen(
+                [str(daemon_bin), "run", "-w", str(tmp_path / "workspace.yaml")],
+                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            started.append(daemon)
+
             def status(name: str) -> str:
                 return store.get_table(name).status
 
@@ -212,9 +246,11 @@ def test_daemon_drives_loads_retries_and_recovery(
             wait_for("three more sensor intervals", lambda: time.monotonic() - settled_at > 6,
                      deadline, daemon, log)
         finally:
-            with suppress(ProcessLookupError):
-                os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait(timeout=30)
+            # Each process leads its own group; run workers are in the code server's.
+            for process in started:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
 
     # Control DB: the killed run was failed as stalled, retried and succeeded.
     b_runs = _runs(loader, "b.customers")

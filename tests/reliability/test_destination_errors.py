@@ -2,7 +2,7 @@
 
 Every fault here is real; nothing is faked:
 
-* disk full: the engine root is a 4 MiB tmpfs, mostly taken by a filler file (mounting
+* disk full: the engine root is an 8 MiB tmpfs, mostly taken by a filler file (mounting
   needs root; elsewhere the test is skipped, naming that);
 * permission denied: ``chattr +i`` on ``_delta_log`` when running as root (root ignores
   mode bits, not the immutable flag: EPERM), ``chmod 0o555`` otherwise (EACCES);
@@ -69,10 +69,10 @@ def assert_transient(exc: DestinationError, *needles: str) -> None:
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("simulating a full disk mounts a 4 MiB tmpfs, which needs root and mount")
+        pytest.skip("simulating a full disk mounts an 8 MiB tmpfs, which needs root and mount")
     mount = tmp_path / "tiny"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs CAP_SYS_ADMIN): {done.stderr.strip()}")
@@ -86,10 +86,10 @@ def test_disk_full_is_transient_and_the_retry_succeeds(tiny_fs: Path) -> None:
     engine = DeltaRsEngine(EngineSettings(root=str(tiny_fs)))
     engine.write(TARGET, reader(small([1])), Append(), commit(1))
     filler = tiny_fs / "filler"
-    filler.write_bytes(b"\0" * (3 * 1024 * 1024))
-    # 1.5 MiB of random bytes: Parquet cannot compress it into the space that is left.
+    filler.write_bytes(b"\0" * (6 * 1024 * 1024 + 512 * 1024))
+    # 2 MiB of random bytes: Parquet cannot compress them into the 1.5 MiB left.
     big = pa.table({"id": pa.array([2], pa.int64()), "v": ["x"],
-                    "blob": pa.array([os.urandom(1536 * 1024)], pa.binary())})
+                    "blob": pa.array([os.urandom(2 * 1024 * 1024)], pa.binary())})
     with pytest.raises(DestinationError) as failed:
         engine.write(TARGET, reader(big), Append(), commit(2))
     assert_transient(failed.value, "No space left on device", "os error 28")

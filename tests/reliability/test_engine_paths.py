@@ -88,7 +88,7 @@ def test_relative_or_unsupported_roots_are_refused(
     root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match="engine delta_rs: (root|settings.root)"):
+    with pytest.raises(ConfigError, match=r"engine delta_rs: (root|settings\.root)"):
         DeltaRsEngineFactory().open(EngineSettings(root=root))
     assert os.listdir(tmp_path) == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from dataloader_sdk.connectors.sqlalchemy_url import (
     SqlAlchemyConnector,
     SqlAlchemyConnectorFactory,
 )
-from dataloader_sdk.errors import SourcePermanentError
+from dataloader_sdk.errors import SourcePermanentError, ValidationError
 from dataloader_sdk.model import (
     AnyOf,
     ChangeSignature,
@@ -195,3 +195,87 @@ def test_registered_through_the_plugin_entry_point() -> None:
     host = PluginHost()
     assert {"postgresql", "sqlalchemy"} <= set(host.connector_names())
     assert isinstance(host.connector("sqlalchemy"), SqlAlchemyConnectorFactory)
+
+
+# -- cursor values in every representation SQLite holds (issue 9) ---------------------------
+
+MIXED = [  # (id, stored value, the instant it names in UTC)
+    (1, "2024-01-01T10:00:00", datetime(2024, 1, 1, 10)),
+    (2, "2024-01-01 10:00:00.000001", datetime(2024, 1, 1, 10, 0, 0, 1)),
+    (3, "2024-01-01T12:00:00.5+02:00", datetime(2024, 1, 1, 10, 0, 0, 500000)),
+    (4, "2024-01-01T09:59:59.999999Z", datetime(2024, 1, 1, 9, 59, 59, 999999)),
+    (5, 2460311.0, datetime(2024, 1, 1, 12)),  # Julian day REAL
+    (6, 1704103201, datetime(2024, 1, 1, 10, 0, 1)),  # unix time INTEGER
+    (7, 1704103200.25, datetime(2024, 1, 1, 10, 0, 0, 250000)),  # unix time REAL
+    (8, "2024-01-01", datetime(2024, 1, 1)),
+]
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Iterator[SqlAlchemyConnector]:
+    path = tmp_path / "mixed.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME, day DATE, "
+                    "n INTEGER, code TEXT)")
+        con.executemany("INSERT INTO ev (id, at, day, n) VALUES (?, ?, ?, ?)",
+                        [(i, v, v, i) for i, v, _ in MIXED])
+    c = SqlAlchemyConnectorFactory().open(config(path), None)
+    yield c
+    c.close()
+
+
+EV = SourceObject(table="ev")
+
+
+def _ids(conn: SqlAlchemyConnector, *where: Compare) -> list[int]:
+    got = conn.read(Select(EV, columns=("id",), where=where)).read_all()["id"].to_pylist()
+    return sorted(got)
+
+
+def test_timestamp_cursor_compares_every_representation_in_time_order(
+    mixed: SqlAlchemyConnector,
+) -> None:
+    at = Column("at")
+    assert mixed.probe(EV, MaxOf(at)) == datetime(2024, 1, 1, 12)
+    assert mixed.probe(EV, MinOf(at)) == datetime(2024, 1, 1)
+    for _, _, instant in MIXED:
+        for op, test in ((">=", instant.__le__), (">", instant.__lt__), ("<=", instant.__ge__),
+                         ("=", instant.__eq__)):
+            expected = sorted(i for i, _, t in MIXED if test(t))
+            assert _ids(mixed, Compare(at, op, instant)) == expected, (op, instant)  # type: ignore[arg-type]
+    # An aware bound is the same instant in UTC.
+    aware = datetime(2024, 1, 1, 12, 0, 0, 1, tzinfo=timezone(timedelta(hours=2)))
+    assert _ids(mixed, Compare(at, ">=", aware)) == [2, 3, 5, 6, 7]
+    values = mixed.read(Select(EV, columns=("id", "at"))).read_all().to_pylist()
+    assert {r["id"]: r["at"] for r in values} == {i: t for i, _, t in MIXED}
+
+
+def test_date_cursor_and_values_are_bound_not_pasted(mixed: SqlAlchemyConnector) -> None:
+    day = Column("day")
+    assert mixed.probe(EV, MaxOf(day)) == date(2024, 1, 1)
+    assert _ids(mixed, Compare(day, ">=", date(2024, 1, 1))) == list(range(1, 9))
+    assert _ids(mixed, Compare(day, ">", date(2024, 1, 1))) == []
+    # A date bound on a timestamp column is midnight, as in typed SQL.
+    assert _ids(mixed, Compare(Column("at"), "<=", date(2024, 1, 1))) == [8]
+    stmt = mixed.build_select(Select(EV, where=(Compare(day, "=", date(2024, 1, 1)),)),
+                              mixed.columns(EV))
+    compiled = mixed.compile(stmt)
+    assert "2024" not in compiled.sql and "dataloader_date" in compiled.sql
+    assert compiled.positional == ("2024-01-01",)
+
+
+def test_unreadable_or_mistyped_cursor_values_fail_clearly(
+    tmp_path: Path, mixed: SqlAlchemyConnector,
+) -> None:
+    with sqlite3.connect(tmp_path / "mixed.db") as con:
+        con.execute("INSERT INTO ev (id, at, n, code) VALUES (9, 'soon', '0x10', '10')")
+    with pytest.raises(SourcePermanentError, match=r"ev failed.*in no form.*'soon'"):
+        mixed.probe(EV, MaxOf(Column("at")))
+    with pytest.raises(ValidationError, match=r"(?s)'n' of table 'ev'.*'0x10'.*not a value"):
+        mixed.probe(EV, MaxOf(Column("n")))
+    with pytest.raises(ValidationError, match=r"(?s)'code' of table 'ev'.*holding numbers"):
+        mixed.probe(EV, MaxOf(Column("code")))
+    # A source_query has no declared types: a number the driver returns stays a number.
+    q = SourceObject(query="SELECT id + 0 AS k FROM ev")
+    assert mixed.probe(q, MaxOf(Column("k"))) == 9
+    assert mixed.probe(q, RowCount((Compare(Column("k"), ">=", 9),))) == 1

@@ -81,6 +81,20 @@ def token_is_fresh(row: Any) -> bool:
     )
 
 
+def _among(conn: sa.Connection, ids: sa.Select[Any]) -> sa.ColumnElement[bool]:
+    """SQL: ``table_id`` is one of the ids ``ids`` selects (and locks).
+
+    PostgreSQL gets ``= ANY(ARRAY(subquery))``: the locking subquery runs once, first,
+    and each id is found through the primary key. A plain ``IN (subquery)`` is planned
+    from statistics that cannot know how many rows this very transaction just queued,
+    and a misestimate turns it into a nested loop over every row (minutes for 10,000
+    tables). SQLite materialises ``IN (subquery)`` once by itself.
+    """
+    if conn.dialect.name == "postgresql":
+        return T.c.table_id == sa.any_(sa.func.array(ids.scalar_subquery()))
+    return T.c.table_id.in_(ids.scalar_subquery())
+
+
 def _bounded(query: sa.Select[Any], limit: int | None) -> sa.Select[Any]:
     return query if limit is None else query.limit(limit)
 
@@ -115,7 +129,7 @@ def enqueue_due(
     ).with_for_update(skip_locked=True)
     conn.execute(
         sa.update(T)
-        .where(T.c.table_id.in_(due.scalar_subquery()), T.c.status.in_(SETTLED))
+        .where(_among(conn, due), T.c.status.in_(SETTLED))
         .values(status="queued", queue_token=token, queued_at=now,
                 queue_generation=T.c.run_generation, handed_out_at=None, launched_at=None,
                 updated_at=now)
@@ -148,7 +162,7 @@ def enqueue_due(
     ).with_for_update(skip_locked=True)
     rows = list(conn.execute(
         sa.update(T)
-        .where(T.c.table_id.in_(pick.scalar_subquery()), waiting)
+        .where(_among(conn, pick), waiting)
         .values(handed_out_at=now)
         .returning(T.c.table_id, T.c.name, T.c.source_name, T.c.priority, T.c.target,
                    T.c.queue_token, T.c.queued_at)

@@ -194,7 +194,9 @@ def claim_due(
     query = (
         sa.select(T)
         .where(T.c.status == "queued", T.c.enabled.is_(True))
-        .order_by(T.c.priority, T.c.table_id)
+        # Longest waiting first within a priority (updated_at is when it was queued):
+        # by id alone, tables with high ids starved whenever demand exceeded capacity.
+        .order_by(T.c.priority, T.c.updated_at, T.c.table_id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

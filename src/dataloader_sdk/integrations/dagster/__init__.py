@@ -19,6 +19,7 @@ from dataloader_sdk.integrations.dagster.assets import (
     dataloader_retry_analysis,
     dataloader_table_load,
 )
+from dataloader_sdk.integrations.dagster.component import DataLoaderComponent
 from dataloader_sdk.integrations.dagster.factory import LOAD_JOB, RETRY_JOB, build_definitions
 from dataloader_sdk.integrations.dagster.resource import DataLoaderResource
 from dataloader_sdk.integrations.dagster.sensors import SensorOptions, build_sensors
@@ -34,6 +35,7 @@ __all__ = [
     "RESOURCE_KEY",
     "RETRY_ANALYSIS_KEY",
     "RETRY_JOB",
+    "DataLoaderComponent",
     "DataLoaderResource",
     "DataLoaderTranslator",
     "SensorOptions",

@@ -118,7 +118,8 @@ def _skipped(
 
 def _failure(name: str, exc: DataLoaderError) -> dg.Failure:
     return dg.Failure(
-        description=f"table {name!r}: {exc}",
+        # SDK errors already name the table (and never hold a secret).
+        description=str(exc) if name in str(exc) else f"table {name!r}: {exc}",
         metadata={
             "dataloader/error_class": type(exc).__name__,
             "dataloader/retryable": exc.retryable,
