@@ -10,8 +10,11 @@ This module is also the built-in secrets plugin (see the entry point in pyprojec
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,7 @@ __all__ = [
     "Secret",
     "cap_quoted_values",
     "redact",
+    "redacting_loggers",
     "resolve",
     "secret_forms",
     "value_preview",
@@ -234,10 +238,47 @@ def value_preview(value: object, limit: int = PREVIEW_CHARS) -> str:
     return repr(text[:limit]) + (f"…({len(text)} chars)" if len(text) > limit else "")
 
 
+class _RedactingFilter(logging.Filter):
+    def __init__(self, secrets: tuple[Secret | None, ...]) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact(message, *self._secrets)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+@contextmanager
+def redacting_loggers(names: Iterable[str], *secrets: Secret | None) -> Iterator[None]:
+    """Mask ``secrets`` (and secret-shaped text) in records of the named loggers meanwhile.
+
+    For third-party libraries that log what they send, such as py4j, whose DEBUG records
+    carry every command to the JVM, the password of ``spark.read.jdbc`` included. A
+    logger's filters see only its own records, so name each logger that writes them.
+    """
+    loggers = [logging.getLogger(name) for name in names]
+    guard = _RedactingFilter(secrets)
+    for logger in loggers:
+        logger.addFilter(guard)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(guard)
+
+
 _LONG = PREVIEW_CHARS + 1
 # A quote left open runs to the line's end: sqlite3 cuts a long value without closing its quote.
+# An opening quote follows the start, white space or one of ``:=([``; without that rule
+# the closing quote of one short quoted word and the opening quote of the next one would
+# read as one long value, and the text between them (often the reason) would be cut.
+_OPENS = r"(?:(?<=^)|(?<=[\s:=(\[]))"
 _LONG_QUOTED = re.compile(
-    rf"'([^'\n]{{{_LONG},}})(?:'|(?=\n)|$)|\"([^\"\n]{{{_LONG},}})(?:\"|(?=\n)|$)")
+    rf"{_OPENS}'([^'\n]{{{_LONG},}})(?:'|(?=\n)|$)"
+    rf"|{_OPENS}\"([^\"\n]{{{_LONG},}})(?:\"|(?=\n)|$)")
 
 
 def cap_quoted_values(text: str) -> str:

@@ -11,7 +11,6 @@ import pytest
 from dataloader_sdk import DataLoader, Settings
 from tests.dagster.project import add_sqlite_source, add_table, make_home, make_source_db
 
-pytestmark = pytest.mark.dagster
 
 CONTROL_SECRET_ENV = "DL_TEST_CONTROL_PASSWORD"
 

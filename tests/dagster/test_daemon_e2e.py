@@ -17,11 +17,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from dagster import DagsterInstance, RunsFilter
+from dagster._core.instance.ref import InstanceRef
 from deltalake import DeltaTable
 
 from dataloader_sdk import DataLoader, RunRecord
@@ -162,16 +164,19 @@ def _pid(owner: str | None) -> int | None:
 def test_daemon_drives_loads_retries_and_recovery(
     e2e: tuple[DataLoader, dict[str, Path], Path], tmp_path: Path
 ) -> None:
-    loader, files, home = e2e
+    with ExitStack() as stack:
+        _scenario(stack, *e2e, tmp_path)
+
+
+def _scenario(stack: ExitStack, loader: DataLoader, files: dict[str, Path], home: Path,
+              tmp_path: Path) -> None:
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML.format(base=dagster_home / "storage"))
     port = _free_port()
     (tmp_path / "workspace.yaml").write_text(WORKSPACE_YAML.format(port=port))
-    from dagster import DagsterInstance
-    from dagster._core.instance.ref import InstanceRef
-
-    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home)))
+    instance = stack.enter_context(
+        DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))))
     # src_a's loads run one at a time. Other pools are unlimited: the run killed below
     # keeps its slot (the default run launcher has no worker health check to free it).
     instance.event_log_storage.set_concurrency_slots("dataloader/src_a", 1)
@@ -261,12 +266,11 @@ def test_daemon_drives_loads_retries_and_recovery(
     p_runs = _runs(loader, "p.gone")
     assert [(r.status, r.error_class) for r in p_runs] == [("failed", "SourcePermanentError")]
     # Every succeeded run carries its Dagster run id.
-    dagster_ids = {r.run_id for r in instance.get_run_records()}
-    for name in done_tables():
+    dagster_ids = {r.dagster_run.run_id for r in instance.get_run_records()}
+    for name in ("a.orders", "a.items", "b.customers", "f.events"):
         assert _runs(loader, name)[0].orchestrator_run_id in dagster_ids
     # Dagster history: exactly one run ever launched for the permanent failure.
-    p_launches = instance.get_run_records(
-        filters=_tag_filter("dataloader/table", "p.gone"))
+    p_launches = instance.get_run_records(filters=RunsFilter(tags={"dataloader/table": "p.gone"}))
     assert len(p_launches) == 1
     # Delta holds exactly the source rows: nothing lost, nothing duplicated.
     for name, (_source, stem, table, target, rows) in TABLES.items():
@@ -276,14 +280,4 @@ def test_daemon_drives_loads_retries_and_recovery(
         data = DeltaTable(str(home / ".dataloader" / "delta" / schema / tname)).to_pyarrow_table()
         ids = sorted(data.column("id").to_pylist())
         assert ids == source_ids(files[stem], table), name
-    instance.dispose()
 
-
-def done_tables() -> tuple[str, ...]:
-    return ("a.orders", "a.items", "b.customers", "f.events")
-
-
-def _tag_filter(key: str, value: str) -> object:
-    from dagster import RunsFilter
-
-    return RunsFilter(tags={key: value})

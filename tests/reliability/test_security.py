@@ -441,3 +441,31 @@ def test_other_connectors_refuse_url_changing_fields() -> None:
     for build, cfg in cases:
         with pytest.raises(ValidationError, match="Spark JDBC read"):
             build(cfg, None, obj)
+
+
+def test_redacting_loggers_masks_third_party_records() -> None:
+    """py4j logs every JVM command at DEBUG, spark.read.jdbc's password included."""
+    import logging
+
+    from dataloader_sdk.secrets import redacting_loggers
+
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger = logging.getLogger("py4j.clientserver")
+    handler, level = Keep(logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        with redacting_loggers(["py4j.clientserver"], Secret(LEAK)):
+            logger.debug("Command to send: c\nread\njdbc\nspassword\ns%s\ne\n", LEAK)
+        logger.debug("after: %s", "not masked any more")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert LEAK not in seen[0] and "***" in seen[0]
+    assert seen[1] == "after: not masked any more"
+    assert logger.filters == []

@@ -41,9 +41,6 @@ def test_missing_sqlite_source_file_is_not_created(tmp_path: Path) -> None:
     assert "moved-away.db" in (record.error_message or "")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "soak finding: secrets.cap_quoted_values takes the text between two quoted words for "
-    "one long quoted value, so libpq's reason for a failed connection is cut away"))
 def test_capping_keeps_the_reason_between_two_quoted_words() -> None:
     from dataloader_sdk.secrets import cap_quoted_values
 

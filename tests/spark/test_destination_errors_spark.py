@@ -8,7 +8,7 @@ worker process) append to the target. Delta on Spark then refuses the MERGE's co
 
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,22 +25,35 @@ if TYPE_CHECKING:
 TARGET = TargetName("bronze", "conflict")
 
 
+_RIVAL = """
+import sys, pyarrow as pa
+from deltalake import write_deltalake
+write_deltalake(sys.argv[1], pa.table({"id": pa.array([100], pa.int64()), "v": ["rival"]}),
+                mode="append")
+"""
+
+
 def source_with_rival(spark: SparkSession, uri: str, marker: Path) -> DataFrame:
-    """Rows (1, 'new'), (3, 'new'); evaluating them makes one rival append to ``uri``."""
+    """Rows (1, 'new'), (3, 'new'); evaluating them makes one rival append to ``uri``.
+
+    The rival runs in its own process with this interpreter (Spark's Python worker may be
+    another Python, without deltalake).
+    """
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType
 
+    python = sys.executable
+
     def rival(value: str) -> str:
+        import os
+        import subprocess
+
         try:
             fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return value  # the rival commits once, however often Spark evaluates this
         os.close(fd)
-        import pyarrow as pa
-        from deltalake import write_deltalake
-
-        write_deltalake(uri, pa.table({"id": pa.array([100], pa.int64()), "v": ["rival"]}),
-                        mode="append")
+        subprocess.run([python, "-c", _RIVAL, uri], check=True, timeout=300)
         return value
 
     udf = F.udf(rival, StringType())

@@ -25,6 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from dataloader_sdk.errors import ConfigError, SourcePermanentError, SourceTransientError
 from dataloader_sdk.model import Column, ScalarValue, Select, SourceConfig
+from dataloader_sdk.secrets import redacting_loggers
+
+# py4j logs every command it sends to the JVM at DEBUG, the JDBC password included.
+_PY4J_LOGGERS = ("py4j.clientserver", "py4j.java_gateway", "py4j.protocol")
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -213,8 +217,9 @@ def read_jdbc_partitioned(
         quoted = _dialect(options.dialect).identifier_preparer.quote(partition_column)
         bounds_sql = f"SELECT min({quoted}), max({quoted}) FROM {dbtable}"  # noqa: S608
         try:
-            row = spark.read.jdbc(options.url, f"({bounds_sql}) dl_bounds",
-                                  properties=props).first()
+            with redacting_loggers(_PY4J_LOGGERS, options.password):
+                row = spark.read.jdbc(options.url, f"({bounds_sql}) dl_bounds",
+                                      properties=props).first()
         except Exception as exc:
             raise _source_error(options, exc, "of the partition bounds") from exc
         if row is not None:
@@ -226,6 +231,8 @@ def read_jdbc_partitioned(
     )
     predicates = partition_predicates(options, partition_column, boundaries)
     try:
-        return spark.read.jdbc(options.url, dbtable, predicates=predicates, properties=props)
+        with redacting_loggers(_PY4J_LOGGERS, options.password):
+            return spark.read.jdbc(options.url, dbtable, predicates=predicates,
+                                   properties=props)
     except Exception as exc:
         raise _source_error(options, exc, "of the window") from exc
