@@ -116,7 +116,9 @@ class Settings:
         base = cls.default(home)
         template = str(values.get("delta_root", DEFAULT_DELTA_ROOT))
         delta_root = template.replace("{environment}", str(env))
-        if "://" not in delta_root and not Path(delta_root).is_absolute():
+        # "uc:" (the spark engine's catalog mode) and URIs are not paths under the home.
+        is_path = "://" not in delta_root and not delta_root.startswith("uc:")
+        if is_path and not Path(delta_root).is_absolute():
             delta_root = str(home / delta_root)
         control_url = str(values.get("control_url", base.control_url))
         if control_url.startswith("sqlite:///") and not control_url.startswith("sqlite:////"):

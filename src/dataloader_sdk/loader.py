@@ -145,19 +145,19 @@ class DataLoader:
         max_workers: int = 4,
         per_source_limit: int = 2,
         progress: ProgressCallback | None = None,
-        limit: int | None = None,
+        limit: int = 1000,
     ) -> list[RunRecord]:
-        """Enqueue the tables whose schedule is due, claim them and load them.
+        """Enqueue the tables whose schedule is due, claim up to ``limit`` and load them.
 
-        ``limit`` (default ``max_workers``) caps the claims of this call: a claim waiting
-        for a worker thread gets no lease heartbeat, so claiming more than can run would
-        let their leases expire before they start.
+        Every claim is taken up front and a claim waiting for a free worker thread gets no
+        lease heartbeat: with leases shorter than the wait (many tables, few workers), pass
+        a ``limit`` near ``max_workers`` and call again, or a monitor may fail the waiting
+        tables as stuck.
         """
         now = self._clock()
         self.store.enqueue_due(now=now)
         claims = self.store.claim_due(
-            owner=self._owner(), limit=limit or max_workers,
-            lease_seconds=self.lease_seconds, now=now,
+            owner=self._owner(), limit=limit, lease_seconds=self.lease_seconds, now=now
         )
         jobs = [(c.table.config.source, functools.partial(_given, c)) for c in claims]
         return self._run_pool(jobs, max_workers, per_source_limit, progress)

@@ -38,7 +38,6 @@ from dataloader_sdk.events import LoadFailed, LoadFinished, LoadStarted, StepCom
 from dataloader_sdk.lease import LeaseHeartbeat
 from dataloader_sdk.lineage import with_lineage
 from dataloader_sdk.model import (
-    Append,
     CommitInfo,
     LoadPlan,
     LoadStep,
@@ -369,6 +368,8 @@ class TableRunner:
             rows_written=run.rows_written + outcome.rows_written,
             steps_committed=run.steps_committed + (0 if outcome.replayed else 1),
             watermark_after=(repaired or step.state_after).watermark,
+            delta_version=outcome.delta_version if outcome.delta_version is not None
+            else run.delta_version,
         )
         notify(ProgressUpdate(table.name, "committed", run.rows_written))
         return run, repaired
@@ -376,11 +377,11 @@ class TableRunner:
 
 def _replacing(mode: WriteMode) -> WriteMode:
     """The write mode that replaces a target an earlier incarnation left behind."""
+    # A Merge keeps its first-load checks (unique keys, soft deletes); Append and
+    # ReplaceWhere become the Overwrite a first load onto an empty target amounts to.
     if isinstance(mode, Merge):
         return replace(mode, replace_existing=True)
-    if isinstance(mode, Append):
-        return Overwrite()
-    return Overwrite() if not isinstance(mode, Overwrite) else mode
+    return Overwrite()
 
 
 def _probe(connector: Connector, obj: SourceObject, request: ProbeRequest) -> ProbeAnswer:

@@ -11,7 +11,6 @@ import pytest
 from dataloader_sdk import DataLoader, Settings
 from tests.dagster.project import add_sqlite_source, add_table, make_home, make_source_db
 
-
 CONTROL_SECRET_ENV = "DL_TEST_CONTROL_PASSWORD"
 
 
@@ -25,7 +24,7 @@ class Project:
     source_db: Path
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def control(request: pytest.FixtureRequest, tmp_path: Path,
             monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The home's settings, on a SQLite control DB or the test PostgreSQL server."""

@@ -10,6 +10,8 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+from deltalake import DeltaTable
+
 from dataloader_sdk import DataLoader, Settings
 from dataloader_sdk.model import SourceConfig, TableConfig, TargetName
 
@@ -34,6 +36,17 @@ def source_ids(path: Path, table: str) -> list[int]:
         return sorted(r[0] for r in conn.execute(f'SELECT id FROM "{table}"'))
     finally:
         conn.close()
+
+
+def delta_table(delta_root: Path | str, target: str) -> DeltaTable:
+    """The Delta table of ``target`` (``schema.table``) under ``delta_root``, read directly.
+
+    Found by its ``_delta_log`` rather than by rebuilding the engine's path layout.
+    """
+    schema, table = target.split(".")
+    logs = sorted(Path(delta_root).glob(f"**/{schema}/{table}/_delta_log"))
+    assert len(logs) == 1, f"expected one Delta table for {target}, found {logs}"
+    return DeltaTable(str(logs[0].parent))
 
 
 def make_home(home: Path, *, control_url: str | None = None,

@@ -7,7 +7,6 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from deltalake import DeltaTable
 
 from dataloader_sdk import orchestration as orch
 from dataloader_sdk.integrations.dagster import (
@@ -17,7 +16,7 @@ from dataloader_sdk.integrations.dagster import (
 )
 from dataloader_sdk.model import utcnow
 from tests.dagster.conftest import Project
-from tests.dagster.project import add_table, source_ids
+from tests.dagster.project import add_table, delta_table, source_ids
 
 pytestmark = pytest.mark.dagster
 
@@ -69,7 +68,11 @@ def test_load_materializes_with_table_metadata(project: Project,
     (run,) = project.loader.store.runs("sales.orders")
     assert run.orchestrator_run_id == result.run_id
     assert meta["dataloader/run_id"] == run.run_id
-    data = DeltaTable(str(project.settings.delta_root) + "/bronze/orders").to_pyarrow_table()
+    table = delta_table(project.settings.delta_root, "bronze.orders")
+    assert meta["dataloader/delta_version"] == table.version() == run.delta_version
+    columns = [c.name for c in meta["dagster/column_schema"].columns]
+    assert {"id", "_dl_run_id", "_dl_loaded_at", "_dl_source"} <= set(columns)
+    data = table.to_pyarrow_table()
     assert sorted(data.column("id").to_pylist()) == source_ids(project.source_db, "orders")
 
 

@@ -34,7 +34,7 @@ def test_one_asset_per_table_keyed_by_target(project: Project) -> None:
     assert load.op.pool == pool_name("src_a") == "dataloader/src_a"
     assert load.op.tags["dataloader/table"] == "sales.orders"
     assert load.op.retry_policy is None
-    defs.validate_loadable(defs)  # type: ignore[arg-type]
+    dg.Definitions.validate_loadable(defs)
 
 
 def test_two_tables_on_one_key_are_refused(project: Project) -> None:

@@ -17,10 +17,6 @@ from dataloader_sdk.plugins import PluginHost
 pytestmark = [pytest.mark.integration]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "soak finding: reading a missing SQLite source file creates it (0 bytes) and the "
-    "error says the table does not exist; sqlalchemy_url opens sqlite in the default "
-    "read-write-create mode"))
 def test_missing_sqlite_source_file_is_not_created(tmp_path: Path) -> None:
     # The soak renames a source file away for a few seconds and back; meanwhile a load
     # ran against the path. A reader must never create a source, and the error should

@@ -246,6 +246,9 @@ def classify_message(message: str) -> ErrorKind:
 
 
 _WS = re.compile(r"\s+")
+#: Actions whose errors cannot quote source data (see ``classify_error``).
+_NO_ROW_VALUES = frozenset({"connecting", "creating the engine", "running SELECT 1",
+                            "running SELECT 1 FROM DUAL"})
 
 
 class SqlConnector:
@@ -375,7 +378,12 @@ class SqlConnector:
         neither the secret nor a URL password can appear in it.
         """
         kind = self.error_kind(exc)
-        detail = _WS.sub(" ", cap_quoted_values(redact(str(exc), self.secret))).strip()
+        detail = redact(str(exc), self.secret)
+        if action not in _NO_ROW_VALUES:
+            # Only a query can echo a source row's value; a connection error's quoted
+            # text is the driver's own reason, which the user needs whole.
+            detail = cap_quoted_values(detail)
+        detail = _WS.sub(" ", detail).strip()
         where = f" {obj}" if obj is not None and obj.query is None else (
             " (source_query)" if obj is not None else "")
         if not hint:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -40,7 +41,7 @@ from dataloader_sdk.connectors.sql import (
     referenced_columns,
     typed_cursor_value,
 )
-from dataloader_sdk.errors import FieldProblem, SourceError
+from dataloader_sdk.errors import FieldProblem, SourceError, SourceTransientError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
@@ -164,6 +165,7 @@ class SqlAlchemyConnector(SqlConnector):
         if url.get_backend_name() == "sqlite":
             # The reader may be drained by the Delta writer on another thread.
             connect_args["check_same_thread"] = False
+            _require_sqlite_file(config.name, url.database)
         try:
             self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool,
                                            connect_args=connect_args)
@@ -430,3 +432,19 @@ def _to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatc
     return pa.RecordBatch.from_arrays(
         [to_arrow(col, f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
     )
+
+
+def _require_sqlite_file(source: str, database: str | None) -> None:
+    """Refuse a SQLite source file that is not there: sqlite3 would create an empty one,
+    and the load would then fail on a "missing table" far from the cause."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    # A missing directory is left to sqlite3, which cannot create the file there either
+    # ("unable to open database", a permanent error).
+    if path.parent.is_dir() and not path.exists():
+        raise SourceTransientError(
+            f"source {source!r}: the SQLite file {database} does not exist; if it was moved "
+            "away it is read again once it is back (the run is retried), otherwise fix the "
+            "source's url option. Nothing was created."
+        )

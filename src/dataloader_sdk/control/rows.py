@@ -202,6 +202,7 @@ def run_values(run: RunRecord) -> dict[str, object]:
         "error_class": run.error_class,
         "error_message": run.error_message,
         "orchestrator_run_id": run.orchestrator_run_id,
+        "delta_version": run.delta_version,
     }
 
 
@@ -244,4 +245,5 @@ def row_to_run(row: Any) -> RunRecord:
         error_class=row.error_class,
         error_message=row.error_message,
         orchestrator_run_id=row.orchestrator_run_id,
+        delta_version=row.delta_version,
     )

@@ -155,6 +155,7 @@ historical_metadata = sa.Table(
     sa.Column("error_class", sa.String(255)),
     sa.Column("error_message", sa.Text),
     sa.Column("orchestrator_run_id", sa.String(255)),
+    sa.Column("delta_version", sa.BigInteger),
 )
 
 table_control_history = sa.Table(

@@ -19,6 +19,7 @@ text of the exception or any exception it was raised from.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import re
 import threading
@@ -72,7 +73,14 @@ def first_line(exc: BaseException) -> str:
     indented ``↳`` lines (``Generic LocalFileSystem error`` / ``↳ Unable to open file ...``
     / ``↳ Operation not permitted (os error 1)``), which are kept, joined with ``: ``.
     """
-    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    text = str(exc)
+    java = getattr(exc, "java_exception", None)
+    if java is not None:
+        # A py4j error's own text is "An error occurred while calling o254.execute."; the
+        # Java exception's says what happened (e.g. io.delta.exceptions.Concurrent...).
+        with contextlib.suppress(Exception):  # the JVM may be gone: keep py4j's text
+            text = str(java.toString())
+    lines = [line.strip() for line in _ANSI.sub("", text).splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__
     kept = [lines[0]] + [line.lstrip("↳ ").strip() for line in lines[1:] if line.startswith("↳")]

@@ -90,6 +90,11 @@ class Engine(Protocol):
         """Whether the target table exists."""
         ...
 
+    def schema(self, target: TargetName) -> pa.Schema | None:
+        """The target table's Arrow schema (``None`` if it does not exist); cheap: read
+        from the Delta log, not from the data."""
+        ...
+
     def drop(self, target: TargetName) -> bool:
         """Delete the target table (data and log); ``False`` if it did not exist.
 

@@ -167,6 +167,11 @@ class DeltaRsEngine:
         """Whether the target table exists."""
         return self._load(target) is not None
 
+    def schema(self, target: TargetName) -> pa.Schema | None:
+        """The table's Arrow schema from its Delta log, or ``None`` if it is missing."""
+        table = self._load(target)
+        return _arrow_schema(table) if table is not None else None
+
     def drop(self, target: TargetName) -> bool:
         """Delete a local target table's directory (see ``engines/_drop.py``)."""
         uri = self.uri(target)

@@ -175,6 +175,10 @@ class SparkEngine:
             return DeltaTable.forName(self.spark, self.location(target))
         return DeltaTable.forPath(self.spark, self.location(target))
 
+    def schema(self, target: TargetName) -> pa.Schema | None:
+        """The table's Arrow schema (as delta_rs reports it), or ``None`` if it is missing."""
+        return self._arrow_schema(target)
+
     def drop(self, target: TargetName) -> bool:
         """``DROP TABLE`` in catalog mode; a local path table's directory otherwise."""
         location = self.location(target)
@@ -502,39 +506,32 @@ class SparkEngine:
         Reads ``userMetadata`` from the Delta history (kept for
         ``delta.logRetentionDuration``, 30 days by default), newest first.
         """
+        return self._find_in_history(target, app_id, limit=None)
+
+    def newest_commit(self, target: TargetName) -> CommitInfo | None:
+        """The newest dataloader commit among the table's last few versions."""
+        return self._find_in_history(target, None, limit=RECENT_COMMITS)
+
+    def _find_in_history(
+        self, target: TargetName, app_id: str | None, *, limit: int | None
+    ) -> CommitInfo | None:
         from pyspark.sql import functions as F
 
         if not self.exists(target):
             return None
         try:
-            rows = (
+            history = self._delta_table(target).history(limit) if limit else \
                 self._delta_table(target).history()
-                .select("version", "userMetadata")
-                .where(F.col("userMetadata").contains(json.dumps(app_id)))
-                .orderBy(F.col("version").desc())
-                .collect()
-            )
+            frame = history.select("version", "userMetadata")
+            if app_id is not None:
+                frame = frame.where(F.col("userMetadata").contains(json.dumps(app_id)))
+            rows = frame.orderBy(F.col("version").desc()).collect()
         except Exception as exc:
             raise destination_error(
                 f"table {target}: cannot read the Delta history", exc,
                 "Check that the table's _delta_log is readable.",
             ) from exc
         return find_commit(({"userMetadata": row["userMetadata"]} for row in rows), app_id)
-
-    def newest_commit(self, target: TargetName) -> CommitInfo | None:
-        """The newest dataloader commit among the table's last few versions."""
-        if not self.exists(target):
-            return None
-        try:
-            rows = (self._delta_table(target).history(RECENT_COMMITS)
-                    .select("version", "userMetadata").orderBy("version", ascending=False)
-                    .collect())
-        except Exception as exc:
-            raise destination_error(
-                f"table {target}: cannot read the Delta history", exc,
-                "Check that the table's _delta_log is readable.",
-            ) from exc
-        return find_commit(({"userMetadata": row["userMetadata"]} for row in rows), None)
 
     def read(self, target: TargetName) -> pa.Table:
         """The whole current table, with the Arrow types delta_rs reports.

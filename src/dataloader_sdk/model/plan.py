@@ -171,6 +171,8 @@ class RunRecord:
     error_class: str | None = None
     error_message: str | None = None
     orchestrator_run_id: str | None = None
+    #: The Delta table version after the run's last commit (``None``: nothing committed).
+    delta_version: int | None = None
 
     @property
     def duration_seconds(self) -> float | None:

@@ -81,6 +81,10 @@ class FaultyEngine:
         """Passed through."""
         return self.inner.exists(target)
 
+    def schema(self, target: TargetName) -> pa.Schema | None:
+        """Passed through."""
+        return self.inner.schema(target)
+
     def drop(self, target: TargetName) -> bool:
         """Passed through."""
         return self.inner.drop(target)

@@ -152,9 +152,8 @@ def _run_metadata(record: RunRecord) -> dict[str, Any]:
     }
     if record.duration_seconds is not None:
         meta["dataloader/duration_seconds"] = dg.MetadataValue.float(record.duration_seconds)
-    version = getattr(record, "delta_version", None)
-    if isinstance(version, int):
-        meta["dataloader/delta_version"] = version
+    if record.delta_version is not None:
+        meta["dataloader/delta_version"] = record.delta_version
     return meta
 
 
@@ -167,24 +166,12 @@ def _load_metadata(loader: DataLoader, table: TableRecord, record: RunRecord) ->
     meta = _run_metadata(record)
     meta["dagster/table_name"] = str(target)
     meta["dagster/row_count"] = loader.engine.count(target)
-    schema = _schema(loader, table)
+    schema = loader.engine.schema(target)
     if schema is not None:
         meta["dagster/column_schema"] = dg.TableSchema(
-            columns=[dg.TableColumn(name=str(n), type=str(t)) for n, t in schema]
+            columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema]
         )
     return meta
-
-
-def _schema(loader: DataLoader, table: TableRecord) -> list[tuple[object, object]] | None:
-    # Engines that can describe a target cheaply expose ``schema(target)`` (an Arrow
-    # schema); the Engine protocol does not require it, so it is optional here.
-    describe = getattr(loader.engine, "schema", None)
-    if describe is None:
-        return None
-    schema = describe(table.config.target)
-    if schema is None:
-        return None
-    return [(field.name, field.type) for field in schema]
 
 
 def dataloader_retry_analysis() -> dg.AssetsDefinition:

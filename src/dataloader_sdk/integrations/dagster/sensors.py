@@ -57,7 +57,8 @@ class SensorOptions:
     Attributes:
         interval_seconds: Minimum interval between two ticks of each sensor.
         default_status: Whether the sensors run as soon as the code location loads.
-        max_runs_per_tick: Bound on the tables the master sensor launches per tick.
+        max_runs_per_tick: Bound on the tables one tick launches (master sensor) or
+            fails (stuck-table monitors); the rest wait for the next tick.
         long_queued_seconds: A table queued longer than this is stuck.
         retry_recheck_seconds: While tables stay failed (waiting out a back-off), the
             failed monitor launches the retry analysis again after this long.
@@ -83,7 +84,7 @@ def build_sensors(
     }
     sensors = [
         _longqueued(options, common),
-        _longrunning(common),
+        _longrunning(options, common),
         _failed(retry_job, options, common),
         _landing(keys, common),
     ]
@@ -146,20 +147,21 @@ def _longqueued(options: SensorOptions, common: dict[str, Any]) -> dg.SensorDefi
     ) -> dg.SkipReason:
         with dataloader.open_store() as store:
             stuck = orch.find_long_queued(
-                store, now=utcnow(), older_than=timedelta(seconds=options.long_queued_seconds))
+                store, now=utcnow(), older_than=timedelta(seconds=options.long_queued_seconds),
+                limit=options.max_runs_per_tick)
         return _stuck_result(context, stuck, "long-queued")
 
     return dataloader_longqueued_monitor
 
 
-def _longrunning(common: dict[str, Any]) -> dg.SensorDefinition:
+def _longrunning(options: SensorOptions, common: dict[str, Any]) -> dg.SensorDefinition:
     @dg.sensor(name="dataloader_longrunning_monitor", **common,
                description="Moves running tables whose lease expired to failed (stalled).")
     def dataloader_longrunning_monitor(
         context: dg.SensorEvaluationContext, dataloader: DataLoaderResource
     ) -> dg.SkipReason:
         with dataloader.open_store() as store:
-            stuck = orch.find_long_running(store, now=utcnow())
+            stuck = orch.find_long_running(store, now=utcnow(), limit=options.max_runs_per_tick)
         return _stuck_result(context, stuck, "long-running")
 
     return dataloader_longrunning_monitor

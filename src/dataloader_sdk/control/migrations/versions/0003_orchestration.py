@@ -50,11 +50,16 @@ def upgrade() -> None:
     with op.batch_alter_table("table_control", schema=schema) as batch:
         for name, type_ in _COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
+    # The Delta version a run's last commit made (orchestrators report it).
+    with op.batch_alter_table("historical_metadata", schema=schema) as batch:
+        batch.add_column(sa.Column("delta_version", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
     """Drop the orchestration columns."""
     schema = op.get_context().version_table_schema
+    with op.batch_alter_table("historical_metadata", schema=schema) as batch:
+        batch.drop_column("delta_version")
     with op.batch_alter_table("table_control", schema=schema) as batch:
         for name, _ in reversed(_COLUMNS):
             batch.drop_column(name)
