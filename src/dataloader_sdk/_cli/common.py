@@ -32,6 +32,7 @@ __all__ = [
     "console",
     "exit_code_for",
     "fail",
+    "parse_duration_option",
     "parse_interval",
     "parse_options",
     "pass_state",
@@ -187,11 +188,11 @@ def parse_options(pairs: Iterable[str], *, param: str = "--option") -> dict[str,
     return out
 
 
-def parse_interval(text: str | None) -> int | None:
-    """``'15m'`` / ``'2h'`` / ``'90s'`` / ``'1d'`` into seconds.
+def parse_duration_option(text: str | None, param_hint: str) -> int | None:
+    """``'90s'`` / ``'15m'`` / ``'2h'`` / ``'1d'`` into seconds; ``None`` stays ``None``.
 
     Raises:
-        click.BadParameter: the text is not a positive duration.
+        click.BadParameter: the text is not a positive duration (names ``param_hint``).
     """
     if text is None:
         return None
@@ -201,9 +202,18 @@ def parse_interval(text: str | None) -> int | None:
     if duration is None or duration.total_seconds() <= 0:
         raise click.BadParameter(
             f"{text!r} is not a positive duration; use e.g. 90s, 15m, 2h, 1d",
-            param_hint="--interval",
+            param_hint=param_hint,
         )
     return int(duration.total_seconds())
+
+
+def parse_interval(text: str | None) -> int | None:
+    """``'15m'`` / ``'2h'`` / ``'90s'`` / ``'1d'`` into seconds.
+
+    Raises:
+        click.BadParameter: the text is not a positive duration.
+    """
+    return parse_duration_option(text, "--interval")
 
 
 def console(*, stderr: bool = False) -> Console:

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dataloader_sdk._cli.common import EXIT_FAILURE, CliState, console, pass_state
+from dataloader_sdk._cli.common import (
+    EXIT_FAILURE,
+    CliState,
+    console,
+    parse_duration_option,
+    pass_state,
+)
 from dataloader_sdk._cli.render import fmt_duration, fmt_time
 
 if TYPE_CHECKING:
@@ -16,26 +22,7 @@ if TYPE_CHECKING:
 
     from dataloader_sdk.orchestration import MonitorReport
 
-__all__ = ["monitor", "parse_duration_option"]
-
-
-def parse_duration_option(text: str | None, param_hint: str) -> int | None:
-    """``'90s'`` / ``'15m'`` / ``'2h'`` / ``'1d'`` into seconds; ``None`` stays ``None``.
-
-    Raises:
-        click.BadParameter: the text is not a positive duration (names ``param_hint``).
-    """
-    if text is None:
-        return None
-    from dataloader_sdk.strategies.base import parse_duration
-
-    duration = parse_duration(text)
-    if duration is None or duration.total_seconds() <= 0:
-        raise click.BadParameter(
-            f"{text!r} is not a positive duration; use e.g. 90s, 15m, 2h, 1d",
-            param_hint=param_hint,
-        )
-    return int(duration.total_seconds())
+__all__ = ["monitor"]
 
 
 @click.command()

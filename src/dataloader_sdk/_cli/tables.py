@@ -8,11 +8,11 @@ from dataloader_sdk._cli.common import (
     CliState,
     actor,
     console,
+    parse_duration_option,
     parse_interval,
     parse_options,
     pass_state,
 )
-from dataloader_sdk._cli.monitor import parse_duration_option
 from dataloader_sdk._cli.render import (
     fmt_interval,
     fmt_json,

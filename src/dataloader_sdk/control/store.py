@@ -7,9 +7,9 @@ status change goes through :mod:`dataloader_sdk.control.status`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, TypeVar
 
 import sqlalchemy as sa
@@ -21,16 +21,10 @@ from dataloader_sdk.control.database import (
     create_control_engine,
     resolve_environment,
 )
-from dataloader_sdk.control.findings import (  # orchestration block
-    FailedTable,
-    LandingRow,
-    QueuedTable,
-    RetryDecision,
-    StuckTable,
-)
 from dataloader_sdk.control.records import AuditEntry, BrokenTable, Claim
 from dataloader_sdk.control.resilience import ControlRetry, run_with_retries
 from dataloader_sdk.control.scheduling import RetryPolicy
+from dataloader_sdk.control.store_orchestration import OrchestrationOps
 from dataloader_sdk.errors import ConfigError, StateError
 from dataloader_sdk.model import (
     RunRecord,
@@ -48,7 +42,7 @@ __all__ = ["AuditEntry", "BrokenTable", "Claim", "ControlStore", "RetryPolicy"]
 _T = TypeVar("_T")
 
 
-class ControlStore:
+class ControlStore(OrchestrationOps):
     """Sources, tables, schedules, leases, run history and audit of one environment.
 
     Open with :meth:`open`; close with :meth:`close` (or use it as a context manager).
@@ -441,76 +435,6 @@ class ControlStore:
         now = self._clock()
         return self._run(lambda c: audit.purge_values(
             c, values, actor=actor, at=now, environment=self.environment))
-
-    # ------------------------------------------------------------------ orchestration
-    # The adapter's store side (``dataloader_sdk.orchestration`` calls these; prefer it).
-    # Each is one transaction in its own module; they are imported here, not at the top,
-    # so this block stays apart from the facade's own operations.
-
-    def orchestration_enqueue(
-        self, *, now: datetime, limit: int | None = None, handout_seconds: int = 60
-    ) -> list[QueuedTable]:
-        """Enqueue due tables and hand out the queued, unlaunched ones (control/queue.py)."""
-        from dataloader_sdk.control import queue
-        return self._run(lambda c: queue.enqueue_due(
-            c, now=now, limit=limit, handout_seconds=handout_seconds))
-
-    def orchestration_mark_launched(self, tokens: Mapping[str, str], *, now: datetime) -> int:
-        """Stamp the launch of each table's current enqueue; returns how many held."""
-        from dataloader_sdk.control import queue
-        return self._run(lambda c: queue.mark_launched(c, tokens, now=now))
-
-    def orchestration_claim(
-        self, name: str, token: str, *, owner: str, lease_seconds: int, now: datetime
-    ) -> Claim:
-        """Claim ``name`` for the launch holding ``token`` (StaleQueueTokenError if stale)."""
-        from dataloader_sdk.control import queue
-        return self._run(lambda c: queue.claim_queued(
-            c, name, token, owner=owner, lease_seconds=lease_seconds, now=now))
-
-    def orchestration_fail_long_queued(
-        self, *, now: datetime, older_than: timedelta, retry_delay_seconds: int,
-        limit: int | None = None,
-    ) -> list[StuckTable]:
-        """Fail tables queued for longer than ``older_than`` (control/monitoring.py)."""
-        from dataloader_sdk.control import monitoring
-        return self._run(lambda c: monitoring.fail_long_queued(
-            c, now=now, older_than=older_than, retry_delay_seconds=retry_delay_seconds,
-            environment=self.environment, limit=limit))
-
-    def orchestration_fail_long_running(
-        self, *, now: datetime, grace: timedelta, retry_delay_seconds: int,
-        limit: int | None = None,
-    ) -> list[StuckTable]:
-        """Fail running tables whose lease expired ``grace`` ago (control/monitoring.py)."""
-        from dataloader_sdk.control import monitoring
-        return self._run(lambda c: monitoring.fail_long_running(
-            c, now=now, grace=grace, retry_delay_seconds=retry_delay_seconds,
-            environment=self.environment, limit=limit))
-
-    def orchestration_failed(self) -> list[FailedTable]:
-        """Every failed table with its attempts and last error (control/retrying.py)."""
-        from dataloader_sdk.control import retrying
-        return self._run(retrying.failed_tables)
-
-    def orchestration_apply_retries(
-        self, decide: Callable[[FailedTable], RetryDecision], *, now: datetime,
-        limit: int | None = None,
-    ) -> list[RetryDecision]:
-        """Lock the failed tables, ``decide`` each, apply (control/retrying.py)."""
-        from dataloader_sdk.control import retrying
-        return self._run(lambda c: retrying.apply_retries(
-            c, decide, now=now, environment=self.environment, limit=limit))
-
-    def orchestration_in_status(self, status: TableStatus) -> list[str]:
-        """Names of the tables in ``status``, sorted."""
-        from dataloader_sdk.control import retrying
-        return self._run(lambda c: retrying.tables_in_status(c, status))
-
-    def orchestration_landing(self) -> list[LandingRow]:
-        """Each scheduled, enabled table's last success (control/landing.py)."""
-        from dataloader_sdk.control import landing
-        return self._run(landing.landing_rows)
 
 
 def _check_limit(limit: object) -> None:
