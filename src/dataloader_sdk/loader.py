@@ -133,10 +133,7 @@ class DataLoader:
         """
         unique = list(dict.fromkeys(names))
         records = [self.store.get_table(name) for name in unique]  # unknown names fail first
-        jobs = [
-            (record.config.source, functools.partial(self._claim, record.name))
-            for record in records
-        ]
+        jobs = [(record, functools.partial(self._claim, record.name)) for record in records]
         return self._run_pool(jobs, max_workers, per_source_limit, progress)
 
     def load_due(
@@ -159,12 +156,12 @@ class DataLoader:
         claims = self.store.claim_due(
             owner=self._owner(), limit=limit, lease_seconds=self.lease_seconds, now=now
         )
-        jobs = [(c.table.config.source, functools.partial(_given, c)) for c in claims]
+        jobs = [(c.table, functools.partial(_given, c)) for c in claims]
         return self._run_pool(jobs, max_workers, per_source_limit, progress)
 
     def _run_pool(
         self,
-        jobs: Sequence[tuple[str, Callable[[], Claim]]],
+        jobs: Sequence[tuple[TableRecord, Callable[[], Claim]]],
         max_workers: int,
         per_source_limit: int,
         progress: ProgressCallback | None,
@@ -177,20 +174,21 @@ class DataLoader:
         if problems:
             raise ValidationError("load options", problems)
         limits = {
-            source: threading.BoundedSemaphore(per_source_limit) for source, _ in jobs
+            table.config.source: threading.BoundedSemaphore(per_source_limit)
+            for table, _ in jobs
         }
 
-        def work(claimer: Callable[[], Claim], source: str) -> RunRecord | None:
-            with limits[source]:
+        def work(table: TableRecord, claimer: Callable[[], Claim]) -> RunRecord | None:
+            with limits[table.config.source]:
                 try:
                     claim = claimer()
                 except LeaseError as exc:
                     log.warning("could not claim: %s", exc)
-                    return self._unclaimed(exc, claimer)
+                    return self._unclaimed(exc, table)
                 return self._run_claim(claim, progress, False, None)
 
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataloader") as pool:
-            futures = [pool.submit(work, claimer, source) for source, claimer in jobs]
+            futures = [pool.submit(work, table, claimer) for table, claimer in jobs]
             results = [f.result() for f in futures]
         return [r for r in results if r is not None]
 
@@ -208,11 +206,9 @@ class DataLoader:
             raise outcome.error
         return outcome.record
 
-    def _unclaimed(self, error: LeaseError, claimer: Callable[[], Claim]) -> RunRecord:
+    def _unclaimed(self, error: LeaseError, table: TableRecord) -> RunRecord:
         """The record of a table that could not be claimed (nothing ran; not in history)."""
-        # load_tables' claimers are partial(self._claim, name); load_due's never fail.
-        name = claimer.args[0] if isinstance(claimer, functools.partial) else str(claimer)
-        table = self.store.get_table(name)
+        name = table.name
         now = self._clock()
         return RunRecord(
             run_id="", table_id=table.table_id, table=name, strategy=table.config.strategy,
