@@ -24,13 +24,21 @@ def demo(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole test suite against real servers; JUnit report in test-results/."""
     session.run("bash", "scripts/setup-system.sh", external=True)
-    session.install("-e", ".[dev]")
-    session.install("-e", "tests/plugins/dataloader_acme")
+    # The lock pins every third-party package (refresh: see requirements/test.lock's header).
+    session.install("-c", "requirements/test.lock", "-e", ".[dev]")
+    session.install("-c", "requirements/test.lock", "-e", "tests/plugins/dataloader_acme")
     os.makedirs("test-results", exist_ok=True)
     session.run(
         "pytest", "--junitxml=test-results/junit.xml", "-p", "no:cacheprovider",
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (broken links and missing pages fail) into site/."""
+    session.install("-c", "requirements/test.lock", "-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(python=PYTHON)

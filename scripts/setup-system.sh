@@ -4,6 +4,7 @@
 #   mariadb-server   the tests start their own mysqld for the generic SQLAlchemy connector
 #   unixodbc, odbc-postgresql   the ODBC (SQL Server) code paths run over unixODBC
 #   openjdk-17-jre-headless     local Spark (normally already on the machine)
+#   chromium, chromium-driver   the UI's real-browser tests (tests/ui/test_browser.py, Selenium)
 set -euo pipefail
 
 need=()
@@ -17,6 +18,8 @@ have_pkg unixodbc || need+=(unixodbc)
 have_pkg odbc-postgresql || need+=(odbc-postgresql)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "setup-system: all system packages present"

@@ -23,13 +23,22 @@ from dataloader_sdk._cli.common import (
     DataLoaderCommand,
     DataLoaderGroup,
     console,
+    no_color_requested,
     pass_state,
 )
+from dataloader_sdk._cli.config_cmd import config
+from dataloader_sdk._cli.doctor import doctor
+from dataloader_sdk._cli.edit import bulk_update, disable_tables, enable_tables, update_table
 from dataloader_sdk._cli.home import upgrade_home
+from dataloader_sdk._cli.logs import LOG_FORMATS, LogFormat, configure_logging
 from dataloader_sdk._cli.monitor import monitor
+from dataloader_sdk._cli.output import emit_json, json_option
+from dataloader_sdk._cli.promote import promote
 from dataloader_sdk._cli.runs import history, run, status
 from dataloader_sdk._cli.sources import sources
 from dataloader_sdk._cli.tables import tables
+from dataloader_sdk._cli.ui import ui
+from dataloader_sdk._cli.unlock import unlock_table
 
 __all__ = ["main"]
 
@@ -47,9 +56,20 @@ _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     help="Control environment: dataloader (prod) or dataloader_test (pre-prod) "
     "[default: from dataloader.toml, else dataloader].",
 )
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only errors (and the document of --json); the exit code says the rest.")
+@click.option("-v", "--verbose", count=True,
+              help="Log to stderr: -v warnings and info, -vv debug [default: errors only].")
+@click.option("--no-color", is_flag=True,
+              help="No colours or styles (also when NO_COLOR is set).")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text",
+              show_default=True, help="Log lines as text or as one JSON object per line.")
 @click.version_option(package_name="dataloader-sdk", prog_name="dataloader")
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, environment: str | None) -> None:
+def main(
+    ctx: click.Context, home: Path | None, environment: str | None, quiet: bool,
+    verbose: int, no_color: bool, log_format: LogFormat,
+) -> None:
     """Copy source database tables into Delta Lake tables, driven by a control database.
 
     \b
@@ -64,8 +84,14 @@ def main(ctx: click.Context, home: Path | None, environment: str | None) -> None
       dataloader run orders                    # load now
       dataloader status                        # what happened
     """
-    state = CliState(home=home, environment=environment)  # type: ignore[arg-type]
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other; give one")
+    state = CliState(home=home, environment=environment,  # type: ignore[arg-type]
+                     quiet=quiet, no_color=no_color or no_color_requested())
     ctx.obj = state
+    ctx.call_on_close(configure_logging(verbose, log_format))
+    if state.no_color:
+        ctx.color = False  # click's own styling (prompts, usage errors) too
     # Close pooled control-DB connections when the command ends (CliRunner runs many
     # commands in one process; leaked SQLite connections surface as ResourceWarnings).
     ctx.call_on_close(state.close)
@@ -84,6 +110,7 @@ def init(state: CliState) -> None:
       dataloader --home ./proj init
       dataloader --home ./proj --env dataloader_test init
     """
+    state.creates_home = True  # the one command (besides demo) that may start a project
     settings = state.settings()
     config_file = settings.home / "dataloader.toml"
     existed = config_file.exists()
@@ -99,12 +126,19 @@ def init(state: CliState) -> None:
 
 main.add_command(sources)
 main.add_command(tables)
+for _edit_command in (update_table, enable_tables, disable_tables, bulk_update):
+    tables.add_command(_edit_command)  # _cli/edit.py: edits through the bulk-edit path
+tables.add_command(unlock_table)
 main.add_command(run)
 main.add_command(status)
 main.add_command(history)
 main.add_command(monitor)
 main.add_command(audit)
+main.add_command(promote)
+main.add_command(config)
 main.add_command(upgrade_home)
+main.add_command(doctor)
+main.add_command(ui)  # _cli/ui.py imports flask only inside its commands
 
 
 def _display_url(url: str) -> str:
@@ -114,33 +148,51 @@ def _display_url(url: str) -> str:
 
 
 @main.command()
+@json_option()
 @pass_state
-def plugins(state: CliState) -> None:
+def plugins(state: CliState, as_json: bool) -> None:
     """List registered db_types, strategies, engines, secret schemes and plugin failures.
 
-    \b
-    Example:
-      dataloader plugins
-    """
-    from rich.table import Table
+    A db_type whose driver is not installed is marked with the extra that installs it.
 
+    \b
+    Examples:
+      dataloader plugins
+      dataloader plugins --json
+    """
+    from dataloader_sdk.connectors._drivers import missing_driver
     from dataloader_sdk.plugins import describe
 
     host = state.host()
+    entries = [
+        {"kind": kind, "name": name, "plugin": plugin,
+         "summary": None if (text := _summary(host, kind, name)) == "-" else text,
+         "missing_driver": missing_driver(name) if kind == "db_type" else None}
+        for kind, named in describe(host).items() for name, plugin in named
+    ]
+    failures = [{"entry_point": f.entry_point, "error": str(f.error)} for f in host.failures]
+    if as_json:
+        emit_json({"plugins": entries, "secret_schemes": list(host.secret_schemes()),
+                   "failures": failures})
+        return
+    from rich.table import Table
+
     table = Table()
     for column in ("kind", "name", "plugin", "summary"):
         table.add_column(column)
-    for kind, entries in describe(host).items():
-        for name, plugin in entries:
-            table.add_row(kind, name, plugin, _summary(host, kind, name))
+    for entry in entries:
+        summary = entry["summary"] or "-"
+        if entry["missing_driver"]:
+            summary = f"✘ driver missing: {entry['missing_driver']}"
+        table.add_row(entry["kind"], entry["name"], entry["plugin"], summary)
     for scheme in host.secret_schemes():
         table.add_row("secret scheme", f"{scheme}:", "-", "-")
     out = console()
     out.print(table)
-    if host.failures:
+    if failures:
         out.print("Plugins that failed to load:")
-        for failure in host.failures:
-            out.print(f"  ✘ {failure.entry_point}: {failure.error}")
+        for failure in failures:
+            out.print(f"  ✘ {failure['entry_point']}: {failure['error']}")
 
 
 def _summary(host: object, kind: str, name: str) -> str:
@@ -167,11 +219,13 @@ def _summary(host: object, kind: str, name: str) -> str:
 def demo(rows: int, directory: Path, seed: int) -> None:
     """Run the end-to-end demo: SQLite source → local Delta, twice, then verify.
 
-    Creates a SQLite source (customers, orders, events), a SQLite control DB and local
-    Delta tables in --dir; loads one table per strategy (full, incremental,
-    append_only); changes the source (updates, inserts, a late-arriving row, new
-    events); loads again; and checks every Delta table against the source. Exits 1 if a
-    table does not match. Ignores --home/--env: the demo is its own home.
+    Creates a SQLite source (customers, orders, events, countries), a SQLite control
+    DB and local Delta tables in --dir; loads six tables, one per built-in strategy
+    (full, incremental, append_only, rolling, check_and_load, chunked_backfill);
+    changes the source (updates, inserts, a late-arriving row, new events); loads
+    again; and checks every Delta table against the source. Exits 1 if a table does
+    not match. Ignores --home/--env: the demo is its own home, and its last line prints
+    the command that explores it.
 
     \b
     Examples:

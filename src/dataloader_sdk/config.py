@@ -15,6 +15,8 @@ Environment variables override the file:
 ``DATALOADER_HOME``, ``DATALOADER_CONTROL_URL``, ``DATALOADER_ENV``, ``DATALOADER_ENGINE``,
 ``DATALOADER_DELTA_ROOT``. A control URL must not contain a password: use
 ``DATALOADER_CONTROL_PASSWORD`` (or a ``control_secret`` reference such as ``env:PGPASS``).
+``openlineage = true`` (or ``DATALOADER_OPENLINEAGE=1``) sends OpenLineage run events
+from every loader made by ``DataLoader.from_settings`` (docs/openlineage.md).
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ __all__ = ["CONFIG_FILE", "Environment", "Settings"]
 CONFIG_FILE = "dataloader.toml"
 Environment = Literal["dataloader", "dataloader_test"]
 ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
-_KEYS = ("control_url", "control_secret", "environment", "engine", "delta_root")
+_KEYS = ("control_url", "control_secret", "environment", "engine", "delta_root", "openlineage")
+#: Switches: a TOML boolean in the file; 1/true/yes/on or 0/false/no/off in the environment.
+_FLAGS = {"openlineage"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 #: The default Delta root, relative to the home; one directory per environment.
 DEFAULT_DELTA_ROOT = ".dataloader/delta/{environment}"
 
@@ -58,6 +63,8 @@ class Settings:
     control_secret: str | None = None
     #: ``delta_root`` as written in the settings (``{environment}`` not yet filled in).
     delta_root_template: str = DEFAULT_DELTA_ROOT
+    #: Send OpenLineage run events (``DataLoader.from_settings`` enables the observer).
+    openlineage: bool = False
 
     @classmethod
     def default(cls, home: Path) -> Settings:
@@ -70,15 +77,42 @@ class Settings:
         )
 
     @classmethod
-    def load(cls, home: Path | None = None, environment: str | None = None) -> Settings:
+    def load(
+        cls, home: Path | None = None, environment: str | None = None, *,
+        require_file: bool = False,
+    ) -> Settings:
         """Read ``<home>/dataloader.toml`` (if any), then environment overrides.
+
+        Loading never creates anything; opening the store (:meth:`open_store`) creates
+        the control DB.
+
+        Args:
+            home: The project directory; ``None`` reads ``DATALOADER_HOME``, then the
+                working directory.
+            environment: Overrides the file's (and ``DATALOADER_ENV``'s) environment.
+            require_file: Refuse a home without ``dataloader.toml`` instead of using the
+                defaults, so a wrong directory is reported rather than silently becoming
+                a new, empty project (the CLI sets it for every command but ``init``).
 
         Raises:
             ValidationError: unknown keys or bad values, all reported at once.
+            ConfigError: ``require_file`` and no ``dataloader.toml`` in ``home``; the
+                message says where it looked and how to create one.
         """
+        given = "--home" if home is not None else (
+            "$DATALOADER_HOME" if os.environ.get("DATALOADER_HOME") else "the working directory")
         home = (home or Path(os.environ.get("DATALOADER_HOME") or Path.cwd())).resolve()
         values: dict[str, object] = {}
         path = home / CONFIG_FILE
+        if require_file and not path.is_file():
+            from dataloader_sdk.errors import ConfigError
+
+            raise ConfigError(
+                f"no project here: {path} does not exist (the home comes from {given}). "
+                f"Pass --home (or set DATALOADER_HOME) to the directory holding your "
+                f"dataloader.toml, or create a project there with "
+                f"`dataloader --home {home} init`"
+            )
         if path.exists():
             try:
                 values.update(tomllib.loads(path.read_text(encoding="utf-8")))
@@ -99,7 +133,10 @@ class Settings:
             for k in values if k not in _KEYS
         ]
         for key, value in values.items():
-            if key in _KEYS and not isinstance(value, str):
+            if key in _FLAGS:
+                if not isinstance(value, bool) and str(value).strip().lower() not in _TRUE + _FALSE:
+                    problems.append(FieldProblem(key, f"must be true or false, got {value!r}"))
+            elif key in _KEYS and not isinstance(value, str):
                 problems.append(FieldProblem(key, f"must be a string, got {value!r}"))
         env = values.get("environment", "dataloader")
         if env not in ENVIRONMENTS:
@@ -134,6 +171,7 @@ class Settings:
             delta_root=delta_root,
             control_secret=str(secret) if secret else None,
             delta_root_template=template,
+            openlineage=str(values.get("openlineage", False)).strip().lower() in _TRUE,
         )
 
     def write(self) -> Path:
@@ -142,7 +180,7 @@ class Settings:
         lines = ["# dataloader-sdk project settings (see docs/getting-started.md)"]
         for key in _KEYS:
             value = self.delta_root_template if key == "delta_root" else getattr(self, key)
-            if value is not None:
+            if value is not None and value is not False:  # a switch that is off stays unwritten
                 lines.append(f"{key} = {json.dumps(value)}")
         path = self.home / CONFIG_FILE
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -153,6 +191,11 @@ class Settings:
         from dataloader_sdk.control.store import ControlStore
 
         url = self.control_url
+        from dataloader_sdk.control.lakebase import credential_provider_for
+
+        provider = credential_provider_for(self.control_secret)
+        if provider is not None:  # lakebase:INSTANCE: a fresh credential per connection
+            return ControlStore.open(url, self.environment, credential_provider=provider)
         password = self._control_password()
         if password is not None:
             from sqlalchemy.engine import make_url

@@ -18,6 +18,7 @@ message says what is wrong, where (which table, source or field), and what to do
      │    └── DestinationTransientError  worth retrying (disk full, permission, commit conflict)
      └── StateError                  the control state forbids the operation
           ├── StaleVersionError      optimistic locking: someone else changed the row
+          │    └── ChangeConflictError    a multi-table change met concurrent edits (names them)
           ├── LeaseError             the table is claimed by another worker
           ├── ControlStoreUnavailableError  the control DB failed or is locked (retryable)
           ├── ForeignCommitError     the target was last written by another control DB
@@ -33,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ChangeConflictError",
     "ConfigError",
     "ControlStoreUnavailableError",
     "DataLoaderError",
@@ -156,6 +158,18 @@ class StateError(DataLoaderError):
 
 class StaleVersionError(StateError):
     """An update carried a version that is no longer current (optimistic locking)."""
+
+
+class ChangeConflictError(StaleVersionError):
+    """A multi-table change (bulk edit, promotion, apply) met concurrent edits.
+
+    Nothing of the change was written. ``tables`` names every table whose version
+    moved (or that appeared or vanished) since the change was planned.
+    """
+
+    def __init__(self, message: str, tables: Sequence[str]) -> None:
+        self.tables = tuple(tables)
+        super().__init__(message)
 
 
 class LeaseError(StateError):

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from dataloader_sdk.model import RunRecord
 
-__all__ = ["LoadEvent", "LoadFailed", "LoadFinished", "LoadStarted", "StepCommitted"]
+__all__ = ["LoadCancelled", "LoadEvent", "LoadFailed", "LoadFinished", "LoadStarted",
+           "StepCommitted"]
 
 
 @dataclass(frozen=True)
@@ -43,4 +44,12 @@ class LoadFailed:
     record: RunRecord
 
 
-LoadEvent = LoadStarted | StepCommitted | LoadFinished | LoadFailed
+@dataclass(frozen=True)
+class LoadCancelled:
+    """A run was cancelled by the user (Ctrl-C, SIGTERM, a notebook interrupt) before its
+    commit; ``record.status`` is ``cancelled``."""
+
+    record: RunRecord
+
+
+LoadEvent = LoadStarted | StepCommitted | LoadFinished | LoadFailed | LoadCancelled

@@ -17,21 +17,29 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from dataloader_sdk._loader_ops import ControlPlaneOps
+from dataloader_sdk.cancel import CancelToken, interruptible
+from dataloader_sdk.control.owners import local_host
 from dataloader_sdk.engines.base import EngineSettings
-from dataloader_sdk.errors import DataLoaderError, FieldProblem, LeaseError, ValidationError
+from dataloader_sdk.errors import (
+    DataLoaderError,
+    FieldProblem,
+    LeaseError,
+    ValidationError,
+)
 from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableRecord, utcnow
 from dataloader_sdk.plugins import PluginHost, get_host
 from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
 from dataloader_sdk.secrets import Secret, redact, resolve
 
 if TYPE_CHECKING:
+
     from dataloader_sdk.config import Settings
     from dataloader_sdk.control.store import Claim, ControlStore
     from dataloader_sdk.engines.base import Engine
@@ -40,8 +48,11 @@ __all__ = ["DataLoader", "ProgressCallback", "ProgressUpdate"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds the main thread blocks at a time while the pool works (see ``_run_pool``).
+_WAIT_SLICE = 0.2
 
-class DataLoader:
+
+class DataLoader(ControlPlaneOps):
     """Loads tables configured in a control store into Delta tables.
 
     Args:
@@ -66,7 +77,7 @@ class DataLoader:
         self.store = store
         self.engine = engine
         self.host = host or get_host()
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = worker_id or f"{local_host()}:{os.getpid()}"
         self.lease_seconds = lease_seconds
         self._clock = clock
         self._runner = TableRunner(store, engine, self.host, clock=clock,
@@ -76,10 +87,25 @@ class DataLoader:
     def from_settings(
         cls, settings: Settings, *, host: PluginHost | None = None, **kwargs: object
     ) -> DataLoader:
-        """Open the store and the engine that ``settings`` describe."""
+        """Open the store and the engine that ``settings`` describe.
+
+        With ``settings.openlineage`` the loader's runs send OpenLineage events
+        (docs/openlineage.md).
+
+        Raises:
+            ConfigError: ``settings.openlineage`` without the ``openlineage`` extra
+                (checked before anything is opened).
+        """
+        if settings.openlineage:
+            from dataloader_sdk.integrations.openlineage import observe_settings, require_client
+
+            require_client()
         host = host or get_host()
         engine = host.engine(settings.engine).open(EngineSettings(root=settings.delta_root))
-        return cls(settings.open_store(), engine, host=host, **kwargs)  # type: ignore[arg-type]
+        loader = cls(settings.open_store(), engine, host=host, **kwargs)  # type: ignore[arg-type]
+        if settings.openlineage:
+            observe_settings(loader, settings)
+        return loader
 
     # -- running ------------------------------------------------------------------
 
@@ -90,15 +116,24 @@ class DataLoader:
         progress: ProgressCallback | None = None,
         raise_on_error: bool = True,
         orchestrator_run_id: str | None = None,
+        cancel: CancelToken | None = None,
     ) -> RunRecord:
         """Claim and load one table now, whatever its schedule.
+
+        Ctrl-C (a notebook's "interrupt") cancels the run at the next batch: nothing of
+        the running step is committed, the run is recorded as ``cancelled``, the lease is
+        released and :class:`~dataloader_sdk.cancel.LoadCancelledError` is raised. Pass
+        ``cancel`` to cancel from elsewhere (then no signal handler is installed).
 
         Raises:
             UnknownNameError: no such table (nothing is recorded).
             LeaseError: another worker is running it (nothing is recorded).
+            LoadCancelledError: the run was cancelled and ``raise_on_error``.
             DataLoaderError: the run failed (recorded in history) and ``raise_on_error``.
         """
-        return self._run_claim(self._claim(name), progress, raise_on_error, orchestrator_run_id)
+        with interruptible(cancel) as token:
+            return self._run_claim(self._claim(name), progress, raise_on_error,
+                                   orchestrator_run_id, token)
 
     def run_claim(
         self,
@@ -107,13 +142,15 @@ class DataLoader:
         progress: ProgressCallback | None = None,
         raise_on_error: bool = True,
         orchestrator_run_id: str | None = None,
+        cancel: CancelToken | None = None,
     ) -> RunRecord:
         """Load a table already claimed (``orchestration.run_table`` claims by queue token).
 
         Raises:
-            DataLoaderError: the run failed (recorded in history) and ``raise_on_error``.
+            DataLoaderError: the run failed or was cancelled (recorded in history) and
+                ``raise_on_error``.
         """
-        return self._run_claim(claim, progress, raise_on_error, orchestrator_run_id)
+        return self._run_claim(claim, progress, raise_on_error, orchestrator_run_id, cancel)
 
     def load_tables(
         self,
@@ -122,8 +159,12 @@ class DataLoader:
         max_workers: int = 4,
         per_source_limit: int = 2,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> list[RunRecord]:
         """Load several tables in a thread pool; failures are returned, not raised.
+
+        Cancelling (``cancel``, or Ctrl-C when no token is given) stops every run at its
+        next batch (recorded as ``cancelled``) and starts no further table.
 
         At most ``per_source_limit`` tables of one source run at once, so a big batch does
         not exhaust a source's connection slots. A name given twice is loaded once. A table
@@ -134,7 +175,8 @@ class DataLoader:
         unique = list(dict.fromkeys(names))
         records = [self.store.get_table(name) for name in unique]  # unknown names fail first
         jobs = [(record, functools.partial(self._claim, record.name)) for record in records]
-        return self._run_pool(jobs, max_workers, per_source_limit, progress)
+        with interruptible(cancel) as token:
+            return self._run_pool(jobs, max_workers, per_source_limit, progress, token)
 
     def load_due(
         self,
@@ -143,13 +185,15 @@ class DataLoader:
         per_source_limit: int = 2,
         progress: ProgressCallback | None = None,
         limit: int = 1000,
+        cancel: CancelToken | None = None,
     ) -> list[RunRecord]:
         """Enqueue the tables whose schedule is due, claim up to ``limit`` and load them.
 
         Every claim is taken up front and a claim waiting for a free worker thread gets no
         lease heartbeat: with leases shorter than the wait (many tables, few workers), pass
         a ``limit`` near ``max_workers`` and call again, or a monitor may fail the waiting
-        tables as stuck.
+        tables as stuck. Cancelling works as in :meth:`load_tables`; claims not started by
+        then are released as ``cancelled``.
         """
         now = self._clock()
         self.store.enqueue_due(now=now)
@@ -157,7 +201,9 @@ class DataLoader:
             owner=self._owner(), limit=limit, lease_seconds=self.lease_seconds, now=now
         )
         jobs = [(c.table, functools.partial(_given, c)) for c in claims]
-        return self._run_pool(jobs, max_workers, per_source_limit, progress)
+        with interruptible(cancel) as token:
+            return self._run_pool(jobs, max_workers, per_source_limit, progress, token,
+                                  claimed=True)
 
     def _run_pool(
         self,
@@ -165,6 +211,9 @@ class DataLoader:
         max_workers: int,
         per_source_limit: int,
         progress: ProgressCallback | None,
+        token: CancelToken,
+        *,
+        claimed: bool = False,
     ) -> list[RunRecord]:
         problems = [
             FieldProblem(field, f"must be at least 1, got {value}")
@@ -180,15 +229,25 @@ class DataLoader:
 
         def work(table: TableRecord, claimer: Callable[[], Claim]) -> RunRecord | None:
             with limits[table.config.source]:
+                if token.cancelled and not claimed:
+                    return None  # not claimed yet: nothing to start, nothing to record
                 try:
                     claim = claimer()
                 except LeaseError as exc:
-                    log.warning("could not claim: %s", exc)
+                    log.info("could not claim: %s", exc)  # returned in the record
                     return self._unclaimed(exc, table)
-                return self._run_claim(claim, progress, False, None)
+                # A claim taken up front (load_due) runs only to be recorded as cancelled.
+                return self._run_claim(claim, progress, False, None, token)
 
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataloader") as pool:
             futures = [pool.submit(work, table, claimer) for table, claimer in jobs]
+            # Wait in short slices: Python runs a signal handler only when the main thread
+            # runs Python code, and a SIGINT the kernel delivers to another thread does not
+            # wake a main thread blocked on a lock. Without the slices a Ctrl-C could wait
+            # until every table was loaded.
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=_WAIT_SLICE)
             results = [f.result() for f in futures]
         return [r for r in results if r is not None]
 
@@ -198,13 +257,22 @@ class DataLoader:
         progress: ProgressCallback | None,
         raise_on_error: bool,
         orchestrator_run_id: str | None,
+        cancel: CancelToken | None = None,
     ) -> RunRecord:
         outcome = self._runner.run(
-            claim, progress=progress, orchestrator_run_id=orchestrator_run_id
+            claim, progress=progress, orchestrator_run_id=orchestrator_run_id, cancel=cancel
         )
         if outcome.error is not None and raise_on_error:
             raise outcome.error
         return outcome.record
+
+    def abort_active(self, reason: str) -> int:
+        """Record the runs in progress as cancelled and release their leases, at once.
+
+        For a process about to exit without waiting for its runs (a second Ctrl-C);
+        best effort. Returns how many leases were released.
+        """
+        return self._runner.abort_active(reason)
 
     def _unclaimed(self, error: LeaseError, table: TableRecord) -> RunRecord:
         """The record of a table that could not be claimed (nothing ran; not in history)."""

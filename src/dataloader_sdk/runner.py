@@ -11,6 +11,10 @@ The run follows the watermark protocol (docs/architecture.md):
    advance the control state;
 5. record history and release the lease.
 
+A run given a :class:`~dataloader_sdk.cancel.CancelToken` checks it before each step and
+between the read's batches; a cancelled run (or one interrupted by ``KeyboardInterrupt``)
+commits nothing of its running step, is recorded as ``cancelled`` and releases its lease.
+
 Failures are recorded (history row, status) and re-raised as :class:`DataLoaderError`;
 the message is redacted so no secret reaches logs, history or the caller.
 """
@@ -24,42 +28,43 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from dataloader_sdk._run_parts import as_dataloader_error, probe, replacing, require_columns
+from dataloader_sdk.active_runs import ActiveRuns
+from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancellable
 from dataloader_sdk.control.identity import app_id, parse_app_id
 from dataloader_sdk.delta_types import delta_compatible
 from dataloader_sdk.errors import (
     DataLoaderError,
     DestinationError,
-    FieldProblem,
     ForeignCommitError,
-    SourceError,
     ValidationError,
 )
-from dataloader_sdk.events import LoadFailed, LoadFinished, LoadStarted, StepCommitted
+from dataloader_sdk.events import (
+    LoadCancelled,
+    LoadFailed,
+    LoadFinished,
+    LoadStarted,
+    StepCommitted,
+)
 from dataloader_sdk.lease import LeaseHeartbeat
 from dataloader_sdk.lineage import with_lineage
 from dataloader_sdk.model import (
     CommitInfo,
     LoadPlan,
     LoadStep,
-    Merge,
-    Overwrite,
-    ProbeAnswer,
-    ProbeFailed,
-    ProbeRequest,
+    RowCount,
     RunRecord,
     SourceConfig,
-    SourceObject,
     TableRecord,
     TableState,
     TargetName,
-    WriteMode,
 )
 from dataloader_sdk.read_guards import guard_empty_read, guard_read_end
 from dataloader_sdk.secrets import Secret, redact, resolve
 from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
 
 if TYPE_CHECKING:
-    from dataloader_sdk.connectors.base import Connector, SourceColumn
+    from dataloader_sdk.connectors.base import Connector
     from dataloader_sdk.control.store import Claim, ControlStore
     from dataloader_sdk.engines.base import Engine
     from dataloader_sdk.plugins import PluginHost
@@ -68,12 +73,21 @@ __all__ = ["Phase", "ProgressCallback", "ProgressUpdate", "RunOutcome", "TableRu
 
 log = logging.getLogger(__name__)
 
-Phase = Literal["claimed", "planned", "reading", "committed", "finished", "failed"]
+Phase = Literal[
+    "claimed", "planned", "reading", "committed", "finished", "failed", "cancelled"
+]
 
 
 @dataclass(frozen=True)
 class ProgressUpdate:
-    """Progress of one table run, for progress bars and orchestrator logs."""
+    """Progress of one table run, for progress bars and orchestrator logs.
+
+    Attributes:
+        table: the table's name.
+        phase: what the run is doing; ``reading`` updates come once per batch read.
+        rows: rows read so far by the run (``reading``), or written (the other phases).
+        total_rows: the source's row count when a probe measured it (else ``None``).
+    """
 
     table: str
     phase: Phase
@@ -113,6 +127,15 @@ class TableRunner:
         self._host = host
         self._clock = clock
         self._lease_seconds = lease_seconds
+        self._active = ActiveRuns()
+
+    def abort_active(self, reason: str) -> int:
+        """Record every run in progress as cancelled and release its lease, now.
+
+        For a process about to exit at once (a second Ctrl-C); see
+        :class:`~dataloader_sdk.active_runs.ActiveRuns`.
+        """
+        return self._active.abort(self._store, self._clock, reason)
 
     def run(
         self,
@@ -120,6 +143,7 @@ class TableRunner:
         *,
         progress: ProgressCallback | None = None,
         orchestrator_run_id: str | None = None,
+        cancel: CancelToken | None = None,
     ) -> RunOutcome:
         """Run the claimed table; always records history and releases the lease.
 
@@ -127,8 +151,20 @@ class TableRunner:
         decides whether to raise it. A control database that fails at the end of a run is
         reported as the run's error too (the Delta commit, if any, is kept and the next
         run rolls the control state forward from it); no raw driver exception escapes.
+
+        A run cancelled through ``cancel`` is recorded as ``cancelled`` and returned with
+        a :class:`~dataloader_sdk.cancel.LoadCancelledError` error. A ``KeyboardInterrupt``
+        during the run is recorded the same way, then re-raised.
         """
-        notify = progress or _no_progress
+        token = cancel or CancelToken()
+        reported = progress or _no_progress
+        read = [0]  # rows read so far, for the record of a run cancelled mid-read
+
+        def notify(update: ProgressUpdate) -> None:
+            if update.phase == "reading":
+                read[0] = update.rows
+            reported(update)
+
         table = claim.table
         run = RunRecord(
             run_id=uuid.uuid4().hex,
@@ -144,6 +180,7 @@ class TableRunner:
         )
         secret: Secret | None = None
         heartbeat = LeaseHeartbeat(self._store, claim, self._clock, self._lease_seconds)
+        self._active.add(heartbeat, run, read)
         try:
             self._store.record_run(run)
             self._host.emit(LoadStarted(run.run_id, table.name, table.config.strategy))
@@ -151,15 +188,48 @@ class TableRunner:
             with heartbeat:
                 source = self._store.get_source(table.config.source)
                 secret = self._secret(source)
-                run = self._execute(claim, run, source, secret, notify, heartbeat)
+                run = self._execute(claim, run, source, secret, notify, heartbeat, token)
             self._store.record_run(run)
             self._store.finish(heartbeat.claim, status=run.status,  # type: ignore[arg-type]
                                now=self._clock())
+        except LoadCancelledError as exc:
+            run = replace(run, rows_read=max(run.rows_read, read[0]))
+            return self._cancelled(heartbeat.claim, run, exc, notify)
+        except KeyboardInterrupt:
+            # A notebook's interrupt (or Ctrl-C without cancel_on_signals): the same clean
+            # state as a cancel, then the interrupt goes on to the caller.
+            run = replace(run, rows_read=max(run.rows_read, read[0]))
+            self._cancelled(heartbeat.claim, run, LoadCancelledError(
+                f"table {table.name!r}: interrupted (KeyboardInterrupt) before its commit; "
+                "nothing of the running step was committed and the lease was released"),
+                notify)
+            raise
         except Exception as exc:
             return self._failed(heartbeat.claim, run, exc, secret, notify)
+        finally:
+            self._active.remove(run.run_id)
         self._host.emit(LoadFinished(run))
         notify(ProgressUpdate(table.name, "finished", run.rows_written))
         return RunOutcome(run, None)
+
+    def _cancelled(
+        self, claim: Claim, run: RunRecord, error: LoadCancelledError, notify: ProgressCallback
+    ) -> RunOutcome:
+        """Record a cancelled run and release its lease, as far as the control DB allows."""
+        message = str(error)
+        run = replace(run, status="cancelled", finished_at=self._clock(),
+                      error_class=LoadCancelledError.__name__, error_message=message)
+        try:
+            self._store.record_run(run)
+            self._store.finish(claim, status="cancelled", now=self._clock())
+        except DataLoaderError as cleanup:
+            log.error("table %s: could not record the cancelled run %s or release its "
+                      "lease: %s", claim.table.name, run.run_id, cleanup)
+        self._host.emit(LoadCancelled(run))
+        notify(ProgressUpdate(claim.table.name, "cancelled", run.rows_written))
+        error.__cause__ = None
+        error.__suppress_context__ = True
+        return RunOutcome(run, error)
 
     def _failed(
         self,
@@ -171,7 +241,7 @@ class TableRunner:
     ) -> RunOutcome:
         """Record a failed run and release its lease, as far as the control DB allows."""
         table = claim.table
-        error = _as_dataloader_error(exc, table.name)
+        error = as_dataloader_error(exc, table.name)
         message = redact(str(error), secret)
         if repr(table.name) not in message:
             message = f"table {table.name!r}: {message}"
@@ -190,7 +260,9 @@ class TableRunner:
                       "%s", table.name, run.run_id, redact(str(cleanup), secret))
         self._host.emit(LoadFailed(run))
         notify(ProgressUpdate(table.name, "failed", run.rows_written))
-        log.warning("table %s failed: %s: %s", table.name, run.error_class, message)
+        # Info, not warning: the caller reports the failure (the CLI prints it once,
+        # load_table raises it, load_tables returns it), and a warning here printed it twice.
+        log.info("table %s failed: %s: %s", table.name, run.error_class, message)
         # The driver's exception (the cause) may quote the secret: drop it, and make
         # sure the raised error carries only the redacted message.
         error.args = (message,)
@@ -214,6 +286,7 @@ class TableRunner:
         secret: Secret | None,
         notify: ProgressCallback,
         heartbeat: LeaseHeartbeat,
+        token: CancelToken,
     ) -> RunRecord:
         table = claim.table
         config = table.config
@@ -228,11 +301,16 @@ class TableRunner:
             state = self._reconcile(claim, table)
             obj = config.source_object
             columns = connector.columns(obj)
-            _require_columns(table, columns, strategy.required_columns(options))
+            require_columns(table, columns, strategy.required_columns(options))
+            token.check(table.name)
             probes = {
-                request: _probe(connector, obj, request)
+                request: probe(connector, obj, request)
                 for request in strategy.probes(options, state)
             }
+            estimate = probes.get(RowCount())
+            # The progress bar's total, when the strategy measured the source's rows anyway.
+            total = (estimate if isinstance(estimate, int) and not isinstance(estimate, bool)
+                     else None)
             plan: LoadPlan = strategy.plan(PlanContext(
                 table=table, options=options, state=state, probes=probes,
                 now=self._clock(), run_id=run.run_id,
@@ -244,12 +322,13 @@ class TableRunner:
             run = replace(run, note=plan.note, watermark_before=state.watermark)
             for step in plan.steps:
                 heartbeat.check()
+                token.check(table.name)
                 if step.txn_version == 1 and self._engine.exists(config.target):
                     # The incarnation's first step, onto a table an earlier incarnation
                     # (before a reset or a re-add) left: replace it, never merge into it.
-                    step = replace(step, write=_replacing(step.write))
+                    step = replace(step, write=replacing(step.write))
                 run, repaired = self._run_step(claim, run, connector, step, source, notify,
-                                               heartbeat)
+                                               heartbeat, token, total)
                 if repaired is not None:
                     # Another run committed this step meanwhile: the rest of this plan
                     # was made from a stale state, so stop here; the next run plans anew.
@@ -312,6 +391,8 @@ class TableRunner:
         source: SourceConfig,
         notify: ProgressCallback,
         heartbeat: LeaseHeartbeat,
+        token: CancelToken,
+        total: int | None,
     ) -> tuple[RunRecord, TableState | None]:
         """Read, write and advance one step.
 
@@ -320,9 +401,15 @@ class TableRunner:
         """
         table = claim.table
         target: TargetName = table.config.target
-        notify(ProgressUpdate(table.name, "reading", run.rows_written))
-        # Each connector honours its source's options.batch_rows itself.
-        reader = connector.read(step.select)
+        read_before = run.rows_read
+        notify(ProgressUpdate(table.name, "reading", read_before, total))
+        # Each connector honours its source's options.batch_rows itself. The cancel check
+        # sits right on the source, so a cancel stops the read at the next batch.
+        reader = cancellable(
+            connector.read(step.select), token, table=table.name,
+            on_batch=lambda rows: notify(
+                ProgressUpdate(table.name, "reading", read_before + rows, total)),
+        )
         if step.guard is not None:
             reader = guard_empty_read(reader, table=table.name, guard=step.guard,
                                       target=target, count=self._engine.count)
@@ -373,42 +460,3 @@ class TableRunner:
         )
         notify(ProgressUpdate(table.name, "committed", run.rows_written))
         return run, repaired
-
-
-def _replacing(mode: WriteMode) -> WriteMode:
-    """The write mode that replaces a target an earlier incarnation left behind."""
-    # A Merge keeps its first-load checks (unique keys, soft deletes); Append and
-    # ReplaceWhere become the Overwrite a first load onto an empty target amounts to.
-    if isinstance(mode, Merge):
-        return replace(mode, replace_existing=True)
-    return Overwrite()
-
-
-def _probe(connector: Connector, obj: SourceObject, request: ProbeRequest) -> ProbeAnswer:
-    """Run one probe; a failure becomes ``ProbeFailed`` and the strategy decides."""
-    try:
-        return connector.probe(obj, request)
-    except DataLoaderError as exc:
-        return ProbeFailed(exc)
-
-
-def _require_columns(
-    table: TableRecord, columns: tuple[SourceColumn, ...], required: tuple[str, ...]
-) -> None:
-    present = {c.name for c in columns}
-    missing = [name for name in required if name not in present]
-    if missing:
-        available = ", ".join(sorted(present))
-        raise ValidationError(
-            f"table {table.name!r} (source {table.config.source_object})",
-            [FieldProblem("strategy_options", f"column {name!r} does not exist in the source; "
-                          f"available columns: {available}") for name in missing],
-        )
-
-
-def _as_dataloader_error(exc: BaseException, table: str) -> DataLoaderError:
-    if isinstance(exc, DataLoaderError):
-        return exc
-    # An unexpected exception is a bug or an unclassified driver error: report it as a
-    # source error naming the table, without retry (it is unknown whether retry helps).
-    return SourceError(f"table {table!r}: unexpected {type(exc).__name__}: {exc}")

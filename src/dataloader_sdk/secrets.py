@@ -128,10 +128,13 @@ def resolve(reference: str, host: PluginHost, *, source: str = "") -> Secret:
 # followed by ``=`` or ``:`` and a value (bare, quoted, ODBC-braced, ``Bearer x``).
 #
 # An error message such as ``secret: must be a reference like 'env:NAME'`` has the shape
-# ``key: value`` too. An unquoted ``key: value`` whose value is an ordinary word followed by
-# more words is prose, not a credential, and is left alone; ``key=value``, quoted values
-# and quoted (JSON) keys are always masked.
-
+# ``key: value`` too, and masking its first word ("secret: *** be a reference") garbles the
+# one sentence that says what to do. The general rule: an unquoted ``key: value`` whose
+# value is a word as prose writes it (lower case or Capitalised letters, no digits or
+# symbols) and is followed by more words on the same line is an explanation, not a
+# credential. A one-word explanation at the end ("password: required") is prose only for
+# the words below. ``key=value``, quoted values and quoted (JSON) keys are always masked,
+# and known secret values are masked wherever they stand (the first net).
 _URL_USERINFO = re.compile(
     r"(?P<pre>[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)(?P<pw>[^\s/?#]*)(?P<post>@)"
 )
@@ -158,17 +161,27 @@ _PROSE_WORDS = frozenset({
     "at", "to", "by", "with", "without", "like", "unsupported", "wrong", "malformed",
     "none", "null", "true", "false",
 })
-_FOLLOWED_BY_WORD = re.compile(r"[ \t]+[A-Za-z(\'\"]")
+_FOLLOWED_BY_WORD = re.compile(r"[ \t]+[A-Za-z0-9(\'\"`]")
+# A word as prose writes it: "must", "Must", "isn't", "well-formed", "required," ...
+_PROSE_WORD = re.compile(r"(?:[a-z]+|[A-Z][a-z]+)(?:['\u2019\-][a-z]+)*[.,;:!?]?")
 # A reference to a secret is safe to show (``secret: env:ERP_PASSWORD``).
 _BUILTIN_REFERENCE = re.compile(r"(?i)^(?:env|file|databricks):\S*$")
 
 
+def _is_prose(match: re.Match[str]) -> bool:
+    """Whether the unquoted value after ``key:`` begins a sentence rather than a secret."""
+    value = match.group("value")
+    if _PROSE_WORD.fullmatch(value) is None:
+        return False  # digits, symbols, snake_case or MiXeD case: shaped like a credential
+    if value.rstrip(".,;:!?").lower() in _PROSE_WORDS:
+        return True
+    return _FOLLOWED_BY_WORD.match(match.string, match.end()) is not None
+
+
 def _mask_pair(match: re.Match[str]) -> str:
     value = match.group("value")
-    if (match.group("op") == ":" and not match.group("kq") and value[:1] not in "\"'{"
-            and value.lower() in _PROSE_WORDS
-            and _FOLLOWED_BY_WORD.match(match.string, match.end())):
-        return match.group(0)  # "secret: must be a reference ..." is prose
+    if match.group("op") == ":" and not match.group("kq") and _is_prose(match):
+        return match.group(0)  # "secret: must be a reference ..." is an explanation
     if match.group("op") == ":" and not match.group("kq") and match.group("key").lower() in (
             "key", "auth"):
         return match.group(0)  # "primary key: id", "duplicate key: (5)": not credentials
@@ -356,7 +369,7 @@ def _find_dbutils() -> Any:
         if dbutils is not None:
             return dbutils
     try:  # Databricks Runtime / Connect
-        from databricks.sdk.runtime import dbutils as rt_dbutils  # type: ignore[import-not-found]
+        from databricks.sdk.runtime import dbutils as rt_dbutils  # type: ignore[import-not-found,unused-ignore]
     except Exception:
         return None
     return rt_dbutils

@@ -363,6 +363,7 @@ def test_transition_table_is_the_documented_one() -> None:
     assert sorted(ALLOWED) == sorted([
         ("idle", "queued"), ("queued", "running"), ("running", "succeeded"),
         ("running", "failed"), ("running", "skipped"), ("succeeded", "queued"),
+        ("running", "cancelled"), ("cancelled", "queued"),
         ("skipped", "queued"), ("failed", "queued"), ("needs_attention", "queued"),
         ("failed", "needs_attention"), ("queued", "failed"), ("needs_attention", "idle"),
     ])

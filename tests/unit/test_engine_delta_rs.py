@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -131,7 +132,8 @@ def test_each_write_is_one_commit_with_metadata_and_app_txn(
     assert not outcome.replayed
     assert table.transaction_version(APP) == 2
     latest = table.history(1)[0]
-    for key, value in commit(2).to_metadata().items():
+    # dataloader.rows is the number of rows the step handed to the commit (2), not 0.
+    for key, value in dataclasses.replace(commit(2), rows=2).to_metadata().items():
         assert latest[key] == value
 
 
@@ -220,11 +222,18 @@ def test_empty_append_or_merge_still_commits(engine: DeltaRsEngine, mode: WriteM
     table = delta(engine)
     assert table.version() == 1
     assert table.transaction_version(APP) == 2
-    assert engine.last_commit(TARGET, APP) == commit(2)
+    assert engine.last_commit(TARGET, APP) == dataclasses.replace(commit(2), rows=0)
     assert engine.count(TARGET) == 1
 
 
-def test_streaming_append_does_not_materialise(engine: DeltaRsEngine) -> None:
+def test_streaming_append_does_not_materialise(
+    engine: DeltaRsEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine reads up to PREFETCH_BYTES ahead to count a step; what is measured here
+    # is the streaming past it, so the read-ahead is made small.
+    from dataloader_sdk.engines import _staging
+
+    monkeypatch.setattr(_staging, "PREFETCH_BYTES", 1024 * 1024)
     n_batches, batch_rows = 200, 10_000  # 2,000,000 rows
     schema = pa.schema([("id", pa.int64()), ("x", pa.float64())])
     peak = 0
@@ -485,12 +494,12 @@ def test_last_commit_round_trips_commit_info(engine: DeltaRsEngine) -> None:
         extra={"fingerprint": "abc", "chunks": [1, 2]},
     )
     engine.write(TARGET, kv([1], [1], ["a"]), Append(), commit(1, ts_state))
-    assert engine.last_commit(TARGET, APP) == commit(1, ts_state)
+    assert engine.last_commit(TARGET, APP) == dataclasses.replace(commit(1, ts_state), rows=1)
     engine.write(TARGET, kv([2], [1], ["b"]), Append(), commit(2, dec_state))
     # Another table's app id writing to the same target does not shadow ours.
     engine.write(TARGET, kv([3], [1], ["c"]), Append(), commit(9, app_id="other"))
     got = engine.last_commit(TARGET, APP)
-    assert got == commit(2, dec_state)
+    assert got == dataclasses.replace(commit(2, dec_state), rows=1)
     assert got is not None
     assert got.state_after.watermark == dec_state.watermark
     assert engine.last_commit(TARGET, "nobody") is None
@@ -575,3 +584,39 @@ def test_render_where_quotes_identifiers() -> None:
     )
     assert text == '(coalesce(t."a", t."b") >= 1) AND (t."c" IS NOT NULL)'
     assert render_where(()) is None
+
+
+
+def test_a_step_beyond_the_read_ahead_streams_and_states_no_row_count(
+    engine: DeltaRsEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows past the read-ahead budget stream into the write; the commit then leaves
+    ``dataloader.rows`` out (never a wrong count) and Delta's own metrics count them."""
+    from dataloader_sdk.engines import _staging
+
+    seen: list[int] = []
+    batches = [pa.record_batch({"id": pa.array(range(i * 500, (i + 1) * 500), pa.int64())})
+               for i in range(8)]
+
+    def source() -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            seen.append(batch.num_rows)
+            yield batch
+
+    ahead = _staging.PrefetchedRows(
+        pa.RecordBatchReader.from_batches(batches[0].schema, source()), budget_bytes=1024)
+    assert not ahead.complete
+    assert ahead.rows is None
+    assert len(seen) < len(batches)  # it stopped reading ahead at the budget
+    assert ahead.reader().read_all().column("id").to_pylist() == list(range(4000))
+
+    small = _staging.PrefetchedRows(
+        pa.RecordBatchReader.from_batches(batches[0].schema, iter(batches[:2])))
+    assert small.complete
+    assert small.rows == 1000
+
+    monkeypatch.setattr(_staging, "PREFETCH_BYTES", 16)
+    engine.write(TARGET, kv(list(range(50)), [1] * 50, ["x"] * 50), Append(), commit(1))
+    latest = delta(engine).history(1)[0]
+    assert "dataloader.rows" not in latest
+    assert latest["operationMetrics"]["num_added_rows"] == 50

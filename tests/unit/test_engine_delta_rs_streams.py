@@ -81,7 +81,14 @@ def spill_dirs() -> set[str]:
 # first Merge: streamed
 
 
-def test_first_merge_streams_instead_of_materialising(engine: DeltaRsEngine) -> None:
+def test_first_merge_streams_instead_of_materialising(
+    engine: DeltaRsEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine reads up to PREFETCH_BYTES ahead to count a step; what is measured here
+    # is the streaming past it, so the read-ahead is made small.
+    from dataloader_sdk.engines import _staging
+
+    monkeypatch.setattr(_staging, "PREFETCH_BYTES", 1024 * 1024)
     n_batches, batch_rows = 200, 10_000  # 2,000,000 rows of four int64 columns: 64 MB
     names = ["id", "seq", "a", "b"]
     schema = pa.schema([(name, pa.int64()) for name in names])

@@ -1,24 +1,37 @@
-"""``dataloader audit``: maintenance of the audit history (``table_control_history``)."""
+"""``dataloader audit``: read and maintain the audit history (``table_control_history``)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
+from dataloader_sdk._cli.audit_log import audit_filter_options, list_audit
 from dataloader_sdk._cli.common import CliState, actor, console, pass_state
 
 __all__ = ["audit"]
 
 
-@click.group()
-def audit() -> None:
-    """Maintain the audit history (the table_control_history table).
+@click.group(invoke_without_command=True)
+@audit_filter_options
+@click.pass_context
+def audit(ctx: click.Context, /, **filters: Any) -> None:
+    """Read the audit history (table_control_history): who changed what, when.
+
+    Without a subcommand, lists the newest entries matching the filters, a page at a
+    time, each with its field-level before/after diff. Secrets appear only as references.
 
     \b
-    Example:
+    Examples:
+      dataloader audit --table orders
+      dataloader audit --source erp --action bulk --since 7d
+      dataloader audit --change-set 3f2a... --json
+      dataloader audit --actor cli:alice --since 2026-12-01T00:00 --page 2
       dataloader audit purge --value-from env:LEAKED_PASSWORD
     """
+    if ctx.invoked_subcommand is None:
+        list_audit(ctx.ensure_object(CliState), **filters)
 
 
 @audit.command("purge")

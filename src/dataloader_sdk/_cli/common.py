@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ __all__ = [
     "console",
     "exit_code_for",
     "fail",
+    "no_color_requested",
     "parse_duration_option",
     "parse_interval",
     "parse_options",
@@ -53,6 +55,12 @@ class CliState:
 
     home: Path | None = None
     environment: Environment | None = None
+    #: ``--quiet``: informational output off; errors and ``--json`` documents still print.
+    quiet: bool = False
+    #: ``--no-color`` (or ``NO_COLOR`` set): no colours or styles anywhere.
+    no_color: bool = False
+    #: Commands that may create a project (``init``) set this before opening settings.
+    creates_home: bool = False
     _settings: Settings | None = field(default=None, repr=False)
     _loader: DataLoader | None = field(default=None, repr=False)
     _store: ControlStore | None = field(default=None, repr=False)
@@ -62,7 +70,10 @@ class CliState:
         if self._settings is None:
             from dataloader_sdk.config import Settings
 
-            self._settings = Settings.load(home=self.home, environment=self.environment)
+            # Only ``init`` may start a project: any other command in the wrong directory
+            # (or with a mistyped --home) would otherwise create an empty control DB there.
+            self._settings = Settings.load(home=self.home, environment=self.environment,
+                                           require_file=not self.creates_home)
         return self._settings
 
     def loader(self) -> DataLoader:
@@ -216,17 +227,31 @@ def parse_interval(text: str | None) -> int | None:
     return parse_duration_option(text, "--interval")
 
 
+def no_color_requested() -> bool:
+    """Whether ``NO_COLOR`` asks for no colour (https://no-color.org: set and not empty)."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 def console(*, stderr: bool = False) -> Console:
     """A rich console writing where click writes (so CliRunner captures it).
 
-    Markup is off by default: table and column names, SQL and error texts routinely
-    contain square brackets that rich would otherwise swallow.
+    On a terminal it draws rich tables. Anywhere else (a pipe, a file, CI logs) tables
+    become plain aligned text without box-drawing and lines are never wrapped, so
+    ``grep``/``awk`` see one row per line. ``--quiet`` silences it, ``--no-color`` and
+    ``NO_COLOR`` turn colours and styles off. Markup is off: table and column names, SQL
+    and error texts routinely contain square brackets that rich would otherwise swallow.
     """
-    from rich.console import Console
+    from dataloader_sdk._cli.plain import PlainConsole
 
     # Looked up at call time: CliRunner (and pytest's capture) swap sys.stdout per call.
     stream = sys.stderr if stderr else sys.stdout
-    # Piped output (CI logs, ``| less``) gets a fixed, generous width instead of rich's 80
-    # columns, so tables are not squeezed into unreadable wrapped cells.
-    width = None if stream.isatty() else 160
-    return Console(file=stream, width=width, markup=False, highlight=False, soft_wrap=False)
+    ctx = click.get_current_context(silent=True)
+    state = ctx.find_object(CliState) if ctx is not None else None
+    no_color = no_color_requested() or (state is not None and state.no_color)
+    terminal = stream.isatty()
+    return PlainConsole(
+        plain=not terminal, file=stream, width=None if terminal else 160, markup=False,
+        highlight=False, soft_wrap=not terminal, no_color=no_color,
+        color_system=None if no_color else "auto",
+        quiet=state is not None and state.quiet and not stderr,
+    )

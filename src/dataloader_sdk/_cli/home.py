@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import click
 
 from dataloader_sdk._cli.common import CliState, actor, console, pass_state
+from dataloader_sdk._cli.output import emit_json, json_option
 
 __all__ = ["upgrade_home"]
 
 
 @click.command("upgrade-home")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
+@json_option()
 @pass_state
 def upgrade_home(state: CliState, dry_run: bool, as_json: bool) -> None:
     """Give dataloader and dataloader_test their own Delta roots (homes from before 0.2).
@@ -34,7 +34,7 @@ def upgrade_home(state: CliState, dry_run: bool, as_json: bool) -> None:
     home = state.settings().home
     result = split_delta_root(home, dry_run=dry_run, actor=actor())
     if as_json:
-        click.echo(json.dumps({**dataclasses.asdict(result), "dry_run": dry_run}))
+        emit_json({**dataclasses.asdict(result), "dry_run": dry_run})
         return
     out = console()
     if not result.changed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from dataloader_sdk._cli.common import (
     parse_duration_option,
     pass_state,
 )
+from dataloader_sdk._cli.output import emit_json, json_option
 from dataloader_sdk._cli.render import fmt_duration, fmt_time
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ __all__ = ["monitor"]
               help="Extra time after a run's lease expired before it counts as stalled.")
 @click.option("--sla-multiple", type=click.IntRange(1, 1000), default=3, show_default=True,
               help="Default freshness SLA, in intervals, of tables without their own.")
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@json_option("Print the findings as one JSON document.")
 @pass_state
 def monitor(
     state: CliState,
@@ -66,7 +66,7 @@ def monitor(
         sla_multiple=sla_multiple,
     )
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        emit_json(report.to_json())
     else:
         _print(console(), report)
     if not report.healthy:

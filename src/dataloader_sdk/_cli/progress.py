@@ -1,17 +1,23 @@
 """Live per-table progress for ``dataloader run`` and the demo.
 
 The loader calls the progress callback from its worker threads with
-``ProgressUpdate(table, phase, rows, total_rows)``. On a terminal each table gets a rich
-progress row (phase, rows so far, a bar when the total is known); anywhere else (CI logs,
-pipes, tests) each phase change becomes one plain line, and the frequent ``reading`` updates
-are dropped so logs stay short.
+``ProgressUpdate(table, phase, rows, total_rows)``; while a table is read it does so once
+per batch, with the rows read so far. On a terminal each table gets a rich progress row:
+phase, a bar (a pulsing one while the total is unknown, else against the probe's row
+count), rows so far and rows per second. Anywhere else (CI logs, pipes, tests) each phase
+change becomes one plain line, and while a table is read a line with the rows so far and
+the rate is printed every :data:`PLAIN_INTERVAL` seconds (``DATALOADER_PROGRESS_SECONDS``
+overrides it), so a long load shows it is alive without flooding the log.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,46 +26,111 @@ if TYPE_CHECKING:
 
     from dataloader_sdk.runner import ProgressUpdate
 
-__all__ = ["ProgressReporter", "progress_reporter"]
+__all__ = ["PLAIN_INTERVAL", "ProgressReporter", "progress_reporter"]
+
+#: Seconds between two plain "reading" lines of one table.
+PLAIN_INTERVAL = 5.0
 
 
-_QUIET_PHASES = frozenset({"reading"})
+def _plain_interval() -> float:
+    text = os.environ.get("DATALOADER_PROGRESS_SECONDS", "")
+    try:
+        value = float(text) if text else PLAIN_INTERVAL
+    except ValueError:
+        return PLAIN_INTERVAL
+    return value if value >= 0 else PLAIN_INTERVAL
+
+
+@dataclass
+class _Reading:
+    """Where one table's read stands: when it started, rows so far, last line printed."""
+
+    started: float
+    rows: int = 0
+    printed: float = 0.0
+
+    def rate(self, now: float) -> float:
+        elapsed = now - self.started
+        return self.rows / elapsed if elapsed > 0 else 0.0
+
+
+def _fmt_rate(rate: float) -> str:
+    return f"{rate:,.0f} rows/s"
 
 
 class ProgressReporter:
     """A thread-safe progress callback; pass the instance as ``progress=``."""
 
-    def __init__(self, console: Console, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        console: Console,
+        progress: Progress | None,
+        *,
+        interval: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._console = console
         self._progress = progress
+        self._interval = _plain_interval() if interval is None else interval
+        self._clock = clock
         self._tasks: dict[str, TaskID] = {}
         self._last_phase: dict[str, str] = {}
+        self._reading: dict[str, _Reading] = {}
         self._lock = threading.Lock()
 
     def __call__(self, update: ProgressUpdate) -> None:
         """Record one update (called from the loader's worker threads)."""
         with self._lock:
+            now = self._clock()
+            reading = self._track(update, now)
             if self._progress is None:
-                self._plain(update)
+                self._plain(update, reading, now)
             else:
-                self._live(self._progress, update)
+                self._live(self._progress, update, reading, now)
 
-    def _plain(self, update: ProgressUpdate) -> None:
-        if update.phase in _QUIET_PHASES or self._last_phase.get(update.table) == update.phase:
+    def _track(self, update: ProgressUpdate, now: float) -> _Reading | None:
+        if update.phase != "reading":
+            return self._reading.get(update.table)
+        reading = self._reading.get(update.table)
+        if reading is None:
+            reading = self._reading[update.table] = _Reading(started=now, printed=now)
+        reading.rows = update.rows
+        return reading
+
+    def _plain(self, update: ProgressUpdate, reading: _Reading | None, now: float) -> None:
+        if update.phase == "reading":
+            if reading is None or now - reading.printed < self._interval or not update.rows:
+                return
+            reading.printed = now
+            total = f" of ~{update.total_rows:,}" if update.total_rows else ""
+            self._console.print(f"{update.table}: reading {update.rows:,}{total} rows "
+                                f"({_fmt_rate(reading.rate(now))})", highlight=False)
+            return
+        if self._last_phase.get(update.table) == update.phase:
             return
         self._last_phase[update.table] = update.phase
         rows = f" ({update.rows:,} rows)" if update.rows else ""
-        self._console.print(f"{update.table}: {update.phase}{rows}")
+        if update.phase in ("committed", "finished") and reading is not None and reading.rows:
+            rows = f" ({update.rows:,} rows; read {reading.rows:,} at " \
+                   f"{_fmt_rate(reading.rate(now))})"
+        self._console.print(f"{update.table}: {update.phase}{rows}", highlight=False)
 
-    def _live(self, progress: Progress, update: ProgressUpdate) -> None:
+    def _live(self, progress: Progress, update: ProgressUpdate, reading: _Reading | None,
+              now: float) -> None:
         task = self._tasks.get(update.table)
         if task is None:
-            task = progress.add_task(update.table, total=update.total_rows, phase=update.phase)
+            task = progress.add_task(update.table, total=update.total_rows, phase=update.phase,
+                                     rate="")
             self._tasks[update.table] = task
         total = update.total_rows
-        if total is None and update.phase in ("finished", "failed"):
-            total = update.rows  # fills the bar when the total was never known
-        progress.update(task, completed=update.rows, total=total, phase=update.phase)
+        if total is None and update.phase in ("finished", "failed", "cancelled"):
+            total = max(update.rows, 1)  # fills the bar when the total was never known
+        rate = _fmt_rate(reading.rate(now)) if reading is not None and reading.rows else ""
+        completed = update.rows
+        if update.phase in ("finished", "failed", "cancelled") and total is not None:
+            completed = total if update.phase == "finished" else completed
+        progress.update(task, completed=completed, total=total, phase=update.phase,
+                        rate=rate)
 
 
 @contextmanager
@@ -80,8 +151,9 @@ def progress_reporter(console: Console) -> Iterator[ProgressReporter]:
         SpinnerColumn(),
         TextColumn("{task.description}", style="bold"),
         TextColumn("{task.fields[phase]:<9}"),
-        BarColumn(),
+        BarColumn(),  # pulses while the total is unknown
         TextColumn("{task.completed:>12,.0f} rows"),
+        TextColumn("{task.fields[rate]:>16}"),
         TimeElapsedColumn(),
         console=console,
         transient=False,

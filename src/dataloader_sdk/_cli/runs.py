@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from dataloader_sdk._cli.common import EXIT_FAILURE, CliState, console, pass_state
+from dataloader_sdk._cli.documents import run_doc, status_doc
+from dataloader_sdk._cli.output import emit_json, json_option
 from dataloader_sdk._cli.render import (
     fmt_duration,
     fmt_rows,
@@ -14,6 +16,7 @@ from dataloader_sdk._cli.render import (
     fmt_watermark,
     runs_table,
 )
+from dataloader_sdk.cancel import EXIT_CANCELLED
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -30,14 +33,18 @@ __all__ = ["history", "run", "status"]
               help="Tables loaded in parallel.")
 @click.option("--per-source-limit", type=click.IntRange(1, 64), default=2, show_default=True,
               help="At most this many concurrent loads per source.")
+@json_option("Print the runs as one JSON document (progress goes to stderr).")
 @pass_state
 def run(
-    state: CliState, tables: tuple[str, ...], due: bool, workers: int, per_source_limit: int
+    state: CliState, tables: tuple[str, ...], due: bool, workers: int, per_source_limit: int,
+    as_json: bool,
 ) -> None:
     """Load TABLES now, or every due table with --due.
 
     Shows live progress per table on a terminal (plain lines otherwise), then one
-    summary row per run. Exits 1 if any load failed.
+    summary row per run. Exits 1 if any load failed. Ctrl-C (or SIGTERM) cancels: each
+    table stops at its next batch, commits nothing, is recorded as cancelled and its
+    lease is released; exit 130. A second Ctrl-C exits at once.
 
     \b
     Examples:
@@ -45,33 +52,50 @@ def run(
       dataloader run customers orders events --workers 3
       dataloader run --due
     """
+    from dataloader_sdk._cli.cancelling import cancellable_load
     from dataloader_sdk._cli.progress import progress_reporter
 
     if due == bool(tables):
         raise click.UsageError("give table names or --due (not both)")
     loader = state.loader()
-    out = console()
-    with progress_reporter(out) as reporter:
+    # With --json, stdout carries only the document; progress goes to stderr.
+    out = console(stderr=as_json)
+    # Ctrl-C / SIGTERM cancel at the next batch (exit 130); a second one exits at once.
+    with cancellable_load(loader) as token, progress_reporter(out) as reporter:
         if due:
             records = loader.load_due(
-                max_workers=workers, per_source_limit=per_source_limit, progress=reporter
+                max_workers=workers, per_source_limit=per_source_limit, progress=reporter,
+                cancel=token,
             )
         else:
             records = loader.load_tables(
                 list(tables), max_workers=workers, per_source_limit=per_source_limit,
-                progress=reporter,
+                progress=reporter, cancel=token,
             )
+    failed = [r for r in records if r.status == "failed"]
+    # Exit 130 (as a shell reports SIGINT) once the cancelled runs are recorded.
+    code = EXIT_CANCELLED if token.cancelled else EXIT_FAILURE if failed else 0
+    if as_json:
+        emit_json({"runs": [run_doc(r) for r in records]})
+        if code:
+            raise click.exceptions.Exit(code)
+        return
     if not records:
         out.print("Nothing was due." if due else "Nothing ran.")
+        if code:
+            raise click.exceptions.Exit(code)
         return
     out.print(summary_table(records))
-    failed = [r for r in records if r.status == "failed"]
-    if failed:
-        for record in failed:
-            click.echo(
-                f"{record.table} failed: {record.error_class}: {record.error_message}", err=True
-            )
-        raise click.exceptions.Exit(EXIT_FAILURE)
+    # The one place a failure is printed (the runner only logs it at info level).
+    for record in failed:
+        click.echo(
+            f"{record.table} failed: {record.error_class}: {record.error_message}", err=True
+        )
+    if token.cancelled:
+        click.echo(f"Cancelled ({token.reason}): nothing of the running steps was "
+                   "committed; the leases were released.", err=True)
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 def summary_table(records: list[RunRecord]) -> Table:
@@ -96,19 +120,24 @@ def summary_table(records: list[RunRecord]) -> Table:
 
 
 @click.command()
+@json_option()
 @pass_state
-def status(state: CliState) -> None:
+def status(state: CliState, as_json: bool) -> None:
     """Show every table: status, watermark, last run, rows and next run.
 
     \b
-    Example:
+    Examples:
       dataloader status
+      dataloader status --json
     """
     from rich.table import Table
 
     from dataloader_sdk.strategies.chunked_backfill import backfill_progress
 
     store = state.store()
+    if as_json:
+        emit_json(status_doc(store))
+        return
     table = Table()
     for column in ("table", "strategy", "status", "watermark", "progress", "last run",
                    "last result"):
@@ -145,19 +174,23 @@ def status(state: CliState) -> None:
 @click.argument("table", required=False)
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True,
               help="How many runs to show, newest first.")
+@json_option()
 @pass_state
-def history(state: CliState, table: str | None, limit: int) -> None:
+def history(state: CliState, table: str | None, limit: int, as_json: bool) -> None:
     """Show recent runs (historical_metadata), of one TABLE or of all tables.
 
     \b
     Examples:
       dataloader history
-      dataloader history orders --limit 5
+      dataloader history orders --limit 5 --json
     """
     store = state.store()
     if table is not None:
         store.get_table(table)  # "unknown table" rather than an empty list for a typo
     runs = store.runs(table=table, limit=limit)
+    if as_json:
+        emit_json({"runs": [run_doc(r) for r in runs]})
+        return
     out = console()
     if runs:
         out.print(runs_table(runs))

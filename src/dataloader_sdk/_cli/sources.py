@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from dataloader_sdk._cli.common import CliState, actor, console, parse_options, pass_state
+from dataloader_sdk._cli.documents import source_doc
+from dataloader_sdk._cli.output import emit_json, json_option
 from dataloader_sdk._cli.render import source_options_text
 
 __all__ = ["sources"]
@@ -82,11 +84,15 @@ def add_source(
 
 
 @sources.command("list")
+@json_option()
 @pass_state
-def list_sources(state: CliState) -> None:
+def list_sources(state: CliState, as_json: bool) -> None:
     """List source connections (secrets appear only as their reference)."""
     from rich.table import Table
 
+    if as_json:
+        emit_json({"sources": [source_doc(src) for src in state.store().list_sources()]})
+        return
     table = Table()
     for column in ("name", "db_type", "host", "port", "database", "username", "secret",
                    "options", "enabled"):

@@ -13,6 +13,8 @@ from dataloader_sdk._cli.common import (
     parse_options,
     pass_state,
 )
+from dataloader_sdk._cli.documents import table_detail_doc, table_doc
+from dataloader_sdk._cli.output import emit_json, json_option
 from dataloader_sdk._cli.render import (
     fmt_interval,
     fmt_json,
@@ -60,6 +62,8 @@ def tables() -> None:
 @click.option("--freshness-sla", metavar="DURATION",
               help="Report the table late (`dataloader monitor`) once its target is older "
               "than DURATION; default three intervals.")
+@click.option("--no-check", is_flag=True,
+              help="Do not ask the source whether the table and its columns exist.")
 @pass_state
 def add_table(
     state: CliState,
@@ -75,8 +79,13 @@ def add_table(
     priority: int,
     disabled: bool,
     freshness_sla: str | None,
+    no_check: bool,
 ) -> None:
     """Register table NAME: read a source table or query, write a Delta target.
+
+    Every invalid field is reported at once, and nothing is stored. When the source is
+    reachable, the table and the columns the strategy needs are checked there too (skip
+    with --no-check); an unreachable source only skips that check.
 
     \b
     Examples:
@@ -89,7 +98,8 @@ def add_table(
       dataloader tables add events --source erp --source-table events \\
           --target bronze.events --strategy append_only --option watermark_column=id
     """
-    from dataloader_sdk.errors import FieldProblem, ValidationError
+    from dataloader_sdk._cli.table_checks import check_against_source, source_problem
+    from dataloader_sdk.errors import FieldProblem, UnknownNameError, ValidationError
     from dataloader_sdk.model import TableConfig, TargetName
 
     problems: list[FieldProblem] = []
@@ -119,26 +129,45 @@ def add_table(
         if not (p.field == "source_table" and p.problem.startswith("set exactly one"))
     )
     # The strategy validates its own options (unknown names, missing watermark column...);
-    # UnknownNameError for the strategy itself lists the registered ones.
-    plugin = state.host().strategy(strategy)
+    # an unknown strategy or source is one more problem in the same report.
+    required: tuple[str, ...] | None = None
     try:
-        plugin.parse_options(options, table=name)
+        plugin = state.host().strategy(strategy)
+        required = plugin.required_columns(plugin.parse_options(options, table=name))
+    except UnknownNameError as exc:
+        problems.append(FieldProblem("strategy", str(exc)))
     except ValidationError as exc:
         problems.extend(exc.problems)
+    loader = state.loader()
+    source_config, unknown_source = source_problem(loader, source)
+    problems.extend(unknown_source)
     if problems:
         raise ValidationError(f"table {name!r}", problems)
-    record = state.loader().add_table(config, actor=actor())  # checks the source exists
+    skipped = None
+    if not no_check and source_config is not None and required is not None:
+        found, skipped = check_against_source(loader, config, source_config, required)
+        if found:
+            raise ValidationError(f"table {name!r}", found)
+    record = loader.add_table(config, actor=actor())
     console().print(
-        f"Added table {record.name!r}: {config.source_object} → {config.target} ({strategy})."
+        f"Added table {record.name!r}: {config.source_object} → {record.config.target} "
+        f"({strategy})."
     )
+    if skipped:
+        click.echo(f"Not checked against source {source!r} (it could not be reached: "
+                   f"{skipped}); the first run will check it.", err=True)
 
 
 @tables.command("list")
+@json_option()
 @pass_state
-def list_tables(state: CliState) -> None:
+def list_tables(state: CliState, as_json: bool) -> None:
     """List configured tables with their status and watermark."""
     from rich.table import Table
 
+    if as_json:
+        emit_json({"tables": [table_doc(rec) for rec in state.store().list_tables()]})
+        return
     table = Table()
     for column in ("name", "source", "reads", "target", "strategy", "interval", "priority",
                    "enabled", "status", "watermark"):
@@ -162,18 +191,24 @@ def list_tables(state: CliState) -> None:
 @click.argument("name")
 @click.option("--runs", "limit", type=click.IntRange(0), default=5, show_default=True,
               help="How many recent runs to show.")
+@json_option()
 @pass_state
-def show_table(state: CliState, name: str, limit: int) -> None:
+def show_table(state: CliState, name: str, limit: int, as_json: bool) -> None:
     """Show table NAME: config, state, watermark and recent runs.
 
     \b
-    Example:
+    Examples:
       dataloader tables show orders --runs 10
+      dataloader tables show orders --json
     """
     from rich.table import Table
 
     store = state.store()
     rec = store.get_table(name)
+    if as_json:
+        runs = store.runs(table=name, limit=limit) if limit else []
+        emit_json({"table": table_detail_doc(rec, runs)})
+        return
     cfg = rec.config
     details = Table(show_header=False, box=None, pad_edge=False)
     details.add_column(style="bold")

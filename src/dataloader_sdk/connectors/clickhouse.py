@@ -38,6 +38,7 @@ from dataloader_sdk.connectors._clickhouse_types import (
     conform,
     parse_type,
 )
+from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors._validate import positive_ints, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
 from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
@@ -114,6 +115,7 @@ class ClickHouseConnectorFactory:
 
     def open(self, config: SourceConfig, secret: Secret | None) -> ClickHouseConnector:
         """Open a connector; the client connects on first use."""
+        require_driver("clickhouse")
         return ClickHouseConnector(config, secret)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from dataloader_sdk.connectors import _oracle_types as types
+from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors._odbc import conform, sliced
 from dataloader_sdk.connectors._sa_types import to_python
 from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
@@ -126,6 +127,7 @@ class OracleConnectorFactory:
 
     def open(self, config: SourceConfig, secret: Secret | None) -> OracleConnector:
         """Open a connector; the session is opened on first use."""
+        require_driver("oracle")
         return OracleConnector(config, secret)
 
 

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.sql.elements import ColumnElement
 
+from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors._pg_read import READ_PATHS, ReadPath, read_adbc, read_connectorx
 from dataloader_sdk.connectors._pg_types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
@@ -96,6 +97,7 @@ class PostgresConnectorFactory:
 
     def open(self, config: SourceConfig, secret: Secret | None) -> PostgresConnector:
         """Open a connector; the psycopg session is opened on first use."""
+        require_driver("postgresql")
         return PostgresConnector(config, secret)
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors._snowflake_sql import (
     SnowflakeDialect,
     bindable,
@@ -107,6 +108,7 @@ class SnowflakeConnectorFactory:
 
     def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
         """Open a connector; the session starts on first use."""
+        require_driver("snowflake")
         return SnowflakeConnector(config, secret)
 
 
@@ -140,6 +142,7 @@ class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
         from dataloader_sdk.plugins import get_host
         from dataloader_sdk.secrets import resolve
 
+        require_driver("snowflake_pem")
         if secret is None:
             raise SecretError(f"source {config.name!r}: snowflake_pem needs the private key "
                               "secret; set the source's secret reference")

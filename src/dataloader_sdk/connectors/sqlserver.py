@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from dataloader_sdk.connectors import _mssql_types as types
+from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors._odbc import (
     READ_PATHS,
     OdbcSession,
@@ -106,6 +107,7 @@ class SqlServerConnectorFactory:
 
     def open(self, config: SourceConfig, secret: Secret | None) -> SqlServerConnector:
         """Open a connector; the ODBC session is opened on first use."""
+        require_driver("sqlserver")
         return SqlServerConnector(config, secret)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 import sqlalchemy as sa
 
@@ -22,9 +22,10 @@ from dataloader_sdk.control.schema import table_control_dbconfig as S
 from dataloader_sdk.control.schema import table_control_history as H
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import JSONValue
+from dataloader_sdk.model.operations import diff_json
 from dataloader_sdk.secrets import MIN_SECRET_LENGTH, REDACTED, Secret, secret_forms
 
-__all__ = ["PurgeValue", "purge_values", "read_audit", "write_audit"]
+__all__ = ["PurgeValue", "purge_values", "read_audit", "row_to_audit", "write_audit"]
 
 #: What :func:`purge_values` takes: a resolved :class:`Secret` (preferred) or its text.
 PurgeValue: TypeAlias = "Secret | str"
@@ -41,8 +42,12 @@ def write_audit(
     before: Mapping[str, JSONValue] | None,
     after: Mapping[str, JSONValue] | None,
     environment: str,
+    change_set: str | None = None,
 ) -> None:
-    """Append one audit entry on ``conn`` (in the caller's transaction)."""
+    """Append one audit entry on ``conn`` (in the caller's transaction).
+
+    ``change_set``: the id shared by every row of one multi-table change.
+    """
     conn.execute(
         sa.insert(H).values(
             entity_kind=kind,
@@ -53,6 +58,7 @@ def write_audit(
             before=dict(before) if before is not None else None,
             after=dict(after) if after is not None else None,
             environment=environment,
+            change_set=change_set,
         )
     )
 
@@ -62,20 +68,27 @@ def read_audit(conn: sa.Connection, entity: str | None, limit: int) -> list[Audi
     query = sa.select(H).order_by(H.c.id.desc()).limit(limit)
     if entity is not None:
         query = query.where(H.c.entity_name == entity)
-    return [
-        AuditEntry(
-            id=row.id,
-            entity_kind=cast(EntityKind, row.entity_kind),
-            entity=row.entity_name,
-            action=cast(AuditAction, row.action),
-            actor=row.actor,
-            at=row.at,
-            before=cast("Mapping[str, JSONValue] | None", row.before),
-            after=cast("Mapping[str, JSONValue] | None", row.after),
-            environment=row.environment,
-        )
-        for row in conn.execute(query)
-    ]
+    return [row_to_audit(row) for row in conn.execute(query)]
+
+
+def row_to_audit(row: Any) -> AuditEntry:
+    """A ``table_control_history`` row as an :class:`AuditEntry`, with its field diff."""
+    before = cast("Mapping[str, JSONValue] | None", row.before)
+    after = cast("Mapping[str, JSONValue] | None", row.after)
+    return AuditEntry(
+        id=row.id,
+        entity_kind=cast(EntityKind, row.entity_kind),
+        entity=row.entity_name,
+        action=cast(AuditAction, row.action),
+        actor=row.actor,
+        at=row.at,
+        before=before,
+        after=after,
+        environment=row.environment,
+        change_set=row.change_set,
+        changes=diff_json(before if isinstance(before, Mapping) else None,
+                          after if isinstance(after, Mapping) else None),
+    )
 
 
 # -- purge a leaked secret -------------------------------------------------------------

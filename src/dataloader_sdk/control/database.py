@@ -7,6 +7,7 @@ each is its own file, on PostgreSQL its own schema (applied through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal, get_args
@@ -103,13 +104,23 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
 
 
 def create_control_engine(
-    target: EnvironmentTarget, *, busy_timeout: float = _SQLITE_BUSY_TIMEOUT
+    target: EnvironmentTarget, *, busy_timeout: float = _SQLITE_BUSY_TIMEOUT,
+    credential_provider: Callable[[], str] | None = None,
 ) -> Engine:
     """An engine for one environment, configured for safe concurrent claims.
 
     ``busy_timeout``: how long a SQLite writer waits for another one (seconds).
+    ``credential_provider``: PostgreSQL only; called for the password of every new pooled
+    connection (short-lived credentials such as Lakebase's, see
+    :mod:`dataloader_sdk.control.lakebase`); the password is handed to the driver only.
     The caller owns the engine and must ``dispose()`` it.
+
+    Raises:
+        ConfigError: ``credential_provider`` with a SQLite URL.
     """
+    if credential_provider is not None and target.dialect != "postgresql":
+        raise ConfigError("a control DB credential provider (e.g. lakebase:INSTANCE) needs a "
+                          f"postgresql control URL, got {target.dialect}")
     if target.dialect == "sqlite":
         engine = sa.create_engine(
             target.url, connect_args={"timeout": busy_timeout}
@@ -117,8 +128,18 @@ def create_control_engine(
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         target.url,
         pool_pre_ping=True,
         execution_options={"schema_translate_map": {None: target.schema}},
     )
+    if credential_provider is not None:
+        provider = credential_provider
+
+        def _fresh_password(_dialect: Any, _record: Any, _cargs: Any, cparams: Any) -> None:
+            # Every new DBAPI connection gets a fresh credential; pooled ones keep theirs
+            # (the server checks a password only at login).
+            cparams["password"] = provider()
+
+        sa.event.listen(engine, "do_connect", _fresh_password)
+    return engine

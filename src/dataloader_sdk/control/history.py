@@ -11,11 +11,14 @@ from dataloader_sdk.control.schema import historical_metadata as HM
 from dataloader_sdk.errors import ValidationError
 from dataloader_sdk.model import RunRecord
 
-__all__ = ["ABANDONED", "close_abandoned_runs", "read_runs", "upsert_run"]
+__all__ = ["ABANDONED", "CANCELLED", "cancel_open_runs", "close_abandoned_runs", "read_runs",
+           "upsert_run"]
 
 #: The error class of a run whose process died (or lost its control DB) before it
 #: could record how it ended.
 ABANDONED = "AbandonedRun"
+#: The error class of a run stopped by the user (Ctrl-C, SIGTERM, ``tables unlock``).
+CANCELLED = "LoadCancelledError"
 
 
 def upsert_run(conn: sa.Connection, run: RunRecord) -> None:
@@ -55,6 +58,21 @@ def close_abandoned_runs(conn: sa.Connection, table_id: int, *, now: datetime) -
             "killed, or the control database failed at its end); a later run of the table "
             "picked up from the last Delta commit",
         )
+    )
+    return int(result.rowcount or 0)
+
+
+def cancel_open_runs(conn: sa.Connection, table_id: int, *, now: datetime, message: str) -> int:
+    """Mark the table's runs still recorded as ``running`` cancelled, with ``message``.
+
+    Called by ``tables unlock``: the operator released the lease, so no run of the table
+    can commit any more. Returns how many rows were closed.
+    """
+    result = conn.execute(
+        sa.update(HM)
+        .where(HM.c.table_id == table_id, HM.c.status == "running")
+        .values(status="cancelled", finished_at=now, error_class=CANCELLED,
+                error_message=message)
     )
     return int(result.rowcount or 0)
 

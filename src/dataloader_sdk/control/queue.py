@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: Statuses a due table is enqueued from (a failed table waits for the retry analysis).
-SETTLED: tuple[str, ...] = ("idle", "succeeded", "skipped")
+SETTLED: tuple[str, ...] = ("idle", "succeeded", "skipped", "cancelled")
 
 
 def new_token(conn: sa.Connection) -> sa.ColumnElement[Any]:

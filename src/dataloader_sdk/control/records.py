@@ -8,12 +8,16 @@ from datetime import datetime
 from typing import Literal, get_args
 
 from dataloader_sdk.model import JSONValue, TableRecord
+from dataloader_sdk.model.operations import FieldChange
 
 __all__ = ["AUDIT_ACTIONS", "AuditAction", "AuditEntry", "BrokenTable", "Claim", "EntityKind"]
 
 EntityKind = Literal["source", "table", "audit"]
+# ``bulk``: a bulk edit (control/bulk.py); ``promote``/``apply``: a promotion and a
+# declarative config apply. The rows of each such change share one change-set id.
 AuditAction = Literal[
-    "create", "update", "delete", "bulk", "promote", "state_reset", "status", "purge"
+    "create", "update", "delete", "bulk", "promote", "apply", "state_reset", "status",
+    "purge",
 ]
 AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 
@@ -68,6 +72,10 @@ class AuditEntry:
         before: The entity's JSON before the change (``None`` on create).
         after: The entity's JSON after the change (``None`` on delete).
         environment: ``dataloader`` or ``dataloader_test``.
+        change_set: The id shared by every row of one multi-table change (bulk edit,
+            promotion, apply); ``None`` for single changes.
+        changes: The field-level diff of ``before`` → ``after`` (nested objects such as
+            ``strategy_options`` and ``state`` flattened to dotted paths).
     """
 
     id: int
@@ -79,3 +87,5 @@ class AuditEntry:
     before: Mapping[str, JSONValue] | None
     after: Mapping[str, JSONValue] | None
     environment: str
+    change_set: str | None = None
+    changes: tuple[FieldChange, ...] = ()

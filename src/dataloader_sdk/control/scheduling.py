@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from dataloader_sdk.control._common import check_actor, check_now
 from dataloader_sdk.control.audit import write_audit
 from dataloader_sdk.control.history import close_abandoned_runs
+from dataloader_sdk.control.owners import owner_is_gone
 from dataloader_sdk.control.records import Claim
 from dataloader_sdk.control.rows import row_to_table
 from dataloader_sdk.control.schema import table_control as T
@@ -30,7 +31,7 @@ from dataloader_sdk.model import JSONValue, TableRecord, TableState, TableStatus
 __all__ = ["RetryPolicy", "claim", "claim_due", "enqueue_due", "finish", "save_state",
            "set_status"]
 
-FinishStatus = Literal["succeeded", "failed", "skipped"]
+FinishStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,10 @@ def enqueue_due(conn: sa.Connection, *, now: datetime, retry: RetryPolicy) -> li
     """Move every due table to ``queued``; returns their names (by priority).
 
     Due: enabled; ``next_run_at <= now`` (or never scheduled but with an interval); and
-    idle, succeeded or skipped, or failed with retries left.
+    idle, succeeded, skipped or cancelled, or failed with retries left.
     """
     check_now(now)
-    settled = T.c.status.in_(("idle", "succeeded", "skipped"))
+    settled = T.c.status.in_(("idle", "succeeded", "skipped", "cancelled"))
     retryable = sa.and_(T.c.status == "failed", T.c.retry_count <= retry.max_retries)
     query = (
         sa.select(T.c.table_id, T.c.name, T.c.status)
@@ -138,7 +139,8 @@ def claim(
     """Claim one table for a run now, whatever its schedule (a manual run).
 
     Any status but ``running`` goes ``→ queued → running``; a ``running`` table whose
-    lease expired is taken over (``running → failed → queued → running``).
+    lease expired, or whose lease owner was a process on this host that no longer exists
+    (``control/owners.py``), is taken over (``running → failed → queued → running``).
 
     Raises:
         LeaseError: Another worker holds an unexpired lease; names it and the expiry.
@@ -154,11 +156,12 @@ def claim(
         # table died without releasing it. Either way the lease is ours to use.
         return Claim(table=row_to_table(row), owner=owner, generation=row.run_generation,
                      expires_at=row.lease_expires_at)
-    if _lease_held(row, now):
+    if _lease_held(row, now) and not owner_is_gone(row.lease_owner):
         raise LeaseError(
             f"table {name!r} is already running: leased by {row.lease_owner!r} until "
             f"{row.lease_expires_at.isoformat()}; wait for that run to finish (or for the "
-            "lease to expire) and claim it again"
+            "lease to expire) and claim it again. If that process is gone, release the "
+            f"lease with `dataloader tables unlock {name}`"
         )
     path: list[TableStatus]
     if row.status == "running":
@@ -313,6 +316,10 @@ def finish(
             values["next_run_at"] = None
         else:
             values["next_run_at"] = now + timedelta(seconds=retry.delay_seconds)
+    elif final == "cancelled":
+        # Stopped by the user, nothing committed: neither a failure (no retry counted) nor
+        # a completed run, so the schedule stays as it was (a due table is still due).
+        pass
     else:
         values["retry_count"] = 0
         interval = row.interval_seconds

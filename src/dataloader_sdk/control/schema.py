@@ -20,10 +20,12 @@ __all__ = [
     "UTCDateTime",
     "historical_metadata",
     "metadata",
+    "promotions",
     "table_control",
     "table_control_dbconfig",
     "table_control_history",
     "table_control_meta",
+    "ui_users",
 ]
 
 
@@ -170,6 +172,8 @@ table_control_history = sa.Table(
     sa.Column("before", _json()),
     sa.Column("after", _json()),
     sa.Column("environment", sa.String(64), nullable=False),
+    # 0004_audit_change_sets: the id shared by the rows of one bulk edit, promotion or apply.
+    sa.Column("change_set", sa.String(32), index=True),
 )
 
 # Key/value facts about the control database itself; ``control_id`` is a UUID made when
@@ -179,4 +183,41 @@ table_control_meta = sa.Table(
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(255), nullable=False),
+)
+
+# 0005_promotions: requests to promote dataloader_test configs into dataloader, written in
+# the prod environment (control/promotion.py). ``items``: per table the diff, the watermark
+# choice, the promoted config and the prod version at the request; ``replaced``: the prod
+# rows the approval replaced, so a rollback can restore them.
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("promotion_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("items", _json(), nullable=False),
+    sa.Column("replaced", _json()),
+    sa.Column("requested_by", sa.String(255), nullable=False),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("approved_by", sa.String(255)),
+    sa.Column("approved_at", UTCDateTime),
+    sa.Column("rolled_back_by", sa.String(255)),
+    sa.Column("rolled_back_at", UTCDateTime),
+    sa.Column("change_set", sa.String(32)),
+    sa.Column("note", sa.Text, nullable=False),
+    # When the dataloader_test audit rows of the approval were written (see promotion.py
+    # for why on SQLite this is a second transaction, repaired if it never happened).
+    sa.Column("test_audited_at", UTCDateTime),
+)
+
+# 0007_ui_users: the web UI's sign-in users (dataloader_sdk.ui), kept in the prod
+# (``dataloader``) environment; created in both so the two schemas stay identical.
+# ``password_hash`` is werkzeug's salted scrypt hash, never the password.
+ui_users = sa.Table(
+    "ui_users",
+    metadata,
+    sa.Column("username", sa.String(255), primary_key=True),
+    sa.Column("password_hash", sa.String(512), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
 )

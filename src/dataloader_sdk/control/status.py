@@ -5,8 +5,9 @@ in the code base compares statuses to decide whether a change is legal.
 
 ::
 
-    idle ──► queued ──► running ──► succeeded | failed | skipped
-    succeeded | skipped | failed | needs_attention | idle ──► queued   (schedule / manual)
+    idle ──► queued ──► running ──► succeeded | failed | skipped | cancelled
+    succeeded | skipped | cancelled | failed | needs_attention | idle ──► queued
+                                      (schedule / manual)
     failed ──► needs_attention        (permanent error or retries exhausted)
     queued | running ──► failed       (monitors: stuck)
     needs_attention ──► idle          (operator acknowledges)
@@ -24,9 +25,11 @@ __all__ = ["TRANSITIONS", "allowed_targets", "check_transition", "is_allowed"]
 TRANSITIONS: Mapping[TableStatus, frozenset[TableStatus]] = {
     "idle": frozenset({"queued"}),
     "queued": frozenset({"running", "failed"}),
-    "running": frozenset({"succeeded", "failed", "skipped"}),
+    # cancelled: stopped by the user (Ctrl-C / SIGTERM) or released by `tables unlock`.
+    "running": frozenset({"succeeded", "failed", "skipped", "cancelled"}),
     "succeeded": frozenset({"queued"}),
     "skipped": frozenset({"queued"}),
+    "cancelled": frozenset({"queued"}),
     "failed": frozenset({"queued", "needs_attention"}),
     "needs_attention": frozenset({"queued", "idle"}),
 }

@@ -24,7 +24,9 @@ from dataloader_sdk.control.database import (
 from dataloader_sdk.control.records import AuditEntry, BrokenTable, Claim
 from dataloader_sdk.control.resilience import ControlRetry, run_with_retries
 from dataloader_sdk.control.scheduling import RetryPolicy
+from dataloader_sdk.control.store_operations import OperationsOps
 from dataloader_sdk.control.store_orchestration import OrchestrationOps
+from dataloader_sdk.control.store_ui import UiOps
 from dataloader_sdk.errors import ConfigError, StateError
 from dataloader_sdk.model import (
     RunRecord,
@@ -42,7 +44,7 @@ __all__ = ["AuditEntry", "BrokenTable", "Claim", "ControlStore", "RetryPolicy"]
 _T = TypeVar("_T")
 
 
-class ControlStore(OrchestrationOps):
+class ControlStore(OrchestrationOps, OperationsOps, UiOps):
     """Sources, tables, schedules, leases, run history and audit of one environment.
 
     Open with :meth:`open`; close with :meth:`close` (or use it as a context manager).
@@ -88,6 +90,7 @@ class ControlStore(OrchestrationOps):
         max_retries: int = 3,
         retry_delay_seconds: int = 60,
         busy_timeout_seconds: float = 30.0,
+        credential_provider: Callable[[], str] | None = None,
     ) -> ControlStore:
         """Connect to ``environment``'s control tables, migrating them to the latest schema.
 
@@ -102,6 +105,8 @@ class ControlStore(OrchestrationOps):
             retry_delay_seconds: How long after a failure the retry is due.
             busy_timeout_seconds: SQLite only: how long a write waits for another
                 process's write lock before failing with ``ControlStoreUnavailableError``.
+            credential_provider: PostgreSQL only: called for the password of every new
+                connection (a Lakebase control DB, :mod:`dataloader_sdk.control.lakebase`).
 
         Raises:
             ConfigError: Bad URL or environment.
@@ -109,7 +114,8 @@ class ControlStore(OrchestrationOps):
         """
         target = resolve_environment(url, environment)
         retry = RetryPolicy(max_retries=max_retries, delay_seconds=retry_delay_seconds)
-        engine = create_control_engine(target, busy_timeout=busy_timeout_seconds)
+        engine = create_control_engine(target, busy_timeout=busy_timeout_seconds,
+                                       credential_provider=credential_provider)
         store = cls(engine, target, environment, retry=retry)
         try:
             if upgrade:
@@ -312,6 +318,17 @@ class ControlStore(OrchestrationOps):
         return self._run(lambda c: tables.reset_state(
             c, name, actor=actor, now=now, environment=self.environment))
 
+    def unlock(self, name: str, *, actor: str, reason: str) -> TableRecord:
+        """Release a running table's lease by hand (status ``cancelled``; audited).
+
+        Raises:
+            UnknownNameError: No such table.
+            StateError: It is not running.
+        """
+        now = self._clock()
+        return self._run(lambda c: tables.unlock(
+            c, name, actor=actor, reason=reason, now=now, environment=self.environment))
+
     # ------------------------------------------------------------------ scheduling
 
     def enqueue_due(self, *, now: datetime) -> list[str]:
@@ -364,7 +381,7 @@ class ControlStore(OrchestrationOps):
         self,
         claim: Claim,
         *,
-        status: Literal["succeeded", "failed", "skipped"],
+        status: Literal["succeeded", "failed", "skipped", "cancelled"],
         now: datetime,
         permanent: bool = False,
     ) -> TableRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,12 +11,14 @@ import sqlalchemy as sa
 
 from dataloader_sdk.control._common import check_actor, json_problem
 from dataloader_sdk.control.audit import write_audit
+from dataloader_sdk.control.history import cancel_open_runs
 from dataloader_sdk.control.identity import new_incarnation
 from dataloader_sdk.control.records import BrokenTable
 from dataloader_sdk.control.rows import record_to_json, row_to_table, table_config_values
 from dataloader_sdk.control.schema import table_control as T
 from dataloader_sdk.control.schema import table_control_dbconfig as S
 from dataloader_sdk.control.sources import source_names
+from dataloader_sdk.control.status import check_transition
 from dataloader_sdk.errors import (
     ConfigError,
     FieldProblem,
@@ -24,17 +27,20 @@ from dataloader_sdk.errors import (
     UnknownNameError,
     ValidationError,
 )
-from dataloader_sdk.model import TableConfig, TableRecord, TableState, TargetName
+from dataloader_sdk.model import JSONValue, TableConfig, TableRecord, TableState, TargetName
 
 __all__ = [
     "add_table",
+    "apply_target_rules",
     "broken_tables",
     "get_table",
     "list_tables",
+    "lower_target",
     "remove_table",
     "reset_state",
     "table_names",
     "table_row",
+    "unlock",
     "update_table",
 ]
 
@@ -56,6 +62,42 @@ def _validate(conn: sa.Connection, cfg: TableConfig) -> None:
             hint=f"table {cfg.name!r} needs it: add the source first (add_source) "
             "or fix the table's source",
         )
+
+
+def lower_target(target: TargetName) -> TargetName:
+    """``target`` in lower case, as Unity Catalog stores names."""
+    return TargetName(schema=target.schema.lower(), table=target.table.lower(),
+                      catalog=target.catalog.lower() if target.catalog else None)
+
+
+def apply_target_rules(conn: sa.Connection, cfg: TableConfig, stored: str | None) -> TableConfig:
+    """Lower-case a new target and refuse one another table already loads into.
+
+    Unity Catalog folds names to lower case, so ``Bronze.Orders`` and ``bronze.orders``
+    are one table there: a target is stored in lower case, and two tables whose targets
+    differ only in case are one target. A target stored before this rule in mixed case
+    is kept as it is while an update leaves it unchanged (changing its case would move
+    a local table's directory).
+
+    Raises:
+        ConfigError: another table has the same target (named, with what to do).
+    """
+    target = cfg.target
+    if str(target) != stored:
+        target = lower_target(target)
+        cfg = replace(cfg, target=target)
+    wanted = str(target).lower()
+    others = conn.execute(sa.select(T.c.name, T.c.target).where(T.c.name != cfg.name)
+                          .order_by(T.c.name))
+    clash = [name for name, other in others if str(other).lower() == wanted]
+    if clash:
+        raise ConfigError(
+            f"table {cfg.name!r}: target {target} is already the target of table "
+            f"{clash[0]!r}; two tables may not load into one Delta table (one would "
+            "overwrite the other's rows). Choose another target, or change or remove "
+            f"table {clash[0]!r} first"
+        )
+    return cfg
 
 
 def table_names(conn: sa.Connection) -> list[str]:
@@ -90,6 +132,7 @@ def add_table(
             f"table {cfg.name!r} already exists in {environment}; "
             "use update_table to change it, or choose another name"
         )
+    cfg = apply_target_rules(conn, cfg, None)
     conn.execute(
         sa.insert(T).values(
             **table_config_values(cfg),
@@ -122,6 +165,7 @@ def update_table(
     check_actor(actor)
     _validate(conn, cfg)
     row = table_row(conn, cfg.name, lock=True)
+    cfg = apply_target_rules(conn, cfg, row.target)
     if row.version != expected_version:
         raise StaleVersionError(
             f"table {cfg.name!r} was changed by someone else: you edited version "
@@ -151,8 +195,9 @@ def _refuse_if_running(row: Any, doing: str) -> None:
     if row.status == "running":
         raise StateError(
             f"cannot {doing} table {row.name!r} while it is running (lease owner "
-            f"{row.lease_owner!r} until {row.lease_expires_at}); wait for the run to finish "
-            "or mark it failed with set_status first"
+            f"{row.lease_owner!r} until {row.lease_expires_at}); wait for the run to finish, "
+            f"or, if that process is gone, release its lease with `dataloader tables unlock "
+            f"{row.name}` (ControlStore.unlock) first"
         )
 
 
@@ -191,6 +236,51 @@ def reset_state(
                 before=record_to_json(before), after=record_to_json(after),
                 environment=environment)
     return after
+
+
+def unlock(
+    conn: sa.Connection, name: str, *, actor: str, reason: str, now: datetime,
+    environment: str,
+) -> TableRecord:
+    """Release a running table's lease by hand: status ``cancelled``, audited.
+
+    For a lease whose process is gone on another host (a lease of a dead process on the
+    same host is taken over by the next claim by itself). The run that held it, if it
+    still runs, can no longer renew, save state or finish: it stops before its commit.
+
+    Raises:
+        StateError: The table is not running (nothing to unlock); nothing changes.
+    """
+    check_actor(actor)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ConfigError(f"give a reason for unlocking table {name!r}")
+    row = table_row(conn, name, lock=True)
+    if row.status != "running":
+        raise StateError(
+            f"table {name!r} is not running (status {row.status!r}, no lease); "
+            "there is nothing to unlock"
+        )
+    final = check_transition(name, row.status, "cancelled")
+    result = conn.execute(
+        sa.update(T)
+        .where(T.c.table_id == row.table_id, T.c.status == row.status,
+               T.c.run_generation == row.run_generation)
+        .values(status=final, lease_owner=None, lease_expires_at=None, updated_at=now)
+    )
+    if result.rowcount != 1:  # pragma: no cover - the row is locked (or SQLite is serial)
+        raise StateError(f"table {name!r} changed while it was being unlocked; try again")
+    cancel_open_runs(conn, row.table_id, now=now,
+                     message=f"the lease of {row.lease_owner!r} was released by {actor!r} "
+                     f"(tables unlock): {reason}")
+    before: dict[str, JSONValue] = {
+        "status": row.status, "lease_owner": row.lease_owner,
+        "lease_expires_at": row.lease_expires_at.isoformat()
+        if row.lease_expires_at is not None else None,
+    }
+    after: dict[str, JSONValue] = {"status": final, "reason": f"unlock: {reason}"}
+    write_audit(conn, kind="table", entity=name, action="status", actor=actor, at=now,
+                before=before, after=after, environment=environment)
+    return row_to_table(table_row(conn, name))
 
 
 def get_table(conn: sa.Connection, name: str) -> TableRecord:

@@ -304,5 +304,27 @@ def run_demo(
         verdict = "✔ every Delta table matches its source" if result.ok else (
             "✘ verification failed")
         console.print(f"{verdict} (total {result.total_seconds:.1f}s). "
-                      f"Explore: dataloader --home {directory} status")
+                      f"Explore: {explore_command(directory)}")
     return result
+
+
+def explore_command(directory: Path) -> str:
+    """The command that shows the demo's tables afterwards, runnable as printed.
+
+    ``nox -s demo`` installs the command only inside its own virtualenv and puts that on
+    the PATH of the session alone, so a bare ``dataloader`` would not be found (or would
+    be another install) in the user's shell afterwards. The hint names the script next to
+    the running interpreter unless the user's own PATH finds that same script.
+    """
+    import os
+    import shlex
+    import sys
+
+    script = Path(sys.executable).parent / ("dataloader.exe" if os.name == "nt" else "dataloader")
+    command = "dataloader"
+    if script.is_file():
+        found = shutil.which("dataloader")
+        in_nox = bool(os.environ.get("NOX_CURRENT_SESSION"))  # PATH is nox's, not the user's
+        if in_nox or found is None or Path(found).resolve() != script.resolve():
+            command = str(script)
+    return f"{shlex.quote(command)} --home {shlex.quote(str(directory))} status"

@@ -7,7 +7,14 @@ but does not skip replays, so the engine reads the recorded version first and tu
 replay into a no-op. Writes to one table are serialised by a per-table lock within the
 process; across processes the control DB's lease keeps one writer per table.
 
-Memory: Overwrite, Append and ReplaceWhere stream the reader into delta-rs (one source
+Every write first reads up to 8 MiB of the step ahead (``_staging``): a step that ends
+within it carries its exact row count in the commit metadata (``dataloader.rows``); a
+bigger one streams on and leaves the count to Delta's ``operationMetrics``. A write that
+fails after delta-rs wrote files but before its commit (a source error, a refused read,
+a cancel) has those files removed (``_orphans`` says which files are safe to remove, and
+why).
+
+Memory: Overwrite, Append and ReplaceWhere stream the rows into delta-rs (one
 batch alive at a time, plus delta-rs's own Parquet write buffers). A Merge into an
 existing table materialises the step's rows, because NULL keys must be refused and
 duplicates removed before anything is written; a Merge that creates the table streams
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -56,9 +64,11 @@ from dataloader_sdk.engines._merge import (
     soft_deletes,
     validate_merge_source,
 )
+from dataloader_sdk.engines._orphans import data_files, inflight, remove_orphans
 from dataloader_sdk.engines._paths import check_delta_rs_root, table_path
 from dataloader_sdk.engines._predicates import render_where
 from dataloader_sdk.engines._schema import check_compatible, new_columns
+from dataloader_sdk.engines._staging import PrefetchedRows
 from dataloader_sdk.engines._streams import CountedStream, FirstMergeStream
 from dataloader_sdk.engines.base import (
     RECENT_COMMITS,
@@ -221,22 +231,29 @@ class DeltaRsEngine:
                         recorded,
                     )
                     return WriteOutcome(0, replayed=True, delta_version=table.version())
+            # Read ahead to count the step (see the module docstring); an error or a
+            # cancel raised while reading ahead propagates from here, before any write.
+            ahead = PrefetchedRows(data)
             props = CommitProperties(
-                custom_metadata=_commit_metadata(commit),
+                custom_metadata=_commit_metadata(replace(commit, rows=ahead.rows)),
                 app_transactions=[Transaction(commit.app_id, commit.txn_version)],
             )
-            source = CountedStream(data)
+            source = CountedStream(ahead.reader())
+            before = data_files(uri)
             try:
-                rows = self._write(target, uri, table, source, mode, props)
-            except DataLoaderError:
-                raise
-            except Exception as exc:
+                with inflight(lambda: self._remove_orphans(target, uri, before)):
+                    rows = self._write(target, uri, table, source, mode, props)
+            except BaseException as exc:
+                self._remove_orphans(target, uri, before)
+                if isinstance(exc, DataLoaderError) or not isinstance(exc, Exception):
+                    raise
                 if source.error is not None:
-                    # The source failed while delta-rs pulled from it: report the source's
-                    # error (e.g. a transient one the runner may retry), not delta-rs's.
+                    # A check on the rows failed while delta-rs pulled them: report
+                    # that error, not delta-rs's.
                     raise source.error from None
                 raise destination_error(
-                    f"table {target}: delta-rs failed to write ({type(mode).__name__})", exc,
+                    f"table {target}: delta-rs failed to write ({type(mode).__name__})",
+                    exc,
                     "The table is unchanged; fix the cause and run the table again (the "
                     "step will be retried with the same version).",
                 ) from exc
@@ -244,6 +261,20 @@ class DeltaRsEngine:
             return WriteOutcome(
                 rows, replayed=False, delta_version=after.version() if after else None
             )
+
+    def _remove_orphans(self, target: TargetName, uri: str, before: set[str] | None) -> None:
+        """After a failed write: remove the files it left that no version uses."""
+        try:
+            table = self._load(target)
+            referenced: set[str] = set()
+            if table is not None:
+                actions = pa.RecordBatchReader.from_stream(
+                    table.get_add_actions(flatten=True)).read_all()
+                referenced = {str(p) for p in actions.column("path").to_pylist()}
+            remove_orphans(uri, before, referenced)
+        except Exception as exc:  # cleanup must never hide the write's own error
+            log.warning("table %s: could not remove the files of the failed write: %s",
+                        target, exc)
 
     def _write(
         self,

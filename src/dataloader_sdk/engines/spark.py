@@ -31,7 +31,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -382,6 +382,8 @@ class SparkEngine:
         *, exists: bool,
     ) -> int:
         frame = prepared.frame
+        # The step's rows are counted before the write here, so the commit says how many.
+        commit = replace(commit, rows=frame.rows)
         if not exists:
             self._ensure_schema(target)
         if isinstance(mode, Overwrite) or (isinstance(mode, Merge) and mode.replace_existing):

@@ -11,10 +11,13 @@ JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, J
 ScalarValue: TypeAlias = "int | Decimal | float | str | bool | datetime | date"
 
 TableStatus = Literal[
-    "idle", "queued", "running", "succeeded", "failed", "skipped", "needs_attention"
+    "idle", "queued", "running", "succeeded", "failed", "skipped", "needs_attention",
+    "cancelled",
 ]
 TABLE_STATUSES: tuple[TableStatus, ...] = get_args(TableStatus)
-RunStatus = Literal["running", "succeeded", "failed", "skipped"]
+#: ``cancelled``: stopped by the user (Ctrl-C, SIGTERM, ``tables unlock``) before its
+#: commit; nothing of it was committed.
+RunStatus = Literal["running", "succeeded", "failed", "skipped", "cancelled"]
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -103,7 +103,9 @@ class CommitInfo:
     table: str
     strategy: str
     state_after: TableState
-    rows: int = 0
+    #: Rows the commit carries, when the engine knew them before the commit began
+    #: (``None``: not written; Delta's ``operationMetrics`` count them).
+    rows: int | None = None
     #: The environment and control database whose run wrote the commit (a commit of
     #: another one is never rolled forward from; see ``control/identity.py``).
     environment: str = ""
@@ -113,18 +115,20 @@ class CommitInfo:
         """Flat string metadata for the Delta commit (``dataloader.*`` keys)."""
         import json
 
-        return {
+        meta = {
             "dataloader.app_id": self.app_id,
             "dataloader.txn_version": str(self.txn_version),
             "dataloader.run_id": self.run_id,
             "dataloader.table_id": str(self.table_id),
             "dataloader.table": self.table,
             "dataloader.strategy": self.strategy,
-            "dataloader.rows": str(self.rows),
             "dataloader.environment": self.environment,
             "dataloader.control_id": self.control_id,
             "dataloader.state_after": json.dumps(self.state_after.to_json(), sort_keys=True),
         }
+        if self.rows is not None:
+            meta["dataloader.rows"] = str(self.rows)
+        return meta
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, object]) -> CommitInfo | None:
@@ -141,7 +145,7 @@ class CommitInfo:
                 table_id=int(str(meta["dataloader.table_id"])),
                 table=str(meta.get("dataloader.table", "")),
                 strategy=str(meta.get("dataloader.strategy", "")),
-                rows=int(str(meta.get("dataloader.rows", "0"))),
+                rows=int(str(meta["dataloader.rows"])) if "dataloader.rows" in meta else None,
                 environment=str(meta.get("dataloader.environment", "")),
                 control_id=str(meta.get("dataloader.control_id", "")),
                 state_after=TableState.from_json(json.loads(str(meta["dataloader.state_after"]))),

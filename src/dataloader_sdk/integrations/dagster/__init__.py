@@ -7,7 +7,9 @@
     defs = build_definitions("/path/to/home", sensor_interval_seconds=30)
 
 Everything here is a thin call into :mod:`dataloader_sdk.orchestration`; see
-docs/dagster.md. Importing :mod:`dataloader_sdk` never imports this package or Dagster.
+docs/dagster.md. ``build_definitions(..., executor="databricks")`` runs each load as a
+Databricks job through Dagster Pipes (extra ``databricks``; docs/databricks.md).
+Importing :mod:`dataloader_sdk` never imports this package or Dagster.
 """
 
 from __future__ import annotations
@@ -20,7 +22,17 @@ from dataloader_sdk.integrations.dagster.assets import (
     dataloader_table_load,
 )
 from dataloader_sdk.integrations.dagster.component import DataLoaderComponent
+from dataloader_sdk.integrations.dagster.databricks import (
+    DatabricksLauncher,
+    DatabricksSettings,
+    build_submit_task,
+)
 from dataloader_sdk.integrations.dagster.factory import LOAD_JOB, RETRY_JOB, build_definitions
+from dataloader_sdk.integrations.dagster.pipes_assets import (
+    PipesLauncher,
+    SubprocessLauncher,
+    dataloader_table_pipes_load,
+)
 from dataloader_sdk.integrations.dagster.resource import DataLoaderResource
 from dataloader_sdk.integrations.dagster.sensors import SensorOptions, build_sensors
 from dataloader_sdk.integrations.dagster.translator import (
@@ -38,11 +50,17 @@ __all__ = [
     "DataLoaderComponent",
     "DataLoaderResource",
     "DataLoaderTranslator",
+    "DatabricksLauncher",
+    "DatabricksSettings",
+    "PipesLauncher",
     "SensorOptions",
+    "SubprocessLauncher",
     "build_definitions",
     "build_sensors",
+    "build_submit_task",
     "check_unique_keys",
     "dataloader_retry_analysis",
     "dataloader_table_load",
+    "dataloader_table_pipes_load",
     "pool_name",
 ]

@@ -1,0 +1,65 @@
+"""Small pieces of a table run: write-mode replacement, probes, column checks, errors.
+
+Kept out of :mod:`dataloader_sdk.runner` so the runner reads as the protocol it follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from dataloader_sdk.errors import DataLoaderError, FieldProblem, SourceError, ValidationError
+from dataloader_sdk.model import (
+    Merge,
+    Overwrite,
+    ProbeAnswer,
+    ProbeFailed,
+    ProbeRequest,
+    SourceObject,
+    TableRecord,
+    WriteMode,
+)
+
+if TYPE_CHECKING:
+    from dataloader_sdk.connectors.base import Connector, SourceColumn
+
+__all__ = ["as_dataloader_error", "probe", "replacing", "require_columns"]
+
+
+def replacing(mode: WriteMode) -> WriteMode:
+    """The write mode that replaces a target an earlier incarnation left behind."""
+    # A Merge keeps its first-load checks (unique keys, soft deletes); Append and
+    # ReplaceWhere become the Overwrite a first load onto an empty target amounts to.
+    if isinstance(mode, Merge):
+        return replace(mode, replace_existing=True)
+    return Overwrite()
+
+
+def probe(connector: Connector, obj: SourceObject, request: ProbeRequest) -> ProbeAnswer:
+    """Run one probe; a failure becomes ``ProbeFailed`` and the strategy decides."""
+    try:
+        return connector.probe(obj, request)
+    except DataLoaderError as exc:
+        return ProbeFailed(exc)
+
+
+def require_columns(
+    table: TableRecord, columns: tuple[SourceColumn, ...], required: tuple[str, ...]
+) -> None:
+    present = {c.name for c in columns}
+    missing = [name for name in required if name not in present]
+    if missing:
+        available = ", ".join(sorted(present))
+        raise ValidationError(
+            f"table {table.name!r} (source {table.config.source_object})",
+            [FieldProblem("strategy_options", f"column {name!r} does not exist in the source; "
+                          f"available columns: {available}") for name in missing],
+        )
+
+
+def as_dataloader_error(exc: BaseException, table: str) -> DataLoaderError:
+    if isinstance(exc, DataLoaderError):
+        return exc
+    # An unexpected exception is a bug or an unclassified driver error: report it as a
+    # source error naming the table, without retry (it is unknown whether retry helps).
+    return SourceError(f"table {table!r}: unexpected {type(exc).__name__}: {exc}")
