@@ -106,11 +106,12 @@ def test_commit_metadata_round_trip(spark_engine: SparkEngine) -> None:
     spark_engine.write(T, reader(typed_rows([2])), Append(), commit(2, rows=1))
     spark_engine.write(T, reader(typed_rows([3])), Append(), commit(7, app="dataloader_sdk:2"))
     assert spark_engine.last_commit(T, APP) == commit(2, rows=1)
-    assert spark_engine.last_commit(T, "dataloader_sdk:2") == commit(7, app="dataloader_sdk:2")
+    assert spark_engine.last_commit(T, "dataloader_sdk:2") == commit(
+        7, app="dataloader_sdk:2", rows=1)
     assert spark_engine.last_commit(T, "dataloader_sdk:3") is None
     merge = Merge(("id",))
     spark_engine.write(T, reader(typed_rows([1, 4])), merge, commit(3))
-    assert spark_engine.last_commit(T, APP) == commit(3)
+    assert spark_engine.last_commit(T, APP) == commit(3, rows=2)
     # The MERGE's session confs are restored afterwards.
     conf = spark_engine.spark.conf
     assert conf.get("spark.databricks.delta.write.txnAppId", None) is None
@@ -149,7 +150,7 @@ def test_merge_refuses_null_keys(spark_engine: SparkEngine) -> None:
     bad = bad.set_column(0, "id", pa.array([1, None], pa.int64()))
     with pytest.raises(DestinationError, match="NULL in key column 'id'"):
         spark_engine.write(T, reader(bad), Merge(("id",)), commit(2))
-    assert spark_engine.last_commit(T, APP) == commit(1)
+    assert spark_engine.last_commit(T, APP) == commit(1, rows=1)
 
 
 def test_replace_where_is_exact(spark_engine: SparkEngine) -> None:
@@ -227,7 +228,7 @@ def test_catalog_mode(spark: object) -> None:
     assert engine.exists(target)
     assert types_of(engine.read(target)) == EXPECTED_TYPES
     assert engine.count(target, (Compare(Column("seq"), "=", 9),)) == 2
-    assert engine.last_commit(target, APP) == commit(2)
+    assert engine.last_commit(target, APP) == commit(2, rows=2)
     assert engine.write(target, reader(typed_rows([5])), Append(), commit(2)).replayed
 
 

@@ -144,25 +144,26 @@ def late_tables(conn: sa.Connection, *, now: datetime, sla_multiple: int = 3,
         naive = now.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
         ran_within_sla = (sa.func.julianday(naive) - sa.func.julianday(T.c.last_run_at)) \
             * 86400.0 <= sla
+    # Each candidate's newest success: a backward walk of the (table_id, finished_at)
+    # index that stops at the first success, rather than aggregating the history.
+    last_success = (
+        sa.select(HM.c.finished_at)
+        .where(HM.c.table_id == T.c.table_id, HM.c.finished_at.is_not(None),
+               HM.c.status.in_(("succeeded", "skipped")))
+        .order_by(HM.c.finished_at.desc()).limit(1)
+        .scalar_subquery())
     rows = conn.execute(
-        sa.select(T.c.table_id, T.c.name, T.c.target, T.c.created_at, sla.label("sla"))
+        sa.select(T.c.table_id, T.c.name, T.c.target, T.c.created_at, sla.label("sla"),
+                  last_success.label("last_success"))
         .where(T.c.enabled.is_(True), sla.is_not(None),
                sa.or_(T.c.last_run_at.is_(None), T.c.retry_count > 0,
                       T.c.status.in_(("failed", "cancelled", "needs_attention")),
                       sa.not_(ran_within_sla))))
-    candidates = {r.table_id: r for r in rows}
-    last: dict[int, datetime] = {}
-    ids = list(candidates)
-    for start in range(0, len(ids), 500):  # bounded IN lists
-        chunk = ids[start:start + 500]
-        for table_id, finished in conn.execute(
-                sa.select(HM.c.table_id, sa.func.max(HM.c.finished_at))
-                .where(HM.c.table_id.in_(chunk), HM.c.status.in_(("succeeded", "skipped")))
-                .group_by(HM.c.table_id)):
-            last[table_id] = finished
     out: list[Freshness] = []
-    for table_id, r in candidates.items():
-        success = last.get(table_id)
+    for r in rows:
+        success = r.last_success
+        if success is not None and success.tzinfo is None:  # SQLite gives naive UTC text
+            success = success.replace(tzinfo=timezone.utc)
         if success is None:
             late = (now - (r.created_at + timedelta(seconds=r.sla))).total_seconds()
             if late > 0:

@@ -147,7 +147,7 @@ historical_metadata = sa.Table(
     sa.Column("engine", sa.String(64), nullable=False),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=False, index=True),
-    sa.Column("finished_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime, index=True),
     sa.Column("rows_read", sa.BigInteger, nullable=False),
     sa.Column("rows_written", sa.BigInteger, nullable=False),
     sa.Column("watermark_before", _json()),
@@ -158,6 +158,8 @@ historical_metadata = sa.Table(
     sa.Column("error_message", sa.Text),
     sa.Column("orchestrator_run_id", sa.String(255)),
     sa.Column("delta_version", sa.BigInteger),
+    # 0007: a table's last success without aggregating its whole history (dashboard).
+    sa.Index("ix_historical_metadata_table_id_finished_at", "table_id", "finished_at"),
 )
 
 table_control_history = sa.Table(
