@@ -199,3 +199,24 @@ def test_inline_secrets_are_refused_in_options(
                                actor="a")
     assert "hunter2" not in str(info.value)
     assert _snapshot(control) == before
+
+
+def test_targets_follow_the_single_edit_rules(bulk_loader: DataLoader, control: Control) -> None:
+    """A bulk edit lower-cases a changed target and refuses one two tables would share,
+    whether the other table is in the edit or not (issue #17, item 9)."""
+    before = _snapshot(control)
+    with pytest.raises(ChangeSetValidationError) as info:
+        bulk_loader.bulk_update(TableSelection(names=("sales_items",)),
+                                TableChanges({"target": "CRM_RAW.Leads"}), actor="alice")
+    assert [p.field for p in info.value.problems] == ["sales_items: target"]
+    assert "also the target of table 'leads'" in str(info.value)
+    # Two tables of the same edit moved onto one target: both are named.
+    with pytest.raises(ChangeSetValidationError) as info:
+        bulk_loader.bulk_update(TableSelection(names=("sales_items", "sales_orders")),
+                                TableChanges({"target": "bronze.together"}), actor="alice")
+    assert sorted(info.value.by_table) == ["sales_items", "sales_orders"]
+    assert _snapshot(control) == before
+
+    bulk_loader.bulk_update(TableSelection(names=("sales_items",)),
+                            TableChanges({"target": "Silver.Sales_Items"}), actor="alice")
+    assert control.raw.tables()["sales_items"]["target"] == "silver.sales_items"

@@ -295,3 +295,21 @@ def test_rollback_brings_back_a_table_the_promotion_removed(envs: ControlEnvs) -
     assert after is not None
     for key in ("strategy_options", "state", "incarnation", "target", "interval_seconds"):
         assert after[key] == before[key], key
+
+
+def test_approval_refused_when_a_prod_table_holds_the_target(envs: ControlEnvs) -> None:
+    """Two prod tables may not share a target: a table promoted onto the target of a
+    prod-only table is refused at approval, naming it, and nothing is applied."""
+    from dataloader_sdk.control.change_sets import ChangeSetValidationError
+    from dataloader_sdk.model import TargetName
+
+    envs.prod.add_table(replace(incremental("legacy"), target=TargetName("bronze", "shared")),
+                        actor="setup")
+    envs.test.add_table(replace(incremental("orders"), target=TargetName("bronze", "shared")),
+                        actor="dev")
+    with Promotions(envs.test, envs.prod) as promotions:
+        request = promotions.request_promotion(requester="alice", tables=["orders"])
+        with pytest.raises(ChangeSetValidationError, match="also the target of table 'legacy'"):
+            promotions.approve_promotion(request.id, "bob")
+    assert envs.table_row("dataloader", "orders") is None
+    assert envs.audit("dataloader", "promote") == []

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,7 @@ from dataloader_sdk.control.records import AuditAction
 from dataloader_sdk.control.rows import record_to_json, row_to_table, table_config_values
 from dataloader_sdk.control.schema import table_control as T
 from dataloader_sdk.control.schema import table_control_dbconfig as S
+from dataloader_sdk.control.tables import lower_target
 from dataloader_sdk.errors import ChangeConflictError, FieldProblem, StateError, ValidationError
 from dataloader_sdk.model import JSONValue, TableConfig, TableRecord, TableState, TargetName
 from dataloader_sdk.model._credentials import credential_problems
@@ -60,6 +61,7 @@ __all__ = [
     "apply_table_writes",
     "new_change_set_id",
     "table_problems",
+    "target_clashes",
 ]
 
 #: Extra checks of a resulting config (the strategy's options); returns every problem.
@@ -174,6 +176,9 @@ def apply_table_writes(
             problems.append(FieldProblem("name", f"the config is named {w.config.name!r}"))
         if problems:
             invalid[w.name] = problems
+    if not invalid:
+        writes, clashes = _apply_target_rules(conn, writes)
+        invalid.update(clashes)
     if invalid:
         raise ChangeSetValidationError(what, invalid)
     rows = _lock_rows(conn, sorted(names))
@@ -181,6 +186,50 @@ def apply_table_writes(
     return [_apply_one(conn, w, rows.get(w.name), action=action, actor=actor, now=now,
                        environment=environment, change_set=change_set, what=what)
             for w in writes]
+
+
+def _apply_target_rules(
+    conn: sa.Connection, writes: Sequence[TableWrite]
+) -> tuple[list[TableWrite], dict[str, list[FieldProblem]]]:
+    """The single-edit target rules (``control.tables.apply_target_rules``) over a whole
+    change set, in one read of the stored targets: a new or changed target is stored in
+    lower case, and no two tables may end up with one target (case-insensitively), be
+    the other table in the change set or not."""
+    stored = {name: str(target) for name, target in conn.execute(sa.select(T.c.name, T.c.target))}
+    after = dict(stored)
+    lowered: list[TableWrite] = []
+    for w in writes:
+        cfg = w.config
+        if cfg is None:
+            after.pop(w.name, None)
+        else:
+            if str(cfg.target) != stored.get(w.name):
+                cfg = replace(cfg, target=lower_target(cfg.target))
+            after[w.name] = str(cfg.target)
+        lowered.append(replace(w, config=cfg))
+    holders: dict[str, list[str]] = {}
+    for name, target in after.items():
+        holders.setdefault(target.lower(), []).append(name)
+    clashes: dict[str, list[FieldProblem]] = {}
+    for w in lowered:
+        if w.config is None:
+            continue
+        others = sorted(n for n in holders[str(w.config.target).lower()] if n != w.name)
+        if others:
+            clashes[w.name] = [FieldProblem(
+                "target", f"{w.config.target} is also the target of table {others[0]!r}; two "
+                "tables may not load into one Delta table (one would overwrite the other's "
+                "rows); choose another target")]
+    return lowered, clashes
+
+
+def target_clashes(
+    conn: sa.Connection, writes: Sequence[TableWrite]
+) -> dict[str, list[FieldProblem]]:
+    """The target problems ``writes`` would make (for writers that store configs
+    themselves, such as an approved promotion): per table, the other table that would
+    share its target."""
+    return _apply_target_rules(conn, writes)[1]
 
 
 def _lock_rows(conn: sa.Connection, names: Sequence[str]) -> dict[str, Any]:

@@ -27,7 +27,12 @@ from typing import TYPE_CHECKING, Any, cast
 import sqlalchemy as sa
 
 from dataloader_sdk.control._common import check_actor
-from dataloader_sdk.control.change_sets import new_change_set_id
+from dataloader_sdk.control.change_sets import (
+    ChangeSetValidationError,
+    TableWrite,
+    new_change_set_id,
+    target_clashes,
+)
 from dataloader_sdk.control.config_diff import table_from_json
 from dataloader_sdk.control.config_write import delete_table, put_table
 from dataloader_sdk.control.promotion_apply import (
@@ -238,6 +243,12 @@ class Promotions:
                     f"promotion {promotion_id}: dataloader no longer has the source of "
                     f"table(s) {', '.join(missing)}; nothing was applied. Add the source "
                     "again, or request a new promotion")
+            # Two prod tables may not share a target (a prod-only table may hold it).
+            clashes = target_clashes(conn, [
+                TableWrite(i.name, table_from_json(i.name, i.config) if i.config else None,
+                           expected_version=i.prod_version) for i in record.items])
+            if clashes:
+                raise ChangeSetValidationError(f"promotion {promotion_id}", clashes)
             replaced: dict[str, JSONValue] = {}
             for item in record.items:
                 before = rows.get(item.name)
