@@ -15,7 +15,7 @@ from typing import cast
 
 from dataloader_sdk.model import JSONValue, SourceConfig, TableConfig, TableState, TargetName
 from dataloader_sdk.model.changes import DiffKind, RiskFlag, SourceConfigDiff, TableConfigDiff
-from dataloader_sdk.model.operations import FieldChange, diff_json
+from dataloader_sdk.model.operations import FieldChange, config_to_json, diff_json
 
 __all__ = [
     "cursor_of",
@@ -33,20 +33,9 @@ _NARROWING = {("timestamptz", "timestamp"), ("timestamptz", "date"), ("timestamp
 
 
 def table_json(cfg: TableConfig) -> dict[str, JSONValue]:
-    """A table's configured fields as JSON (the shape diffs and YAML files use)."""
-    return {
-        "source": cfg.source,
-        "source_schema": cfg.source_schema,
-        "source_table": cfg.source_table,
-        "source_query": cfg.source_query,
-        "target": str(cfg.target),
-        "strategy": cfg.strategy,
-        "strategy_options": dict(cfg.strategy_options),
-        "interval_seconds": cfg.interval_seconds,
-        "priority": cfg.priority,
-        "enabled": cfg.enabled,
-        "freshness_sla_seconds": cfg.freshness_sla_seconds,
-    }
+    """A table's configured fields as JSON (the shape diffs and YAML files use): those of
+    :func:`~dataloader_sdk.model.operations.config_to_json` but the name, which keys them."""
+    return {k: v for k, v in config_to_json(cfg).items() if k != "name"}
 
 
 def table_from_json(name: str, data: Mapping[str, JSONValue]) -> TableConfig:

@@ -25,6 +25,7 @@ from dataloader_sdk.model import (
     TargetName,
     Watermark,
 )
+from dataloader_sdk.model.operations import config_to_json
 
 __all__ = [
     "record_to_json",
@@ -84,21 +85,12 @@ def source_to_json(cfg: SourceConfig, version: int | None = None) -> dict[str, J
 
 
 def table_config_values(cfg: TableConfig) -> dict[str, object]:
-    """Column values for the configurable part of a ``table_control`` row."""
-    return {
-        "name": cfg.name,
-        "source_name": cfg.source,
-        "source_schema": cfg.source_schema,
-        "source_table": cfg.source_table,
-        "source_query": cfg.source_query,
-        "target": str(cfg.target),
-        "strategy": cfg.strategy,
-        "strategy_options": dict(cfg.strategy_options),
-        "interval_seconds": cfg.interval_seconds,
-        "priority": cfg.priority,
-        "enabled": cfg.enabled,
-        "freshness_sla_seconds": cfg.freshness_sla_seconds,
-    }
+    """Column values for the configurable part of a ``table_control`` row (the fields of
+    :func:`~dataloader_sdk.model.operations.config_to_json`; the source column is
+    ``source_name``)."""
+    values: dict[str, object] = dict(config_to_json(cfg))
+    values["source_name"] = values.pop("source")
+    return values
 
 
 def row_to_table(row: Any) -> TableRecord:

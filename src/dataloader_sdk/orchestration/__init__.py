@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataloader_sdk.errors import StaleQueueTokenError
 from dataloader_sdk.orchestration.freshness import DEFAULT_SLA_MULTIPLE, check_landing_tables
+from dataloader_sdk.orchestration.metadata import run_metadata
 from dataloader_sdk.orchestration.monitors import (
     STALLED,
     find_long_queued,
@@ -74,6 +75,7 @@ __all__ = [
     "is_transient",
     "mark_launched",
     "mark_many_launched",
+    "run_metadata",
     "run_monitors",
     "run_table",
     "to_json",

@@ -140,25 +140,11 @@ def _failure_from_record(record: RunRecord) -> dg.Failure:
 
 
 def _run_metadata(record: RunRecord) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "dataloader/run_id": record.run_id,
-        "dataloader/status": record.status,
-        "dataloader/strategy": record.strategy,
-        "dataloader/engine": record.engine,
-        "dataloader/rows_read": record.rows_read,
-        "dataloader/rows_written": record.rows_written,
-        "dataloader/watermark_before": _text(record.watermark_before),
-        "dataloader/watermark_after": _text(record.watermark_after),
-    }
-    if record.duration_seconds is not None:
-        meta["dataloader/duration_seconds"] = dg.MetadataValue.float(record.duration_seconds)
-    if record.delta_version is not None:
-        meta["dataloader/delta_version"] = record.delta_version
+    meta: dict[str, Any] = dict(orch.run_metadata(record))
+    if "dataloader/duration_seconds" in meta:  # a float even when it is a whole number
+        meta["dataloader/duration_seconds"] = dg.MetadataValue.float(
+            meta["dataloader/duration_seconds"])
     return meta
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def _load_metadata(loader: DataLoader, table: TableRecord, record: RunRecord) -> dict[str, Any]:

@@ -115,21 +115,12 @@ def _run(args: Any, reporter: Reporter) -> int:
 
 def run_metadata(record: Any) -> dict[str, Any]:
     """A run's metadata in Pipes form, with the keys the in-process asset reports."""
-    meta: dict[str, Any] = {
-        "dataloader/run_id": record.run_id,
-        "dataloader/status": record.status,
-        "dataloader/strategy": record.strategy,
-        "dataloader/engine": record.engine,
-        "dataloader/rows_read": record.rows_read,
-        "dataloader/rows_written": record.rows_written,
-        "dataloader/watermark_before": _text(record.watermark_before),
-        "dataloader/watermark_after": _text(record.watermark_after),
-    }
-    if record.duration_seconds is not None:
-        meta["dataloader/duration_seconds"] = {"raw_value": float(record.duration_seconds),
-                                               "type": "float"}
-    if record.delta_version is not None:
-        meta["dataloader/delta_version"] = record.delta_version
+    from dataloader_sdk.orchestration import run_metadata as plain_metadata
+
+    meta: dict[str, Any] = dict(plain_metadata(record))
+    if "dataloader/duration_seconds" in meta:  # a float even when it is a whole number
+        meta["dataloader/duration_seconds"] = {
+            "raw_value": meta["dataloader/duration_seconds"], "type": "float"}
     return meta
 
 
@@ -150,10 +141,6 @@ def load_metadata(loader: Any, record: Any) -> dict[str, Any]:
 
 def _plain(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v["raw_value"] if isinstance(v, dict) else v for k, v in meta.items()}
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 if __name__ == "__main__":
