@@ -6,8 +6,10 @@ Kept out of :mod:`dataloader_sdk.runner` so the runner reads as the protocol it 
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import chain
 from typing import TYPE_CHECKING
 
+from dataloader_sdk._boundary import peek_digest
 from dataloader_sdk.errors import DataLoaderError, FieldProblem, SourceError, ValidationError
 from dataloader_sdk.model import (
     Merge,
@@ -21,9 +23,32 @@ from dataloader_sdk.model import (
 )
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from dataloader_sdk.connectors.base import Connector, SourceColumn
 
-__all__ = ["as_dataloader_error", "probe", "replacing", "require_columns"]
+__all__ = ["as_dataloader_error", "probe", "replacing", "require_columns", "unchanged_read"]
+
+
+def unchanged_read(
+    reader: pa.RecordBatchReader, known: str, min_rows: int = 0
+) -> tuple[pa.RecordBatchReader | None, int]:
+    """Read a step's window ahead of its write, to compare it with the ``known`` digest.
+
+    Returns ``(None, rows)`` when the read hashes to ``known`` (the step re-read only rows
+    its table's last commit merged), else a reader yielding every batch (the ones read
+    ahead, then the rest of the stream) and the rows read ahead. At most
+    ``MAX_BOUNDARY_ROWS`` rows are held before giving up and streaming on.
+    """
+    import pyarrow as pa
+
+    held, digest = peek_digest(reader)
+    rows = sum(batch.num_rows for batch in held)
+    if digest == known and rows >= min_rows:
+        return None, rows
+    # Different rows (or fewer than the probe proved: the usual guard then refuses them).
+    rest = pa.RecordBatchReader.from_batches(reader.schema, chain(held, reader))
+    return rest, rows
 
 
 def replacing(mode: WriteMode) -> WriteMode:

@@ -31,6 +31,7 @@ from dataloader_sdk._cli.doctor import doctor
 from dataloader_sdk._cli.edit import bulk_update, disable_tables, enable_tables, update_table
 from dataloader_sdk._cli.home import upgrade_home
 from dataloader_sdk._cli.logs import LOG_FORMATS, LogFormat, configure_logging
+from dataloader_sdk._cli.maintain import maintain
 from dataloader_sdk._cli.monitor import monitor
 from dataloader_sdk._cli.output import emit_json, json_option
 from dataloader_sdk._cli.promote import promote
@@ -133,6 +134,7 @@ main.add_command(run)
 main.add_command(status)
 main.add_command(history)
 main.add_command(monitor)
+main.add_command(maintain)  # _cli/maintain.py: compaction, checkpoints, vacuum
 main.add_command(audit)
 main.add_command(promote)
 main.add_command(config)

@@ -33,6 +33,7 @@ from dataloader_sdk.errors import (
     LeaseError,
     ValidationError,
 )
+from dataloader_sdk.maintenance import maintain_after_load
 from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableRecord, utcnow
 from dataloader_sdk.plugins import PluginHost, get_host
 from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
@@ -262,6 +263,8 @@ class DataLoader(ControlPlaneOps):
         outcome = self._runner.run(
             claim, progress=progress, orchestrator_run_id=orchestrator_run_id, cancel=cancel
         )
+        # After the run finished and released its lease; never fails the load.
+        maintain_after_load(self.store, self.engine, outcome.record, clock=self._clock)
         if outcome.error is not None and raise_on_error:
             raise outcome.error
         return outcome.record

@@ -8,7 +8,8 @@ The run follows the watermark protocol (docs/architecture.md):
    and the control update loses nothing and duplicates nothing);
 3. probe the source (freezes the upper bound) and plan;
 4. per step: stream the read through the lineage columns into one Delta commit, then
-   advance the control state;
+   advance the control state (a step that re-read only rows its table's last commit
+   merged commits nothing: the boundary rule of ``_boundary.py``);
 5. record history and release the lease.
 
 A run given a :class:`~dataloader_sdk.cancel.CancelToken` checks it before each step and
@@ -28,7 +29,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from dataloader_sdk._run_parts import as_dataloader_error, probe, replacing, require_columns
+from dataloader_sdk._boundary import BoundaryTap, with_digest
+from dataloader_sdk._run_parts import (
+    as_dataloader_error,
+    probe,
+    replacing,
+    require_columns,
+    unchanged_read,
+)
 from dataloader_sdk.active_runs import ActiveRuns
 from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancellable
 from dataloader_sdk.control.identity import app_id, parse_app_id
@@ -327,16 +335,10 @@ class TableRunner:
                     # The incarnation's first step, onto a table an earlier incarnation
                     # (before a reset or a re-add) left: replace it, never merge into it.
                     step = replace(step, write=replacing(step.write))
-                run, repaired = self._run_step(claim, run, connector, step, source, notify,
-                                               heartbeat, token, total)
-                if repaired is not None:
-                    # Another run committed this step meanwhile: the rest of this plan
-                    # was made from a stale state, so stop here; the next run plans anew.
-                    state = repaired
-                    run = replace(run, note=f"{run.note}; step {step.txn_version} was "
-                                  "already committed by another run, state rolled forward")
+                run, state, stop = self._run_step(claim, run, connector, step, source,
+                                                  notify, heartbeat, token, total, state)
+                if stop:
                     break
-                state = step.state_after
         finally:
             connector.close()
         return replace(
@@ -347,13 +349,19 @@ class TableRunner:
     def _reconcile(self, claim: Claim, table: TableRecord) -> TableState:
         """Refuse a foreign table; roll the control state forward from a newer own commit."""
         target = table.config.target
-        self._refuse_foreign(table)
+        newest = self._refuse_foreign(table)
         state = table.state
         own = self._app_id(table)
-        recorded = self._engine.recorded_version(target, own)
+        if newest is not None and newest.app_id == own:
+            # The newest dataloader commit is this incarnation's: its steps only ever grow,
+            # so that commit holds the recorded version (saves a second snapshot load).
+            recorded: int | None = newest.txn_version
+        else:
+            recorded = self._engine.recorded_version(target, own)
         if recorded is None or recorded <= state.txn_version:
             return state  # the common case: no history scan
-        last = self._engine.last_commit(target, own)
+        last = newest if newest is not None and newest.app_id == own \
+            else self._engine.last_commit(target, own)
         if last is not None and last.txn_version > state.txn_version:
             log.warning(
                 "table %s: target %s holds step %d but the control DB only step %d; "
@@ -364,12 +372,13 @@ class TableRunner:
             self._store.save_state(claim, state)
         return state
 
-    def _refuse_foreign(self, table: TableRecord) -> None:
-        """Refuse a target whose newest dataloader commit came from another control DB."""
+    def _refuse_foreign(self, table: TableRecord) -> CommitInfo | None:
+        """Refuse a target whose newest dataloader commit came from another control DB;
+        return that commit (``None``: none among the last few versions)."""
         newest = self._engine.newest_commit(table.config.target)
         owner = parse_app_id(newest.app_id) if newest is not None else None
         if owner is None:
-            return  # no dataloader commit, or one from before identities (legacy)
+            return newest  # no dataloader commit, or one from before identities (legacy)
         environment, control, _ = owner
         mine = (self._store.environment, self._store.control_id)
         if (environment, control) != mine:
@@ -381,6 +390,7 @@ class TableRunner:
                 "share a Delta table: give each environment its own delta_root (the default "
                 "'.dataloader/delta/{environment}') or its own catalog. Nothing was written."
             )
+        return newest
 
     def _run_step(
         self,
@@ -393,11 +403,13 @@ class TableRunner:
         heartbeat: LeaseHeartbeat,
         token: CancelToken,
         total: int | None,
-    ) -> tuple[RunRecord, TableState | None]:
+        state: TableState,
+    ) -> tuple[RunRecord, TableState, bool]:
         """Read, write and advance one step.
 
-        Returns the run so far and, when the engine found the step already committed
-        (a replay), the state repaired from the target's last commit.
+        Returns the run so far, the table's state now, and whether the rest of the plan
+        must be dropped (the engine found the step already committed: a replay, and the
+        state was repaired from the target's last commit).
         """
         table = claim.table
         target: TargetName = table.config.target
@@ -410,6 +422,19 @@ class TableRunner:
             on_batch=lambda rows: notify(
                 ProgressUpdate(table.name, "reading", read_before + rows, total)),
         )
+        tap: BoundaryTap | None = None
+        if step.boundary is not None:
+            if step.boundary.known is not None:
+                reader, rows = unchanged_read(reader, step.boundary.known, step.min_rows)
+                if reader is None:
+                    # Only rows the last commit merged: no commit, no state change, and
+                    # txn_version stays, so the next step's version follows the last commit.
+                    note = (f"nothing changed: the {rows} row(s) re-read at watermark "
+                            f"{state.watermark} were loaded by step {state.txn_version}; "
+                            "no commit")
+                    return replace(run, rows_read=run.rows_read + rows, note=note), state, True
+            tap = BoundaryTap(step.boundary)
+            reader = tap.wrap(reader)
         if step.guard is not None:
             reader = guard_empty_read(reader, table=table.name, guard=step.guard,
                                       target=target, count=self._engine.count)
@@ -445,8 +470,13 @@ class TableRunner:
             self._store.save_state(claim, repaired)
             log.warning("table %s: step %d was already committed (run %s); not re-applied",
                         table.name, step.txn_version, last.run_id)
+            run = replace(run, note=f"{run.note}; step {step.txn_version} was already "
+                          "committed by another run, state rolled forward")
         else:
-            self._store.save_state(claim, step.state_after)
+            state = step.state_after
+            if tap is not None:
+                state = with_digest(state, tap.digest())
+            self._store.save_state(claim, state)
         self._host.emit(StepCommitted(run.run_id, table.name, step.txn_version,
                                       outcome.rows_written, outcome.replayed))
         run = replace(
@@ -459,4 +489,4 @@ class TableRunner:
             else run.delta_version,
         )
         notify(ProgressUpdate(table.name, "committed", run.rows_written))
-        return run, repaired
+        return run, repaired or state, repaired is not None

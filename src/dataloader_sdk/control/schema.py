@@ -135,6 +135,10 @@ table_control = sa.Table(
     sa.Column("handed_out_at", UTCDateTime),
     sa.Column("launched_at", UTCDateTime),
     sa.Column("freshness_sla_seconds", sa.Integer),
+    # 0008_maintenance: the table's maintenance policy (settings that differ from the
+    # defaults; NULL: defaults) and its bookkeeping (control/maintenance.py).
+    sa.Column("maintenance", _json()),
+    sa.Column("maintenance_state", _json()),
 )
 
 historical_metadata = sa.Table(

@@ -20,8 +20,8 @@ from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["RECENT_COMMITS", "Engine", "EngineFactory", "EngineSettings", "WriteOutcome",
-           "find_commit"]
+__all__ = ["RECENT_COMMITS", "Engine", "EngineFactory", "EngineSettings", "Maintainable",
+           "MaintenanceOutcome", "MaintenanceTask", "TableFiles", "WriteOutcome", "find_commit"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,68 @@ class Engine(Protocol):
         """When the target's newest commit (of any writer) was made, UTC; ``None``: no table.
 
         Cheap (one history entry); the freshness monitor asks it per table.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class TableFiles:
+    """A table's data files, as maintenance needs them (read from the Delta log)."""
+
+    version: int
+    files: int
+    small_files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class MaintenanceTask:
+    """What one maintenance pass does (``control/maintenance.py`` decides it).
+
+    ``retention_hours`` below 7 days needs ``enforce_retention=False``, which only an
+    explicit policy override sets. ``dry_run``: change nothing, report what would be done.
+    """
+
+    compact: bool = False
+    checkpoint: bool = False
+    vacuum: bool = False
+    target_file_bytes: int | None = None
+    retention_hours: int = 168
+    enforce_retention: bool = True
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class MaintenanceOutcome:
+    """What a maintenance pass did (or, on a dry run, would do)."""
+
+    files_removed: int = 0
+    files_added: int = 0
+    checkpointed: bool = False
+    vacuumed_files: int = 0
+    version: int | None = None
+    attempts: int = 1
+
+
+@runtime_checkable
+class Maintainable(Protocol):
+    """The maintenance capability of an engine (delta-rs and Spark have it).
+
+    Compaction is a data-change-free commit (``dataChange=false``) retried on a commit
+    conflict, so it never rewrites rows a concurrent load is committing, and it carries
+    no app transaction: :meth:`Engine.recorded_version`, :meth:`Engine.last_commit` and
+    :meth:`Engine.newest_commit` see through it to the last load's commit.
+    """
+
+    def table_files(self, target: TargetName, small_file_bytes: int) -> TableFiles | None:
+        """The table's file counts (``None``: no table)."""
+        ...
+
+    def maintain(self, target: TargetName, task: MaintenanceTask) -> MaintenanceOutcome:
+        """Compact, checkpoint and/or vacuum ``target`` as ``task`` says.
+
+        Raises:
+            DestinationError: a step failed; the table's data is unchanged.
         """
         ...
 

@@ -73,6 +73,9 @@ from dataloader_sdk.engines._streams import CountedStream, FirstMergeStream
 from dataloader_sdk.engines.base import (
     RECENT_COMMITS,
     EngineSettings,
+    MaintenanceOutcome,
+    MaintenanceTask,
+    TableFiles,
     WriteOutcome,
     find_commit,
 )
@@ -478,6 +481,28 @@ class DeltaRsEngine:
                                   props=props)
             return int(rows.num_rows)
         return self._append(target, uri, None, rows, props)
+
+    # -- maintenance (engines/_maintenance_delta_rs.py) --------------------------------
+
+    def table_files(self, target: TargetName, small_file_bytes: int) -> TableFiles | None:
+        """The table's data-file counts from its snapshot (``None``: no table)."""
+        from dataloader_sdk.engines import _maintenance_delta_rs as maint
+
+        table = self._load(target)
+        return maint.table_files(table, small_file_bytes) if table is not None else None
+
+    def maintain(self, target: TargetName, task: MaintenanceTask) -> MaintenanceOutcome:
+        """Compact, checkpoint and/or vacuum (see ``engines/_maintenance_delta_rs.py``).
+
+        Holds the table's in-process lock, so it never interleaves with this process's
+        loads of the table; other processes' loads are handled by commit conflicts.
+        """
+        from dataloader_sdk.engines import _maintenance_delta_rs as maint
+
+        with table_lock(self.uri(target)):
+            return maint.maintain(target, lambda: self._require(target), task,
+                                  target_file_bytes=TARGET_FILE_SIZE,
+                                  writer_properties=writer_properties())
 
     # -- reading ----------------------------------------------------------------------
 

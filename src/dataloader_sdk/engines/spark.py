@@ -58,7 +58,15 @@ from dataloader_sdk.engines._spark_sql import (
     render_where,
 )
 from dataloader_sdk.engines._spark_types import arrow_schema_to_spark, spark_schema_to_arrow
-from dataloader_sdk.engines.base import RECENT_COMMITS, EngineSettings, WriteOutcome, find_commit
+from dataloader_sdk.engines.base import (
+    RECENT_COMMITS,
+    EngineSettings,
+    MaintenanceOutcome,
+    MaintenanceTask,
+    TableFiles,
+    WriteOutcome,
+    find_commit,
+)
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
 from dataloader_sdk.model import (
     Append,
@@ -566,6 +574,25 @@ class SparkEngine:
                 "Check that the predicate's columns exist in the table.",
             ) from exc
 
+
+    def table_files(self, target: TargetName, small_file_bytes: int) -> TableFiles | None:
+        """The table's file counts from ``DESCRIBE DETAIL`` (``None``: no table)."""
+        from dataloader_sdk.engines import _maintenance_spark as maint
+
+        version = self._version(target)
+        if version is None:
+            return None
+        return maint.table_files(self._delta_table(target), version, small_file_bytes)
+
+    def maintain(self, target: TargetName, task: MaintenanceTask) -> MaintenanceOutcome:
+        """``OPTIMIZE`` and ``VACUUM`` through delta-spark (``engines/_maintenance_spark.py``)."""
+        from dataloader_sdk.engines import _maintenance_spark as maint
+
+        if not self.exists(target):
+            raise DestinationError(f"table {target} does not exist; load it first")
+        with table_lock(self.location(target)):
+            return maint.maintain(target, self.spark, lambda: self._delta_table(target),
+                                  lambda: self._version(target), task)
 
     def last_commit_time(self, target: TargetName) -> datetime | None:
         """When the target's newest commit was made (UTC), or ``None`` if it is missing."""

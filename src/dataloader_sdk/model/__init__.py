@@ -33,6 +33,7 @@ from dataloader_sdk.model.config import (
 )
 from dataloader_sdk.model.plan import (
     Append,
+    BoundaryRule,
     CommitInfo,
     EmptyReadGuard,
     LoadPlan,
@@ -73,6 +74,7 @@ __all__ = [
     "TABLE_STATUSES",
     "AnyOf",
     "Append",
+    "BoundaryRule",
     "ChangeSignature",
     "Coalesce",
     "Column",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, TypeAlias
 
 from dataloader_sdk.model._base import RunStatus
@@ -62,6 +62,24 @@ class EmptyReadGuard:
 
 
 @dataclass(frozen=True)
+class BoundaryRule:
+    """How a step proves that a re-read of the rows at its watermark brings nothing new.
+
+    A cursor read is inclusive (``cursor >= W - lookback``), so an unchanged source still
+    returns the rows at (and the lookback below) the watermark. After a step commits, the
+    runner keeps a digest of the rows of its read whose cursor lies in ``[max - lookback,
+    max]`` (the window the next run reads if nothing changes). ``known`` is that digest
+    from the state: a step whose read hashes to exactly ``known`` re-read only rows the
+    last commit already merged, so the runner commits nothing. Any difference (a new row
+    tied with the watermark, a changed or late row inside the lookback) loads as usual.
+    """
+
+    cursor: CursorExpr
+    lookback: int | timedelta | None = None
+    known: str | None = None
+
+
+@dataclass(frozen=True)
 class LoadStep:
     """One unit of work: read ``select``, write it with ``write``, then state is ``state_after``.
 
@@ -81,6 +99,8 @@ class LoadStep:
     #: upper bound). A read that returns fewer fails before the commit: the watermark
     #: never moves over rows that were not read.
     min_rows: int = 0
+    #: The no-op rule of a merge over a cursor window (see :class:`BoundaryRule`).
+    boundary: BoundaryRule | None = None
 
 
 @dataclass(frozen=True)

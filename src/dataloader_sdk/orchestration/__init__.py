@@ -18,13 +18,15 @@ and the launched run's body::
 
 Monitors (each cheap, set-based): :func:`find_long_queued`, :func:`find_long_running`,
 :func:`find_failed` + :func:`analyse_retries`, :func:`check_landing_tables`;
-:func:`run_monitors` runs them all once. See docs/scheduling.md.
+:func:`run_monitors` runs them all once. :func:`run_maintenance` compacts, checkpoints and
+vacuums what is due (docs/maintenance.md). See docs/scheduling.md.
 """
 
 from __future__ import annotations
 
 from dataloader_sdk.errors import StaleQueueTokenError
 from dataloader_sdk.orchestration.freshness import DEFAULT_SLA_MULTIPLE, check_landing_tables
+from dataloader_sdk.orchestration.maintenance import run_maintenance
 from dataloader_sdk.orchestration.metadata import run_metadata
 from dataloader_sdk.orchestration.monitors import (
     STALLED,
@@ -75,6 +77,7 @@ __all__ = [
     "is_transient",
     "mark_launched",
     "mark_many_launched",
+    "run_maintenance",
     "run_metadata",
     "run_monitors",
     "run_table",

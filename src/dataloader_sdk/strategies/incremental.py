@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from dataloader_sdk._boundary import known_digest, with_digest
 from dataloader_sdk.model import (
+    BoundaryRule,
     CursorExpr,
     JSONValue,
     LoadPlan,
@@ -97,16 +99,22 @@ class IncrementalStrategy:
         if window is None:
             return LoadPlan((), note="no rows at or above the watermark")
         version = ctx.state.txn_version + 1
+        # The boundary rule (see _boundary.py): when MAX(cursor) still equals the watermark,
+        # a read hashing to the digest kept for the last commit re-read only rows that
+        # commit merged, and the runner commits nothing.
+        unchanged = ctx.state.watermark is not None and window.after == ctx.state.watermark
         step = LoadStep(
             select=Select(ctx.table.config.source_object, where=with_null_policy(
                 window.where, opts.null_cursor, opts.watermark_column, ctx.state)),
             write=Merge(keys=opts.primary_keys, sequence=opts.watermark_column,
                         delete_column=opts.delete_column, delete_mode=opts.delete_mode),
-            state_after=TableState(watermark=window.after, txn_version=version,
-                                   extra=dict(ctx.state.extra)),
+            state_after=with_digest(TableState(watermark=window.after, txn_version=version,
+                                               extra=dict(ctx.state.extra)), None),
             txn_version=version,
             loaded_at=ctx.now,
             label=f"incremental up to {window.after}",
             min_rows=window.min_rows,
+            boundary=BoundaryRule(opts.watermark_column, opts.lookback,
+                                  known=known_digest(ctx.state) if unchanged else None),
         )
         return LoadPlan((step,))

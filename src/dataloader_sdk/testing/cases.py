@@ -22,7 +22,8 @@ __all__ = ["CASES", "TODAY", "ConformanceCase", "case"]
 #: The run date of every conformance load (the runner's clock is fixed to its noon UTC).
 TODAY = date(2026, 11, 27)
 
-ALL_OPERATIONS = ("insert", "update", "late_update", "delete", "null_cursor", "soft_delete")
+ALL_OPERATIONS = ("insert", "update", "late_update", "late_insert", "delete", "null_cursor",
+                  "soft_delete")
 
 _STEADY: dict[str, JSONValue] = {
     "watermark_column": "cur", "primary_keys": ["id"], "null_cursor": "exclude",

@@ -165,6 +165,17 @@ def build_machine(
             self._update(SimRow(row.id, f"{row.val}~", max(self.clock - back, 0), row.day,
                                 row.gone))
 
+        @precondition(allows("late_insert", needs_rows=False))
+        @rule(back=st.integers(0, 4))
+        def late_insert(self, back: int) -> None:
+            """A new row whose cursor is at or just below the current one (a late arrival:
+            inside or outside the lookback, or tied with the watermark when ``back`` is 0)."""
+            row = SimRow(self.next_id, f"v{self.next_id}", max(self.clock - back, 0), TODAY)
+            self.next_id += 1
+            self.sim.insert([row])
+            self.rows[row.id] = row
+            self.changes += 1
+
         @precondition(allows("delete"))
         @rule(data=st.data())
         def delete(self, data: st.DataObject) -> None:
@@ -194,9 +205,15 @@ def build_machine(
             outcome = self.model.load(snapshot, committed, self.changes)
             self.engine.arm(point)  # type: ignore[arg-type]
             crashes_before = self.engine.crashes
+            writes_before = self.engine.writes
             record = self.loader.load_table("conformance", raise_on_error=False)
             self.engine.arm(None)
             crashed = self.engine.crashes > crashes_before
+            if self.model.noop:
+                # Nothing new at the source (only rows the last commit merged were re-read):
+                # the run must not reach the engine at all (no commit, no empty merge).
+                assert not crashed and self.engine.writes == writes_before, record
+                assert (record.rows_written, record.steps_committed) == (0, 0), record
             if crashed:
                 assert record.status == "failed", record
             elif outcome == "refused":
@@ -206,6 +223,13 @@ def build_machine(
             else:
                 assert record.status == "succeeded", record
             self._compare(crashed)
+
+        @rule()
+        def load_twice(self) -> None:
+            """Two loads in a row: the second sees no change (a no-op run, unless the
+            first one could not keep its boundary)."""
+            self.load(None)
+            self.load(None)
 
         def _compare(self, crashed: bool) -> None:
             expected = self.model.expected()

@@ -1,0 +1,104 @@
+"""Table maintenance on Spark through delta-spark's ``DeltaTable`` API.
+
+* ``optimize().executeCompaction()`` is Delta's ``OPTIMIZE``: one commit of
+  ``dataChange=false`` actions, carrying no app transaction. A concurrent load that
+  removed a file the compaction rewrote makes Delta refuse the compaction's commit
+  (a ``DeltaConcurrentModificationException``); it is retried on the new snapshot.
+* ``vacuum(hours)`` is ``VACUUM ... RETAIN n HOURS`` without SQL text. Delta on Spark
+  refuses a retention below ``delta.deletedFileRetentionDuration`` unless the session's
+  ``spark.databricks.delta.retentionDurationCheck.enabled`` is off: it is switched off
+  for the call only when the policy's explicit override asks for a short retention.
+* Checkpoints: Delta on Spark writes one every ``delta.checkpointInterval`` commits (10
+  by default) by itself, and delta-spark has no public call to force one, so a due
+  checkpoint is left to it (``checkpointed`` stays false).
+* File counts come from ``DESCRIBE DETAIL`` (``numFiles``, ``sizeInBytes``): without
+  per-file sizes, every file counts as small when the *average* file is below the
+  size (docs/maintenance.md).
+
+pyspark is imported by the caller (``engines/spark.py``) only; nothing here imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dataloader_sdk.engines._common import destination_error, is_transient
+from dataloader_sdk.engines.base import MaintenanceOutcome, MaintenanceTask, TableFiles
+from dataloader_sdk.model import TargetName
+
+if TYPE_CHECKING:
+    from delta.tables import DeltaTable
+    from pyspark.sql import SparkSession
+
+__all__ = ["maintain", "table_files"]
+
+log = logging.getLogger(__name__)
+
+_ATTEMPTS = 3
+_RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+
+
+def table_files(table: DeltaTable, version: int, small_file_bytes: int) -> TableFiles:
+    """File counts from ``DESCRIBE DETAIL`` (small: by the average size; see above)."""
+    row = table.detail().select("numFiles", "sizeInBytes").first()
+    files = int(row[0] or 0) if row is not None else 0
+    size = int(row[1] or 0) if row is not None else 0
+    small = files if files and size / files < small_file_bytes else 0
+    return TableFiles(version=version, files=files, small_files=small, bytes=size)
+
+
+def maintain(
+    target: TargetName,
+    spark: SparkSession,
+    load: Callable[[], DeltaTable],
+    version: Callable[[], int | None],
+    task: MaintenanceTask,
+) -> MaintenanceOutcome:
+    """Run ``task`` (compaction and vacuum; see the module docstring).
+
+    Raises:
+        DestinationError: a step failed; the data is unchanged.
+    """
+    removed = added = 0
+    attempts = 1
+    if task.compact and not task.dry_run:
+        removed, added, attempts = _compact(target, load)
+    if task.vacuum and not task.dry_run:
+        _vacuum(target, spark, load(), task)
+    return MaintenanceOutcome(files_removed=removed, files_added=added, checkpointed=False,
+                              vacuumed_files=0, version=version(), attempts=attempts)
+
+
+def _compact(target: TargetName, load: Callable[[], DeltaTable]) -> tuple[int, int, int]:
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            metrics: Any = load().optimize().executeCompaction().select("metrics").first()
+            values = metrics[0] if metrics is not None else None
+            removed = int(values["numFilesRemoved"]) if values is not None else 0
+            added = int(values["numFilesAdded"]) if values is not None else 0
+            return removed, added, attempt
+        except Exception as exc:
+            if not is_transient(exc) or attempt == _ATTEMPTS:
+                raise destination_error(
+                    f"table {target}: OPTIMIZE failed (attempt {attempt})", exc,
+                    "The data is unchanged; maintenance tries again later.",
+                ) from exc
+            log.info("table %s: OPTIMIZE lost a commit race; retrying", target)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _vacuum(target: TargetName, spark: SparkSession, table: DeltaTable,
+            task: MaintenanceTask) -> None:
+    previous = spark.conf.get(_RETENTION_CHECK, "true")
+    try:
+        if not task.enforce_retention:
+            spark.conf.set(_RETENTION_CHECK, "false")
+        table.vacuum(float(task.retention_hours))
+    except Exception as exc:
+        raise destination_error(f"table {target}: VACUUM failed", exc,
+                                "The data is unchanged; maintenance tries again.") from exc
+    finally:
+        if not task.enforce_retention:
+            spark.conf.set(_RETENTION_CHECK, previous or "true")
