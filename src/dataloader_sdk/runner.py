@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from dataloader_sdk._boundary import BoundaryTap, with_digest
+from dataloader_sdk._reconcile import reconcile
 from dataloader_sdk._run_parts import (
     as_dataloader_error,
     probe,
@@ -39,12 +40,11 @@ from dataloader_sdk._run_parts import (
 )
 from dataloader_sdk.active_runs import ActiveRuns
 from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancellable
-from dataloader_sdk.control.identity import app_id, parse_app_id
+from dataloader_sdk.control.identity import app_id
 from dataloader_sdk.delta_types import delta_compatible
 from dataloader_sdk.errors import (
     DataLoaderError,
     DestinationError,
-    ForeignCommitError,
     ValidationError,
 )
 from dataloader_sdk.events import (
@@ -306,7 +306,7 @@ class TableRunner:
             raise ValidationError(f"source {source.name!r}", problems)
         connector = factory.open(source, secret)
         try:
-            state = self._reconcile(claim, table)
+            state = reconcile(self._store, self._engine, claim, table, self._app_id(table))
             obj = config.source_object
             columns = connector.columns(obj)
             require_columns(table, columns, strategy.required_columns(options))
@@ -345,52 +345,6 @@ class TableRunner:
             run, status="skipped" if plan.skipped else "succeeded",
             finished_at=self._clock(), watermark_after=state.watermark,
         )
-
-    def _reconcile(self, claim: Claim, table: TableRecord) -> TableState:
-        """Refuse a foreign table; roll the control state forward from a newer own commit."""
-        target = table.config.target
-        newest = self._refuse_foreign(table)
-        state = table.state
-        own = self._app_id(table)
-        if newest is not None and newest.app_id == own:
-            # The newest dataloader commit is this incarnation's: its steps only ever grow,
-            # so that commit holds the recorded version (saves a second snapshot load).
-            recorded: int | None = newest.txn_version
-        else:
-            recorded = self._engine.recorded_version(target, own)
-        if recorded is None or recorded <= state.txn_version:
-            return state  # the common case: no history scan
-        last = newest if newest is not None and newest.app_id == own \
-            else self._engine.last_commit(target, own)
-        if last is not None and last.txn_version > state.txn_version:
-            log.warning(
-                "table %s: target %s holds step %d but the control DB only step %d; "
-                "repairing the control state from the Delta commit of run %s",
-                table.name, target, last.txn_version, state.txn_version, last.run_id,
-            )
-            state = last.state_after
-            self._store.save_state(claim, state)
-        return state
-
-    def _refuse_foreign(self, table: TableRecord) -> CommitInfo | None:
-        """Refuse a target whose newest dataloader commit came from another control DB;
-        return that commit (``None``: none among the last few versions)."""
-        newest = self._engine.newest_commit(table.config.target)
-        owner = parse_app_id(newest.app_id) if newest is not None else None
-        if owner is None:
-            return newest  # no dataloader commit, or one from before identities (legacy)
-        environment, control, _ = owner
-        mine = (self._store.environment, self._store.control_id)
-        if (environment, control) != mine:
-            raise ForeignCommitError(
-                f"table {table.name!r}: target {table.config.target} was last written by "
-                f"environment {environment!r} of control DB {control} (run "
-                f"{newest.run_id if newest else '?'}), but this run belongs to environment "
-                f"{mine[0]!r} of control DB {mine[1]}. Two control databases must never "
-                "share a Delta table: give each environment its own delta_root (the default "
-                "'.dataloader/delta/{environment}') or its own catalog. Nothing was written."
-            )
-        return newest
 
     def _run_step(
         self,
