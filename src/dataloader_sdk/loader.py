@@ -27,12 +27,7 @@ from dataloader_sdk._loader_ops import ControlPlaneOps
 from dataloader_sdk.cancel import CancelToken, interruptible
 from dataloader_sdk.control.owners import local_host
 from dataloader_sdk.engines.base import EngineSettings
-from dataloader_sdk.errors import (
-    DataLoaderError,
-    FieldProblem,
-    LeaseError,
-    ValidationError,
-)
+from dataloader_sdk.errors import DataLoaderError, FieldProblem, LeaseError, ValidationError
 from dataloader_sdk.maintenance import maintain_after_load
 from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableRecord, utcnow
 from dataloader_sdk.plugins import PluginHost, get_host
