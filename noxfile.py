@@ -28,8 +28,13 @@ def tests(session: nox.Session) -> None:
     session.install("-c", "requirements/test.lock", "-e", ".[dev]")
     session.install("-c", "requirements/test.lock", "-e", "tests/plugins/dataloader_acme")
     os.makedirs("test-results", exist_ok=True)
+    # Three xdist workers: the suite mostly waits on servers and subprocesses, so this halves
+    # it on two cores. The controller starts one server of each kind for all of them, and the
+    # scheduler keeps the Spark session, the wheel build and the browser on one worker each
+    # (tests/servers/workers.py).
     session.run(
-        "pytest", "--junitxml=test-results/junit.xml", "-p", "no:cacheprovider",
+        "pytest", "-n", os.environ.get("DATALOADER_TEST_WORKERS", "3"),
+        "--junitxml=test-results/junit.xml", "-p", "no:cacheprovider",
         *session.posargs,
     )
 

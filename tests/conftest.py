@@ -9,11 +9,19 @@ from pathlib import Path
 import pytest
 
 from tests.servers.postgres import PostgresServer, start_postgres
+from tests.servers.workers import shared_server
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgresServer]:
-    """The PostgreSQL server of this test run (started once, stopped at the end)."""
+def pg_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    """The PostgreSQL server of this test run (started once, stopped at the end).
+
+    On an xdist worker it is the controller's server (tests/servers/workers.py).
+    """
+    shared = shared_server(request.config, "postgres")
+    if shared is not None:
+        yield PostgresServer.attach(shared)
+        return
     server = start_postgres(max_connections=200)
     try:
         yield server
@@ -51,3 +59,10 @@ from tests.leakscan import (  # noqa: E402, F401
 
 # MariaDB (tests/servers/mariadb.py): registered here so the server starts once per run.
 from tests.servers.mariadb import mariadb_database, mariadb_server  # noqa: E402, F401
+
+# pytest-xdist: one server of each kind for all workers, and per-worker groups and TMPDIR.
+from tests.servers.workers import (  # noqa: E402, F401
+    pytest_configure,
+    pytest_configure_node,
+    pytest_xdist_make_scheduler,
+)

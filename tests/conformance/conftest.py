@@ -10,6 +10,7 @@ import pytest
 from dataloader_sdk.model import SourceConfig
 from dataloader_sdk.testing import SqlAlchemySourceHarness
 from tests.servers.postgres import PostgresServer
+from tests.servers.workers import worker_id
 
 SOURCES = ("sqlite", "postgresql")
 
@@ -18,9 +19,10 @@ SOURCES = ("sqlite", "postgresql")
 def conformance_pg_database(pg_server: PostgresServer) -> str:
     import psycopg
 
+    name = f"conformance_{worker_id()}"  # one per xdist worker on the shared server
     with psycopg.connect(pg_server.dsn(), autocommit=True) as conn:
-        conn.execute('CREATE DATABASE "conformance"')
-    return "conformance"
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
 
 
 @pytest.fixture

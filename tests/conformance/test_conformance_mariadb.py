@@ -15,6 +15,7 @@ from dataloader_sdk.model import SourceConfig
 from dataloader_sdk.testing import CASES, ConformanceCase, EngineFactory, run_conformance
 from dataloader_sdk.testing.sim import SqlAlchemySourceHarness
 from tests.servers.mariadb import MariaDbServer
+from tests.servers.workers import worker_id
 
 pytestmark = [pytest.mark.conformance, pytest.mark.integration, pytest.mark.mariadb]
 
@@ -23,8 +24,9 @@ SECRET_ENV = "DL_CONFORMANCE_MARIADB_PASSWORD"
 
 @pytest.fixture(scope="module")
 def mariadb_conformance_database(mariadb_server: MariaDbServer) -> str:
-    mariadb_server.execute(None, "CREATE DATABASE IF NOT EXISTS conformance CHARACTER SET utf8mb4")
-    return "conformance"
+    name = f"conformance_{worker_id()}"  # one per xdist worker on the shared server
+    mariadb_server.execute(None, f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4")
+    return name
 
 
 @pytest.fixture

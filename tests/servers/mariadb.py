@@ -64,7 +64,7 @@ class MariaDbServer:
     password: str
     base: Path
     socket_path: Path
-    _proc: subprocess.Popen[bytes]
+    _proc: subprocess.Popen[bytes] | None  # None: attached to another process's server
 
     def url(self, database: str = "", *, password: bool = True, tls: bool = True) -> str:
         """A ``mysql+pymysql`` URL (``password=False``: as a source config holds it).
@@ -101,8 +101,22 @@ class MariaDbServer:
         path = self.base / "error.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def descriptor(self) -> dict[str, Any]:
+        """What another process needs to attach to this server (see ``attach``)."""
+        return {"host": self.host, "port": self.port, "user": self.user,
+                "password": self.password, "base": str(self.base),
+                "socket_path": str(self.socket_path)}
+
+    @classmethod
+    def attach(cls, d: dict[str, Any]) -> MariaDbServer:
+        """A handle on a server another process started; ``stop()`` leaves it running."""
+        return cls(d["host"], d["port"], d["user"], d["password"], Path(d["base"]),
+                   Path(d["socket_path"]), None)
+
     def stop(self) -> None:
-        """Shut the server down and delete its directory."""
+        """Shut the server down and delete its directory (only if this process started it)."""
+        if self._proc is None:
+            return
         try:
             if self._proc.poll() is None:
                 # A failed SHUTDOWN falls through to the wait and then to a kill.
@@ -226,8 +240,17 @@ def start_mariadb() -> MariaDbServer:
 
 
 @pytest.fixture(scope="session")
-def mariadb_server() -> Iterator[MariaDbServer]:
-    """The MariaDB server of this test run (started once, stopped at the end)."""
+def mariadb_server(request: pytest.FixtureRequest) -> Iterator[MariaDbServer]:
+    """The MariaDB server of this test run (started once, stopped at the end).
+
+    On an xdist worker it is the controller's server (tests/servers/workers.py).
+    """
+    from tests.servers.workers import shared_server
+
+    shared = shared_server(request.config, "mariadb")
+    if shared is not None:
+        yield MariaDbServer.attach(shared)
+        return
     server = start_mariadb()
     try:
         yield server

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["PostgresServer", "find_pg_bin", "start_postgres"]
 
@@ -68,8 +69,24 @@ class PostgresServer:
         """A SQLAlchemy URL."""
         return f"{driver}://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
 
+    owned: bool = True
+
+    def descriptor(self) -> dict[str, Any]:
+        """What another process needs to attach to this server (see ``attach``)."""
+        return {"host": self.host, "port": self.port, "user": self.user,
+                "password": self.password, "datadir": str(self.datadir), "bin": str(self._bin),
+                "as_user": self._as_user}
+
+    @classmethod
+    def attach(cls, d: dict[str, Any]) -> PostgresServer:
+        """A handle on a server another process started; ``stop()`` leaves it running."""
+        return cls(d["host"], d["port"], d["user"], d["password"], Path(d["datadir"]),
+                   Path(d["bin"]), list(d["as_user"]), owned=False)
+
     def stop(self) -> None:
-        """Stop the server fast and delete its data directory."""
+        """Stop the server fast and delete its data directory (only if this process owns it)."""
+        if not self.owned:
+            return
         subprocess.run(
             [*self._as_user, str(self._bin / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate",
              "-w", "stop"],

@@ -175,13 +175,27 @@ def _submit(browser: Any, selector: str) -> None:
     _wait(browser, lambda d: _stale(old), f"the page after clicking {selector}")
 
 
-def _stale(element: Any) -> bool:
+def _node_gone(exc: Exception) -> bool:
+    """Whether a WebDriver error means "that node was replaced" (the page or a swap moved on).
+
+    Chromedriver usually says so with StaleElementReferenceException, but mid-navigation it may
+    report "does not belong to the document" instead (seen in CI). Any other error is real.
+    """
     from selenium.common.exceptions import StaleElementReferenceException
+
+    return isinstance(exc, StaleElementReferenceException) or (
+        "does not belong to the document" in str(exc))
+
+
+def _stale(element: Any) -> bool:
+    from selenium.common.exceptions import WebDriverException
 
     try:
         element.tag_name  # noqa: B018 - touching it raises once the page changed
-    except StaleElementReferenceException:
-        return True
+    except WebDriverException as exc:
+        if _node_gone(exc):
+            return True
+        raise
     return False
 
 
@@ -196,14 +210,16 @@ def _sign_in(browser: Any, base_url: str, user: str) -> None:
 
 def _rows(browser: Any) -> list[str]:
     """The table names the tables list shows now (``[]`` while it is being replaced)."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
 
     try:
         return [r.get_attribute("data-table")
                 for r in browser.find_elements(By.CSS_SELECTOR, "tr[data-table]")]
-    except StaleElementReferenceException:
-        return []
+    except WebDriverException as exc:
+        if _node_gone(exc):
+            return []
+        raise
 
 
 def _fill(browser: Any, element_id: str, value: str) -> None:
