@@ -18,7 +18,8 @@ Run from the repository root::
 
 ``--profile`` instead times one small table's run by phase (claim, plan with its probes,
 read + commit, finish; from the run's progress callbacks) over repeated unchanged and
-changed runs, and prints the top of a cProfile of the unchanged runs. See docs/benchmarks.md.
+changed runs through one source pool, as in a batch, and prints a cProfile of an unchanged
+batch of up to 20 tables run on one thread. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -144,8 +145,13 @@ def _sdk(server: h.Server, home: str, tables: int, workers: int) -> dict[str, An
     return {"rows": out["first"]["rows_written"], "seconds": out["first"]["seconds"], **out}
 
 
-def _profile(server: h.Server, home: str, repeat: int) -> dict[str, Any]:
-    """Phase spans of one small table's unchanged and changed runs, and a cProfile."""
+def _profile(server: h.Server, home: str, repeat: int, tables: int) -> dict[str, Any]:
+    """Phase spans of one small table's unchanged and changed runs, and a cProfile of an
+    unchanged batch of ``tables`` tables run one after the other on this thread.
+
+    Every run goes through one :class:`SourcePool`, as in a ``load_tables`` batch (the
+    first run of each table opens the connector, the rest reuse it).
+    """
     import cProfile
     import io
     import pstats
@@ -153,9 +159,13 @@ def _profile(server: h.Server, home: str, repeat: int) -> dict[str, Any]:
     import psycopg
     from psycopg import sql
 
-    loader = _configure(server, home, 1)
-    name = _name(0)
-    assert loader.load_table(name).status == "succeeded"
+    from dataloader_sdk.connectors.pool import SourcePool
+
+    loader = _configure(server, home, tables)
+    names = [_name(i) for i in range(tables)]
+    assert all(r.status == "succeeded" for r in loader.load_tables(names))
+    name = names[0]
+    sources = SourcePool(1)
 
     def timed(change: bool) -> dict[str, float]:
         if change:
@@ -169,7 +179,7 @@ def _profile(server: h.Server, home: str, repeat: int) -> dict[str, Any]:
         def progress(update: Any) -> None:
             marks.setdefault(update.phase, time.perf_counter())
 
-        record = loader.load_table(name, progress=progress)
+        record = loader.run_claim(loader._claim(name), progress=progress, sources=sources)
         end = time.perf_counter()
         assert record.status == "succeeded", record
         assert (record.steps_committed > 0) == change, record
@@ -187,12 +197,17 @@ def _profile(server: h.Server, home: str, repeat: int) -> dict[str, Any]:
     unchanged = [timed(False) for _ in range(repeat)]
     changed = [timed(True) for _ in range(repeat)]
     profiler = cProfile.Profile()
+    start = time.perf_counter()
     profiler.enable()
-    for _ in range(repeat):
-        timed(False)
+    for other in names:
+        loader.run_claim(loader._claim(other), sources=sources)
     profiler.disable()
+    batch = time.perf_counter() - start
+    sources.close()
     text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+    text.write(f"unchanged batch of {tables} tables, one thread, profiled: {batch:.2f} s\n")
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
     loader.close()
     return {"rows": 0, "seconds": median(unchanged)["total"],
             "unchanged": median(unchanged), "changed": median(changed),
@@ -211,7 +226,7 @@ def child(mode: str, args: dict[str, Any]) -> dict[str, Any]:
                  "dataloader_sdk.engines.delta_rs", "dataloader_sdk.control.store",
                  "dataloader_sdk.strategies.incremental"])
     if mode == "profile":
-        return _profile(server, args["home"], args["repeat"])
+        return _profile(server, args["home"], args["repeat"], args["tables"])
     return _sdk(server, args["home"], args["tables"], args["workers"])
 
 
@@ -232,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="time one table's run by phase instead (see the docstring)")
     parser.add_argument("--repeat", type=int, default=20, help="runs per --profile figure")
     args = parser.parse_args(argv)
-    tables = 1 if args.profile else args.tables
+    tables = min(args.tables, 20) if args.profile else args.tables
     with tempfile.TemporaryDirectory(prefix="dl-bench-many-") as tmp, \
             h.postgres() as (server, dsn):
         work = Path(tmp)
@@ -242,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             run = h.run_child(MODULE, "profile", {"server": vars(server),
                                                   "home": str(h.fresh_dir(work, "sdk")),
-                                                  "repeat": args.repeat})
+                                                  "repeat": args.repeat,
+                                                  "tables": tables})
             for kind in ("unchanged", "changed"):
                 spans = "  ".join(f"{k} {v * 1000:.1f} ms" for k, v in run.extra[kind].items())
                 print(f"  {kind:<9} (median of {args.repeat}): {spans}")

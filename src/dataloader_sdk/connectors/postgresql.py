@@ -15,8 +15,8 @@ probes and interval text do not depend on the server's or the role's defaults.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -24,7 +24,12 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._pg_read import READ_PATHS, ReadPath, read_adbc, read_connectorx
+from dataloader_sdk.connectors._pg_read import (
+    READ_PATHS,
+    AdbcSession,
+    ReadPath,
+    read_connectorx,
+)
 from dataloader_sdk.connectors._pg_types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
@@ -54,6 +59,8 @@ if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
 
 __all__ = ["PostgresConnector", "PostgresConnectorFactory"]
+
+_T = TypeVar("_T")
 
 DEFAULT_PORT = 5432
 OPTIONS = ("sslmode", "connect_timeout", "application_name", "batch_rows", "read_path",
@@ -104,6 +111,12 @@ class PostgresConnectorFactory:
 class PostgresConnector(SqlConnector):
     """A PostgreSQL source. Not shared between threads.
 
+    It keeps its sessions (psycopg for metadata and probes, ADBC for reads) until
+    :meth:`close`, and opts in to reuse within a batch (:meth:`reset`), so the tables of
+    one source in a ``load_tables`` batch share a few connections instead of opening
+    their own. A kept session found broken when a statement starts is replaced and the
+    statement retried once (see :meth:`_query` and :class:`AdbcSession`).
+
     Args:
         config: a validated ``postgresql`` source config.
         secret: the password, or ``None`` for trust/peer/certificate authentication.
@@ -118,6 +131,7 @@ class PostgresConnector(SqlConnector):
         self._projections: dict[SourceColumn, Projection] = {}
         path = config.options.get("read_path", "adbc")
         self.read_path: ReadPath = "connectorx" if path == "connectorx" else "adbc"
+        self._adbc = AdbcSession(self._conninfo)
 
     # -- connection ------------------------------------------------------------------
 
@@ -168,18 +182,31 @@ class PostgresConnector(SqlConnector):
 
     def check(self) -> None:
         """Connect and run ``SELECT 1``."""
-        import psycopg
-
-        try:
-            self.conn.execute("SELECT 1").close()
-        except psycopg.Error as exc:
-            raise self.classify_error(exc, action="running SELECT 1") from None
+        self._query("SELECT 1", action="running SELECT 1")
 
     def close(self) -> None:
-        """Close the psycopg session (idempotent). Readers close their own ADBC session."""
+        """Close the psycopg and ADBC sessions (idempotent)."""
+        self._adbc.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def reset(self) -> bool:
+        """Make the connector ready for another table of the same batch.
+
+        Forgets the metadata read so far (the next table, or a later run, introspects
+        afresh) and answers whether the sessions are fit to keep: not when a read was
+        left unfinished or the psycopg session is broken or inside a transaction.
+        """
+        from psycopg.pq import TransactionStatus
+
+        self._columns.clear()
+        self._projections.clear()
+        if self._adbc.busy:
+            return False
+        conn = self._conn
+        return conn is None or (
+            not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE)
 
     # -- errors ------------------------------------------------------------------------
 
@@ -196,14 +223,34 @@ class PostgresConnector(SqlConnector):
 
     def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
                action: str, obj: SourceObject | None = None) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        try:
-            with self.conn.cursor() as cur:
+        def run(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+            with conn.cursor() as cur:
                 cur.execute(sql, params)
                 return cur.fetchall() if cur.description else []
+
+        return self._on_session(run, action=action, obj=obj)
+
+    def _on_session(self, fn: Callable[[psycopg.Connection[Any]], _T], *, action: str,
+                    obj: SourceObject | None = None, hint: str = "") -> _T:
+        """``fn(session)``; a kept session found broken is replaced and ``fn`` run again.
+
+        Only statements without side effects run here (catalog reads, probes), so running
+        one twice changes nothing; the retry happens only when the session had been open
+        before this call (a fresh one that fails is the failure to report).
+        """
+        import psycopg
+
+        reused = self._conn is not None and not self._conn.closed
+        try:
+            return fn(self.conn)
         except psycopg.Error as exc:
-            raise self.classify_error(exc, action=action, obj=obj) from None
+            if not (reused and self._conn is not None and self._conn.broken):
+                raise self.classify_error(exc, action=action, obj=obj, hint=hint) from None
+        self._conn = None  # the server ended the kept session while it was idle
+        try:
+            return fn(self.conn)
+        except psycopg.Error as exc:
+            raise self.classify_error(exc, action=action, obj=obj, hint=hint) from None
 
     def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         """Columns with their declared Arrow types (see docs/connectors/postgresql.md)."""
@@ -256,14 +303,13 @@ class PostgresConnector(SqlConnector):
         return [(str(n), int(o), int(m), bool(nu)) for n, o, m, nu in rows]
 
     def _raw_query_columns(self, obj: SourceObject) -> list[tuple[str, int, int, bool]]:
-        import psycopg
-
         stmt: sa.Select[Any] = (
             sa.select(sa.literal_column("*")).select_from(self.from_clause(obj, ())).limit(0)
         )
         compiled = self.compile(stmt)
-        try:
-            with self.conn.cursor() as cur:
+
+        def describe(conn: psycopg.Connection[Any]) -> list[tuple[str, int, int, bool]]:
+            with conn.cursor() as cur:
                 cur.execute(compiled.sql, compiled.params)
                 res = cur.pgresult
                 if res is None:
@@ -272,9 +318,9 @@ class PostgresConnector(SqlConnector):
                     ((res.fname(i) or b"").decode(), res.ftype(i), res.fmod(i), True)
                     for i in range(res.nfields)
                 ]
-        except psycopg.Error as exc:
-            raise self.classify_error(exc, action="describing", obj=obj,
-                                      hint="check the source_query") from None
+
+        return self._on_session(describe, action="describing", obj=obj,
+                                hint="check the source_query")
 
     def _resolve_types(
         self, cols: list[tuple[int, int]], obj: SourceObject
@@ -384,5 +430,5 @@ class PostgresConnector(SqlConnector):
 
         if self.read_path == "connectorx":
             return read_connectorx(self._uri(), sql, schema, rows, on_error)
-        return read_adbc(self._conninfo(), sql, schema, rows, on_error)
+        return self._adbc.read(sql, schema, rows, on_error)
 

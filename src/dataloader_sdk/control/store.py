@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Literal, TypeVar
 
@@ -336,16 +337,33 @@ class ControlStore(OrchestrationOps, OperationsOps, UiOps):
         return self._run(lambda c: scheduling.enqueue_due(c, now=now, retry=self.retry),
                          "enqueue due tables")
 
-    def claim(self, name: str, *, owner: str, lease_seconds: int, now: datetime) -> Claim:
+    def claim(
+        self, name: str, *, owner: str, lease_seconds: int, now: datetime,
+        run: Callable[[TableRecord], RunRecord] | None = None,
+    ) -> Claim:
         """Claim one table for a manual run, whatever its schedule.
+
+        With ``run`` (the claimed table → the run's ``running`` history row), the run is
+        recorded in the same transaction and returned as ``Claim.run``: one control-DB
+        commit instead of two at a run's start, and never a lease without its history
+        row. ``run`` must return the same ``run_id`` when called again (the store retries
+        a call whose answer was lost; the row is then updated, not doubled).
 
         Raises:
             UnknownNameError: No such table.
             LeaseError: Another worker holds the lease (named, with its expiry).
         """
-        return self._run(lambda c: scheduling.claim(
-            c, name, owner=owner, lease_seconds=lease_seconds, now=now),
-            f"claim table {name!r}")
+
+        def claim_and_record(conn: sa.Connection) -> Claim:
+            held = scheduling.claim(conn, name, owner=owner, lease_seconds=lease_seconds,
+                                    now=now)
+            if run is None:
+                return held
+            record = run(held.table)
+            history.upsert_run(conn, record)
+            return replace(held, run=record)
+
+        return self._run(claim_and_record, f"claim table {name!r}")
 
     def claim_due(
         self, *, owner: str, limit: int, lease_seconds: int, now: datetime
