@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.sql.elements import ColumnElement
 
+from dataloader_sdk.connectors import _pg_catalog as cat
 from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors._pg_read import (
     READ_PATHS,
@@ -257,11 +258,15 @@ class PostgresConnector(SqlConnector):
         cached = self._columns.get(obj)
         if cached is not None:
             return cached
-        raw = (self._raw_query_columns(obj) if obj.query is not None
-               else self._raw_table_columns(obj))
-        types = self._resolve_types([(oid, mod) for _, oid, mod, _ in raw], obj)
+        described = self._table_columns(obj) if obj.query is None else None
+        if described is None:
+            raw = (self._raw_query_columns(obj) if obj.query is not None
+                   else self._raw_table_columns(obj))
+            types = self._resolve_types([(oid, mod) for _, oid, mod, _ in raw], obj)
+            described = [(name, nullable, pgtype, text) for (name, _, _, nullable),
+                         (pgtype, text) in zip(raw, types, strict=True)]
         out = []
-        for (name, _, _, nullable), (pgtype, text) in zip(raw, types, strict=True):
+        for name, nullable, pgtype, text in described:
             arrow, projection = arrow_type_for(pgtype)
             column = SourceColumn(name, text, arrow, nullable)
             self._projections[column] = projection
@@ -271,35 +276,40 @@ class PostgresConnector(SqlConnector):
         return result
 
     def _regclass(self, obj: SourceObject) -> int:
-        # format('%I') quotes the names server-side; both names travel as parameters.
         if obj.schema is None:
-            rows = self._query("SELECT to_regclass(format('%%I', %s::text))::oid", (obj.table,),
-                               action="looking up", obj=obj)
+            rows = self._query(cat.REGCLASS, (obj.table,), action="looking up", obj=obj)
         else:
-            rows = self._query("SELECT to_regclass(format('%%I.%%I', %s::text, %s::text))::oid",
-                               (obj.schema, obj.table), action="looking up", obj=obj)
+            rows = self._query(cat.REGCLASS_QUALIFIED, (obj.schema, obj.table),
+                               action="looking up", obj=obj)
         oid = rows[0][0] if rows else None
         if oid is None:
-            known = self._query(
-                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = coalesce(%s, current_schema()) "
-                "AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY 1 LIMIT 51",
-                (obj.schema,), action="listing tables", obj=obj,
-            )
+            known = self._query(cat.LIST_TABLES, (obj.schema,), action="listing tables",
+                                obj=obj)
             shown = obj if obj.schema else SourceObject(table=obj.table, schema=self._schema())
             raise self.missing_table_error(shown, [r[0] for r in known])
         return int(oid)
 
     def _schema(self) -> str:
-        rows = self._query("SELECT current_schema()", action="reading current_schema")
+        rows = self._query(cat.CURRENT_SCHEMA, action="reading current_schema")
         return str(rows[0][0]) if rows and rows[0][0] else "public"
 
-    def _raw_table_columns(self, obj: SourceObject) -> list[tuple[str, int, int, bool]]:
+    def _table_columns(self, obj: SourceObject) -> list[tuple[str, bool, PgType, str]] | None:
+        """A table's columns with resolved types in one round trip (``None``: not found).
+
+        The catalog reads of ``_regclass`` + ``_raw_table_columns`` + ``_resolve_types``
+        in one statement (a small table's run pays per round trip). A missing (or
+        column-less) table falls back to those steps, which say what is wrong.
+        """
         rows = self._query(
-            "SELECT attname, atttypid, atttypmod, NOT attnotnull FROM pg_attribute "
-            "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            (self._regclass(obj),), action="reading columns of", obj=obj,
+            cat.TABLE_COLUMNS if obj.schema is None else cat.TABLE_COLUMNS_QUALIFIED,
+            {"schema": obj.schema, "table": obj.table}, action="reading columns of", obj=obj,
         )
+        return [(str(n), bool(nu), PgType(str(typ), int(mod), bool(arr)), str(text))
+                for _, typ, mod, arr, text, n, nu in rows] or None
+
+    def _raw_table_columns(self, obj: SourceObject) -> list[tuple[str, int, int, bool]]:
+        rows = self._query(cat.ATTRIBUTES, (self._regclass(obj),),
+                           action="reading columns of", obj=obj)
         return [(str(n), int(o), int(m), bool(nu)) for n, o, m, nu in rows]
 
     def _raw_query_columns(self, obj: SourceObject) -> list[tuple[str, int, int, bool]]:
@@ -328,21 +338,8 @@ class PostgresConnector(SqlConnector):
         """Resolve OIDs (domains to their base type) and the source type text."""
         if not cols:
             return []
-        rows = self._query(
-            "WITH RECURSIVE u AS ("
-            "  SELECT ord, oid AS t, mod FROM unnest(%s::oid[], %s::int4[]) "
-            "  WITH ORDINALITY AS x(oid, mod, ord)"
-            "), r AS ("
-            "  SELECT u.ord, u.t, u.mod, 0 AS depth FROM u"
-            "  UNION ALL"
-            "  SELECT r.ord, t.typbasetype, t.typtypmod, r.depth + 1 FROM r"
-            "  JOIN pg_type t ON t.oid = r.t WHERE t.typtype = 'd' AND r.depth < 16"
-            ") SELECT DISTINCT ON (r.ord) r.ord, t.typname, r.mod, t.typcategory = 'A',"
-            "  format_type(u.t, u.mod)"
-            " FROM r JOIN pg_type t ON t.oid = r.t JOIN u ON u.ord = r.ord"
-            " ORDER BY r.ord, r.depth DESC",
-            ([c[0] for c in cols], [c[1] for c in cols]), action="reading types of", obj=obj,
-        )
+        rows = self._query(cat.RESOLVE_TYPES, ([c[0] for c in cols], [c[1] for c in cols]),
+                           action="reading types of", obj=obj)
         return [(PgType(str(name), int(mod), bool(arr)), str(text))
                 for _, name, mod, arr, text in rows]
 
@@ -350,13 +347,8 @@ class PostgresConnector(SqlConnector):
         """Primary-key columns in key order (empty for a query or a keyless table)."""
         if obj.query is not None:
             return ()
-        rows = self._query(
-            "SELECT a.attname FROM pg_index i "
-            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-            "WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord",
-            (self._regclass(obj),), action="reading the primary key of", obj=obj,
-        )
+        rows = self._query(cat.PRIMARY_KEY, (self._regclass(obj),),
+                           action="reading the primary key of", obj=obj)
         return tuple(str(r[0]) for r in rows)
 
     # -- probes --------------------------------------------------------------------------
@@ -385,12 +377,8 @@ class PostgresConnector(SqlConnector):
         """
         if obj.query is not None:
             return None
-        rows = self._query(
-            "SELECT c.relfilenode, s.n_tup_ins, s.n_tup_upd, s.n_tup_del "
-            "FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid "
-            "WHERE c.oid = %s",
-            (self._regclass(obj),), action="reading statistics of", obj=obj,
-        )
+        rows = self._query(cat.CHANGE_SIGNATURE, (self._regclass(obj),),
+                           action="reading statistics of", obj=obj)
         return ":".join(str(v) for v in rows[0]) if rows else None
 
     # -- read --------------------------------------------------------------------------
