@@ -196,9 +196,7 @@ class TableRunner:
                 secret = self._secret(source)
                 run = self._execute(claim, run, source, secret, notify, heartbeat, token,
                                     sources)
-            self._store.record_run(run)
-            self._store.finish(heartbeat.claim, status=run.status,  # type: ignore[arg-type]
-                               now=self._clock())
+            self._record_and_finish(heartbeat.claim, run, run.status)  # type: ignore[arg-type]
         except LoadCancelledError as exc:
             run = replace(run, rows_read=max(run.rows_read, read[0]))
             return self._cancelled(heartbeat.claim, run, exc, notify)
@@ -249,8 +247,7 @@ class TableRunner:
         run = replace(run, status="cancelled", finished_at=self._clock(),
                       error_class=LoadCancelledError.__name__, error_message=message)
         try:
-            self._store.record_run(run)
-            self._store.finish(claim, status="cancelled", now=self._clock())
+            self._record_and_finish(claim, run, "cancelled")
         except DataLoaderError as cleanup:
             log.error("table %s: could not record the cancelled run %s or release its "
                       "lease: %s", claim.table.name, run.run_id, cleanup)
@@ -279,9 +276,7 @@ class TableRunner:
             error_class=type(error).__name__, error_message=message,
         )
         try:
-            self._store.record_run(run)
-            self._store.finish(claim, status="failed", now=self._clock(),
-                               permanent=not error.retryable)
+            self._record_and_finish(claim, run, "failed", permanent=not error.retryable)
         except DataLoaderError as cleanup:
             # The control DB is down (or the lease was taken over). The lease then expires
             # by itself and the next claim closes this run's history row as abandoned.
@@ -298,6 +293,26 @@ class TableRunner:
         error.__cause__ = None
         error.__suppress_context__ = True
         return RunOutcome(run, error)
+
+    def _record_and_finish(
+        self, claim: Claim, run: RunRecord,
+        status: Literal["succeeded", "failed", "skipped", "cancelled"], *,
+        permanent: bool = False,
+    ) -> None:
+        """Record how the run ended and release its lease, in one control-DB transaction.
+
+        All or nothing: the history never says a run ended while its lease is still held
+        (and the reverse). A failure leaves the ``running`` row and the lease, which the
+        next claim closes as abandoned once the lease is free.
+        """
+        now = self._clock()
+
+        def calls() -> None:
+            self._store.record_run(run)
+            self._store.finish(claim, status=status, now=now, permanent=permanent)
+
+        self._store.together(calls, f"record the end of run {run.run_id} of table "
+                                    f"{claim.table.name!r}")
 
     def _secret(self, source: SourceConfig) -> Secret | None:
         if source.secret is None:

@@ -7,6 +7,7 @@ status change goes through :mod:`dataloader_sdk.control.status`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -78,6 +79,7 @@ class ControlStore(OrchestrationOps, OperationsOps, UiOps):
         self.control_retry = control_retry or ControlRetry()
         self._clock = clock
         self._control_id: str | None = None
+        self._local = threading.local()  # the transaction of a together() call, per thread
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -194,12 +196,39 @@ class ControlStore(OrchestrationOps, OperationsOps, UiOps):
 
     def _run(self, fn: Callable[[sa.Connection], _T], what: str = "complete a store call") -> _T:
         """Run ``fn`` in one transaction; transient database failures are retried, and
-        what is left surfaces as a :class:`ControlStoreUnavailableError`, never raw."""
+        what is left surfaces as a :class:`ControlStoreUnavailableError`, never raw.
+
+        Inside :meth:`together` on this thread, ``fn`` joins that call's transaction
+        (which commits, and retries, as a whole)."""
+        joined: sa.Connection | None = getattr(self._local, "conn", None)
+        if joined is not None:
+            return fn(joined)
 
         def once() -> _T:
             with self._tx() as conn:
                 return fn(conn)
 
+        return run_with_retries(once, what=what, where=self._describe(),
+                                policy=self.control_retry)
+
+    def together(self, calls: Callable[[], _T], what: str = "complete store calls") -> _T:
+        """Run ``calls`` (several calls of this store, on this thread) in one transaction.
+
+        One commit instead of one per call, and all or nothing: a failure rolls every call
+        back. Transient database failures retry ``calls`` as a whole, so each call in it
+        must be safe to run again after a rollback (the store's calls are).
+        """
+
+        def once() -> _T:
+            with self._tx() as conn:
+                self._local.conn = conn
+                try:
+                    return calls()
+                finally:
+                    self._local.conn = None
+
+        if getattr(self._local, "conn", None) is not None:
+            return calls()  # already inside a together() call: part of its transaction
         return run_with_retries(once, what=what, where=self._describe(),
                                 policy=self.control_retry)
 
