@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING, Literal
 from dataloader_sdk._boundary import BoundaryTap, with_digest
 from dataloader_sdk._reconcile import reconcile
 from dataloader_sdk._run_parts import (
+    FinishStatus,
     as_dataloader_error,
     probe,
+    record_and_finish,
     replacing,
     require_columns,
     unchanged_read,
@@ -295,24 +297,10 @@ class TableRunner:
         return RunOutcome(run, error)
 
     def _record_and_finish(
-        self, claim: Claim, run: RunRecord,
-        status: Literal["succeeded", "failed", "skipped", "cancelled"], *,
-        permanent: bool = False,
+        self, claim: Claim, run: RunRecord, status: FinishStatus, *, permanent: bool = False,
     ) -> None:
-        """Record how the run ended and release its lease, in one control-DB transaction.
-
-        All or nothing: the history never says a run ended while its lease is still held
-        (and the reverse). A failure leaves the ``running`` row and the lease, which the
-        next claim closes as abandoned once the lease is free.
-        """
-        now = self._clock()
-
-        def calls() -> None:
-            self._store.record_run(run)
-            self._store.finish(claim, status=status, now=now, permanent=permanent)
-
-        self._store.together(calls, f"record the end of run {run.run_id} of table "
-                                    f"{claim.table.name!r}")
+        record_and_finish(self._store, claim, run, status, now=self._clock(),
+                          permanent=permanent)
 
     def _secret(self, source: SourceConfig) -> Secret | None:
         if source.secret is None:
