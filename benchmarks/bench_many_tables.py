@@ -9,7 +9,9 @@ Run from the repository root::
 1. Generate ``public.bench_000`` ... (``--tables`` tables of ``--rows`` rows each, the
    columns of ``_harness.SELECT_ROWS``, primary key ``id``, an index on ``updated_at``).
 2. ``baseline`` (a child process): a hand-written loop, ``--workers`` threads, each table
-   read through ADBC (the connector's read path) into ``write_deltalake``.
+   read through ADBC (the connector's read path, a new ADBC database and connection per
+   table) into ``write_deltalake``; then ``baseline-kept``, the same loop with one ADBC
+   database and connection kept per thread (as the SDK's batch keeps its connectors).
 3. ``sdk`` (a child process): configure the project (not timed), then
    ``load_tables(all, max_workers=--workers, per_source_limit=--workers)`` with
    ``incremental`` on ``updated_at`` (timed: the first load), then the same call again with
@@ -18,7 +20,8 @@ Run from the repository root::
 
 ``--profile`` instead times one small table's run by phase (claim, plan with its probes,
 read + commit, finish; from the run's progress callbacks) over repeated unchanged and
-changed runs, and prints the top of a cProfile of the unchanged runs. See docs/benchmarks.md.
+changed runs through one source pool, as in a batch, and prints a cProfile of an unchanged
+batch of up to 20 tables run on one thread. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -62,18 +65,67 @@ def generate_many(dsn: str, tables: int, rows: int) -> float:
 # -- child side -----------------------------------------------------------------------
 
 
+def _kept_reader(conninfo: str) -> tuple[Any, Any]:
+    """``read(sql)`` on one ADBC database and connection per thread, and ``close()``."""
+    import threading
+
+    import adbc_driver_manager as adbc
+    import adbc_driver_postgresql
+    import pyarrow as pa
+
+    local = threading.local()
+    opened: list[Any] = []
+    lock = threading.Lock()
+
+    def read(sql: str) -> Any:
+        if not hasattr(local, "conn"):
+            local.db = adbc_driver_postgresql.connect(conninfo)
+            local.conn = adbc.AdbcConnection(local.db)
+            with lock:
+                opened.extend((local.conn, local.db))
+        stmt = adbc.AdbcStatement(local.conn)
+        stmt.set_sql_query(sql)
+        stmt.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(4 << 20)})
+        raw = pa.RecordBatchReader.from_stream(stmt.execute_query()[0])
+        schema = pa.schema([
+            pa.field(f.name, pa.decimal128(18, 4) if f.name == "amount" else f.type)
+            for f in raw.schema
+        ])
+
+        def batches() -> Any:
+            for b in raw:
+                yield pa.RecordBatch.from_arrays(
+                    [c.cast(f.type) for c, f in zip(b.columns, schema, strict=True)],
+                    schema=schema)
+            raw.close()
+            stmt.close()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def close() -> None:
+        for res in opened:  # connections first, then their databases
+            res.close()
+
+    return read, close
+
+
 def _baseline(server: h.Server, work: str, tables: int, workers: int,
-              writer: dict[str, int]) -> dict[str, Any]:
-    """Hand-written: per table, ADBC → ``write_deltalake``, ``workers`` threads."""
+              writer: dict[str, int], kept: bool = False) -> dict[str, Any]:
+    """Hand-written: per table, ADBC → ``write_deltalake``, ``workers`` threads.
+
+    ``kept``: each thread keeps one ADBC database and connection for all its tables (what
+    the SDK's batch pool does) instead of connecting per table.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from deltalake import write_deltalake
 
     wp = h.writer_properties(writer)
+    read, close = _kept_reader(server.conninfo())
 
     def one(i: int) -> int:
         sql = h.BASELINE_SELECT.replace("FROM bench", f"FROM {_name(i)}")
-        data = h.read_conformed(server.conninfo(), sql)
+        data = read(sql) if kept else h.read_conformed(server.conninfo(), sql)
         rows = 0
 
         def counted() -> Any:
@@ -91,7 +143,9 @@ def _baseline(server: h.Server, work: str, tables: int, workers: int,
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         rows = sum(pool.map(one, range(tables)))
-    return {"rows": rows, "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    close()
+    return {"rows": rows, "seconds": seconds}
 
 
 def _configure(server: h.Server, home: str, tables: int) -> Any:
@@ -144,8 +198,13 @@ def _sdk(server: h.Server, home: str, tables: int, workers: int) -> dict[str, An
     return {"rows": out["first"]["rows_written"], "seconds": out["first"]["seconds"], **out}
 
 
-def _profile(server: h.Server, home: str, repeat: int) -> dict[str, Any]:
-    """Phase spans of one small table's unchanged and changed runs, and a cProfile."""
+def _profile(server: h.Server, home: str, repeat: int, tables: int) -> dict[str, Any]:
+    """Phase spans of one small table's unchanged and changed runs, and a cProfile of an
+    unchanged batch of ``tables`` tables run one after the other on this thread.
+
+    Every run goes through one :class:`SourcePool`, as in a ``load_tables`` batch (the
+    first run of each table opens the connector, the rest reuse it).
+    """
     import cProfile
     import io
     import pstats
@@ -153,9 +212,13 @@ def _profile(server: h.Server, home: str, repeat: int) -> dict[str, Any]:
     import psycopg
     from psycopg import sql
 
-    loader = _configure(server, home, 1)
-    name = _name(0)
-    assert loader.load_table(name).status == "succeeded"
+    from dataloader_sdk.connectors.pool import SourcePool
+
+    loader = _configure(server, home, tables)
+    names = [_name(i) for i in range(tables)]
+    assert all(r.status == "succeeded" for r in loader.load_tables(names))
+    name = names[0]
+    sources = SourcePool(1)
 
     def timed(change: bool) -> dict[str, float]:
         if change:
@@ -169,7 +232,7 @@ def _profile(server: h.Server, home: str, repeat: int) -> dict[str, Any]:
         def progress(update: Any) -> None:
             marks.setdefault(update.phase, time.perf_counter())
 
-        record = loader.load_table(name, progress=progress)
+        record = loader.run_claim(loader._claim(name), progress=progress, sources=sources)
         end = time.perf_counter()
         assert record.status == "succeeded", record
         assert (record.steps_committed > 0) == change, record
@@ -187,12 +250,17 @@ def _profile(server: h.Server, home: str, repeat: int) -> dict[str, Any]:
     unchanged = [timed(False) for _ in range(repeat)]
     changed = [timed(True) for _ in range(repeat)]
     profiler = cProfile.Profile()
+    start = time.perf_counter()
     profiler.enable()
-    for _ in range(repeat):
-        timed(False)
+    for other in names:
+        loader.run_claim(loader._claim(other), sources=sources)
     profiler.disable()
+    batch = time.perf_counter() - start
+    sources.close()
     text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+    text.write(f"unchanged batch of {tables} tables, one thread, profiled: {batch:.2f} s\n")
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
     loader.close()
     return {"rows": 0, "seconds": median(unchanged)["total"],
             "unchanged": median(unchanged), "changed": median(changed),
@@ -204,14 +272,14 @@ def child(mode: str, args: dict[str, Any]) -> dict[str, Any]:
     server = h.Server(**args["server"])
     h.preimport(["pyarrow", "deltalake", "adbc_driver_manager", "adbc_driver_postgresql",
                  "psycopg"])
-    if mode == "baseline":
+    if mode in ("baseline", "baseline-kept"):
         return _baseline(server, args["work"], args["tables"], args["workers"],
-                         args["writer"])
+                         args["writer"], kept=mode == "baseline-kept")
     h.preimport(["dataloader_sdk", "dataloader_sdk.connectors.postgresql",
                  "dataloader_sdk.engines.delta_rs", "dataloader_sdk.control.store",
                  "dataloader_sdk.strategies.incremental"])
     if mode == "profile":
-        return _profile(server, args["home"], args["repeat"])
+        return _profile(server, args["home"], args["repeat"], args["tables"])
     return _sdk(server, args["home"], args["tables"], args["workers"])
 
 
@@ -232,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="time one table's run by phase instead (see the docstring)")
     parser.add_argument("--repeat", type=int, default=20, help="runs per --profile figure")
     args = parser.parse_args(argv)
-    tables = 1 if args.profile else args.tables
+    tables = min(args.tables, 20) if args.profile else args.tables
     with tempfile.TemporaryDirectory(prefix="dl-bench-many-") as tmp, \
             h.postgres() as (server, dsn):
         work = Path(tmp)
@@ -242,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             run = h.run_child(MODULE, "profile", {"server": vars(server),
                                                   "home": str(h.fresh_dir(work, "sdk")),
-                                                  "repeat": args.repeat})
+                                                  "repeat": args.repeat,
+                                                  "tables": tables})
             for kind in ("unchanged", "changed"):
                 spans = "  ".join(f"{k} {v * 1000:.1f} ms" for k, v in run.extra[kind].items())
                 print(f"  {kind:<9} (median of {args.repeat}): {spans}")
@@ -258,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
             "tables": tables, "workers": args.workers, "writer": h.engine_writer_settings()})
         print(f"  baseline (ADBC -> write_deltalake, {args.workers} threads): "
               f"{base.seconds:6.2f}s {base.rows:,} rows (load {base.loadavg:.1f})", flush=True)
+        kept = h.run_child(MODULE, "baseline-kept", {
+            "server": vars(server), "work": str(h.fresh_dir(work, "baseline-kept")),
+            "tables": tables, "workers": args.workers, "writer": h.engine_writer_settings()})
+        print(f"  baseline, one ADBC connection per thread:  {kept.seconds:6.2f}s "
+              f"{kept.rows:,} rows (load {kept.loadavg:.1f})", flush=True)
         sdk = h.run_child(MODULE, "sdk", {
             "server": vars(server), "home": str(h.fresh_dir(work, "sdk")),
             "tables": tables, "workers": args.workers})
@@ -268,13 +342,16 @@ def main(argv: list[str] | None = None) -> int:
               f"re-read, {second['rows_written']} written, {second['delta_commits']} Delta "
               "commits")
     ratio = first["seconds"] / base.seconds
+    kept_ratio = first["seconds"] / kept.seconds
     speedup = first["seconds"] / second["seconds"]
-    print(f"\nfirst load / baseline: {ratio:.2f}x (target <= 1.3x); unchanged run "
+    print(f"\nfirst load / baseline: {ratio:.2f}x (target <= 1.3x); / the baseline with kept "
+          f"connections: {kept_ratio:.2f}x; unchanged run "
           f"{speedup:.1f}x faster than the first (target >= 5x) with "
           f"{second['delta_commits']} commits (target 0)")
     path = h.write_results("many_tables", {
         "tables": tables, "rows": args.rows, "workers": args.workers, "generate_seconds": gen,
-        "baseline": base, "sdk": sdk, "first_vs_baseline": ratio,
+        "baseline": base, "baseline_kept": kept, "sdk": sdk, "first_vs_baseline": ratio,
+        "first_vs_baseline_kept": kept_ratio,
         "unchanged_speedup": speedup, "unchanged_commits": second["delta_commits"],
         "loadavg_end": os.getloadavg(),
     })

@@ -6,8 +6,9 @@ Kept out of :mod:`dataloader_sdk.runner` so the runner reads as the protocol it 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from dataloader_sdk._boundary import peek_digest
 from dataloader_sdk.errors import DataLoaderError, FieldProblem, SourceError, ValidationError
@@ -26,8 +27,31 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dataloader_sdk.connectors.base import Connector, SourceColumn
+    from dataloader_sdk.control.store import Claim, ControlStore
+    from dataloader_sdk.model import RunRecord
 
-__all__ = ["as_dataloader_error", "probe", "replacing", "require_columns", "unchanged_read"]
+__all__ = ["FinishStatus", "as_dataloader_error", "probe", "record_and_finish", "replacing",
+           "require_columns", "unchanged_read"]
+
+FinishStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
+
+
+def record_and_finish(
+    store: ControlStore, claim: Claim, run: RunRecord, status: FinishStatus, *,
+    now: datetime, permanent: bool = False,
+) -> None:
+    """Record how a run ended and release its lease, in one control-DB transaction.
+
+    All or nothing: the history never says a run ended while its lease is still held (nor
+    the reverse), and one commit instead of two. A failure leaves the ``running`` row and
+    the lease, which the next claim closes as abandoned once the lease is free.
+    """
+
+    def calls() -> None:
+        store.record_run(run)
+        store.finish(claim, status=status, now=now, permanent=permanent)
+
+    store.together(calls, f"record the end of run {run.run_id} of table {claim.table.name!r}")
 
 
 def unchanged_read(

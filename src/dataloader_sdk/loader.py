@@ -18,6 +18,7 @@ import functools
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from dataloader_sdk._loader_ops import ControlPlaneOps
 from dataloader_sdk.cancel import CancelToken, interruptible
+from dataloader_sdk.connectors.pool import SourcePool
 from dataloader_sdk.control.owners import local_host
 from dataloader_sdk.engines.base import EngineSettings
 from dataloader_sdk.errors import DataLoaderError, FieldProblem, LeaseError, ValidationError
@@ -128,8 +130,8 @@ class DataLoader(ControlPlaneOps):
             DataLoaderError: the run failed (recorded in history) and ``raise_on_error``.
         """
         with interruptible(cancel) as token:
-            return self._run_claim(self._claim(name), progress, raise_on_error,
-                                   orchestrator_run_id, token)
+            return self._run_claim(self._claim(name, orchestrator_run_id), progress,
+                                   raise_on_error, orchestrator_run_id, token)
 
     def run_claim(
         self,
@@ -139,14 +141,19 @@ class DataLoader(ControlPlaneOps):
         raise_on_error: bool = True,
         orchestrator_run_id: str | None = None,
         cancel: CancelToken | None = None,
+        sources: SourcePool | None = None,
     ) -> RunRecord:
         """Load a table already claimed (``orchestration.run_table`` claims by queue token).
+
+        Pass ``sources`` (a :class:`~dataloader_sdk.connectors.pool.SourcePool`, closed by
+        the caller) to reuse source connections across the claims one caller runs.
 
         Raises:
             DataLoaderError: the run failed or was cancelled (recorded in history) and
                 ``raise_on_error``.
         """
-        return self._run_claim(claim, progress, raise_on_error, orchestrator_run_id, cancel)
+        return self._run_claim(claim, progress, raise_on_error, orchestrator_run_id, cancel,
+                               sources)
 
     def load_tables(
         self,
@@ -223,6 +230,8 @@ class DataLoader(ControlPlaneOps):
             for table, _ in jobs
         }
 
+        sources = SourcePool(per_source_limit)  # connectors kept for the batch
+
         def work(table: TableRecord, claimer: Callable[[], Claim]) -> RunRecord | None:
             with limits[table.config.source]:
                 if token.cancelled and not claimed:
@@ -233,9 +242,10 @@ class DataLoader(ControlPlaneOps):
                     log.info("could not claim: %s", exc)  # returned in the record
                     return self._unclaimed(exc, table)
                 # A claim taken up front (load_due) runs only to be recorded as cancelled.
-                return self._run_claim(claim, progress, False, None, token)
+                return self._run_claim(claim, progress, False, None, token, sources)
 
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataloader") as pool:
+        with sources, ThreadPoolExecutor(max_workers=max_workers,
+                                         thread_name_prefix="dataloader") as pool:
             futures = [pool.submit(work, table, claimer) for table, claimer in jobs]
             # Wait in short slices: Python runs a signal handler only when the main thread
             # runs Python code, and a SIGINT the kernel delivers to another thread does not
@@ -254,10 +264,10 @@ class DataLoader(ControlPlaneOps):
         raise_on_error: bool,
         orchestrator_run_id: str | None,
         cancel: CancelToken | None = None,
+        sources: SourcePool | None = None,
     ) -> RunRecord:
-        outcome = self._runner.run(
-            claim, progress=progress, orchestrator_run_id=orchestrator_run_id, cancel=cancel
-        )
+        outcome = self._runner.run(claim, progress=progress, sources=sources,
+                                   orchestrator_run_id=orchestrator_run_id, cancel=cancel)
         # After the run finished and released its lease; never fails the load.
         maintain_after_load(self.store, self.engine, outcome.record, clock=self._clock)
         if outcome.error is not None and raise_on_error:
@@ -302,10 +312,12 @@ class DataLoader(ControlPlaneOps):
             self.engine.drop(record.config.target)
         return record
 
-    def _claim(self, name: str) -> Claim:
-        return self.store.claim(
-            name, owner=self._owner(), lease_seconds=self.lease_seconds, now=self._clock()
-        )
+    def _claim(self, name: str, orchestrator_run_id: str | None = None) -> Claim:
+        # The run's history row goes in with the claim: one control-DB commit, not two.
+        start = functools.partial(self._runner.new_run, run_id=uuid.uuid4().hex,
+                                  orchestrator_run_id=orchestrator_run_id)
+        return self.store.claim(name, owner=self._owner(), lease_seconds=self.lease_seconds,
+                                now=self._clock(), run=start)
 
     def _owner(self) -> str:
         return f"{self.worker_id}:{threading.get_ident()}"

@@ -32,14 +32,17 @@ from typing import TYPE_CHECKING, Literal
 from dataloader_sdk._boundary import BoundaryTap, with_digest
 from dataloader_sdk._reconcile import reconcile
 from dataloader_sdk._run_parts import (
+    FinishStatus,
     as_dataloader_error,
     probe,
+    record_and_finish,
     replacing,
     require_columns,
     unchanged_read,
 )
 from dataloader_sdk.active_runs import ActiveRuns
 from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancellable
+from dataloader_sdk.connectors.pool import SourcePool, single_use
 from dataloader_sdk.control.identity import app_id
 from dataloader_sdk.delta_types import delta_compatible
 from dataloader_sdk.errors import (
@@ -152,8 +155,12 @@ class TableRunner:
         progress: ProgressCallback | None = None,
         orchestrator_run_id: str | None = None,
         cancel: CancelToken | None = None,
+        sources: SourcePool | None = None,
     ) -> RunOutcome:
         """Run the claimed table; always records history and releases the lease.
+
+        With ``sources`` (a batch's pool) the source connector comes from the pool and
+        goes back to it after a clean run; without, it is opened and closed here.
 
         A failed run is recorded and returned with its (redacted) error; the caller
         decides whether to raise it. A control database that fails at the end of a run is
@@ -174,32 +181,24 @@ class TableRunner:
             reported(update)
 
         table = claim.table
-        run = RunRecord(
-            run_id=uuid.uuid4().hex,
-            table_id=table.table_id,
-            table=table.name,
-            strategy=table.config.strategy,
-            engine=self._engine.name,
-            status="running",
-            started_at=self._clock(),
-            watermark_before=table.state.watermark,
-            watermark_after=table.state.watermark,
-            orchestrator_run_id=orchestrator_run_id,
-        )
+        # A claim taken with ``run=self.new_run`` recorded the run in its own transaction.
+        recorded = claim.run is not None and claim.run.table_id == table.table_id
+        run = claim.run if recorded and claim.run is not None else self.new_run(
+            table, orchestrator_run_id=orchestrator_run_id)
         secret: Secret | None = None
         heartbeat = LeaseHeartbeat(self._store, claim, self._clock, self._lease_seconds)
         self._active.add(heartbeat, run, read)
         try:
-            self._store.record_run(run)
+            if not recorded:
+                self._store.record_run(run)
             self._host.emit(LoadStarted(run.run_id, table.name, table.config.strategy))
             notify(ProgressUpdate(table.name, "claimed"))
             with heartbeat:
                 source = self._store.get_source(table.config.source)
                 secret = self._secret(source)
-                run = self._execute(claim, run, source, secret, notify, heartbeat, token)
-            self._store.record_run(run)
-            self._store.finish(heartbeat.claim, status=run.status,  # type: ignore[arg-type]
-                               now=self._clock())
+                run = self._execute(claim, run, source, secret, notify, heartbeat, token,
+                                    sources)
+            self._record_and_finish(heartbeat.claim, run, run.status)  # type: ignore[arg-type]
         except LoadCancelledError as exc:
             run = replace(run, rows_read=max(run.rows_read, read[0]))
             return self._cancelled(heartbeat.claim, run, exc, notify)
@@ -220,6 +219,28 @@ class TableRunner:
         notify(ProgressUpdate(table.name, "finished", run.rows_written))
         return RunOutcome(run, None)
 
+    def new_run(
+        self, table: TableRecord, *, run_id: str | None = None,
+        orchestrator_run_id: str | None = None,
+    ) -> RunRecord:
+        """The ``running`` history row of a run of ``table`` starting now.
+
+        Pass it (with a fixed ``run_id``) as ``ControlStore.claim(..., run=...)`` to record
+        the run in the claim's transaction; :meth:`run` then does not record it again.
+        """
+        return RunRecord(
+            run_id=run_id or uuid.uuid4().hex,
+            table_id=table.table_id,
+            table=table.name,
+            strategy=table.config.strategy,
+            engine=self._engine.name,
+            status="running",
+            started_at=self._clock(),
+            watermark_before=table.state.watermark,
+            watermark_after=table.state.watermark,
+            orchestrator_run_id=orchestrator_run_id,
+        )
+
     def _cancelled(
         self, claim: Claim, run: RunRecord, error: LoadCancelledError, notify: ProgressCallback
     ) -> RunOutcome:
@@ -228,8 +249,7 @@ class TableRunner:
         run = replace(run, status="cancelled", finished_at=self._clock(),
                       error_class=LoadCancelledError.__name__, error_message=message)
         try:
-            self._store.record_run(run)
-            self._store.finish(claim, status="cancelled", now=self._clock())
+            self._record_and_finish(claim, run, "cancelled")
         except DataLoaderError as cleanup:
             log.error("table %s: could not record the cancelled run %s or release its "
                       "lease: %s", claim.table.name, run.run_id, cleanup)
@@ -258,9 +278,7 @@ class TableRunner:
             error_class=type(error).__name__, error_message=message,
         )
         try:
-            self._store.record_run(run)
-            self._store.finish(claim, status="failed", now=self._clock(),
-                               permanent=not error.retryable)
+            self._record_and_finish(claim, run, "failed", permanent=not error.retryable)
         except DataLoaderError as cleanup:
             # The control DB is down (or the lease was taken over). The lease then expires
             # by itself and the next claim closes this run's history row as abandoned.
@@ -277,6 +295,12 @@ class TableRunner:
         error.__cause__ = None
         error.__suppress_context__ = True
         return RunOutcome(run, error)
+
+    def _record_and_finish(
+        self, claim: Claim, run: RunRecord, status: FinishStatus, *, permanent: bool = False,
+    ) -> None:
+        record_and_finish(self._store, claim, run, status, now=self._clock(),
+                          permanent=permanent)
 
     def _secret(self, source: SourceConfig) -> Secret | None:
         if source.secret is None:
@@ -295,6 +319,7 @@ class TableRunner:
         notify: ProgressCallback,
         heartbeat: LeaseHeartbeat,
         token: CancelToken,
+        sources: SourcePool | None,
     ) -> RunRecord:
         table = claim.table
         config = table.config
@@ -304,8 +329,9 @@ class TableRunner:
         problems = [*source.problems(), *factory.validate(source)]
         if problems:
             raise ValidationError(f"source {source.name!r}", problems)
-        connector = factory.open(source, secret)
-        try:
+        opened = (single_use(factory, source, secret) if sources is None
+                  else sources.connector(factory, source, secret))
+        with opened as connector:
             state = reconcile(self._store, self._engine, claim, table, self._app_id(table))
             obj = config.source_object
             columns = connector.columns(obj)
@@ -339,8 +365,6 @@ class TableRunner:
                                                   notify, heartbeat, token, total, state)
                 if stop:
                     break
-        finally:
-            connector.close()
         return replace(
             run, status="skipped" if plan.skipped else "succeeded",
             finished_at=self._clock(), watermark_after=state.watermark,

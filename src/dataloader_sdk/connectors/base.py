@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 
     from dataloader_sdk.secrets import Secret
 
-__all__ = ["DEFAULT_BATCH_ROWS", "Connector", "ConnectorFactory", "SourceColumn"]
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "Connector",
+    "ConnectorFactory",
+    "ReusableConnector",
+    "SourceColumn",
+]
 
 #: Rows per Arrow record batch unless a source option says otherwise.
 DEFAULT_BATCH_ROWS = 65_536
@@ -70,6 +76,25 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release the connection. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class ReusableConnector(Protocol):
+    """A connector that may serve several tables of one batch (optional).
+
+    A :class:`~dataloader_sdk.connectors.pool.SourcePool` hands a connector back out to
+    the next table of the same source only when it has this method and it returns
+    ``True``; otherwise the connector is closed after its table.
+    """
+
+    def reset(self) -> bool:
+        """Forget per-table state (cached metadata); ``True`` when fit for another table.
+
+        Called after a table's run succeeded, never while a read is in flight. Return
+        ``False`` when the connection's state is unknown (a read left unfinished, a broken
+        or mid-transaction session): the pool then closes the connector.
+        """
         ...
 
 

@@ -15,16 +15,22 @@ probes and interval text do not depend on the server's or the role's defaults.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.sql.elements import ColumnElement
 
+from dataloader_sdk.connectors import _pg_catalog as cat
 from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._pg_read import READ_PATHS, ReadPath, read_adbc, read_connectorx
+from dataloader_sdk.connectors._pg_read import (
+    READ_PATHS,
+    AdbcSession,
+    ReadPath,
+    read_connectorx,
+)
 from dataloader_sdk.connectors._pg_types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
@@ -54,6 +60,8 @@ if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
 
 __all__ = ["PostgresConnector", "PostgresConnectorFactory"]
+
+_T = TypeVar("_T")
 
 DEFAULT_PORT = 5432
 OPTIONS = ("sslmode", "connect_timeout", "application_name", "batch_rows", "read_path",
@@ -104,6 +112,12 @@ class PostgresConnectorFactory:
 class PostgresConnector(SqlConnector):
     """A PostgreSQL source. Not shared between threads.
 
+    It keeps its sessions (psycopg for metadata and probes, ADBC for reads) until
+    :meth:`close`, and opts in to reuse within a batch (:meth:`reset`), so the tables of
+    one source in a ``load_tables`` batch share a few connections instead of opening
+    their own. A kept session found broken when a statement starts is replaced and the
+    statement retried once (see :meth:`_query` and :class:`AdbcSession`).
+
     Args:
         config: a validated ``postgresql`` source config.
         secret: the password, or ``None`` for trust/peer/certificate authentication.
@@ -118,6 +132,7 @@ class PostgresConnector(SqlConnector):
         self._projections: dict[SourceColumn, Projection] = {}
         path = config.options.get("read_path", "adbc")
         self.read_path: ReadPath = "connectorx" if path == "connectorx" else "adbc"
+        self._adbc = AdbcSession(self._conninfo)
 
     # -- connection ------------------------------------------------------------------
 
@@ -168,18 +183,31 @@ class PostgresConnector(SqlConnector):
 
     def check(self) -> None:
         """Connect and run ``SELECT 1``."""
-        import psycopg
-
-        try:
-            self.conn.execute("SELECT 1").close()
-        except psycopg.Error as exc:
-            raise self.classify_error(exc, action="running SELECT 1") from None
+        self._query("SELECT 1", action="running SELECT 1")
 
     def close(self) -> None:
-        """Close the psycopg session (idempotent). Readers close their own ADBC session."""
+        """Close the psycopg and ADBC sessions (idempotent)."""
+        self._adbc.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def reset(self) -> bool:
+        """Make the connector ready for another table of the same batch.
+
+        Forgets the metadata read so far (the next table, or a later run, introspects
+        afresh) and answers whether the sessions are fit to keep: not when a read was
+        left unfinished or the psycopg session is broken or inside a transaction.
+        """
+        from psycopg.pq import TransactionStatus
+
+        self._columns.clear()
+        self._projections.clear()
+        if self._adbc.busy:
+            return False
+        conn = self._conn
+        return conn is None or (
+            not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE)
 
     # -- errors ------------------------------------------------------------------------
 
@@ -196,25 +224,49 @@ class PostgresConnector(SqlConnector):
 
     def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
                action: str, obj: SourceObject | None = None) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        try:
-            with self.conn.cursor() as cur:
+        def run(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+            with conn.cursor() as cur:
                 cur.execute(sql, params)
                 return cur.fetchall() if cur.description else []
+
+        return self._on_session(run, action=action, obj=obj)
+
+    def _on_session(self, fn: Callable[[psycopg.Connection[Any]], _T], *, action: str,
+                    obj: SourceObject | None = None, hint: str = "") -> _T:
+        """``fn(session)``; a kept session found broken is replaced and ``fn`` run again.
+
+        Only statements without side effects run here (catalog reads, probes), so running
+        one twice changes nothing; the retry happens only when the session had been open
+        before this call (a fresh one that fails is the failure to report).
+        """
+        import psycopg
+
+        reused = self._conn is not None and not self._conn.closed
+        try:
+            return fn(self.conn)
         except psycopg.Error as exc:
-            raise self.classify_error(exc, action=action, obj=obj) from None
+            if not (reused and self._conn is not None and self._conn.broken):
+                raise self.classify_error(exc, action=action, obj=obj, hint=hint) from None
+        self._conn = None  # the server ended the kept session while it was idle
+        try:
+            return fn(self.conn)
+        except psycopg.Error as exc:
+            raise self.classify_error(exc, action=action, obj=obj, hint=hint) from None
 
     def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         """Columns with their declared Arrow types (see docs/connectors/postgresql.md)."""
         cached = self._columns.get(obj)
         if cached is not None:
             return cached
-        raw = (self._raw_query_columns(obj) if obj.query is not None
-               else self._raw_table_columns(obj))
-        types = self._resolve_types([(oid, mod) for _, oid, mod, _ in raw], obj)
+        described = self._table_columns(obj) if obj.query is None else None
+        if described is None:
+            raw = (self._raw_query_columns(obj) if obj.query is not None
+                   else self._raw_table_columns(obj))
+            types = self._resolve_types([(oid, mod) for _, oid, mod, _ in raw], obj)
+            described = [(name, nullable, pgtype, text) for (name, _, _, nullable),
+                         (pgtype, text) in zip(raw, types, strict=True)]
         out = []
-        for (name, _, _, nullable), (pgtype, text) in zip(raw, types, strict=True):
+        for name, nullable, pgtype, text in described:
             arrow, projection = arrow_type_for(pgtype)
             column = SourceColumn(name, text, arrow, nullable)
             self._projections[column] = projection
@@ -224,46 +276,50 @@ class PostgresConnector(SqlConnector):
         return result
 
     def _regclass(self, obj: SourceObject) -> int:
-        # format('%I') quotes the names server-side; both names travel as parameters.
         if obj.schema is None:
-            rows = self._query("SELECT to_regclass(format('%%I', %s::text))::oid", (obj.table,),
-                               action="looking up", obj=obj)
+            rows = self._query(cat.REGCLASS, (obj.table,), action="looking up", obj=obj)
         else:
-            rows = self._query("SELECT to_regclass(format('%%I.%%I', %s::text, %s::text))::oid",
-                               (obj.schema, obj.table), action="looking up", obj=obj)
+            rows = self._query(cat.REGCLASS_QUALIFIED, (obj.schema, obj.table),
+                               action="looking up", obj=obj)
         oid = rows[0][0] if rows else None
         if oid is None:
-            known = self._query(
-                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = coalesce(%s, current_schema()) "
-                "AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY 1 LIMIT 51",
-                (obj.schema,), action="listing tables", obj=obj,
-            )
+            known = self._query(cat.LIST_TABLES, (obj.schema,), action="listing tables",
+                                obj=obj)
             shown = obj if obj.schema else SourceObject(table=obj.table, schema=self._schema())
             raise self.missing_table_error(shown, [r[0] for r in known])
         return int(oid)
 
     def _schema(self) -> str:
-        rows = self._query("SELECT current_schema()", action="reading current_schema")
+        rows = self._query(cat.CURRENT_SCHEMA, action="reading current_schema")
         return str(rows[0][0]) if rows and rows[0][0] else "public"
 
-    def _raw_table_columns(self, obj: SourceObject) -> list[tuple[str, int, int, bool]]:
+    def _table_columns(self, obj: SourceObject) -> list[tuple[str, bool, PgType, str]] | None:
+        """A table's columns with resolved types in one round trip (``None``: not found).
+
+        The catalog reads of ``_regclass`` + ``_raw_table_columns`` + ``_resolve_types``
+        in one statement (a small table's run pays per round trip). A missing (or
+        column-less) table falls back to those steps, which say what is wrong.
+        """
         rows = self._query(
-            "SELECT attname, atttypid, atttypmod, NOT attnotnull FROM pg_attribute "
-            "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            (self._regclass(obj),), action="reading columns of", obj=obj,
+            cat.TABLE_COLUMNS if obj.schema is None else cat.TABLE_COLUMNS_QUALIFIED,
+            {"schema": obj.schema, "table": obj.table}, action="reading columns of", obj=obj,
         )
+        return [(str(n), bool(nu), PgType(str(typ), int(mod), bool(arr)), str(text))
+                for _, typ, mod, arr, text, n, nu in rows] or None
+
+    def _raw_table_columns(self, obj: SourceObject) -> list[tuple[str, int, int, bool]]:
+        rows = self._query(cat.ATTRIBUTES, (self._regclass(obj),),
+                           action="reading columns of", obj=obj)
         return [(str(n), int(o), int(m), bool(nu)) for n, o, m, nu in rows]
 
     def _raw_query_columns(self, obj: SourceObject) -> list[tuple[str, int, int, bool]]:
-        import psycopg
-
         stmt: sa.Select[Any] = (
             sa.select(sa.literal_column("*")).select_from(self.from_clause(obj, ())).limit(0)
         )
         compiled = self.compile(stmt)
-        try:
-            with self.conn.cursor() as cur:
+
+        def describe(conn: psycopg.Connection[Any]) -> list[tuple[str, int, int, bool]]:
+            with conn.cursor() as cur:
                 cur.execute(compiled.sql, compiled.params)
                 res = cur.pgresult
                 if res is None:
@@ -272,9 +328,9 @@ class PostgresConnector(SqlConnector):
                     ((res.fname(i) or b"").decode(), res.ftype(i), res.fmod(i), True)
                     for i in range(res.nfields)
                 ]
-        except psycopg.Error as exc:
-            raise self.classify_error(exc, action="describing", obj=obj,
-                                      hint="check the source_query") from None
+
+        return self._on_session(describe, action="describing", obj=obj,
+                                hint="check the source_query")
 
     def _resolve_types(
         self, cols: list[tuple[int, int]], obj: SourceObject
@@ -282,21 +338,8 @@ class PostgresConnector(SqlConnector):
         """Resolve OIDs (domains to their base type) and the source type text."""
         if not cols:
             return []
-        rows = self._query(
-            "WITH RECURSIVE u AS ("
-            "  SELECT ord, oid AS t, mod FROM unnest(%s::oid[], %s::int4[]) "
-            "  WITH ORDINALITY AS x(oid, mod, ord)"
-            "), r AS ("
-            "  SELECT u.ord, u.t, u.mod, 0 AS depth FROM u"
-            "  UNION ALL"
-            "  SELECT r.ord, t.typbasetype, t.typtypmod, r.depth + 1 FROM r"
-            "  JOIN pg_type t ON t.oid = r.t WHERE t.typtype = 'd' AND r.depth < 16"
-            ") SELECT DISTINCT ON (r.ord) r.ord, t.typname, r.mod, t.typcategory = 'A',"
-            "  format_type(u.t, u.mod)"
-            " FROM r JOIN pg_type t ON t.oid = r.t JOIN u ON u.ord = r.ord"
-            " ORDER BY r.ord, r.depth DESC",
-            ([c[0] for c in cols], [c[1] for c in cols]), action="reading types of", obj=obj,
-        )
+        rows = self._query(cat.RESOLVE_TYPES, ([c[0] for c in cols], [c[1] for c in cols]),
+                           action="reading types of", obj=obj)
         return [(PgType(str(name), int(mod), bool(arr)), str(text))
                 for _, name, mod, arr, text in rows]
 
@@ -304,13 +347,8 @@ class PostgresConnector(SqlConnector):
         """Primary-key columns in key order (empty for a query or a keyless table)."""
         if obj.query is not None:
             return ()
-        rows = self._query(
-            "SELECT a.attname FROM pg_index i "
-            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-            "WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord",
-            (self._regclass(obj),), action="reading the primary key of", obj=obj,
-        )
+        rows = self._query(cat.PRIMARY_KEY, (self._regclass(obj),),
+                           action="reading the primary key of", obj=obj)
         return tuple(str(r[0]) for r in rows)
 
     # -- probes --------------------------------------------------------------------------
@@ -339,12 +377,8 @@ class PostgresConnector(SqlConnector):
         """
         if obj.query is not None:
             return None
-        rows = self._query(
-            "SELECT c.relfilenode, s.n_tup_ins, s.n_tup_upd, s.n_tup_del "
-            "FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid "
-            "WHERE c.oid = %s",
-            (self._regclass(obj),), action="reading statistics of", obj=obj,
-        )
+        rows = self._query(cat.CHANGE_SIGNATURE, (self._regclass(obj),),
+                           action="reading statistics of", obj=obj)
         return ":".join(str(v) for v in rows[0]) if rows else None
 
     # -- read --------------------------------------------------------------------------
@@ -384,5 +418,5 @@ class PostgresConnector(SqlConnector):
 
         if self.read_path == "connectorx":
             return read_connectorx(self._uri(), sql, schema, rows, on_error)
-        return read_adbc(self._conninfo(), sql, schema, rows, on_error)
+        return self._adbc.read(sql, schema, rows, on_error)
 

@@ -267,6 +267,16 @@ class SqlConnector:
         self.config = config
         self.secret = secret
 
+    # -- reuse within a batch -------------------------------------------------------
+
+    def reset(self) -> bool:
+        """Opt in to reuse within a batch (see :class:`~dataloader_sdk.connectors.pool
+        .SourcePool`): forget per-table state and return ``True`` when the connection may
+        serve another table of the batch. The default declines, so the connector is
+        closed after its table, as without a pool.
+        """
+        return False
+
     # -- template steps --------------------------------------------------------------
 
     def from_clause(self, obj: SourceObject, names: Sequence[str]) -> sa.FromClause:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
-from dataloader_sdk.model import JSONValue, TableRecord
+from dataloader_sdk.model import JSONValue, RunRecord, TableRecord
 from dataloader_sdk.model.operations import FieldChange
 
 __all__ = ["AUDIT_ACTIONS", "AuditAction", "AuditEntry", "BrokenTable", "Claim", "EntityKind"]
@@ -35,12 +35,15 @@ class Claim:
         owner: The worker id that holds the lease.
         generation: The table's run generation for this claim (bumped by every claim).
         expires_at: When the lease expires (UTC); after it another worker may take over.
+        run: The run's history row (status ``running``) when it was recorded in the
+            claim's own transaction (``ControlStore.claim(..., run=...)``), else ``None``.
     """
 
     table: TableRecord
     owner: str
     generation: int
     expires_at: datetime
+    run: RunRecord | None = None
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ status change goes through :mod:`dataloader_sdk.control.status`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Literal, TypeVar
 
@@ -77,6 +79,7 @@ class ControlStore(OrchestrationOps, OperationsOps, UiOps):
         self.control_retry = control_retry or ControlRetry()
         self._clock = clock
         self._control_id: str | None = None
+        self._local = threading.local()  # the transaction of a together() call, per thread
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -193,12 +196,39 @@ class ControlStore(OrchestrationOps, OperationsOps, UiOps):
 
     def _run(self, fn: Callable[[sa.Connection], _T], what: str = "complete a store call") -> _T:
         """Run ``fn`` in one transaction; transient database failures are retried, and
-        what is left surfaces as a :class:`ControlStoreUnavailableError`, never raw."""
+        what is left surfaces as a :class:`ControlStoreUnavailableError`, never raw.
+
+        Inside :meth:`together` on this thread, ``fn`` joins that call's transaction
+        (which commits, and retries, as a whole)."""
+        joined: sa.Connection | None = getattr(self._local, "conn", None)
+        if joined is not None:
+            return fn(joined)
 
         def once() -> _T:
             with self._tx() as conn:
                 return fn(conn)
 
+        return run_with_retries(once, what=what, where=self._describe(),
+                                policy=self.control_retry)
+
+    def together(self, calls: Callable[[], _T], what: str = "complete store calls") -> _T:
+        """Run ``calls`` (several calls of this store, on this thread) in one transaction.
+
+        One commit instead of one per call, and all or nothing: a failure rolls every call
+        back. Transient database failures retry ``calls`` as a whole, so each call in it
+        must be safe to run again after a rollback (the store's calls are).
+        """
+
+        def once() -> _T:
+            with self._tx() as conn:
+                self._local.conn = conn
+                try:
+                    return calls()
+                finally:
+                    self._local.conn = None
+
+        if getattr(self._local, "conn", None) is not None:
+            return calls()  # already inside a together() call: part of its transaction
         return run_with_retries(once, what=what, where=self._describe(),
                                 policy=self.control_retry)
 
@@ -336,16 +366,33 @@ class ControlStore(OrchestrationOps, OperationsOps, UiOps):
         return self._run(lambda c: scheduling.enqueue_due(c, now=now, retry=self.retry),
                          "enqueue due tables")
 
-    def claim(self, name: str, *, owner: str, lease_seconds: int, now: datetime) -> Claim:
+    def claim(
+        self, name: str, *, owner: str, lease_seconds: int, now: datetime,
+        run: Callable[[TableRecord], RunRecord] | None = None,
+    ) -> Claim:
         """Claim one table for a manual run, whatever its schedule.
+
+        With ``run`` (the claimed table → the run's ``running`` history row), the run is
+        recorded in the same transaction and returned as ``Claim.run``: one control-DB
+        commit instead of two at a run's start, and never a lease without its history
+        row. ``run`` must return the same ``run_id`` when called again (the store retries
+        a call whose answer was lost; the row is then updated, not doubled).
 
         Raises:
             UnknownNameError: No such table.
             LeaseError: Another worker holds the lease (named, with its expiry).
         """
-        return self._run(lambda c: scheduling.claim(
-            c, name, owner=owner, lease_seconds=lease_seconds, now=now),
-            f"claim table {name!r}")
+
+        def claim_and_record(conn: sa.Connection) -> Claim:
+            held = scheduling.claim(conn, name, owner=owner, lease_seconds=lease_seconds,
+                                    now=now)
+            if run is None:
+                return held
+            record = run(held.table)
+            history.upsert_run(conn, record)
+            return replace(held, run=record)
+
+        return self._run(claim_and_record, f"claim table {name!r}")
 
     def claim_due(
         self, *, owner: str, limit: int, lease_seconds: int, now: datetime
