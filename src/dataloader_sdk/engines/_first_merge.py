@@ -6,7 +6,8 @@ rows deleted at the source. :func:`write_first_merge` streams them into delta-rs
 memory of an Append:
 
 - each batch is checked for NULL keys, has its soft deletes applied (``first_load_rows``)
-  and goes straight to delta-rs; it is also appended to a compressed Arrow spill file;
+  and goes straight to delta-rs; it is also appended to an Arrow spill file on disk (in
+  the temporary directory: as big as the step's Arrow data, removed after the write);
 - uniqueness is proven on the way at no memory cost when the keys arrive strictly
   increasing (a single key read in key order, the usual first load). Otherwise, after the
   last batch the key columns are read back from the spill and sorted;
@@ -30,6 +31,7 @@ import tempfile
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,9 +50,10 @@ __all__ = ["DuplicateKeysError", "FirstMergeStream", "write_first_merge"]
 
 log = logging.getLogger(__name__)
 
-#: Compression of the spill file: about 4x smaller than the Arrow data, at ~0.2 s per
-#: million rows of the benchmark table.
-SPILL_COMPRESSION = "zstd"
+#: Compression of the spill file: none. zstd made it about 4x smaller but cost ~0.45 s of
+#: CPU per million rows of the benchmark table (150 bytes a row), a fifth of a first
+#: load's time; lz4 cost nearly as much. The file lives only while the write runs.
+SPILL_COMPRESSION: Literal["zstd", "lz4"] | None = None
 
 
 class DuplicateKeysError(Exception):
@@ -151,14 +154,19 @@ class FirstMergeStream(CountedStream):
         return written
 
     def _spilled(self) -> Iterator[pa.RecordBatch]:
-        with pa.memory_map(str(self._spill)) as source:
+        # Read, not memory-mapped: the mapped pages would count in the process's RSS.
+        with pa.OSFile(str(self._spill), "rb") as source:
             yield from pa.ipc.open_stream(source)
 
     def _columns(self, names: list[str]) -> pa.Table:
-        """Some columns of every spilled row, in read order (copied out of the batches)."""
+        """Some columns of every spilled row, in read order.
+
+        Copied: a column read from the file is a slice of its batch's whole body.
+        """
         schema = pa.schema([self._source.schema.field(name) for name in names])
         return pa.Table.from_batches(
-            [pa.RecordBatch.from_arrays([batch.column(n) for n in names], schema=schema)
+            [pa.RecordBatch.from_arrays([pa.concat_arrays([batch.column(n)]) for n in names],
+                                        schema=schema)
              for batch in self._spilled()], schema)
 
     def _keys_repeat(self) -> bool:
