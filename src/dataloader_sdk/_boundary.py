@@ -173,8 +173,12 @@ class BoundaryTap:
         if self._top is None or pc.greater(top, self._top).as_py():
             self._top = top
             self._low = self._lower_bound(top)
-            self._kept = [self._tail(kept) for kept in self._kept]
-        self._kept.append(self._tail(batch))
+            # Empty tails are dropped: with a rising cursor nearly every batch raises the
+            # top, and re-filtering every earlier batch each time was quadratic.
+            self._kept = [tail for tail in map(self._tail, self._kept) if tail.num_rows]
+        tail = self._tail(batch)
+        if tail.num_rows:
+            self._kept.append(tail)
         if sum(kept.num_rows for kept in self._kept) > self._limit:
             self._give_up()
 
