@@ -5,6 +5,7 @@ Run from the repository root::
     python -m benchmarks.bench_incremental                   # 1M rows, 3 rounds
     python -m benchmarks.bench_incremental --rows 200000 --repeat 1
     python -m benchmarks.bench_incremental --changed recent
+    python -m benchmarks.bench_incremental --first-load --rows 1000000,5000000
 
 1. Generate ``public.bench`` (N rows, ``updated_at timestamptz`` as the cursor).
 2. Seed: the SDK loads it with ``incremental`` (``primary_keys: [id]``,
@@ -21,6 +22,17 @@ Run from the repository root::
      sequence guard ``s.updated_at >= t.updated_at`` and the engine's writer properties;
    * ``sdk``: ``DataLoader.load_table`` on the copied project: probes, plan, read, lineage,
      merge, control-state update, exactly as a user runs it.
+
+``--first-load`` measures the first run instead (the target table does not exist yet),
+for each ``--rows`` size, alternating in every round:
+
+* ``first-baseline``: hand-written ADBC read streamed into ``DeltaTable.merge`` on ``id``
+  (with the sequence guard) into an empty table created with the read's schema;
+* ``first-sdk``: the SDK's first ``incremental`` run into a fresh project;
+* ``full-sdk``: the SDK's ``full`` load of the same source table (the memory bound:
+  a first incremental load stays within 1.2x of it).
+
+The source table gets the index on ``updated_at`` an incremental source has (as in step 3).
 
 Peak RSS is the child's ``ru_maxrss`` (see ``_harness.py``). See docs/benchmarks.md.
 """
@@ -112,9 +124,41 @@ def _baseline(server: h.Server, table: str, since: str, writer: dict[str, int]) 
             "rss_start_mb": rss_start, "table": table}
 
 
+def _first_baseline(server: h.Server, out: str, writer: dict[str, int]) -> dict[str, Any]:
+    """Hand-written merge into an empty table: ADBC stream → ``DeltaTable.merge``."""
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    wp = h.writer_properties(writer)
+    rss_start = h.rss_now_mb()
+    start = time.perf_counter()
+    reader = h.read_conformed(server.conninfo(), h.BASELINE_SELECT)
+    write_deltalake(out, pa.Table.from_batches([], reader.schema), mode="overwrite",
+                    target_file_size=writer["target_file_size"], writer_properties=wp)
+    cols = {f't."{c}"': f's."{c}"' for c in reader.schema.names}
+    metrics = (
+        DeltaTable(out)
+        .merge(reader, predicate='t."id" = s."id"', source_alias="s", target_alias="t",
+               writer_properties=wp)
+        .when_matched_update(updates=cols, predicate='s."updated_at" >= t."updated_at"')
+        .when_not_matched_insert(updates=cols)
+        .execute()
+    )
+    seconds = time.perf_counter() - start
+    return {"rows": int(metrics["num_target_rows_inserted"]), "seconds": seconds,
+            "rows_written": int(metrics["num_target_rows_inserted"]),
+            "rss_start_mb": rss_start, "table": out}
+
+
 def child(mode: str, args: dict[str, Any]) -> dict[str, Any]:
     """Run one mode in this process."""
     server = h.Server(**args["server"])
+    if mode == "warm":
+        rows = sum(b.num_rows for b in h.read_conformed(server.conninfo(), h.BASELINE_SELECT))
+        return {"rows": rows, "seconds": 0.0}
+    if mode == "first-baseline":
+        h.preimport(["pyarrow", "deltalake", "adbc_driver_manager", "adbc_driver_postgresql"])
+        return _first_baseline(server, args["out"], args["writer"])
     if mode == "baseline":
         h.preimport(["pyarrow", "deltalake", "adbc_driver_manager", "adbc_driver_postgresql",
                      "psycopg"])
@@ -123,8 +167,15 @@ def child(mode: str, args: dict[str, Any]) -> dict[str, Any]:
                  "psycopg", "dataloader_sdk", "dataloader_sdk.connectors.postgresql",
                  "dataloader_sdk.engines.delta_rs", "dataloader_sdk.control.store",
                  "dataloader_sdk.strategies.incremental"])
-    if mode == "sdk-seed":
+    if mode in ("sdk-seed", "first-sdk"):
         return _seed(server, args["home"])
+    if mode == "full-sdk":
+        from benchmarks.bench_full_load import _sdk as full_sdk
+
+        h.preimport(["dataloader_sdk.strategies.full"])
+        result = full_sdk(server, args["home"])
+        result["rows_written"] = result["rows"]
+        return result
     return _load(_loader(args["home"]))
 
 
@@ -162,6 +213,48 @@ def change_source(dsn: str, rows: int, changed: str = "spread") -> dict[str, Any
     return {"since": since.isoformat(), "updated": updated, "inserted": new, "changed": changed}
 
 
+FIRST_MODES = ("first-baseline", "first-sdk", "full-sdk")
+
+
+def first_load(server: h.Server, dsn: str, rows: int, repeat: int, work: Path) -> dict[str, Any]:
+    """``--first-load``: the three first-run modes, alternated, on one generated table."""
+    gen = h.generate(dsn, rows)
+    # As in the incremental rounds (change_source): an incremental source has an index on
+    # its cursor, which the SDK's probes (max and NULL count of updated_at) use.
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE INDEX IF NOT EXISTS bench_updated_at ON bench (updated_at)")
+        conn.execute("VACUUM ANALYZE bench")
+    # One untimed read warms PostgreSQL's buffers and the page cache for every mode alike,
+    # in a child: the children's ru_maxrss starts from their parent's RSS at the fork.
+    h.run_child(MODULE, "warm", {"server": vars(server)})
+    print(f"== first load, {rows:,} rows (generated in {gen:.1f}s) ==", flush=True)
+    runs: dict[str, list[h.Run]] = {m: [] for m in FIRST_MODES}
+    for i in range(repeat):
+        for mode in (FIRST_MODES if i % 2 == 0 else FIRST_MODES[::-1]):
+            out = h.fresh_dir(work, f"{mode}-{i}")
+            run = h.run_child(MODULE, mode, {"server": vars(server), "home": str(out),
+                                             "out": str(out),
+                                             "writer": h.engine_writer_settings()})
+            runs[mode].append(run)
+            print(f"  round {i + 1} {mode:<14} {run.seconds:6.2f}s {run.rows:>9,} rows "
+                  f"{run.rss_mb:5.0f} MB  (load {run.loadavg:.1f})", flush=True)
+            shutil.rmtree(out, ignore_errors=True)
+    summary = {m: h.summarise(r) for m, r in runs.items()}
+    h.print_table(f"first load, {rows:,} rows: median (min-max) of {repeat}", summary)
+    time_ratio = h.ratios(runs["first-baseline"], runs["first-sdk"])
+    rss = {m: summary[m]["rss_mb"]["median"] for m in FIRST_MODES}
+    mem_ratio = rss["first-sdk"] / rss["full-sdk"]
+    print(f"first incremental / hand-written merge-into-empty wall time: "
+          f"{time_ratio['median_ratio']:.2f}x of medians (per round {time_ratio['pair_min']:.2f}-"
+          f"{time_ratio['pair_max']:.2f}x); target <= 1.0x")
+    print(f"first incremental / full load peak RSS: {mem_ratio:.2f}x of medians "
+          f"({rss['first-sdk']:.0f} / {rss['full-sdk']:.0f} MB); target <= 1.2x")
+    return {"rows": rows, "generate_seconds": gen, "summary": summary,
+            "sdk_vs_baseline": time_ratio, "rss_vs_full": mem_ratio, "runs": runs}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments; as parent start PostgreSQL and measure, as child run one mode."""
     argv = sys.argv[1:] if argv is None else argv
@@ -169,11 +262,27 @@ def main(argv: list[str] | None = None) -> int:
         h.child_main(child, argv)
         return 0
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", default="1000000",
+                        help="table size; with --first-load a comma-separated list")
+    parser.add_argument("--first-load", action="store_true",
+                        help="measure the first run into a missing table (module docstring)")
     parser.add_argument("--repeat", type=int, default=3, help="alternated rounds")
     parser.add_argument("--changed", choices=("spread", "recent"), default="spread",
                         help="which rows the update touches (see the module docstring)")
     args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.rows.split(",")]
+    if args.first_load:
+        with tempfile.TemporaryDirectory(prefix="dl-bench-first-") as tmp, \
+                h.postgres() as (server, dsn):
+            results = [first_load(server, dsn, n, args.repeat, Path(tmp)) for n in sizes]
+        path = h.write_results("incremental_first_load", {
+            "repeat": args.repeat, "writer": h.engine_writer_settings(), "results": results,
+            "loadavg_end": os.getloadavg()})
+        print(f"\nresults: {path}")
+        return 0
+    if len(sizes) != 1:
+        parser.error("--rows takes one size unless --first-load is given")
+    args.rows = sizes[0]
     modes = ["baseline", "sdk"]
     with tempfile.TemporaryDirectory(prefix="dl-bench-inc-") as tmp, \
             h.postgres() as (server, dsn):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dataloader_sdk.model import BoundaryRule, Coalesce, JSONValue, TableState
@@ -69,7 +70,7 @@ def digest_rows(schema: pa.Schema, batches: list[pa.RecordBatch]) -> str:
     """An order-free digest of the rows (a multiset) and the schema they have."""
     parts: list[bytes] = []
     for batch in batches:
-        columns = [column.to_pylist() for column in batch.columns]
+        columns = [_naive(column).to_pylist() for column in batch.columns]
         # repr() is exact for every value a connector yields (ints, Decimals, datetimes
         # with their zone, bytes, floats' shortest round-trip form).
         parts.extend(hashlib.blake2b(repr(row).encode(), digest_size=16).digest()
@@ -78,6 +79,18 @@ def digest_rows(schema: pa.Schema, batches: list[pa.RecordBatch]) -> str:
     for part in sorted(parts):
         final.update(part)
     return f"{len(parts)}:{final.hexdigest()}"
+
+
+def _naive(column: pa.Array) -> pa.Array:
+    """A zoned timestamp column viewed as its UTC wall time (the zone is in the schema,
+    which the digest covers): ``to_pylist`` of a zoned timestamp imports pandas (~1 s and
+    ~60 MB, measured on a 1M-row first load, benchmarks/bench_incremental --first-load)."""
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        return column.view(pa.timestamp(kind.unit))
+    return column
 
 
 def peek_digest(
@@ -105,6 +118,7 @@ class BoundaryTap:
         self._rule = rule
         self._limit = limit
         self._top: Any = None
+        self._low: Any = None
         self._kept: list[pa.RecordBatch] = []
         self._schema: pa.Schema | None = None
         self._failed = False
@@ -152,13 +166,19 @@ class BoundaryTap:
 
         if batch.num_rows == 0:
             return
-        top = pc.max(self._cursor(batch)).as_py()
-        if top is None:
+        # The maximum stays an Arrow scalar: as_py() of a zoned timestamp imports pandas.
+        top = pc.max(self._cursor(batch))
+        if not top.is_valid:
             return  # only NULL cursors: never in a window
-        if self._top is None or top > self._top:
+        if self._top is None or pc.greater(top, self._top).as_py():
             self._top = top
-            self._kept = [self._tail(kept) for kept in self._kept]
-        self._kept.append(self._tail(batch))
+            self._low = self._lower_bound(top)
+            # Empty tails are dropped: with a rising cursor nearly every batch raises the
+            # top, and re-filtering every earlier batch each time was quadratic.
+            self._kept = [tail for tail in map(self._tail, self._kept) if tail.num_rows]
+        tail = self._tail(batch)
+        if tail.num_rows:
+            self._kept.append(tail)
         if sum(kept.num_rows for kept in self._kept) > self._limit:
             self._give_up()
 
@@ -166,7 +186,36 @@ class BoundaryTap:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        lookback = self._rule.lookback
-        low = self._top if not lookback else self._top - lookback
         cursor = self._cursor(batch)
-        return batch.filter(pc.greater_equal(cursor, pa.scalar(low, type=cursor.type)))
+        low = self._low
+        if not isinstance(low, pa.Scalar):
+            low = pa.scalar(low, type=cursor.type)
+        return batch.filter(pc.greater_equal(cursor, low))
+
+    def _lower_bound(self, top: pa.Scalar) -> Any:
+        """``top - lookback``: an Arrow scalar when Arrow can subtract, else a Python value."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lookback = self._rule.lookback
+        if not lookback:
+            return top
+        try:
+            return pc.subtract_checked(top, _lookback_scalar(lookback))
+        except (pa.ArrowException, TypeError):
+            # e.g. a date cursor with a timedelta lookback: Python's arithmetic (as_py()
+            # may import pandas, only on this rare path).
+            return top.as_py() - lookback
+
+
+def _lookback_scalar(lookback: int | timedelta) -> pa.Scalar:
+    """``lookback`` as an int64 or duration[us] Arrow scalar, built from raw bytes:
+    ``pa.scalar()`` of a Python value imports pandas."""
+    import pyarrow as pa
+
+    if isinstance(lookback, timedelta):
+        value, kind = lookback // timedelta(microseconds=1), pa.duration("us")
+    else:
+        value, kind = int(lookback), pa.int64()
+    data = pa.py_buffer(value.to_bytes(8, "little", signed=True))
+    return pa.Array.from_buffers(kind, 1, [None, data])[0]

@@ -2,8 +2,8 @@
 
 A Merge into an existing table materialises the step's rows (one Arrow table) because
 the rows must be checked for NULL keys and deduplicated per key before anything is
-written. A Merge that creates the table streams instead (``_streams.FirstMergeStream``),
-with the same checks per batch.
+written. A Merge into a table without rows streams instead (``_first_merge``), with the
+same checks per batch.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ __all__ = [
     "sequence_guard",
     "soft_deletes",
     "validate_merge_source",
+    "winner_positions",
 ]
 
 #: With ``Merge(delete_mode="flag")``, every target row carries this boolean column.
@@ -127,7 +128,18 @@ def dedup(rows: pa.Table, keys: Sequence[str], sequence: CursorExpr | None) -> p
     n = rows.num_rows
     if n <= 1 or distinct_keys(rows, keys) == n:
         return rows
-    work = rows.select(list(keys)).append_column(_ROW, pa.array(range(n), pa.int64()))
+    return rows.take(winner_positions(rows, keys, sequence))
+
+
+def winner_positions(
+    rows: pa.Table, keys: Sequence[str], sequence: CursorExpr | None
+) -> pa.Array:
+    """The positions of :func:`dedup`'s surviving rows, ascending.
+
+    ``rows`` needs only the key and sequence columns.
+    """
+    n = rows.num_rows
+    work = rows.select(list(keys)).append_column(_ROW, _positions(n))
     sort_keys: list[tuple[str, str]] = []
     if sequence is not None:
         seq = sequence_values(rows, sequence)
@@ -139,8 +151,17 @@ def dedup(rows: pa.Table, keys: Sequence[str], sequence: CursorExpr | None) -> p
     ordered = work.sort_by(sort_keys)
     # use_threads=False keeps the sorted order, so "last" is the winner of each key.
     winners = ordered.group_by(list(keys), use_threads=False).aggregate([(_ROW, "last")])
-    take = pc.sort_indices(winners.column(f"{_ROW}_last"))
-    return rows.take(pc.take(winners.column(f"{_ROW}_last"), take))
+    last = winners.column(f"{_ROW}_last").combine_chunks()
+    return pc.take(last, pc.sort_indices(last))
+
+
+def _positions(n: int) -> pa.Array:
+    """``0 .. n-1`` as int64, built without converting Python objects (which makes
+    pyarrow import pandas)."""
+    import numpy as np
+
+    data = pa.py_buffer(np.arange(n, dtype=np.int64))
+    return pa.Array.from_buffers(pa.int64(), n, [None, data])
 
 
 def column_map(columns: Sequence[str]) -> dict[str, str]:

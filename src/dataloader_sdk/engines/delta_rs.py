@@ -17,8 +17,8 @@ why).
 Memory: Overwrite, Append and ReplaceWhere stream the rows into delta-rs (one
 batch alive at a time, plus delta-rs's own Parquet write buffers). A Merge into an
 existing table materialises the step's rows, because NULL keys must be refused and
-duplicates removed before anything is written; a Merge that creates the table streams
-(keys kept, rows spilled to disk in case they are not unique; see ``_streams``). An
+duplicates removed before anything is written; a Merge into a table without rows streams
+(rows spilled to disk in case keys repeat; see ``_first_merge``). An
 error the source raises while delta-rs pulls from it is re-raised as itself.
 
 delta-rs streams each Parquet file out in 5 MiB parts, but holds the open row group in
@@ -51,6 +51,7 @@ from deltalake import (
 
 from dataloader_sdk.engines._common import destination_error, table_lock
 from dataloader_sdk.engines._drop import drop_local_table
+from dataloader_sdk.engines._first_merge import write_first_merge
 from dataloader_sdk.engines._merge import (
     SOURCE_ALIAS,
     TARGET_ALIAS,
@@ -58,7 +59,6 @@ from dataloader_sdk.engines._merge import (
     dedup,
     delete_flag_sql,
     drop_stale,
-    first_load_rows,
     merge_condition,
     sequence_guard,
     soft_deletes,
@@ -69,7 +69,7 @@ from dataloader_sdk.engines._paths import check_delta_rs_root, table_path
 from dataloader_sdk.engines._predicates import render_where
 from dataloader_sdk.engines._schema import check_compatible, new_columns
 from dataloader_sdk.engines._staging import PrefetchedRows
-from dataloader_sdk.engines._streams import CountedStream, FirstMergeStream
+from dataloader_sdk.engines._streams import CountedStream
 from dataloader_sdk.engines.base import (
     RECENT_COMMITS,
     EngineSettings,
@@ -391,7 +391,8 @@ class DeltaRsEngine:
         mode: Merge,
         props: CommitProperties,
     ) -> int:
-        if table is None or mode.replace_existing:
+        if table is None or mode.replace_existing or not table.file_uris():
+            # No target rows (or none to keep): nothing to match, so no merge is needed.
             return self._first_merge(target, uri, table, data, mode, props)
         # Materialised on purpose: NULL keys are refused and duplicates resolved before
         # anything is written.
@@ -453,34 +454,27 @@ class DeltaRsEngine:
         self,
         target: TargetName,
         uri: str,
-        replacing: DeltaTable | None,
+        table: DeltaTable | None,
         data: pa.RecordBatchReader,
         mode: Merge,
         props: CommitProperties,
     ) -> int:
-        """A Merge into a missing table, or one replacing an earlier incarnation's table:
-        streamed, unless the keys turn out not unique."""
-        where: DeltaTable | str = replacing if replacing is not None else uri
-        how: Literal["append", "overwrite"] = "append" if replacing is None else "overwrite"
-        with FirstMergeStream(target, data, mode) as stream:
-            try:
-                self._write_deltalake(where, stream.reader, mode=how, schema_mode="overwrite"
-                                      if replacing is not None else "merge", props=props)
-                return stream.rows
-            except Exception:
-                if not stream.duplicates:
-                    if stream.error is not None:
-                        raise stream.error from None
-                    raise
-            # delta-rs committed nothing (the files it wrote are not in any commit).
-            log.info("table %s: the first load's keys are not unique; deduplicating", target)
-            rows = dedup(stream.spilled(), mode.keys, mode.sequence)
-        rows = first_load_rows(target, rows, mode)
-        if replacing is not None:
-            self._write_deltalake(replacing, rows, mode="overwrite", schema_mode="overwrite",
-                                  props=props)
-            return int(rows.num_rows)
-        return self._append(target, uri, None, rows, props)
+        """A Merge into a missing or empty table, or one replacing an earlier
+        incarnation's table: one streamed append or overwrite (``_first_merge``)."""
+        replacing = table is not None and mode.replace_existing
+        where: DeltaTable | str = table if table is not None else uri
+        how: Literal["append", "overwrite"] = "overwrite" if replacing else "append"
+        existing = _arrow_schema(table) if table is not None and not replacing else None
+
+        def write(reader: pa.RecordBatchReader) -> None:
+            if existing is not None:  # an empty table: its columns must still fit
+                check_compatible(target, existing, reader.schema)
+            self._write_deltalake(where, reader, mode=how, props=props,
+                                  schema_mode="overwrite" if replacing else "merge")
+
+        before = data_files(uri)
+        return write_first_merge(target, data, mode, write,
+                                 lambda: self._remove_orphans(target, uri, before))
 
     # -- maintenance (engines/_maintenance_delta_rs.py) --------------------------------
 

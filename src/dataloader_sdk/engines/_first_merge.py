@@ -1,0 +1,243 @@
+"""A Merge into a table that holds no rows yet, written as one streamed append.
+
+With no target rows there is nothing to match, update or delete: the Merge inserts the
+step's rows, one per key (the greatest sequence wins, as ``_merge.dedup`` decides), minus
+rows deleted at the source. :func:`write_first_merge` streams them into delta-rs with the
+memory of an Append:
+
+- each batch is checked for NULL keys, has its soft deletes applied (``first_load_rows``)
+  and goes straight to delta-rs; it is also appended to an Arrow spill file on disk (in
+  the temporary directory: as big as the step's Arrow data, removed after the write);
+- uniqueness is proven on the way at no memory cost when the keys arrive strictly
+  increasing (a single key read in key order, the usual first load). Otherwise, after the
+  last batch the key columns are read back from the spill and sorted;
+- if some key repeats, the stream raises :class:`DuplicateKeysError` at its end, so
+  delta-rs commits nothing, and the rows are written again from the spill keeping only
+  each key's winner: the winners are computed from the key and sequence columns alone,
+  and the spill is streamed through that selection batch by batch.
+
+Peak memory therefore does not grow with the rows (docs/benchmarks.md, first load):
+an earlier version kept every key in memory and counted distinct keys in a hash table at
+the end, which made a 5M-row first load peak at 1.3 GB. The commit is the one the engine
+prepared (app transaction and metadata), so replay skipping and reconciliation are those
+of any other write.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataloader_sdk.engines._merge import (
+    check_merge_columns,
+    check_null_keys,
+    distinct_keys,
+    first_load_rows,
+    winner_positions,
+)
+from dataloader_sdk.engines._streams import CountedStream
+from dataloader_sdk.model import Merge, TargetName
+
+__all__ = ["DuplicateKeysError", "FirstMergeStream", "write_first_merge"]
+
+log = logging.getLogger(__name__)
+
+#: Compression of the spill file: none. zstd made it about 4x smaller but cost ~0.45 s of
+#: CPU per million rows of the benchmark table (150 bytes a row), a fifth of a first
+#: load's time; lz4 cost nearly as much. The file lives only while the write runs.
+SPILL_COMPRESSION: Literal["zstd", "lz4"] | None = None
+
+
+class DuplicateKeysError(Exception):
+    """Raised at the end of a :class:`FirstMergeStream` whose keys are not unique."""
+
+
+def write_first_merge(
+    target: TargetName,
+    data: pa.RecordBatchReader,
+    mode: Merge,
+    write: Callable[[pa.RecordBatchReader], None],
+    discard: Callable[[], None],
+) -> int:
+    """Write ``data`` as a Merge into a table without rows writes it; rows written.
+
+    Args:
+        target: the table (for messages).
+        data: the step's rows.
+        mode: the Merge (keys, sequence, soft deletes).
+        write: makes the one commit from a reader (append or overwrite, with the step's
+            commit properties); called a second time only if the keys repeat.
+        discard: removes the files of a write delta-rs aborted (the first attempt's,
+            when the keys repeat).
+
+    Raises:
+        DestinationError: a key or sequence column is missing, or a key is NULL.
+    """
+    with FirstMergeStream(target, data, mode) as stream:
+        try:
+            write(stream.reader)
+            return stream.rows
+        except Exception:
+            if not stream.duplicates:
+                if stream.error is not None:
+                    raise stream.error from None
+                raise
+        # delta-rs committed nothing; the files it wrote are in no commit.
+        log.info("table %s: the first load's keys are not unique; deduplicating", target)
+        discard()
+        again = CountedStream(stream.deduplicated())
+        try:
+            write(again.reader)
+        except Exception:
+            if again.error is not None:
+                raise again.error from None
+            raise
+        return again.rows
+
+
+class FirstMergeStream(CountedStream):
+    """The step's rows as the first Merge writes them, spilled in case keys repeat.
+
+    Use as a context manager: leaving it removes the spill file.
+
+    Attributes:
+        duplicates: whether the stream ended because some key occurs twice.
+    """
+
+    def __init__(self, target: TargetName, source: pa.RecordBatchReader, mode: Merge) -> None:
+        check_merge_columns(target, source.schema, mode)
+        self._target = target
+        self._mode = mode
+        self._order = _KeyOrder(mode.keys)
+        self._dir = Path(tempfile.mkdtemp(prefix="dataloader-merge-"))
+        self._spill = self._dir / "rows.arrows"
+        self.duplicates = False
+        # Soft deletes in flag mode add a column: the stream has the schema they produce.
+        # (Table.from_batches, not Schema.empty_table(): that one imports pandas.)
+        empty = pa.Table.from_batches([], schema=source.schema)
+        self._written = first_load_rows(target, empty, mode).schema
+        super().__init__(source, self._written)
+
+    def __enter__(self) -> FirstMergeStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        options = pa.ipc.IpcWriteOptions(compression=SPILL_COMPRESSION)
+        schema = self._source.schema
+        with pa.OSFile(str(self._spill), "wb") as sink, \
+                pa.ipc.new_stream(sink, schema, options=options) as spill:
+            for batch in self._source:
+                check_null_keys(self._target, batch, self._mode)
+                spill.write_batch(batch)
+                self._order.observe(batch)
+                yield from self._as_written(batch)
+        if not self._order.increasing and self._keys_repeat():
+            self.duplicates = True
+            raise DuplicateKeysError(
+                f"table {self._target}: the step's keys are not unique; deduplicating"
+            )
+
+    def _as_written(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        rows = pa.Table.from_batches([batch], self._source.schema)
+        written: list[pa.RecordBatch] = first_load_rows(self._target, rows, self._mode).to_batches()
+        return written
+
+    def _spilled(self) -> Iterator[pa.RecordBatch]:
+        # Read, not memory-mapped: the mapped pages would count in the process's RSS.
+        with pa.OSFile(str(self._spill), "rb") as source:
+            yield from pa.ipc.open_stream(source)
+
+    def _columns(self, names: list[str]) -> pa.Table:
+        """Some columns of every spilled row, in read order.
+
+        Copied: a column read from the file is a slice of its batch's whole body.
+        """
+        schema = pa.schema([self._source.schema.field(name) for name in names])
+        return pa.Table.from_batches(
+            [pa.RecordBatch.from_arrays([pa.concat_arrays([batch.column(n)]) for n in names],
+                                        schema=schema)
+             for batch in self._spilled()], schema)
+
+    def _keys_repeat(self) -> bool:
+        keys = list(self._mode.keys)
+        table = self._columns(keys)
+        n = table.num_rows
+        if n <= 1:
+            return False
+        try:
+            ordered = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
+        except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return bool(distinct_keys(table, keys) != n)  # a key type Arrow cannot sort
+        same: pa.ChunkedArray | None = None
+        for key in keys:
+            column = ordered.column(key)
+            equal = pc.equal(column.slice(1), column.slice(0, n - 1))
+            same = equal if same is None else pc.and_(same, equal)
+        return bool(pc.any(same).as_py())
+
+    def deduplicated(self) -> pa.RecordBatchReader:
+        """The spilled rows, one per key (the Merge's winner), as the first load writes
+        them; streamed from the spill file."""
+        sequence = self._mode.sequence
+        names = list(dict.fromkeys([*self._mode.keys,
+                                    *(sequence.columns if sequence is not None else ())]))
+        winners = winner_positions(self._columns(names), self._mode.keys, sequence)
+        # Sorted row positions; each spilled batch takes the ones in its range.
+        positions = winners.to_numpy(zero_copy_only=False)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            offset = 0
+            for batch in self._spilled():
+                end = offset + batch.num_rows
+                lo, hi = bisect_left(positions, offset), bisect_left(positions, end)
+                if hi > lo:
+                    local = pc.subtract(winners.slice(lo, hi - lo), _int64(offset))
+                    yield from self._as_written(batch.take(local))
+                offset = end
+
+        return pa.RecordBatchReader.from_batches(self._written, batches())
+
+
+class _KeyOrder:
+    """Whether a single key has arrived strictly increasing so far (which proves it
+    unique without keeping it). Composite keys, and types Arrow cannot compare, count
+    as not increasing."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self._key = keys[0] if len(keys) == 1 else None
+        self._last: pa.Scalar | None = None
+        self.increasing = self._key is not None
+
+    def observe(self, batch: pa.RecordBatch) -> None:
+        if not self.increasing or batch.num_rows == 0:
+            return
+        assert self._key is not None
+        column = batch.column(self._key)
+        n = len(column)
+        try:
+            ok = n < 2 or bool(pc.all(pc.greater(column.slice(1), column.slice(0, n - 1)))
+                               .as_py())
+            if ok and self._last is not None:
+                ok = bool(pc.greater(column[0], self._last).as_py())
+        except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            ok = False
+        self.increasing = ok
+        # Copied: a scalar of the batch would keep the whole imported batch alive.
+        self._last = pa.concat_arrays([column.slice(n - 1, 1)])[0] if ok else None
+
+
+def _int64(value: int) -> pa.Scalar:
+    """An int64 scalar built from bytes (``pa.scalar()`` of a Python int imports pandas)."""
+    data = pa.py_buffer(value.to_bytes(8, "little", signed=True))
+    return pa.Array.from_buffers(pa.int64(), 1, [None, data])[0]
