@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         change = change_source(dsn, args.rows, args.changed)
         print(f"  source: {change['updated']:,} rows updated, {change['inserted']:,} inserted "
               f"after {change['since']}", flush=True)
-        seed_table = seed_home / ".dataloader" / "delta" / Path(*TARGET_PARTS)
+        # The Delta root has a level per project incarnation between it and the schema.
+        [seed_table] = seed_home.glob(".dataloader/delta/**/" + "/".join(TARGET_PARTS))
         runs: dict[str, list[h.Run]] = {m: [] for m in modes}
         for i in range(args.repeat):
             for mode in (modes if i % 2 == 0 else modes[::-1]):
