@@ -16,7 +16,6 @@ __all__ = [
     "REGCLASS_QUALIFIED",
     "RESOLVE_TYPES",
     "TABLE_COLUMNS",
-    "TABLE_COLUMNS_QUALIFIED",
 ]
 
 REGCLASS = "SELECT to_regclass(format('%%I', %s::text))::oid"
@@ -56,31 +55,16 @@ RESOLVE_TYPES = (
 )
 
 #: A table's columns with resolved types in one round trip: ``REGCLASS``, ``ATTRIBUTES``
-#: and ``RESOLVE_TYPES`` joined; parameter ``table``. Columns: ord, typname, mod,
-#: is_array, type text, attname, nullable. No rows: no such table (or no columns).
+#: and ``RESOLVE_TYPES`` joined; parameters ``schema`` (None: the search path) and
+#: ``table``. Columns: ord, typname, mod, is_array, type text, attname, nullable. No rows:
+#: no such table (or no columns).
 TABLE_COLUMNS = (
     "WITH RECURSIVE u AS ("
     "  SELECT a.attnum AS ord, a.atttypid AS t, a.atttypmod AS mod, a.attname,"
     "  NOT a.attnotnull AS nullable FROM pg_attribute a"
-    "  WHERE a.attrelid = to_regclass(format('%%I', %(table)s::text))"
-    "  AND a.attnum > 0 AND NOT a.attisdropped"
-    "), r AS ("
-    "  SELECT u.ord, u.t, u.mod, 0 AS depth FROM u"
-    "  UNION ALL"
-    "  SELECT r.ord, t.typbasetype, t.typtypmod, r.depth + 1 FROM r"
-    "  JOIN pg_type t ON t.oid = r.t WHERE t.typtype = 'd' AND r.depth < 16"
-    ") SELECT DISTINCT ON (r.ord) r.ord, t.typname, r.mod, t.typcategory = 'A',"
-    "  format_type(u.t, u.mod), u.attname, u.nullable"
-    " FROM r JOIN pg_type t ON t.oid = r.t JOIN u ON u.ord = r.ord"
-    " ORDER BY r.ord, r.depth DESC"
-)
-
-#: ``TABLE_COLUMNS`` for a schema-qualified table; parameters ``schema`` and ``table``.
-TABLE_COLUMNS_QUALIFIED = (
-    "WITH RECURSIVE u AS ("
-    "  SELECT a.attnum AS ord, a.atttypid AS t, a.atttypmod AS mod, a.attname,"
-    "  NOT a.attnotnull AS nullable FROM pg_attribute a"
-    "  WHERE a.attrelid = to_regclass(format('%%I.%%I', %(schema)s::text, %(table)s::text))"
+    "  WHERE a.attrelid = to_regclass(CASE WHEN %(schema)s::text IS NULL"
+    "    THEN format('%%I', %(table)s::text)"
+    "    ELSE format('%%I.%%I', %(schema)s::text, %(table)s::text) END)"
     "  AND a.attnum > 0 AND NOT a.attisdropped"
     "), r AS ("
     "  SELECT u.ord, u.t, u.mod, 0 AS depth FROM u"

@@ -301,8 +301,8 @@ class PostgresConnector(SqlConnector):
         column-less) table falls back to those steps, which say what is wrong.
         """
         rows = self._query(
-            cat.TABLE_COLUMNS if obj.schema is None else cat.TABLE_COLUMNS_QUALIFIED,
-            {"schema": obj.schema, "table": obj.table}, action="reading columns of", obj=obj,
+            cat.TABLE_COLUMNS, {"schema": obj.schema, "table": obj.table},
+            action="reading columns of", obj=obj,
         )
         return [(str(n), bool(nu), PgType(str(typ), int(mod), bool(arr)), str(text))
                 for _, typ, mod, arr, text, n, nu in rows] or None
