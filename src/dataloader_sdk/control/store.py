@@ -2,7 +2,11 @@
 
 Each public method is one transaction; the work is done by the small modules next to
 this one (``sources``, ``tables``, ``scheduling``, ``history``, ``audit``), and every
-status change goes through :mod:`dataloader_sdk.control.status`.
+status change goes through :mod:`dataloader_sdk.control.status`. This module holds the
+lifecycle, the transactions and the history; the other methods come from mixins by job:
+``store_config`` (sources, tables), ``store_leases`` (scheduling, claims, leases),
+``store_orchestration``, ``store_operations`` (bulk edits, audit queries) and
+``store_ui``. What every store promises is :mod:`dataloader_sdk.control.protocol`.
 """
 
 from __future__ import annotations
@@ -10,13 +14,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime
 from typing import Literal, TypeVar
 
 import sqlalchemy as sa
 
-from dataloader_sdk.control import audit, history, identity, migrate, scheduling, sources, tables
+from dataloader_sdk.control import audit, history, identity, migrate
 from dataloader_sdk.control.database import (
     Environment,
     EnvironmentTarget,
@@ -26,19 +29,13 @@ from dataloader_sdk.control.database import (
 from dataloader_sdk.control.records import AuditEntry, BrokenTable, Claim
 from dataloader_sdk.control.resilience import ControlRetry, run_with_retries
 from dataloader_sdk.control.scheduling import RetryPolicy
+from dataloader_sdk.control.store_config import ConfigOps
+from dataloader_sdk.control.store_leases import LeaseOps
 from dataloader_sdk.control.store_operations import OperationsOps
 from dataloader_sdk.control.store_orchestration import OrchestrationOps
 from dataloader_sdk.control.store_ui import UiOps
 from dataloader_sdk.errors import ConfigError, StateError
-from dataloader_sdk.model import (
-    RunRecord,
-    SourceConfig,
-    TableConfig,
-    TableRecord,
-    TableState,
-    TableStatus,
-    utcnow,
-)
+from dataloader_sdk.model import RunRecord, utcnow
 
 # Claim, AuditEntry and RetryPolicy are re-exported: callers import them from here.
 __all__ = ["AuditEntry", "BrokenTable", "Claim", "ControlStore", "RetryPolicy"]
@@ -46,7 +43,7 @@ __all__ = ["AuditEntry", "BrokenTable", "Claim", "ControlStore", "RetryPolicy"]
 _T = TypeVar("_T")
 
 
-class ControlStore(OrchestrationOps, OperationsOps, UiOps):
+class ControlStore(ConfigOps, LeaseOps, OrchestrationOps, OperationsOps, UiOps):
     """Sources, tables, schedules, leases, run history and audit of one environment.
 
     Open with :meth:`open`; close with :meth:`close` (or use it as a context manager).
@@ -231,231 +228,6 @@ class ControlStore(OrchestrationOps, OperationsOps, UiOps):
             return calls()  # already inside a together() call: part of its transaction
         return run_with_retries(once, what=what, where=self._describe(),
                                 policy=self.control_retry)
-
-    # ------------------------------------------------------------------ sources
-
-    def add_source(self, cfg: SourceConfig, *, actor: str) -> SourceConfig:
-        """Add a source connection (audited).
-
-        Raises:
-            ValidationError: Invalid fields (all listed); nothing is written.
-            ConfigError: A source of that name exists.
-        """
-        now = self._clock()
-        return self._run(lambda c: sources.add_source(
-            c, cfg, actor=actor, now=now, environment=self.environment))
-
-    def update_source(
-        self, cfg: SourceConfig, *, actor: str, expected_version: int | None = None
-    ) -> SourceConfig:
-        """Replace the config of the source named ``cfg.name`` (audited, version bumped).
-
-        Raises:
-            ValidationError: Invalid fields; nothing is written.
-            UnknownNameError: No such source.
-            StaleVersionError: ``expected_version`` given and no longer current.
-        """
-        now = self._clock()
-        return self._run(lambda c: sources.update_source(
-            c, cfg, actor=actor, now=now, environment=self.environment,
-            expected_version=expected_version))
-
-    def remove_source(self, name: str, *, actor: str) -> None:
-        """Remove a source (audited).
-
-        Raises:
-            UnknownNameError: No such source.
-            ConfigError: Tables still use it (they are named).
-        """
-        now = self._clock()
-        self._run(lambda c: sources.remove_source(
-            c, name, actor=actor, now=now, environment=self.environment))
-
-    def get_source(self, name: str) -> SourceConfig:
-        """One source. Raises :class:`UnknownNameError` listing the known sources."""
-        return self._run(lambda c: sources.get_source(c, name))
-
-    def source_version(self, name: str) -> int:
-        """The source's optimistic-locking version (for ``update_source``)."""
-        return self._run(lambda c: sources.source_version(c, name))
-
-    def list_sources(self) -> list[SourceConfig]:
-        """Every source, sorted by name."""
-        return self._run(sources.list_sources)
-
-    # ------------------------------------------------------------------ tables
-
-    def add_table(self, cfg: TableConfig, *, actor: str) -> TableRecord:
-        """Add a table to load (status ``idle``, empty state; audited).
-
-        Raises:
-            ValidationError: Invalid fields (all listed); nothing is written.
-            UnknownNameError: Its source does not exist.
-            ConfigError: A table of that name exists.
-        """
-        now = self._clock()
-        return self._run(lambda c: tables.add_table(
-            c, cfg, actor=actor, now=now, environment=self.environment))
-
-    def update_table(
-        self, cfg: TableConfig, *, expected_version: int, actor: str
-    ) -> TableRecord:
-        """Replace the config of the table named ``cfg.name`` (audited, version bumped).
-
-        Status, state and schedule are kept.
-
-        Raises:
-            ValidationError: Invalid fields; nothing is written.
-            UnknownNameError: No such table, or its new source does not exist.
-            StaleVersionError: Someone changed it since ``expected_version``; reload, retry.
-        """
-        now = self._clock()
-        return self._run(lambda c: tables.update_table(
-            c, cfg, expected_version=expected_version, actor=actor, now=now,
-            environment=self.environment))
-
-    def remove_table(self, name: str, *, actor: str) -> None:
-        """Remove a table's control row (its run history is kept; audited).
-
-        Raises:
-            UnknownNameError: No such table.
-            StateError: It is running.
-        """
-        now = self._clock()
-        self._run(lambda c: tables.remove_table(
-            c, name, actor=actor, now=now, environment=self.environment))
-
-    def get_table(self, name: str) -> TableRecord:
-        """One table. Raises :class:`UnknownNameError` listing the known tables."""
-        return self._run(lambda c: tables.get_table(c, name))
-
-    def list_tables(self) -> list[TableRecord]:
-        """Every readable table, sorted by name (unreadable rows: :meth:`broken_tables`)."""
-        return self._run(tables.list_tables, "list the tables")
-
-    def broken_tables(self) -> list[BrokenTable]:
-        """Rows of ``table_control`` that cannot be read (edited by hand), with the reason."""
-        return self._run(tables.broken_tables, "list the broken tables")
-
-    def reset_state(self, name: str, *, actor: str) -> TableRecord:
-        """Forget a table's state (watermark, progress): the next run starts over. Audited.
-
-        Raises:
-            UnknownNameError: No such table.
-            StateError: It is running.
-        """
-        now = self._clock()
-        return self._run(lambda c: tables.reset_state(
-            c, name, actor=actor, now=now, environment=self.environment))
-
-    def unlock(self, name: str, *, actor: str, reason: str) -> TableRecord:
-        """Release a running table's lease by hand (status ``cancelled``; audited).
-
-        Raises:
-            UnknownNameError: No such table.
-            StateError: It is not running.
-        """
-        now = self._clock()
-        return self._run(lambda c: tables.unlock(
-            c, name, actor=actor, reason=reason, now=now, environment=self.environment))
-
-    # ------------------------------------------------------------------ scheduling
-
-    def enqueue_due(self, *, now: datetime) -> list[str]:
-        """Queue every due table and return their names (highest priority first)."""
-        return self._run(lambda c: scheduling.enqueue_due(c, now=now, retry=self.retry),
-                         "enqueue due tables")
-
-    def claim(
-        self, name: str, *, owner: str, lease_seconds: int, now: datetime,
-        run: Callable[[TableRecord], RunRecord] | None = None,
-    ) -> Claim:
-        """Claim one table for a manual run, whatever its schedule.
-
-        With ``run`` (the claimed table → the run's ``running`` history row), the run is
-        recorded in the same transaction and returned as ``Claim.run``: one control-DB
-        commit instead of two at a run's start, and never a lease without its history
-        row. ``run`` must return the same ``run_id`` when called again (the store retries
-        a call whose answer was lost; the row is then updated, not doubled).
-
-        Raises:
-            UnknownNameError: No such table.
-            LeaseError: Another worker holds the lease (named, with its expiry).
-        """
-
-        def claim_and_record(conn: sa.Connection) -> Claim:
-            held = scheduling.claim(conn, name, owner=owner, lease_seconds=lease_seconds,
-                                    now=now)
-            if run is None:
-                return held
-            record = run(held.table)
-            history.upsert_run(conn, record)
-            return replace(held, run=record)
-
-        return self._run(claim_and_record, f"claim table {name!r}")
-
-    def claim_due(
-        self, *, owner: str, limit: int, lease_seconds: int, now: datetime
-    ) -> list[Claim]:
-        """Claim up to ``limit`` queued tables (lowest ``priority`` number first).
-
-        Safe to call from many workers at once: each table is claimed by exactly one.
-        """
-        return self._run(lambda c: scheduling.claim_due(
-            c, owner=owner, limit=limit, lease_seconds=lease_seconds, now=now,
-            environment=self.environment), "claim due tables")
-
-    def save_state(self, claim: Claim, state: TableState) -> None:
-        """Store a claimed table's state after a committed step.
-
-        Raises:
-            LeaseError: The claim no longer holds (taken over, or failed by a monitor).
-        """
-        self._run(lambda c: scheduling.save_state(c, claim, state),
-                  f"save the state of table {claim.table.name!r}")
-
-    def renew(self, claim: Claim, *, now: datetime, lease_seconds: int) -> Claim:
-        """Extend a claim's lease (called periodically during long runs).
-
-        Raises:
-            LeaseError: The claim no longer holds (taken over, or failed by a monitor).
-        """
-        return self._run(
-            lambda c: scheduling.renew(c, claim, now=now, lease_seconds=lease_seconds),
-            f"renew the lease of table {claim.table.name!r}")
-
-    def finish(
-        self,
-        claim: Claim,
-        *,
-        status: Literal["succeeded", "failed", "skipped", "cancelled"],
-        now: datetime,
-        permanent: bool = False,
-    ) -> TableRecord:
-        """End a claimed run: release the lease, record the outcome, schedule the next run.
-
-        ``failed`` with ``permanent=True`` or with retries exhausted ends in
-        ``needs_attention``; otherwise a failed table is retried after the retry delay.
-
-        Raises:
-            LeaseError: The claim no longer holds.
-        """
-        return self._run(lambda c: scheduling.finish(
-            c, claim, status=status, now=now, permanent=permanent, retry=self.retry),
-            f"finish the run of table {claim.table.name!r}")
-
-    def set_status(
-        self, name: str, to: TableStatus, *, actor: str, reason: str
-    ) -> TableRecord:
-        """Change a table's status by hand or from a monitor (audited).
-
-        Raises:
-            InvalidTransitionError: The state machine forbids it (names from and to).
-        """
-        now = self._clock()
-        return self._run(lambda c: scheduling.set_status(
-            c, name, to, actor=actor, reason=reason, now=now, retry=self.retry,
-            environment=self.environment))
 
     # ------------------------------------------------------------------ history
 
