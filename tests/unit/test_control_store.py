@@ -1,10 +1,17 @@
-"""Unit tests of the control store on SQLite: every method, bad input, the state machine."""
+"""Unit tests of the control store: every method, bad input, the state machine.
+
+The store contract runs against both implementations of
+:class:`~dataloader_sdk.control.protocol.ControlStoreProtocol`: the SQL store on SQLite
+and the in-memory double of ``dataloader_sdk.testing`` (the ``store`` fixture). Tests of
+what only a database has (migrations, files per environment, connections racing, the raw
+database file) use ``sql_store`` and say so.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,6 +29,7 @@ from dataloader_sdk.control import (
     resolve_environment,
 )
 from dataloader_sdk.control.migrate import head_revision
+from dataloader_sdk.control.protocol import ControlStoreProtocol
 from dataloader_sdk.control.schema import metadata
 from dataloader_sdk.errors import (
     ConfigError,
@@ -37,11 +45,13 @@ from dataloader_sdk.model import (
     RunRecord,
     SourceConfig,
     TableConfig,
+    TableRecord,
     TableState,
     TableStatus,
     TargetName,
     Watermark,
 )
+from dataloader_sdk.testing import InMemoryControlStore
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -50,8 +60,35 @@ def _url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/dataloader.db"
 
 
+StoreFactory = Callable[..., ControlStoreProtocol]
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """Opens stores of one implementation (``max_retries``/``retry_delay_seconds`` as
+    ``ControlStore.open``); every store it made is closed after the test."""
+    made: list[ControlStoreProtocol] = []
+
+    def make(**kw: int) -> ControlStoreProtocol:
+        store: ControlStoreProtocol = (ControlStore.open(_url(tmp_path), **kw)
+                                       if request.param == "sqlite"
+                                       else InMemoryControlStore(**kw))
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[ControlStore]:
+def store(make_store: StoreFactory) -> ControlStoreProtocol:
+    return make_store()
+
+
+@pytest.fixture
+def sql_store(tmp_path: Path) -> Iterator[ControlStore]:
+    """The SQL store only: for tests of the database itself."""
     s = ControlStore.open(_url(tmp_path))
     yield s
     s.close()
@@ -72,13 +109,20 @@ def _tbl(name: str = "orders", source: str = "pg", **kw: object) -> TableConfig:
 
 
 @pytest.fixture
-def loaded(store: ControlStore) -> ControlStore:
+def loaded(store: ControlStoreProtocol) -> ControlStoreProtocol:
     store.add_source(_src(), actor="alice")
     store.add_table(_tbl(), actor="alice")
     return store
 
 
-def _snapshot(store: ControlStore) -> tuple[object, ...]:
+@pytest.fixture
+def sql_loaded(sql_store: ControlStore) -> ControlStore:
+    sql_store.add_source(_src(), actor="alice")
+    sql_store.add_table(_tbl(), actor="alice")
+    return sql_store
+
+
+def _snapshot(store: ControlStoreProtocol) -> tuple[object, ...]:
     return (store.list_sources(), store.list_tables(), store.audit_log(limit=1000),
             store.runs(limit=1000))
 
@@ -86,8 +130,10 @@ def _snapshot(store: ControlStore) -> tuple[object, ...]:
 # ---------------------------------------------------------------- migrations, environments
 
 
-def test_migrations_create_schema_matching_metadata(store: ControlStore, tmp_path: Path) -> None:
-    assert store.revision() == head_revision()
+def test_migrations_create_schema_matching_metadata(sql_store: ControlStore,
+                                                    tmp_path: Path) -> None:
+    """SQL only: the migrations make the database schema."""
+    assert sql_store.revision() == head_revision()
     engine = sa.create_engine(_url(tmp_path))
     try:
         with engine.connect() as conn:
@@ -100,19 +146,21 @@ def test_migrations_create_schema_matching_metadata(store: ControlStore, tmp_pat
         engine.dispose()
 
 
-def test_upgrade_is_idempotent_and_keeps_data(loaded: ControlStore, tmp_path: Path) -> None:
-    before = _snapshot(loaded)
-    loaded.upgrade()
-    loaded.upgrade()
-    assert _snapshot(loaded) == before
+def test_upgrade_is_idempotent_and_keeps_data(sql_loaded: ControlStore, tmp_path: Path) -> None:
+    """SQL only: migrations and reopening a database."""
+    before = _snapshot(sql_loaded)
+    sql_loaded.upgrade()
+    sql_loaded.upgrade()
+    assert _snapshot(sql_loaded) == before
     again = ControlStore.open(_url(tmp_path))
     try:
-        assert again.list_tables() == loaded.list_tables()
+        assert again.list_tables() == sql_loaded.list_tables()
     finally:
         again.close()
 
 
 def test_open_without_upgrade_refuses_unmigrated_db(tmp_path: Path) -> None:
+    """SQL only: migration revisions."""
     with pytest.raises(StateError, match="revision None"):
         ControlStore.open(_url(tmp_path), upgrade=False)
     ControlStore.open(_url(tmp_path)).close()
@@ -120,6 +168,7 @@ def test_open_without_upgrade_refuses_unmigrated_db(tmp_path: Path) -> None:
 
 
 def test_environments_are_separate_files(tmp_path: Path) -> None:
+    """SQL only: one database file per environment."""
     prod = ControlStore.open(_url(tmp_path), "dataloader")
     test = ControlStore.open(_url(tmp_path), "dataloader_test")
     try:
@@ -152,7 +201,7 @@ def test_resolve_environment() -> None:
         resolve_environment("not a url", "dataloader")
 
 
-def test_timestamps_read_back_tz_aware_utc(loaded: ControlStore) -> None:
+def test_timestamps_read_back_tz_aware_utc(loaded: ControlStoreProtocol) -> None:
     other_zone = timezone(timedelta(hours=5))
     loaded.enqueue_due(now=T0.astimezone(other_zone))
     c = loaded.claim_due(owner="w", limit=1, lease_seconds=60, now=T0.astimezone(other_zone))[0]
@@ -165,7 +214,7 @@ def test_timestamps_read_back_tz_aware_utc(loaded: ControlStore) -> None:
     assert entry.at.tzinfo == timezone.utc
 
 
-def test_naive_now_is_refused(loaded: ControlStore) -> None:
+def test_naive_now_is_refused(loaded: ControlStoreProtocol) -> None:
     with pytest.raises(ConfigError, match="timezone-aware"):
         loaded.enqueue_due(now=datetime(2024, 1, 1))
 
@@ -173,7 +222,7 @@ def test_naive_now_is_refused(loaded: ControlStore) -> None:
 # ---------------------------------------------------------------- sources
 
 
-def test_source_crud_and_audit(store: ControlStore) -> None:
+def test_source_crud_and_audit(store: ControlStoreProtocol) -> None:
     added = store.add_source(_src(options={"sslmode": "require"}), actor="alice")
     assert added == _src(options={"sslmode": "require"})
     assert store.get_source("pg") == added
@@ -213,7 +262,7 @@ def test_source_crud_and_audit(store: ControlStore) -> None:
     ],
 )
 def test_add_source_bad_input_changes_nothing(
-    store: ControlStore, cfg: SourceConfig, fields: set[str]
+    store: ControlStoreProtocol, cfg: SourceConfig, fields: set[str]
 ) -> None:
     before = _snapshot(store)
     with pytest.raises(ValidationError) as info:
@@ -223,7 +272,7 @@ def test_add_source_bad_input_changes_nothing(
     assert _snapshot(store) == before
 
 
-def test_source_errors(loaded: ControlStore) -> None:
+def test_source_errors(loaded: ControlStoreProtocol) -> None:
     before = _snapshot(loaded)
     with pytest.raises(ConfigError, match="already exists"):
         loaded.add_source(_src(), actor="a")
@@ -247,7 +296,7 @@ def test_source_errors(loaded: ControlStore) -> None:
 # ---------------------------------------------------------------- tables
 
 
-def test_table_crud_and_audit(loaded: ControlStore) -> None:
+def test_table_crud_and_audit(loaded: ControlStoreProtocol) -> None:
     rec = loaded.get_table("orders")
     assert rec.status == "idle"
     assert rec.version == 1
@@ -280,12 +329,12 @@ def test_table_crud_and_audit(loaded: ControlStore) -> None:
     assert gone.before is not None
 
 
-def test_three_part_target_round_trips(loaded: ControlStore) -> None:
+def test_three_part_target_round_trips(loaded: ControlStoreProtocol) -> None:
     cfg = TableConfig("uc", "pg", TargetName.parse("main.bronze.uc"), source_table="uc")
     assert loaded.add_table(cfg, actor="a").config.target == TargetName("bronze", "uc", "main")
 
 
-def test_stale_version_is_refused(loaded: ControlStore) -> None:
+def test_stale_version_is_refused(loaded: ControlStoreProtocol) -> None:
     loaded.update_table(_tbl(priority=2), expected_version=1, actor="a")
     before = _snapshot(loaded)
     with pytest.raises(StaleVersionError) as info:
@@ -306,7 +355,7 @@ def test_stale_version_is_refused(loaded: ControlStore) -> None:
     ],
 )
 def test_add_table_bad_input_changes_nothing(
-    loaded: ControlStore, cfg: TableConfig, fields: set[str]
+    loaded: ControlStoreProtocol, cfg: TableConfig, fields: set[str]
 ) -> None:
     before = _snapshot(loaded)
     with pytest.raises(ValidationError) as info:
@@ -317,7 +366,7 @@ def test_add_table_bad_input_changes_nothing(
     assert _snapshot(loaded) == before
 
 
-def test_table_errors(loaded: ControlStore) -> None:
+def test_table_errors(loaded: ControlStoreProtocol) -> None:
     before = _snapshot(loaded)
     with pytest.raises(ConfigError, match="'orders' already exists"):
         loaded.add_table(_tbl(), actor="a")
@@ -334,7 +383,7 @@ def test_table_errors(loaded: ControlStore) -> None:
     assert _snapshot(loaded) == before
 
 
-def test_reset_state(loaded: ControlStore) -> None:
+def test_reset_state(loaded: ControlStoreProtocol) -> None:
     c = loaded.claim("orders", owner="w", lease_seconds=60, now=T0)
     loaded.save_state(c, TableState(watermark=Watermark.of(42), txn_version=3))
     with pytest.raises(StateError, match="while it is running"):
@@ -389,7 +438,7 @@ def test_transition_to_unknown_status() -> None:
         check_transition("t", "done", "idle")
 
 
-def _put_in(store: ControlStore, status: TableStatus) -> None:
+def _put_in(store: ControlStoreProtocol, status: TableStatus) -> None:
     """Drive table 'orders' (idle) into ``status`` through the public API."""
     if status == "idle":
         return
@@ -406,7 +455,7 @@ def _put_in(store: ControlStore, status: TableStatus) -> None:
 
 
 @pytest.mark.parametrize(("frm", "to"), ALLOWED)
-def test_set_status_allowed(loaded: ControlStore, frm: TableStatus, to: TableStatus) -> None:
+def test_set_status_allowed(loaded: ControlStoreProtocol, frm: TableStatus, to: TableStatus) -> None:
     _put_in(loaded, frm)
     assert loaded.get_table("orders").status == frm
     rec = loaded.set_status("orders", to, actor="ops", reason="because")
@@ -426,7 +475,7 @@ def test_set_status_allowed(loaded: ControlStore, frm: TableStatus, to: TableSta
      ("failed", "succeeded")],
 )
 def test_set_status_forbidden_changes_nothing(
-    loaded: ControlStore, frm: TableStatus, to: TableStatus
+    loaded: ControlStoreProtocol, frm: TableStatus, to: TableStatus
 ) -> None:
     _put_in(loaded, frm)
     before = _snapshot(loaded)
@@ -435,7 +484,7 @@ def test_set_status_forbidden_changes_nothing(
     assert _snapshot(loaded) == before
 
 
-def test_set_status_needs_reason(loaded: ControlStore) -> None:
+def test_set_status_needs_reason(loaded: ControlStoreProtocol) -> None:
     with pytest.raises(ConfigError, match="reason"):
         loaded.set_status("orders", "queued", actor="ops", reason="")
 
@@ -443,7 +492,7 @@ def test_set_status_needs_reason(loaded: ControlStore) -> None:
 # ---------------------------------------------------------------- scheduling and leases
 
 
-def test_enqueue_due_rules(loaded: ControlStore) -> None:
+def test_enqueue_due_rules(loaded: ControlStoreProtocol) -> None:
     loaded.add_table(_tbl("manual", interval_seconds=None), actor="a")
     loaded.add_table(_tbl("off", enabled=False), actor="a")
     # never scheduled + interval -> due; manual (no interval) and disabled are not
@@ -458,7 +507,7 @@ def test_enqueue_due_rules(loaded: ControlStore) -> None:
     assert loaded.enqueue_due(now=T0 + timedelta(hours=1)) == ["orders"]
 
 
-def test_claim_due_orders_by_priority_and_limit(loaded: ControlStore) -> None:
+def test_claim_due_orders_by_priority_and_limit(loaded: ControlStoreProtocol) -> None:
     loaded.add_table(_tbl("urgent", priority=1), actor="a")
     loaded.add_table(_tbl("later", priority=500), actor="a")
     assert loaded.enqueue_due(now=T0) == ["urgent", "orders", "later"]
@@ -474,7 +523,7 @@ def test_claim_due_orders_by_priority_and_limit(loaded: ControlStore) -> None:
         loaded.claim("orders", owner="w", lease_seconds=-1, now=T0)
 
 
-def test_claim_lease_and_takeover(loaded: ControlStore) -> None:
+def test_claim_lease_and_takeover(loaded: ControlStoreProtocol) -> None:
     c1 = loaded.claim("orders", owner="w1", lease_seconds=60, now=T0)
     assert c1.generation == 1
     assert c1.expires_at == T0 + timedelta(seconds=60)
@@ -501,7 +550,7 @@ def test_claim_lease_and_takeover(loaded: ControlStore) -> None:
         loaded.claim("nope", owner="w", lease_seconds=5, now=T0)
 
 
-def test_claim_from_every_non_running_status(loaded: ControlStore) -> None:
+def test_claim_from_every_non_running_status(loaded: ControlStoreProtocol) -> None:
     for status in ("idle", "queued", "succeeded", "skipped", "failed", "needs_attention"):
         loaded.remove_table("orders", actor="a")
         loaded.add_table(_tbl(), actor="a")
@@ -511,7 +560,7 @@ def test_claim_from_every_non_running_status(loaded: ControlStore) -> None:
         loaded.finish(c, status="succeeded", now=T0)
 
 
-def test_monitor_fails_stuck_run_and_old_claim_loses(loaded: ControlStore) -> None:
+def test_monitor_fails_stuck_run_and_old_claim_loses(loaded: ControlStoreProtocol) -> None:
     c = loaded.claim("orders", owner="w", lease_seconds=60, now=T0)
     rec = loaded.set_status("orders", "failed", actor="monitor", reason="running too long")
     assert rec.lease_owner is None
@@ -520,37 +569,34 @@ def test_monitor_fails_stuck_run_and_old_claim_loses(loaded: ControlStore) -> No
         loaded.finish(c, status="succeeded", now=T0)
 
 
-def test_finish_retry_policy(tmp_path: Path) -> None:
-    store = ControlStore.open(_url(tmp_path), max_retries=2, retry_delay_seconds=30)
-    try:
-        store.add_source(_src(), actor="a")
-        store.add_table(_tbl(), actor="a")
-        now = T0
-        statuses = []
-        for _ in range(3):
-            c = store.claim("orders", owner="w", lease_seconds=60, now=now)
-            rec = store.finish(c, status="failed", now=now)
-            statuses.append((rec.status, rec.retry_count))
-            if rec.status == "failed":
-                assert rec.next_run_at == now + timedelta(seconds=30)
-                assert store.enqueue_due(now=now + timedelta(seconds=30)) == ["orders"]
-            now += timedelta(minutes=1)
-        assert statuses == [("failed", 1), ("failed", 2), ("needs_attention", 3)]
-        assert store.enqueue_due(now=now + timedelta(days=1)) == []
-        rec = store.set_status("orders", "idle", actor="ops", reason="fixed the source")
-        assert rec.retry_count == 0
+def test_finish_retry_policy(make_store: StoreFactory) -> None:
+    store = make_store(max_retries=2, retry_delay_seconds=30)
+    store.add_source(_src(), actor="a")
+    store.add_table(_tbl(), actor="a")
+    now = T0
+    statuses = []
+    for _ in range(3):
         c = store.claim("orders", owner="w", lease_seconds=60, now=now)
-        assert store.finish(c, status="failed", now=now, permanent=True).status == (
-            "needs_attention")
-        c = store.claim("orders", owner="w", lease_seconds=60, now=now)
-        rec = store.finish(c, status="skipped", now=now)
-        assert (rec.status, rec.retry_count) == ("skipped", 0)
-    finally:
-        store.close()
+        rec = store.finish(c, status="failed", now=now)
+        statuses.append((rec.status, rec.retry_count))
+        if rec.status == "failed":
+            assert rec.next_run_at == now + timedelta(seconds=30)
+            assert store.enqueue_due(now=now + timedelta(seconds=30)) == ["orders"]
+        now += timedelta(minutes=1)
+    assert statuses == [("failed", 1), ("failed", 2), ("needs_attention", 3)]
+    assert store.enqueue_due(now=now + timedelta(days=1)) == []
+    rec = store.set_status("orders", "idle", actor="ops", reason="fixed the source")
+    assert rec.retry_count == 0
+    c = store.claim("orders", owner="w", lease_seconds=60, now=now)
+    assert store.finish(c, status="failed", now=now, permanent=True).status == (
+        "needs_attention")
+    c = store.claim("orders", owner="w", lease_seconds=60, now=now)
+    rec = store.finish(c, status="skipped", now=now)
+    assert (rec.status, rec.retry_count) == ("skipped", 0)
 
 
-def test_claim_concurrently_sqlite(loaded: ControlStore, tmp_path: Path) -> None:
-    """Two stores (own connections) race to claim the same table: one wins."""
+def test_claim_concurrently_sqlite(sql_loaded: ControlStore, tmp_path: Path) -> None:
+    """SQL only: two stores (own connections) race to claim the same table: one wins."""
     stores = [ControlStore.open(_url(tmp_path), upgrade=False) for _ in range(2)]
     barrier = threading.Barrier(2)
     results: list[object] = []
@@ -573,6 +619,27 @@ def test_claim_concurrently_sqlite(loaded: ControlStore, tmp_path: Path) -> None
     assert sum(isinstance(r, LeaseError) for r in results) == 1
 
 
+def test_claim_concurrently_one_store(loaded: ControlStoreProtocol) -> None:
+    """Two threads race to claim the same table through one store: one wins."""
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def work(owner: str) -> None:
+        barrier.wait()
+        try:
+            results.append(loaded.claim("orders", owner=owner, lease_seconds=60, now=T0))
+        except LeaseError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(isinstance(r, Claim) for r in results) == 1
+    assert sum(isinstance(r, LeaseError) for r in results) == 1
+
+
 # ---------------------------------------------------------------- history
 
 
@@ -583,7 +650,7 @@ def _run(run_id: str, started: datetime, **kw: object) -> RunRecord:
     return RunRecord(run_id=run_id, started_at=started, **base)  # type: ignore[arg-type]
 
 
-def test_record_run_insert_then_update(loaded: ControlStore) -> None:
+def test_record_run_insert_then_update(loaded: ControlStoreProtocol) -> None:
     loaded.record_run(_run("r1", T0))
     finished = _run("r1", T0, status="succeeded", finished_at=T0 + timedelta(seconds=5),
                     rows_read=10, rows_written=10, steps_committed=1,
@@ -599,7 +666,7 @@ def test_record_run_insert_then_update(loaded: ControlStore) -> None:
     assert loaded.runs("nothing") == []
 
 
-def test_record_run_bad_input_changes_nothing(loaded: ControlStore) -> None:
+def test_record_run_bad_input_changes_nothing(loaded: ControlStoreProtocol) -> None:
     before = _snapshot(loaded)
     with pytest.raises(ValidationError) as info:
         loaded.record_run(_run("", datetime(2024, 1, 1), rows_read=-1))
@@ -609,19 +676,97 @@ def test_record_run_bad_input_changes_nothing(loaded: ControlStore) -> None:
     assert _snapshot(loaded) == before
 
 
-def test_audit_log_limit(loaded: ControlStore) -> None:
+def test_audit_log_limit(loaded: ControlStoreProtocol) -> None:
     assert len(loaded.audit_log(limit=1)) == 1
     assert len(loaded.audit_log()) == 2
     with pytest.raises(ConfigError):
         loaded.audit_log(limit=-5)
 
 
-def test_secret_never_stored(loaded: ControlStore, tmp_path: Path) -> None:
-    """Only the reference is stored; a raw value looking like a secret is refused."""
+def test_secret_never_stored(sql_loaded: ControlStore, tmp_path: Path) -> None:
+    """SQL only (reads the raw database file): only the reference is stored; a raw value
+    looking like a secret is refused (refusal for both stores: test_add_source_bad_input)."""
     with pytest.raises(ValidationError):
-        loaded.add_source(_src("s2", secret="p@ssw0rd"), actor="a")
+        sql_loaded.add_source(_src("s2", secret="p@ssw0rd"), actor="a")
     with sqlite3.connect(tmp_path / "dataloader.db") as raw:
         dump = "\n".join(raw.iterdump())
     raw.close()
     assert "p@ssw0rd" not in dump
     assert "env:PGPW" in dump
+
+
+def _run_of(run_id: str, started: datetime) -> Callable[[TableRecord], RunRecord]:
+    return lambda table: _run(run_id, started, table_id=table.table_id)
+
+
+def test_together_is_all_or_nothing(loaded: ControlStoreProtocol) -> None:
+    c = loaded.claim("orders", owner="w", lease_seconds=60, now=T0)
+
+    def end_of_run_that_fails() -> None:
+        loaded.record_run(_run("r1", T0))
+        loaded.save_state(c, TableState(txn_version=5))
+        raise RuntimeError("the engine failed after both writes")
+
+    with pytest.raises(RuntimeError):
+        loaded.together(end_of_run_that_fails)
+    assert loaded.runs() == []
+    assert loaded.get_table("orders").state == TableState()
+
+    def end_of_run() -> int:
+        loaded.record_run(_run("r1", T0, status="succeeded", finished_at=T0))
+        loaded.save_state(c, TableState(txn_version=5))
+        return 7
+
+    assert loaded.together(end_of_run) == 7
+    assert [r.status for r in loaded.runs()] == ["succeeded"]
+    assert loaded.get_table("orders").state.txn_version == 5
+
+
+def test_claim_records_its_run_and_a_takeover_closes_it(loaded: ControlStoreProtocol) -> None:
+    first = loaded.claim("orders", owner="w1", lease_seconds=60, now=T0,
+                         run=_run_of("r1", T0))
+    assert first.run is not None
+    assert loaded.runs() == [first.run]
+    later = T0 + timedelta(seconds=61)
+    second = loaded.claim("orders", owner="w2", lease_seconds=60, now=later,
+                          run=_run_of("r2", later))
+    assert second.generation == first.generation + 1
+    runs = loaded.runs()
+    assert [r.run_id for r in runs] == ["r2", "r1"]
+    assert (runs[1].status, runs[1].error_class, runs[1].finished_at) == (
+        "failed", "AbandonedRun", later)
+    assert runs[0].status == "running"
+
+
+def test_renew_extends_only_a_held_lease(loaded: ControlStoreProtocol) -> None:
+    c = loaded.claim("orders", owner="w", lease_seconds=60, now=T0)
+    renewed = loaded.renew(c, now=T0 + timedelta(seconds=50), lease_seconds=60)
+    assert renewed.expires_at == T0 + timedelta(seconds=110)
+    assert loaded.get_table("orders").lease_expires_at == renewed.expires_at
+    with pytest.raises(LeaseError):  # the renewed lease holds at +100 s: no takeover
+        loaded.claim("orders", owner="w2", lease_seconds=60, now=T0 + timedelta(seconds=100))
+    loaded.finish(renewed, status="succeeded", now=T0 + timedelta(seconds=100))
+    with pytest.raises(LeaseError, match="no lease"):
+        loaded.renew(renewed, now=T0 + timedelta(seconds=101), lease_seconds=60)
+
+
+def test_unlock_cancels_the_run_and_audits(loaded: ControlStoreProtocol) -> None:
+    c = loaded.claim("orders", owner="w", lease_seconds=60, now=T0, run=_run_of("r1", T0))
+    with pytest.raises(ConfigError, match="reason"):
+        loaded.unlock("orders", actor="ops", reason=" ")
+    rec = loaded.unlock("orders", actor="ops", reason="host is gone")
+    assert (rec.status, rec.lease_owner) == ("cancelled", None)
+    assert loaded.runs()[0].error_class == "LoadCancelledError"
+    entry = loaded.audit_log("orders")[0]
+    assert (entry.action, entry.actor) == ("status", "ops")
+    assert entry.after == {"status": "cancelled", "reason": "unlock: host is gone"}
+    with pytest.raises(LeaseError):
+        loaded.save_state(c, TableState(txn_version=1))
+    with pytest.raises(StateError, match="not running"):
+        loaded.unlock("orders", actor="ops", reason="again")
+
+
+def test_both_stores_keep_the_protocol(store: ControlStoreProtocol) -> None:
+    assert isinstance(store, ControlStoreProtocol)
+    assert store.control_id == store.control_id
+    assert store.environment == "dataloader"

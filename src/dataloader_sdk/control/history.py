@@ -11,14 +11,20 @@ from dataloader_sdk.control.schema import historical_metadata as HM
 from dataloader_sdk.errors import ValidationError
 from dataloader_sdk.model import RunRecord
 
-__all__ = ["ABANDONED", "CANCELLED", "cancel_open_runs", "close_abandoned_runs", "read_runs",
-           "upsert_run"]
+__all__ = ["ABANDONED", "ABANDONED_MESSAGE", "CANCELLED", "cancel_open_runs",
+           "close_abandoned_runs", "read_runs", "upsert_run"]
 
 #: The error class of a run whose process died (or lost its control DB) before it
 #: could record how it ended.
 ABANDONED = "AbandonedRun"
 #: The error class of a run stopped by the user (Ctrl-C, SIGTERM, ``tables unlock``).
 CANCELLED = "LoadCancelledError"
+#: The error message of an abandoned run.
+ABANDONED_MESSAGE = (
+    "the run ended without recording its outcome (its process was killed, or the control "
+    "database failed at its end); a later run of the table picked up from the last Delta "
+    "commit"
+)
 
 
 _UPDATE_RUN = (
@@ -62,9 +68,7 @@ def close_abandoned_runs(conn: sa.Connection, table_id: int, *, now: datetime) -
         .where(HM.c.table_id == table_id, HM.c.status == "running")
         .values(
             status="failed", finished_at=now, error_class=ABANDONED,
-            error_message="the run ended without recording its outcome (its process was "
-            "killed, or the control database failed at its end); a later run of the table "
-            "picked up from the last Delta commit",
+            error_message=ABANDONED_MESSAGE,
         )
     )
     return int(result.rowcount or 0)

@@ -28,8 +28,8 @@ from dataloader_sdk.control.tables import table_row
 from dataloader_sdk.errors import ConfigError, LeaseError
 from dataloader_sdk.model import JSONValue, TableRecord, TableState, TableStatus
 
-__all__ = ["RetryPolicy", "claim", "claim_due", "enqueue_due", "finish", "save_state",
-           "set_status"]
+__all__ = ["RetryPolicy", "check_positive", "claim", "claim_due", "enqueue_due", "finish",
+           "lease_error", "lease_held", "save_state", "set_status"]
 
 FinishStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
 
@@ -53,13 +53,15 @@ class RetryPolicy:
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
 
 
-def _positive(value: object, name: str) -> int:
+def check_positive(value: object, name: str) -> int:
+    """``value`` if it is a positive integer, else :class:`ConfigError` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     return value
 
 
-def _lease_held(row: Any, now: datetime) -> bool:
+def lease_held(row: Any, now: datetime) -> bool:
+    """Whether the table row is running under a lease that has not expired at ``now``."""
     return (
         row.status == "running"
         and row.lease_expires_at is not None
@@ -67,7 +69,8 @@ def _lease_held(row: Any, now: datetime) -> bool:
     )
 
 
-def _lease_error(name: str, row: Any, what: str) -> LeaseError:
+def lease_error(name: str, row: Any, what: str) -> LeaseError:
+    """The error for a claim that no longer holds, naming the table's current holder."""
     if row is None:
         return LeaseError(f"{what} table {name!r}: the table no longer exists")
     if row.status == "running":
@@ -125,7 +128,7 @@ def _take_lease(
                 run_generation=generation, updated_at=now)
     )
     if result.rowcount != 1:
-        raise _lease_error(row.name, table_row(conn, row.name), "cannot claim")
+        raise lease_error(row.name, table_row(conn, row.name), "cannot claim")
     # Only one run of a table holds its lease, so a history row of the table still
     # 'running' belongs to a run that died (killed, or the control DB failed at its end).
     close_abandoned_runs(conn, row.table_id, now=now)
@@ -148,15 +151,15 @@ def claim(
     """
     check_now(now)
     check_actor(owner)
-    _positive(lease_seconds, "lease_seconds")
+    check_positive(lease_seconds, "lease_seconds")
     row = table_row(conn, name, lock=True)
-    if _lease_held(row, now) and row.lease_owner == owner:
+    if lease_held(row, now) and row.lease_owner == owner:
         # Our own lease: an earlier attempt of this very claim committed but its answer
         # was lost (the store retries such calls), or this worker's previous run of the
         # table died without releasing it. Either way the lease is ours to use.
         return Claim(table=row_to_table(row), owner=owner, generation=row.run_generation,
                      expires_at=row.lease_expires_at)
-    if _lease_held(row, now) and not owner_is_gone(row.lease_owner):
+    if lease_held(row, now) and not owner_is_gone(row.lease_owner):
         raise LeaseError(
             f"table {name!r} is already running: leased by {row.lease_owner!r} until "
             f"{row.lease_expires_at.isoformat()}; wait for that run to finish (or for the "
@@ -192,8 +195,8 @@ def claim_due(
     """
     check_now(now)
     check_actor(owner)
-    _positive(limit, "limit")
-    _positive(lease_seconds, "lease_seconds")
+    check_positive(limit, "limit")
+    check_positive(lease_seconds, "lease_seconds")
     query = (
         sa.select(T)
         .where(T.c.status == "queued", T.c.enabled.is_(True))
@@ -240,7 +243,7 @@ def _held_row(conn: sa.Connection, held: Claim, what: str) -> Any:
         or row.lease_owner != held.owner
         or row.run_generation != held.generation
     ):
-        raise _lease_error(name, row, what)
+        raise lease_error(name, row, what)
     return row
 
 
@@ -367,7 +370,7 @@ def set_status(
         sa.update(T).where(T.c.table_id == row.table_id, T.c.status == row.status).values(values)
     )
     if result.rowcount != 1:  # pragma: no cover - the row is locked (or SQLite is serial)
-        raise _lease_error(name, table_row(conn, name), "cannot change the status of")
+        raise lease_error(name, table_row(conn, name), "cannot change the status of")
     before: dict[str, JSONValue] = {"status": row.status, "retry_count": row.retry_count}
     after = row_to_table(table_row(conn, name))
     after_json: dict[str, JSONValue] = {

@@ -18,6 +18,7 @@ from dataloader_sdk.model import SourceConfig
 
 __all__ = [
     "add_source",
+    "check_source_config",
     "get_source",
     "list_sources",
     "remove_source",
@@ -27,7 +28,12 @@ __all__ = [
 ]
 
 
-def _validate(cfg: SourceConfig) -> None:
+def check_source_config(cfg: SourceConfig) -> None:
+    """Refuse an invalid source config, every bad field listed (nothing is written).
+
+    Raises:
+        ValidationError: The config's problems.
+    """
     problems = cfg.problems()
     if isinstance(cfg.options, Mapping) and (p := json_problem("options", cfg.options)):
         problems.append(p)
@@ -57,7 +63,7 @@ def add_source(
 ) -> SourceConfig:
     """Insert a new source and audit it; refuses invalid config or a duplicate name."""
     check_actor(actor)
-    _validate(cfg)
+    check_source_config(cfg)
     if conn.execute(sa.select(S.c.source_id).where(S.c.name == cfg.name)).first() is not None:
         raise ConfigError(
             f"source {cfg.name!r} already exists in {environment}; "
@@ -82,7 +88,7 @@ def update_source(
 ) -> SourceConfig:
     """Replace a source's config (matched by name), bump its version and audit it."""
     check_actor(actor)
-    _validate(cfg)
+    check_source_config(cfg)
     row = _row(conn, cfg.name, lock=True)
     if expected_version is not None and row.version != expected_version:
         raise StaleVersionError(

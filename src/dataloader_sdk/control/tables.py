@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -33,9 +33,12 @@ __all__ = [
     "add_table",
     "apply_target_rules",
     "broken_tables",
+    "check_table_config",
+    "check_target",
     "get_table",
     "list_tables",
     "lower_target",
+    "refuse_if_running",
     "remove_table",
     "reset_state",
     "table_names",
@@ -45,7 +48,12 @@ __all__ = [
 ]
 
 
-def _validate(conn: sa.Connection, cfg: TableConfig) -> None:
+def check_table_config(cfg: TableConfig) -> None:
+    """Refuse an invalid table config, every bad field listed (nothing is written).
+
+    Raises:
+        ValidationError: The config's problems.
+    """
     problems = cfg.problems()
     target: object = cfg.target  # typed, but callers may pass a string at runtime
     if not isinstance(target, TargetName):
@@ -56,6 +64,10 @@ def _validate(conn: sa.Connection, cfg: TableConfig) -> None:
         problems.append(p)
     if problems:
         raise ValidationError(f"table {cfg.name!r}", problems)
+
+
+def _validate(conn: sa.Connection, cfg: TableConfig) -> None:
+    check_table_config(cfg)
     if conn.execute(sa.select(S.c.source_id).where(S.c.name == cfg.source)).first() is None:
         raise UnknownNameError(
             "source", cfg.source, source_names(conn),
@@ -82,14 +94,21 @@ def apply_target_rules(conn: sa.Connection, cfg: TableConfig, stored: str | None
     Raises:
         ConfigError: another table has the same target (named, with what to do).
     """
+    others = conn.execute(sa.select(T.c.name, T.c.target).where(T.c.name != cfg.name)
+                          .order_by(T.c.name))
+    return check_target(cfg, stored, [(name, str(other)) for name, other in others])
+
+
+def check_target(
+    cfg: TableConfig, stored: str | None, others: Iterable[tuple[str, str]]
+) -> TableConfig:
+    """:func:`apply_target_rules` given the other tables' ``(name, target)``, by name."""
     target = cfg.target
     if str(target) != stored:
         target = lower_target(target)
         cfg = replace(cfg, target=target)
     wanted = str(target).lower()
-    others = conn.execute(sa.select(T.c.name, T.c.target).where(T.c.name != cfg.name)
-                          .order_by(T.c.name))
-    clash = [name for name, other in others if str(other).lower() == wanted]
+    clash = [name for name, other in others if name != cfg.name and other.lower() == wanted]
     if clash:
         raise ConfigError(
             f"table {cfg.name!r}: target {target} is already the target of table "
@@ -191,7 +210,8 @@ def update_table(
     return after
 
 
-def _refuse_if_running(row: Any, doing: str) -> None:
+def refuse_if_running(row: Any, doing: str) -> None:
+    """Refuse ``doing`` to a running table (:class:`StateError` naming its lease)."""
     if row.status == "running":
         raise StateError(
             f"cannot {doing} table {row.name!r} while it is running (lease owner "
@@ -207,7 +227,7 @@ def remove_table(
     """Delete a table's control row (its run history stays) and audit it."""
     check_actor(actor)
     row = table_row(conn, name, lock=True)
-    _refuse_if_running(row, "remove")
+    refuse_if_running(row, "remove")
     before = row_to_table(row)
     conn.execute(sa.delete(T).where(T.c.table_id == row.table_id))
     write_audit(conn, kind="table", entity=name, action="delete", actor=actor, at=now,
@@ -224,7 +244,7 @@ def reset_state(
     """
     check_actor(actor)
     row = table_row(conn, name, lock=True)
-    _refuse_if_running(row, "reset the state of")
+    refuse_if_running(row, "reset the state of")
     before = row_to_table(row)
     conn.execute(
         sa.update(T).where(T.c.table_id == row.table_id)

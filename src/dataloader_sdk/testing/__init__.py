@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataloader_sdk.testing.cases import CASES, TODAY, ConformanceCase, case
 from dataloader_sdk.testing.faults import CRASH_POINTS, CrashPoint, FaultyEngine, InjectedCrash
 from dataloader_sdk.testing.machine import NOW, EngineFactory, run_conformance
+from dataloader_sdk.testing.memory_store import InMemoryControlStore
 from dataloader_sdk.testing.sim import SimRow, SimTable, SourceHarness, SqlAlchemySourceHarness
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "CrashPoint",
     "EngineFactory",
     "FaultyEngine",
+    "InMemoryControlStore",
     "InjectedCrash",
     "SimRow",
     "SimTable",
