@@ -25,9 +25,15 @@ __all__ = [
     "Outcome",
     "ReferenceModel",
     "RollingModel",
+    "SignatureMode",
 ]
 
-Outcome = Literal["loaded", "skipped", "nothing", "refused"]
+#: What a load must end in. ``loaded_or_skipped``: either is right (the source changed and
+#: changed back; see :class:`CheckAndLoadModel`).
+Outcome = Literal["loaded", "skipped", "nothing", "refused", "loaded_or_skipped"]
+
+#: How a connector's ChangeSignature probe sees changes (``SourceHarness.change_signature``).
+SignatureMode = Literal["exact", "content", "none"]
 
 
 class ReferenceModel:
@@ -52,6 +58,10 @@ class ReferenceModel:
         """The target as a multiset of row tuples."""
         return Counter(self.rows)
 
+    def declare_signature(self, mode: SignatureMode) -> None:
+        """Told the source's change-signature mode before the first load (most models
+        do not depend on it)."""
+
 
 def _cursor_rows(snapshot: list[SimRow]) -> list[SimRow]:
     return [r for r in snapshot if r.cur is not None]
@@ -73,22 +83,47 @@ class FullModel(ReferenceModel):
 
 
 class CheckAndLoadModel(FullModel):
-    """``check_and_load`` over ``full``: skipped iff the signature did not change."""
+    """``check_and_load`` over ``full``: skipped iff the signature did not change.
+
+    The signature is row count and max(cursor), plus what the connector's ChangeSignature
+    sees: with an ``exact`` one, every change (counted); with a ``content`` one (a hash
+    of the rows), the rows themselves. An exact signature may also be a content hash
+    that calls itself exact: when the source changed and changed back (a row inserted
+    and deleted again) the model accepts a load or a skip, since both leave the target
+    as it is. So a correct connector never fails at random.
+    """
 
     def __init__(self, exact: bool) -> None:
         super().__init__()
         self.exact = exact
+        self.mode: SignatureMode = "exact" if exact else "none"
         self.signature: tuple[Any, ...] | None = None
+        #: The source rows of the last committed load.
+        self.loaded: Counter[tuple[Any, ...]] | None = None
+
+    def declare_signature(self, mode: SignatureMode) -> None:
+        self.mode = mode
+        self.exact = mode != "none"
 
     def load(self, snapshot: list[SimRow], steps: int | None, changes: int) -> Outcome:
+        content = Counter(r.key() for r in snapshot)
         signature: tuple[Any, ...] = (len(snapshot), _top(snapshot))
-        if self.exact:
+        if self.mode == "content":
+            signature += (tuple(sorted(content.items())),)
+        elif self.exact:
             signature += (changes,)
         if self.signature == signature:
             return "skipped"
+        if self.mode == "exact" and content == self.loaded:
+            # Changed and changed back: a change counter loads, a content hash skips;
+            # the target holds these rows already either way.
+            if steps != 0:
+                self.signature = signature
+            return "loaded_or_skipped"
         outcome = super().load(snapshot, steps, changes)
         if outcome == "loaded":
             self.signature = signature
+            self.loaded = content
         return outcome
 
 

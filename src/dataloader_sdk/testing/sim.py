@@ -67,9 +67,11 @@ class SourceHarness(Protocol):
     name: str
     #: The schema the tables live in (``source_schema`` of the loaded table).
     schema: str | None
-    #: ``exact`` if the connector's ChangeSignature probe sees every change; ``none`` if it
-    #: answers None (check_and_load then compares row count and max(cursor) only).
-    change_signature: Literal["exact", "none"]
+    #: ``exact`` if the connector's ChangeSignature probe sees every change (a change
+    #: counter, a commit version); ``content`` if it is a hash of the rows (it rightly
+    #: sees no change when a row is inserted and deleted again); ``none`` if it answers
+    #: None (check_and_load then compares row count and max(cursor) only).
+    change_signature: Literal["exact", "content", "none"]
 
     def create_table(self) -> SimTable:
         """A new, empty conformance table with a unique name."""
@@ -135,7 +137,7 @@ class SqlAlchemySourceHarness:
         *,
         name: str,
         schema: str | None = None,
-        change_signature: Literal["exact", "none"] = "none",
+        change_signature: Literal["exact", "content", "none"] = "none",
         after_write: str | None = None,
     ) -> None:
         self.name = name
