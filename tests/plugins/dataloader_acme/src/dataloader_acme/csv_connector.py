@@ -27,7 +27,8 @@ from dataloader_sdk.model import (
 from dataloader_sdk.secrets import Secret
 
 _TYPES = {"int64": pa.int64(), "string": pa.string(), "date32": pa.date32(),
-          "bool": pa.bool_()}
+          "bool": pa.bool_(), "float64": pa.float64(), "decimal": pa.decimal128(18, 3),
+          "timestamp": pa.timestamp("us")}
 _OPS = {">=": pc.greater_equal, ">": pc.greater, "<=": pc.less_equal, "<": pc.less,
         "=": pc.equal}
 
@@ -96,6 +97,8 @@ class CsvConnector:
 
     def read(self, select: Select, *, batch_rows: int = 65536) -> pa.RecordBatchReader:
         table = self._filtered(select.source, select.where)
+        if select.columns is not None:
+            table = table.select(list(select.columns))
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
 
     def check(self) -> None:
