@@ -18,6 +18,9 @@ Four tools, each importable from here (``docs/testing.md``, ``docs/plugins.md``)
   documented rules of a connector (type map, empty schema, bounded memory, probe
   precision, error classes, resources released after a crashed load), given a
   :class:`ContractSource` that makes tables of the :data:`SHAPES` in the source.
+* **Table shapes** (:data:`SHAPES`, :func:`run_shape_load`, :data:`SHAPE_LOADS`): tables
+  beyond the conformance one (composite key, no key, wide, names that need quoting),
+  each loaded with the strategies that apply and compared with the source.
 * **An in-memory control store** (:class:`InMemoryControlStore`): the
   :class:`~dataloader_sdk.control.protocol.ControlStoreProtocol` without a database,
   for unit tests of a strategy or connector.
@@ -39,6 +42,7 @@ from dataloader_sdk.testing.contract import (
 )
 from dataloader_sdk.testing.contract_sources import (
     ContractSource,
+    ShapeSource,
     SqlAlchemyContractSource,
     open_file_handles,
 )
@@ -46,6 +50,7 @@ from dataloader_sdk.testing.faults import CRASH_POINTS, CrashPoint, FaultyEngine
 from dataloader_sdk.testing.machine import NOW, EngineFactory, run_conformance
 from dataloader_sdk.testing.memory_store import InMemoryControlStore
 from dataloader_sdk.testing.reference import SignatureMode
+from dataloader_sdk.testing.shape_loads import SHAPE_LOADS, ShapeLoad, run_shape_load
 from dataloader_sdk.testing.shapes import SHAPES, ColumnKind, ShapeColumn, TableShape, shape
 from dataloader_sdk.testing.sim import SimRow, SimTable, SourceHarness, SqlAlchemySourceHarness
 
@@ -55,6 +60,7 @@ __all__ = [
     "CRASH_POINTS",
     "NOW",
     "SHAPES",
+    "SHAPE_LOADS",
     "TODAY",
     "ColumnKind",
     "ConformanceCase",
@@ -66,6 +72,8 @@ __all__ = [
     "InMemoryControlStore",
     "InjectedCrash",
     "ShapeColumn",
+    "ShapeLoad",
+    "ShapeSource",
     "SignatureMode",
     "SimRow",
     "SimTable",
@@ -78,5 +86,6 @@ __all__ = [
     "open_file_handles",
     "run_conformance",
     "run_contract_check",
+    "run_shape_load",
     "shape",
 ]

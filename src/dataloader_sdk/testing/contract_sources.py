@@ -23,7 +23,7 @@ from dataloader_sdk.testing.shapes import ColumnKind, TableShape
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
 
-__all__ = ["ContractSource", "SqlAlchemyContractSource", "open_file_handles"]
+__all__ = ["ContractSource", "ShapeSource", "SqlAlchemyContractSource", "open_file_handles"]
 
 
 class ContractSource(Protocol):
@@ -51,6 +51,20 @@ class ContractSource(Protocol):
     def open_handles(self) -> int | None:
         """How many cursors/connections/files are open at the source now (``None``:
         this source cannot tell, and the resource check is skipped)."""
+        ...
+
+
+class ShapeSource(ContractSource, Protocol):
+    """A :class:`ContractSource` whose tables the kit may change (for shape loads)."""
+
+    def insert(self, obj: SourceObject, shape: TableShape,
+               rows: Sequence[tuple[object, ...]]) -> None:
+        """Add ``rows`` to a table made by :meth:`create_table`."""
+        ...
+
+    def rewrite(self, obj: SourceObject, shape: TableShape,
+                rows: Sequence[tuple[object, ...]]) -> None:
+        """Replace every row of the table by ``rows``, in one transaction."""
         ...
 
 
@@ -125,21 +139,36 @@ class SqlAlchemyContractSource:
         return self._secret
 
     def create_table(self, shape: TableShape, rows: Sequence[tuple[object, ...]]) -> SourceObject:
-        table = sa.Table(
-            f"{shape.id}_{uuid.uuid4().hex[:8]}",
-            sa.MetaData(schema=self.schema),
+        table = self._table(f"{shape.id}_{uuid.uuid4().hex[:8]}", shape)
+        table.create(self._engine)
+        self.insert(SourceObject(table=table.name, schema=self.schema), shape, rows)
+        return SourceObject(table=table.name, schema=self.schema)
+
+    def _table(self, name: str, shape: TableShape) -> sa.Table:
+        return sa.Table(
+            name, sa.MetaData(schema=self.schema),
             *(sa.Column(c.name, _sa_type(c.kind), nullable=c.nullable,
                         primary_key=c.name in shape.primary_key, autoincrement=False)
               for c in shape.columns),
         )
-        table.create(self._engine)
-        names = shape.names
+
+    def insert(self, obj: SourceObject, shape: TableShape,
+               rows: Sequence[tuple[object, ...]]) -> None:
+        self._write(obj, shape, rows, replace=False)
+
+    def rewrite(self, obj: SourceObject, shape: TableShape,
+                rows: Sequence[tuple[object, ...]]) -> None:
+        self._write(obj, shape, rows, replace=True)
+
+    def _write(self, obj: SourceObject, shape: TableShape,
+               rows: Sequence[tuple[object, ...]], *, replace: bool) -> None:
+        table = self._table(str(obj.table), shape)
         with self._engine.begin() as conn:
+            if replace:
+                conn.execute(table.delete())
             for start in range(0, len(rows), 5000):
-                chunk = rows[start:start + 5000]
-                conn.execute(table.insert(), [dict(zip(names, row, strict=True))
-                                              for row in chunk])
-        return SourceObject(table=table.name, schema=self.schema)
+                conn.execute(table.insert(), [dict(zip(shape.names, row, strict=True))
+                                              for row in rows[start:start + 5000]])
 
     def drop_table(self, obj: SourceObject) -> None:
         table = sa.Table(str(obj.table), sa.MetaData(schema=obj.schema))

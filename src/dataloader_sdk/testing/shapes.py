@@ -36,22 +36,33 @@ class ShapeColumn:
 
 @dataclass(frozen=True)
 class TableShape:
-    """A test table: columns and primary key (empty: the table has none)."""
+    """A test table: columns, primary key (empty: none) and the column that orders
+    changes (the cursor of ``incremental`` and ``append_only`` loads; never NULL)."""
 
     id: str
     columns: tuple[ShapeColumn, ...]
     primary_key: tuple[str, ...] = ()
+    cursor: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
         """The column names, in order."""
         return tuple(c.name for c in self.columns)
 
-    def rows(self, count: int, start: int = 0) -> list[tuple[object, ...]]:
+    def rows(self, count: int, start: int = 0, generation: int = 0) -> list[tuple[object, ...]]:
         """``count`` deterministic rows (row ``i`` for ``i`` from ``start``); every seventh
-        row holds NULL in the nullable columns."""
-        return [tuple(None if c.nullable and i % 7 == 3 else value_of(c.kind, i)
-                      for c in self.columns) for i in range(start, start + count)]
+        row holds NULL in the nullable columns.
+
+        ``generation`` changes every column but the key: generation 1 of row ``i`` is
+        an update of generation 0 with a later cursor (for ``i`` below 1000).
+        """
+        def value(column: ShapeColumn, i: int) -> object:
+            if column.nullable and i % 7 == 3:
+                return None
+            shift = 0 if column.name in self.primary_key else 1000 * generation
+            return value_of(column.kind, i + shift)
+
+        return [tuple(value(c, i) for c in self.columns) for i in range(start, start + count)]
 
 
 def value_of(kind: ColumnKind, i: int) -> object:
@@ -73,28 +84,30 @@ def value_of(kind: ColumnKind, i: int) -> object:
 
 _KEYED = TableShape("keyed", (
     ShapeColumn("id", "int64", nullable=False), ShapeColumn("name", "string"),
-    ShapeColumn("amount", "decimal"), ShapeColumn("changed_at", "timestamp")), ("id",))
+    ShapeColumn("amount", "decimal"), ShapeColumn("changed_at", "timestamp", nullable=False)),
+    ("id",), "changed_at")
 
 SHAPES: tuple[TableShape, ...] = (
     _KEYED,
     TableShape("composite_key", (
         ShapeColumn("region", "string", nullable=False),
         ShapeColumn("id", "int64", nullable=False),
-        ShapeColumn("qty", "int64"), ShapeColumn("changed_at", "timestamp")),
-        ("region", "id")),
+        ShapeColumn("qty", "int64"), ShapeColumn("changed_at", "timestamp", nullable=False)),
+        ("region", "id"), "changed_at"),
     TableShape("no_key", (
         ShapeColumn("seq", "int64", nullable=False), ShapeColumn("payload", "string"),
-        ShapeColumn("day", "date"))),
+        ShapeColumn("day", "date")), (), "seq"),
     TableShape("wide", (
         ShapeColumn("id", "int64", nullable=False),
+        ShapeColumn("changed_at", "timestamp", nullable=False),
         *(ShapeColumn(f"{kind}_{n}", kind)
           for n in range(3)
           for kind in ("int64", "float64", "decimal", "string", "bool", "date", "timestamp"))),
-        ("id",)),
+        ("id",), "changed_at"),
     TableShape("hostile_names", (
         ShapeColumn("Id", "int64", nullable=False), ShapeColumn("Mixed Case", "string"),
-        ShapeColumn("select", "int64"), ShapeColumn("naïve_größe", "decimal"),
-        ShapeColumn("dash-col", "date")), ("Id",)),
+        ShapeColumn("select", "int64", nullable=False), ShapeColumn("naïve_größe", "decimal"),
+        ShapeColumn("dash-col", "date")), ("Id",), "select"),
 )
 
 
