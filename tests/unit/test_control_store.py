@@ -770,3 +770,18 @@ def test_both_stores_keep_the_protocol(store: ControlStoreProtocol) -> None:
     assert isinstance(store, ControlStoreProtocol)
     assert store.control_id == store.control_id
     assert store.environment == "dataloader"
+
+
+def test_targets_are_lower_case_and_one_per_table(loaded: ControlStoreProtocol) -> None:
+    """The target rules of test_target_names.py, through the API alone (both stores)."""
+    mixed = TableConfig("mixed", "pg", TargetName.parse("Main.Bronze.Mixed"), source_table="m")
+    assert str(loaded.add_table(mixed, actor="a").config.target) == "main.bronze.mixed"
+    before = _snapshot(loaded)
+    clash = TableConfig("clash", "pg", TargetName.parse("BRONZE.Orders"), source_table="c")
+    with pytest.raises(ConfigError, match=r"'clash'.*already the target of table 'orders'"):
+        loaded.add_table(clash, actor="a")
+    rec = loaded.get_table("mixed")
+    moved = TableConfig("mixed", "pg", TargetName("bronze", "Orders"), source_table="m")
+    with pytest.raises(ConfigError, match="already the target of table 'orders'"):
+        loaded.update_table(moved, expected_version=rec.version, actor="a")
+    assert _snapshot(loaded) == before
