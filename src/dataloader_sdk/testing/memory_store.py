@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dataloader_sdk.control import history, scheduling
 from dataloader_sdk.control._common import check_actor, check_now
@@ -345,3 +345,14 @@ def _upsert_run(d: MemoryData, run: RunRecord) -> None:
         raise ValidationError(f"run record {run.run_id!r} of table {run.table!r}", problems)
     d.runs[run.run_id] = stored_run(run)
 
+
+
+if TYPE_CHECKING:
+    from dataloader_sdk.control.protocol import ControlStoreProtocol
+    from dataloader_sdk.control.store import ControlStore
+
+    def _both_keep_the_protocol(
+        sql: ControlStore, memory: InMemoryControlStore
+    ) -> tuple[ControlStoreProtocol, ControlStoreProtocol]:
+        """mypy proves here that both stores implement the protocol."""
+        return sql, memory
