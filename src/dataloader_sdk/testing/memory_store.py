@@ -13,7 +13,9 @@ Example::
     from dataloader_sdk.testing import InMemoryControlStore
 
     store = InMemoryControlStore()
-    store.add_source(SourceConfig("src", "sqlite", database="/tmp/x.db"), actor="test")
+    store.add_source(SourceConfig("src", "sqlalchemy", options={"url": "sqlite:///x.db"}),
+                     actor="test")
+    loader = DataLoader(store, engine)  # a DataLoader runs on it as on the SQL store
 """
 
 from __future__ import annotations
