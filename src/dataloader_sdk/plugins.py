@@ -14,18 +14,22 @@ A plugin module provides any of these hooks, decorated with :data:`hookimpl`::
         registry.add("mydb", "my_package.connector:MyDbConnectorFactory")
 
 Registrations are lazy ``"module:attribute"`` strings (as SQLAlchemy's dialect registry
-does), so listing what is available imports no database driver.
+does), so listing what is available imports no database driver. Each built-in connector
+and strategy is an entry point of its own (a :class:`Registrations` object), so a user
+can list, block (``DATALOADER_BLOCK_PLUGINS``, ``PluginHost(blocked=...)``) or replace any
+one of them.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import pluggy
 
@@ -38,9 +42,11 @@ if TYPE_CHECKING:
     from dataloader_sdk.strategies.base import Strategy
 
 __all__ = [
+    "BLOCK_ENV",
     "ENTRY_POINT_GROUP",
     "PluginFailure",
     "PluginHost",
+    "Registrations",
     "Registry",
     "get_host",
     "hookimpl",
@@ -51,6 +57,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "dataloader_sdk"
+#: Comma-separated entry-point names the process-wide host does not load (``get_host``).
+BLOCK_ENV = "DATALOADER_BLOCK_PLUGINS"
 hookspec = pluggy.HookspecMarker(ENTRY_POINT_GROUP)
 hookimpl = pluggy.HookimplMarker(ENTRY_POINT_GROUP)
 
@@ -179,20 +187,68 @@ class HookSpecs:
         """
 
 
+Kind = Literal["db_type", "strategy", "engine"]
+
+
+class Registrations:
+    """A plugin that registers lazy ``"module:attr"`` targets of one kind.
+
+    Each built-in connector and strategy is one of these behind its own entry point, so
+    blocking one entry point (``PluginHost(blocked=...)``) removes just that built-in,
+    and a plugin of your own may then register the freed name::
+
+        # pyproject.toml: mydb = "my_package.plugin:mydb"
+        mydb = Registrations("db_type", {"mydb": "my_package.connector:MyDbFactory"})
+    """
+
+    def __init__(self, kind: Kind, targets: Mapping[str, str]) -> None:
+        self.kind = kind
+        self.targets = dict(targets)
+
+    def __repr__(self) -> str:
+        return f"Registrations({self.kind!r}, {sorted(self.targets)})"
+
+    def _add(self, kind: Kind, registry: Registry[Any]) -> None:
+        if kind == self.kind:
+            for name, target in self.targets.items():
+                registry.add(name, target)
+
+    @hookimpl
+    def dataloader_register_connectors(self, registry: Registry[ConnectorFactory]) -> None:
+        """Register the targets when they are connector factories."""
+        self._add("db_type", registry)
+
+    @hookimpl
+    def dataloader_register_strategies(self, registry: Registry[Strategy[Any]]) -> None:
+        """Register the targets when they are strategies."""
+        self._add("strategy", registry)
+
+    @hookimpl
+    def dataloader_register_engines(self, registry: Registry[EngineFactory]) -> None:
+        """Register the targets when they are engine factories."""
+        self._add("engine", registry)
+
+
 class PluginHost:
     """Typed facade over the plugin manager: nothing else calls ``pm.hook`` directly.
 
     Args:
         plugins: extra plugin objects or modules to register (tests, notebooks).
         load_entry_points: load the ``dataloader_sdk`` entry points (default True).
+        blocked: entry-point names not to load, built-ins included (``dataloader
+            plugins`` lists the names); a plugin of your own may then take over the
+            names they registered.
     """
 
     def __init__(
-        self, plugins: Iterable[object] = (), *, load_entry_points: bool = True
+        self, plugins: Iterable[object] = (), *, load_entry_points: bool = True,
+        blocked: Iterable[str] = (),
     ) -> None:
         self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self._pm.add_hookspecs(HookSpecs)
         self.failures: list[PluginFailure] = []
+        for name in blocked:
+            self._pm.set_blocked(name)
         if load_entry_points:
             self._load_entry_points()
         for plugin in plugins:
@@ -209,7 +265,7 @@ class PluginHost:
 
     def _load_entry_points(self) -> None:
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if self._pm.get_plugin(ep.name) is not None:
+            if self._pm.get_plugin(ep.name) is not None or self._pm.is_blocked(ep.name):
                 continue
             try:
                 plugin = ep.load()
@@ -225,7 +281,10 @@ class PluginHost:
         registry: Registry[Any] = Registry(kind)
         registry.failures = self.failures
         hook = getattr(self._pm.hook, hook_name)
-        for impl in hook.get_hookimpls():  # registration order: built-ins win
+        # By hand rather than through pluggy's call loop, for two things it cannot give:
+        # the registry learns which plugin adds each name (a duplicate is refused naming
+        # both), and the built-ins, registered first, are asked first and so keep a name.
+        for impl in hook.get_hookimpls():
             registry._current_plugin = impl.plugin_name
             impl.function(registry=registry)
         registry._current_plugin = "?"
@@ -256,6 +315,11 @@ class PluginHost:
     def engine_names(self) -> list[str]:
         """Registered engine names."""
         return self._engines.names()
+
+    def blocked(self) -> list[str]:
+        """The entry-point names this host was told not to load."""
+        return sorted(name for name, plugin in self._pm.list_name_plugin()
+                      if plugin is None and self._pm.is_blocked(name))
 
     def plugin_of(self, kind: str, name: str) -> str:
         """Which plugin registered a connector/strategy/engine name."""
@@ -296,11 +360,15 @@ _host_lock = threading.Lock()
 
 
 def get_host() -> PluginHost:
-    """The process-wide host, created on first use (never at import time)."""
+    """The process-wide host, created on first use (never at import time).
+
+    Entry points named in ``$DATALOADER_BLOCK_PLUGINS`` (comma-separated) are not loaded.
+    """
     global _host
     with _host_lock:
         if _host is None:
-            _host = PluginHost()
+            blocked = os.environ.get(BLOCK_ENV, "")
+            _host = PluginHost(blocked=[n.strip() for n in blocked.split(",") if n.strip()])
         return _host
 
 
