@@ -29,12 +29,12 @@ from dataloader_sdk.cancel import CancelToken, interruptible
 from dataloader_sdk.connectors.pool import SourcePool
 from dataloader_sdk.control.owners import local_host
 from dataloader_sdk.engines.base import EngineSettings
-from dataloader_sdk.errors import DataLoaderError, FieldProblem, LeaseError, ValidationError
+from dataloader_sdk.errors import FieldProblem, LeaseError, ValidationError
 from dataloader_sdk.maintenance import maintain_after_load
 from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableRecord, utcnow
 from dataloader_sdk.plugins import PluginHost, get_host
 from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
-from dataloader_sdk.secrets import Secret, redact, resolve
+from dataloader_sdk.source_open import open_source
 
 if TYPE_CHECKING:
 
@@ -100,7 +100,8 @@ class DataLoader(ControlPlaneOps):
             require_client()
         host = host or get_host()
         engine = host.engine(settings.engine).open(EngineSettings(root=settings.delta_root))
-        loader = cls(settings.open_store(), engine, host=host, **kwargs)  # type: ignore[arg-type]
+        store = settings.open_store(secrets=host)
+        loader = cls(store, engine, host=host, **kwargs)  # type: ignore[arg-type]
         if settings.openlineage:
             observe_settings(loader, settings)
         return loader
@@ -381,23 +382,8 @@ class DataLoader(ControlPlaneOps):
             UnknownNameError, ValidationError, SecretError, SourceError: what is wrong,
                 naming the source; never the secret.
         """
-        source = self.store.get_source(name)
-        factory = self.host.connector(source.db_type)
-        problems = [*source.problems(), *factory.validate(source)]
-        if problems:
-            raise ValidationError(f"source {name!r}", problems)
-        secret: Secret | None = None
-        if source.secret:
-            secret = resolve(source.secret, self.host, source=name)
-        try:
-            connector = factory.open(source, secret)
-            try:
-                connector.check()
-            finally:
-                connector.close()
-        except DataLoaderError as exc:
-            exc.args = (redact(str(exc), secret),)
-            raise exc from None
+        with open_source(self.host, self.store.get_source(name)) as opened:
+            opened.connector.check()
 
     def close(self) -> None:
         """Release the control store's connections."""
