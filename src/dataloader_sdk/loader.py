@@ -37,7 +37,6 @@ from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
 from dataloader_sdk.source_open import open_source
 
 if TYPE_CHECKING:
-
     from dataloader_sdk.config import Settings
     from dataloader_sdk.control.store import Claim, ControlStore
     from dataloader_sdk.engines.base import Engine
@@ -100,8 +99,8 @@ class DataLoader(ControlPlaneOps):
             require_client()
         host = host or get_host()
         engine = host.engine(settings.engine).open(EngineSettings(root=settings.delta_root))
-        store = settings.open_store(secrets=host)
-        loader = cls(store, engine, host=host, **kwargs)  # type: ignore[arg-type]
+        loader = cls(settings.open_store(secrets=host), engine, host=host,
+                     **kwargs)  # type: ignore[arg-type]
         if settings.openlineage:
             observe_settings(loader, settings)
         return loader
@@ -282,6 +281,13 @@ class DataLoader(ControlPlaneOps):
         best effort. Returns how many leases were released.
         """
         return self._runner.abort_active(reason)
+
+    @staticmethod
+    def discard_inflight_writes() -> int:
+        """Remove the files of this process's in-flight Delta writes (before exiting at once)."""
+        from dataloader_sdk.engines._orphans import remove_inflight
+
+        return remove_inflight()
 
     def _unclaimed(self, error: LeaseError, table: TableRecord) -> RunRecord:
         """The record of a table that could not be claimed (nothing ran; not in history)."""

@@ -25,9 +25,6 @@ CYCLE_EXEMPT = ("dataloader_sdk.ui",)
 KNOWN_PRIVATE = {
     ("dataloader_sdk.cli", "dataloader_sdk.connectors._drivers"),  # H1: missing_driver
     ("dataloader_sdk._cli.sources", "dataloader_sdk.connectors._drivers"),  # H1
-    ("dataloader_sdk.demo.scenario", "dataloader_sdk._cli.render"),  # H4, next commit
-    ("dataloader_sdk.demo.scenario", "dataloader_sdk._cli.progress"),  # H4, next commit
-    ("dataloader_sdk._cli.cancelling", "dataloader_sdk.engines._orphans"),  # H4, next commit
 }
 
 
