@@ -149,3 +149,34 @@ def test_every_hook_is_documented() -> None:
     hooks = [name for name in vars(HookSpecs) if name.startswith("dataloader_")]
     assert len(hooks) == 6
     assert [h for h in hooks if f"`{h}(" not in docs] == []
+
+
+def test_dataloader_plugins_lists_each_builtin_by_its_entry_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dataloader_sdk.cli import main
+    from dataloader_sdk.plugins import BLOCK_ENV, reset_host
+
+    monkeypatch.setattr("dataloader_sdk.connectors.sqlalchemy_url.SqlAlchemyConnectorFactory"
+                        ".summary", "any SQLAlchemy URL", raising=False)
+    monkeypatch.setenv(BLOCK_ENV, "rolling")
+    reset_host()
+    try:
+        result = CliRunner().invoke(main, ["plugins", "--json"], catch_exceptions=False)
+    finally:
+        reset_host()
+    rows = {(p["kind"], p["name"]): p for p in json.loads(result.output)["plugins"]}
+    for entry_point, db_types in BUILTIN_CONNECTORS.items():
+        for db_type in db_types:
+            assert rows[("db_type", db_type)]["plugin"] == entry_point
+    for name in BUILTIN_STRATEGIES:
+        if name != "rolling":
+            assert rows[("strategy", name)]["plugin"] == name
+    assert ("strategy", "rolling") not in rows  # blocked
+    # A connector factory's optional summary is shown, as a strategy's is.
+    assert rows[("db_type", "sqlalchemy")]["summary"] == "any SQLAlchemy URL"
+    assert rows[("strategy", "full")]["summary"]
