@@ -150,15 +150,16 @@ class PluginFailure:
 class HookSpecs:
     """The hooks a dataloader-sdk plugin may implement (all prefixed ``dataloader_``)."""
 
-    @hookspec
+    @hookspec(historic=True)
     def dataloader_register_connectors(self, registry: Registry[ConnectorFactory]) -> None:
-        """Register connector factories by ``db_type``. Every implementation is called."""
+        """Register connector factories by ``db_type``. Every implementation is called,
+        once, also one registered after the host was created (a historic hook)."""
 
-    @hookspec
+    @hookspec(historic=True)
     def dataloader_register_strategies(self, registry: Registry[Strategy[Any]]) -> None:
         """Register load strategies by name. Every implementation is called."""
 
-    @hookspec
+    @hookspec(historic=True)
     def dataloader_register_engines(self, registry: Registry[EngineFactory]) -> None:
         """Register Delta engines by name. Every implementation is called."""
 
@@ -249,46 +250,44 @@ class PluginHost:
         self.failures: list[PluginFailure] = []
         for name in blocked:
             self._pm.set_blocked(name)
+        self._connectors: Registry[ConnectorFactory] = Registry("db_type")
+        self._strategies: Registry[Strategy[Any]] = Registry("strategy")
+        self._engines: Registry[EngineFactory] = Registry("engine")
+        # Historic hooks: pluggy calls each plugin's registration hooks as it is registered
+        # (below, and in register()), so each registry knows which plugin adds a name, and
+        # a duplicate is refused naming both: the plugin registered first keeps the name.
+        hooks = self._pm.hook
+        for registry, hook in ((self._connectors, hooks.dataloader_register_connectors),
+                               (self._strategies, hooks.dataloader_register_strategies),
+                               (self._engines, hooks.dataloader_register_engines)):
+            registry.failures = self.failures
+            hook.call_historic(kwargs={"registry": registry})
         if load_entry_points:
             self._load_entry_points()
         for plugin in plugins:
-            self._pm.register(plugin)
-        self._connectors: Registry[ConnectorFactory] = self._collect(
-            "db_type", "dataloader_register_connectors"
-        )
-        self._strategies: Registry[Strategy[Any]] = self._collect(
-            "strategy", "dataloader_register_strategies"
-        )
-        self._engines: Registry[EngineFactory] = self._collect(
-            "engine", "dataloader_register_engines"
-        )
+            self.register(plugin)
 
     def _load_entry_points(self) -> None:
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             if self._pm.get_plugin(ep.name) is not None or self._pm.is_blocked(ep.name):
                 continue
+            # One broken third-party plugin must not take the built-ins down: one that fails
+            # to import or is malformed is recorded, warned about and named in every
+            # "unknown ..." error. A refused registration (a name taken twice) still raises.
             try:
                 plugin = ep.load()
-                self._pm.register(plugin, name=ep.name)
             except Exception as exc:
-                # One broken third-party plugin must not take the built-ins down: record it,
-                # warn, and name it in every "unknown ..." error.
-                failure = PluginFailure(f"{ep.name} = {ep.value}", f"{type(exc).__name__}: {exc}")
-                self.failures.append(failure)
-                log.warning("plugin %s failed to load: %s", failure.entry_point, failure.error)
+                self._failed(ep, exc)
+                continue
+            try:
+                self.register(plugin, name=ep.name)
+            except pluggy.PluginValidationError as exc:
+                self._failed(ep, exc)
 
-    def _collect(self, kind: str, hook_name: str) -> Registry[Any]:
-        registry: Registry[Any] = Registry(kind)
-        registry.failures = self.failures
-        hook = getattr(self._pm.hook, hook_name)
-        # By hand rather than through pluggy's call loop, for two things it cannot give:
-        # the registry learns which plugin adds each name (a duplicate is refused naming
-        # both), and the built-ins, registered first, are asked first and so keep a name.
-        for impl in hook.get_hookimpls():
-            registry._current_plugin = impl.plugin_name
-            impl.function(registry=registry)
-        registry._current_plugin = "?"
-        return registry
+    def _failed(self, ep: metadata.EntryPoint, exc: Exception) -> None:
+        failure = PluginFailure(f"{ep.name} = {ep.value}", f"{type(exc).__name__}: {exc}")
+        self.failures.append(failure)
+        log.warning("plugin %s failed to load: %s", failure.entry_point, failure.error)
 
     # -- typed accessors -------------------------------------------------------------
 
@@ -348,11 +347,16 @@ class PluginHost:
                               type(event).__name__)
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        """Register one more plugin object and re-collect registrations."""
-        self._pm.register(plugin, name=name)
-        self._connectors = self._collect("db_type", "dataloader_register_connectors")
-        self._strategies = self._collect("strategy", "dataloader_register_strategies")
-        self._engines = self._collect("engine", "dataloader_register_engines")
+        """Register one more plugin object; pluggy calls its registration hooks now."""
+        owner = name or self._pm.get_canonical_name(plugin)
+        registries = (self._connectors, self._strategies, self._engines)
+        for registry in registries:
+            registry._current_plugin = owner
+        try:
+            self._pm.register(plugin, name=name)
+        finally:
+            for registry in registries:
+                registry._current_plugin = "?"
 
 
 _host: PluginHost | None = None

@@ -180,3 +180,23 @@ def test_dataloader_plugins_lists_each_builtin_by_its_entry_point(
     # A connector factory's optional summary is shown, as a strategy's is.
     assert rows[("db_type", "sqlalchemy")]["summary"] == "any SQLAlchemy URL"
     assert rows[("strategy", "full")]["summary"]
+
+
+def test_a_plugin_registered_later_registers_through_the_historic_hooks() -> None:
+    class Late:
+        @hookimpl
+        def dataloader_register_strategies(self, registry: Registry[Any]) -> None:
+            registry.add("late_strategy", object())
+
+    host = PluginHost()
+    host.register(Late(), name="late")
+    assert host.plugin_of("strategy", "late_strategy") == "late"
+    assert host.plugin_of("strategy", "full") == "full"  # nothing registered twice
+
+    class Dup:
+        @hookimpl
+        def dataloader_register_strategies(self, registry: Registry[Any]) -> None:
+            registry.add("late_strategy", object())
+
+    with pytest.raises(PluginLoadError, match="already registered by 'late'"):
+        host.register(Dup(), name="dup")
