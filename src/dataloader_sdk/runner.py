@@ -307,14 +307,15 @@ class TableRunner:
         notify(ProgressUpdate(table.name, "reading", read_before, total))
         # Each connector honours its source's options.batch_rows itself. The cancel check
         # sits right on the source, so a cancel stops the read at the next batch.
+        # No local may hold the source's stream: a cancel's traceback keeps this frame, and
+        # the stream must close in this thread when cancellable() lets go of it.
         what = f"table {table.name!r}: reading {source.name!r} ({source.db_type})"
         with raised_in("source", what):
-            raw = source_stream(connector.read(step.select), what)
-        reader = cancellable(
-            raw, token, table=table.name,
-            on_batch=lambda rows: notify(
-                ProgressUpdate(table.name, "reading", read_before + rows, total)),
-        )
+            reader = cancellable(
+                source_stream(connector.read(step.select), what), token, table=table.name,
+                on_batch=lambda rows: notify(
+                    ProgressUpdate(table.name, "reading", read_before + rows, total)),
+            )
         tap: BoundaryTap | None = None
         if step.boundary is not None:
             if step.boundary.known is not None:
