@@ -202,7 +202,7 @@ class Settings:
         provider = credential_provider_for(self.control_secret)
         if provider is not None:  # lakebase:INSTANCE: a fresh credential per connection
             return ControlStore.open(url, self.environment, credential_provider=provider)
-        password = self.control_password(secrets)
+        password = self._control_password(secrets)
         if password is not None:
             from sqlalchemy.engine import make_url
 
@@ -211,7 +211,7 @@ class Settings:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         return ControlStore.open(url, self.environment)
 
-    def control_password(self, secrets: SecretResolver | None = None) -> str | None:
+    def _control_password(self, secrets: SecretResolver | None = None) -> str | None:
         """The control DB's password: ``control_secret`` resolved through ``secrets``
         (default: the process-wide plugin host), else ``$DATALOADER_CONTROL_PASSWORD``.
 

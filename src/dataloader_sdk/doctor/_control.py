@@ -44,7 +44,7 @@ def check_control(
     try:
         # The one place the control password is resolved: the doctor's view of the URL
         # stays identical to what every command opens.
-        password = settings.control_password(secrets)
+        password = settings._control_password(secrets)
         url = settings.control_url
         if password is not None:
             from sqlalchemy.engine import make_url
