@@ -51,7 +51,8 @@ def open_source(
     problems = [*source.problems(), *factory.validate(source)]
     if problems:
         raise ValidationError(f"source {source.name!r}", problems)
-    secret = resolve(source.secret, host, source=source.name) if source.secret else None
+    secret = (resolve(source.secret, host, source=source.name) if source.secret is not None
+              else None)
     opened = (single_use(factory, source, secret) if pool is None
               else pool.connector(factory, source, secret))
     try:

@@ -20,6 +20,7 @@ from dataloader_sdk.errors import (
     SourceError,
     SourcePermanentError,
     StateError,
+    ValidationError,
 )
 from dataloader_sdk.loader import DataLoader
 from dataloader_sdk.model import (
@@ -185,3 +186,45 @@ def test_probe_answer_types(request_: ProbeRequest, answer: object, ok: bool) ->
     else:
         with pytest.raises(SourcePermanentError, match="connector 'mydb'"):
             check_probe_answer("mydb", request_, answer, INT)
+
+
+class LeakyFactory(SqlAlchemyConnectorFactory):
+    """Opens fine; its connector's check fails quoting the password, as drivers do."""
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> Connector:
+        connector = super().open(config, None)
+        password = secret.reveal() if secret else ""
+
+        def check() -> None:
+            raise SourceError(f"login failed for password={password} (really: {password})")
+
+        connector.check = check  # type: ignore[method-assign]
+        return connector
+
+
+def test_open_source_validates_resolves_opens_and_redacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataloader_sdk.source_open import open_source
+
+    class Leaky:
+        @hookimpl
+        def dataloader_register_connectors(self, registry: Registry[Any]) -> None:
+            registry.add("leaky", LeakyFactory())
+
+    monkeypatch.setenv("H4_LEAKY_PW", "s3cret-Leaky-pw")
+    host = PluginHost([Leaky()])
+    source = SourceConfig(name="s", db_type="leaky", secret="env:H4_LEAKY_PW",
+                          options={"url": f"sqlite:///{tmp_path / 'x.db'}"})
+    def check() -> None:
+        with open_source(host, source) as opened:
+            assert opened.secret is not None and opened.secret.reveal() == "s3cret-Leaky-pw"
+            opened.connector.check()
+
+    with pytest.raises(SourceError) as info:
+        check()
+    assert "s3cret-Leaky-pw" not in str(info.value)
+    assert info.value.__cause__ is None
+    bad = SourceConfig(name="s", db_type="leaky", options={"nope": 1})
+    with pytest.raises(ValidationError), open_source(host, bad):
+        pass
