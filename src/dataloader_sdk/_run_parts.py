@@ -5,13 +5,22 @@ Kept out of :mod:`dataloader_sdk.runner` so the runner reads as the protocol it 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
 from dataloader_sdk._boundary import peek_digest
-from dataloader_sdk.errors import DataLoaderError, FieldProblem, SourceError, ValidationError
+from dataloader_sdk.errors import (
+    ControlStoreError,
+    DataLoaderError,
+    DestinationError,
+    FieldProblem,
+    SourceError,
+    ValidationError,
+)
 from dataloader_sdk.model import (
     Merge,
     Overwrite,
@@ -22,6 +31,7 @@ from dataloader_sdk.model import (
     TableRecord,
     WriteMode,
 )
+from dataloader_sdk.probe_answers import check_probe_answer
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,10 +40,49 @@ if TYPE_CHECKING:
     from dataloader_sdk.control.store import Claim, ControlStore
     from dataloader_sdk.model import RunRecord
 
-__all__ = ["FinishStatus", "as_dataloader_error", "probe", "record_and_finish", "replacing",
-           "require_columns", "unchanged_read"]
+__all__ = ["FinishStatus", "Origin", "as_dataloader_error", "probe", "raised_in",
+           "record_and_finish", "replacing", "require_columns", "source_stream",
+           "unchanged_read"]
 
 FinishStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
+#: Where an exception was raised: it decides the class an unexpected one is filed under.
+Origin = Literal["source", "engine", "control store"]
+
+
+def unexpected(origin: Origin, what: str, exc: Exception) -> DataLoaderError:
+    """The domain error for an exception no layer classified (a bug, or an unknown driver
+    error), filed under the layer it came from. Never retryable: it is unknown whether a
+    retry helps."""
+    detail = f"{what}: unexpected {type(exc).__name__}: {exc}"
+    if origin == "source":
+        return SourceError(detail)
+    if origin == "engine":
+        return DestinationError(f"{detail} (raised by the engine)")
+    return ControlStoreError(f"{detail} (raised by the control store)")
+
+
+@contextmanager
+def raised_in(origin: Origin, what: str) -> Iterator[None]:
+    """File an unexpected exception raised in the block under ``origin``; domain errors,
+    ``KeyboardInterrupt`` and friends pass unchanged."""
+    try:
+        yield
+    except DataLoaderError:
+        raise
+    except Exception as exc:
+        raise unexpected(origin, what, exc) from exc
+
+
+def source_stream(reader: pa.RecordBatchReader, what: str) -> pa.RecordBatchReader:
+    """``reader`` with an unexpected exception of the source's stream filed as a
+    :class:`SourceError`, so the engine pulling it reports the source, not itself."""
+    import pyarrow as pa
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        with raised_in("source", what):
+            yield from reader
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
 def record_and_finish(
@@ -84,12 +133,21 @@ def replacing(mode: WriteMode) -> WriteMode:
     return Overwrite()
 
 
-def probe(connector: Connector, obj: SourceObject, request: ProbeRequest) -> ProbeAnswer:
-    """Run one probe; a failure becomes ``ProbeFailed`` and the strategy decides."""
+def probe(
+    connector: Connector, obj: SourceObject, request: ProbeRequest, *, db_type: str,
+    columns: tuple[SourceColumn, ...],
+) -> ProbeAnswer:
+    """Run one probe; a failure becomes ``ProbeFailed`` and the strategy decides.
+
+    An answer of the wrong type is a bug in the connector, refused at once (naming it).
+    """
     try:
-        return connector.probe(obj, request)
+        with raised_in("source", f"connector {db_type!r} probing {obj}"):
+            answer = connector.probe(obj, request)
     except DataLoaderError as exc:
         return ProbeFailed(exc)
+    check_probe_answer(db_type, request, answer, columns)
+    return answer
 
 
 def require_columns(
@@ -107,8 +165,10 @@ def require_columns(
 
 
 def as_dataloader_error(exc: BaseException, table: str) -> DataLoaderError:
+    """``exc`` as the run's error. The source, engine and control-store calls are wrapped
+    in :func:`raised_in`; what is left unclassified here came from the runner or the
+    strategy between them and is reported, as before, as a source error naming the table.
+    """
     if isinstance(exc, DataLoaderError):
         return exc
-    # An unexpected exception is a bug or an unclassified driver error: report it as a
-    # source error naming the table, without retry (it is unknown whether retry helps).
     return SourceError(f"table {table!r}: unexpected {type(exc).__name__}: {exc}")

@@ -198,16 +198,19 @@ def plugins(state: CliState, as_json: bool) -> None:
 
 
 def _summary(host: object, kind: str, name: str) -> str:
-    """A strategy's one-line summary; '-' for kinds that have none (or fail to import)."""
+    """A strategy's or connector factory's one-line ``summary``; '-' when it has none."""
     from dataloader_sdk.errors import DataLoaderError
     from dataloader_sdk.plugins import PluginHost
 
-    if kind != "strategy" or not isinstance(host, PluginHost):
+    if kind not in ("strategy", "db_type") or not isinstance(host, PluginHost):
         return "-"
     try:
-        return str(getattr(host.strategy(name), "summary", "-"))
+        # getattr: ``summary`` is optional on both protocols.
+        plugin = host.strategy(name) if kind == "strategy" else host.connector(name)
+        summary = getattr(plugin, "summary", None)
     except DataLoaderError as exc:  # a broken plugin is reported, not fatal to the listing
         return f"failed to load: {exc}"
+    return str(summary) if summary else "-"
 
 
 @main.command(cls=DataLoaderCommand)

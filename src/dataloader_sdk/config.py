@@ -37,6 +37,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 if TYPE_CHECKING:
     from dataloader_sdk.control.store import ControlStore
+    from dataloader_sdk.secrets import SecretResolver
 
 __all__ = ["CONFIG_FILE", "Environment", "Settings"]
 
@@ -186,8 +187,13 @@ class Settings:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 
-    def open_store(self) -> ControlStore:
-        """Open (and migrate) the control store of this environment."""
+    def open_store(self, *, secrets: SecretResolver | None = None) -> ControlStore:
+        """Open (and migrate) the control store of this environment.
+
+        Args:
+            secrets: resolves ``control_secret``; ``DataLoader.from_settings`` and the
+                doctor pass their plugin host. Default: the process-wide host.
+        """
         from dataloader_sdk.control.store import ControlStore
 
         url = self.control_url
@@ -196,7 +202,7 @@ class Settings:
         provider = credential_provider_for(self.control_secret)
         if provider is not None:  # lakebase:INSTANCE: a fresh credential per connection
             return ControlStore.open(url, self.environment, credential_provider=provider)
-        password = self._control_password()
+        password = self._control_password(secrets)
         if password is not None:
             from sqlalchemy.engine import make_url
 
@@ -205,12 +211,23 @@ class Settings:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         return ControlStore.open(url, self.environment)
 
-    def _control_password(self) -> str | None:
+    def _control_password(self, secrets: SecretResolver | None = None) -> str | None:
+        """The control DB's password: ``control_secret`` resolved through ``secrets``
+        (default: the process-wide plugin host), else ``$DATALOADER_CONTROL_PASSWORD``.
+
+        The one place the password is found, so the doctor sees what every command opens.
+
+        Raises:
+            SecretError: ``control_secret`` cannot be resolved.
+        """
         if self.control_secret:
-            from dataloader_sdk.plugins import get_host
             from dataloader_sdk.secrets import resolve
 
-            return resolve(self.control_secret, get_host(), source="control DB").reveal()
+            if secrets is None:  # a caller without a host of its own: the process-wide one
+                from dataloader_sdk.plugins import get_host
+
+                secrets = get_host()
+            return resolve(self.control_secret, secrets, source="control DB").reveal()
         return os.environ.get("DATALOADER_CONTROL_PASSWORD")
 
 

@@ -21,6 +21,7 @@ message says what is wrong, where (which table, source or field), and what to do
           │    └── ChangeConflictError    a multi-table change met concurrent edits (names them)
           ├── LeaseError             the table is claimed by another worker
           ├── ControlStoreUnavailableError  the control DB failed or is locked (retryable)
+          ├── ControlStoreError      the control store failed unexpectedly (not retried)
           ├── ForeignCommitError     the target was last written by another control DB
           ├── StaleQueueTokenError   a launch's queue token is no longer the table's
           └── InvalidTransitionError the status state machine forbids the change
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 __all__ = [
     "ChangeConflictError",
     "ConfigError",
+    "ControlStoreError",
     "ControlStoreUnavailableError",
     "DataLoaderError",
     "DestinationError",
@@ -195,6 +197,12 @@ class ControlStoreUnavailableError(StateError):
     bounded retries. Nothing the failed call would have written was written."""
 
     retryable = True
+
+
+class ControlStoreError(StateError):
+    """The control store raised an exception it did not classify (a bug, or a driver error
+    it does not know). Not retryable: it is unknown whether a retry helps. The message
+    names the call and the original exception's type."""
 
 
 class ForeignCommitError(StateError):

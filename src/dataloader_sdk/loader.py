@@ -29,15 +29,14 @@ from dataloader_sdk.cancel import CancelToken, interruptible
 from dataloader_sdk.connectors.pool import SourcePool
 from dataloader_sdk.control.owners import local_host
 from dataloader_sdk.engines.base import EngineSettings
-from dataloader_sdk.errors import DataLoaderError, FieldProblem, LeaseError, ValidationError
+from dataloader_sdk.errors import FieldProblem, LeaseError, ValidationError
 from dataloader_sdk.maintenance import maintain_after_load
 from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableRecord, utcnow
 from dataloader_sdk.plugins import PluginHost, get_host
 from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
-from dataloader_sdk.secrets import Secret, redact, resolve
+from dataloader_sdk.source_open import open_source
 
 if TYPE_CHECKING:
-
     from dataloader_sdk.config import Settings
     from dataloader_sdk.control.store import Claim, ControlStore
     from dataloader_sdk.engines.base import Engine
@@ -100,7 +99,8 @@ class DataLoader(ControlPlaneOps):
             require_client()
         host = host or get_host()
         engine = host.engine(settings.engine).open(EngineSettings(root=settings.delta_root))
-        loader = cls(settings.open_store(), engine, host=host, **kwargs)  # type: ignore[arg-type]
+        loader = cls(settings.open_store(secrets=host), engine, host=host,
+                     **kwargs)  # type: ignore[arg-type]
         if settings.openlineage:
             observe_settings(loader, settings)
         return loader
@@ -282,6 +282,13 @@ class DataLoader(ControlPlaneOps):
         """
         return self._runner.abort_active(reason)
 
+    @staticmethod
+    def discard_inflight_writes() -> int:
+        """Remove the files of this process's in-flight Delta writes (before exiting at once)."""
+        from dataloader_sdk.engines._orphans import remove_inflight
+
+        return remove_inflight()
+
     def _unclaimed(self, error: LeaseError, table: TableRecord) -> RunRecord:
         """The record of a table that could not be claimed (nothing ran; not in history)."""
         name = table.name
@@ -381,23 +388,8 @@ class DataLoader(ControlPlaneOps):
             UnknownNameError, ValidationError, SecretError, SourceError: what is wrong,
                 naming the source; never the secret.
         """
-        source = self.store.get_source(name)
-        factory = self.host.connector(source.db_type)
-        problems = [*source.problems(), *factory.validate(source)]
-        if problems:
-            raise ValidationError(f"source {name!r}", problems)
-        secret: Secret | None = None
-        if source.secret:
-            secret = resolve(source.secret, self.host, source=name)
-        try:
-            connector = factory.open(source, secret)
-            try:
-                connector.check()
-            finally:
-                connector.close()
-        except DataLoaderError as exc:
-            exc.args = (redact(str(exc), secret),)
-            raise exc from None
+        with open_source(self.host, self.store.get_source(name)) as opened:
+            opened.connector.check()
 
     def close(self) -> None:
         """Release the control store's connections."""

@@ -14,18 +14,22 @@ A plugin module provides any of these hooks, decorated with :data:`hookimpl`::
         registry.add("mydb", "my_package.connector:MyDbConnectorFactory")
 
 Registrations are lazy ``"module:attribute"`` strings (as SQLAlchemy's dialect registry
-does), so listing what is available imports no database driver.
+does), so listing what is available imports no database driver. Each built-in connector
+and strategy is an entry point of its own (a :class:`Registrations` object), so a user
+can list, block (``DATALOADER_BLOCK_PLUGINS``, ``PluginHost(blocked=...)``) or replace any
+one of them.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import pluggy
 
@@ -38,9 +42,11 @@ if TYPE_CHECKING:
     from dataloader_sdk.strategies.base import Strategy
 
 __all__ = [
+    "BLOCK_ENV",
     "ENTRY_POINT_GROUP",
     "PluginFailure",
     "PluginHost",
+    "Registrations",
     "Registry",
     "get_host",
     "hookimpl",
@@ -51,6 +57,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "dataloader_sdk"
+#: Comma-separated entry-point names the process-wide host does not load (``get_host``).
+BLOCK_ENV = "DATALOADER_BLOCK_PLUGINS"
 hookspec = pluggy.HookspecMarker(ENTRY_POINT_GROUP)
 hookimpl = pluggy.HookimplMarker(ENTRY_POINT_GROUP)
 
@@ -142,15 +150,16 @@ class PluginFailure:
 class HookSpecs:
     """The hooks a dataloader-sdk plugin may implement (all prefixed ``dataloader_``)."""
 
-    @hookspec
+    @hookspec(historic=True)
     def dataloader_register_connectors(self, registry: Registry[ConnectorFactory]) -> None:
-        """Register connector factories by ``db_type``. Every implementation is called."""
+        """Register connector factories by ``db_type``. Every implementation is called,
+        once, also one registered after the host was created (a historic hook)."""
 
-    @hookspec
+    @hookspec(historic=True)
     def dataloader_register_strategies(self, registry: Registry[Strategy[Any]]) -> None:
         """Register load strategies by name. Every implementation is called."""
 
-    @hookspec
+    @hookspec(historic=True)
     def dataloader_register_engines(self, registry: Registry[EngineFactory]) -> None:
         """Register Delta engines by name. Every implementation is called."""
 
@@ -179,57 +188,106 @@ class HookSpecs:
         """
 
 
+Kind = Literal["db_type", "strategy", "engine"]
+
+
+class Registrations:
+    """A plugin that registers lazy ``"module:attr"`` targets of one kind.
+
+    Each built-in connector and strategy is one of these behind its own entry point, so
+    blocking one entry point (``PluginHost(blocked=...)``) removes just that built-in,
+    and a plugin of your own may then register the freed name::
+
+        # pyproject.toml: mydb = "my_package.plugin:mydb"
+        mydb = Registrations("db_type", {"mydb": "my_package.connector:MyDbFactory"})
+    """
+
+    def __init__(self, kind: Kind, targets: Mapping[str, str]) -> None:
+        self.kind = kind
+        self.targets = dict(targets)
+
+    def __repr__(self) -> str:
+        return f"Registrations({self.kind!r}, {sorted(self.targets)})"
+
+    def _add(self, kind: Kind, registry: Registry[Any]) -> None:
+        if kind == self.kind:
+            for name, target in self.targets.items():
+                registry.add(name, target)
+
+    @hookimpl
+    def dataloader_register_connectors(self, registry: Registry[ConnectorFactory]) -> None:
+        """Register the targets when they are connector factories."""
+        self._add("db_type", registry)
+
+    @hookimpl
+    def dataloader_register_strategies(self, registry: Registry[Strategy[Any]]) -> None:
+        """Register the targets when they are strategies."""
+        self._add("strategy", registry)
+
+    @hookimpl
+    def dataloader_register_engines(self, registry: Registry[EngineFactory]) -> None:
+        """Register the targets when they are engine factories."""
+        self._add("engine", registry)
+
+
 class PluginHost:
     """Typed facade over the plugin manager: nothing else calls ``pm.hook`` directly.
 
     Args:
         plugins: extra plugin objects or modules to register (tests, notebooks).
         load_entry_points: load the ``dataloader_sdk`` entry points (default True).
+        blocked: entry-point names not to load, built-ins included (``dataloader
+            plugins`` lists the names); a plugin of your own may then take over the
+            names they registered.
     """
 
     def __init__(
-        self, plugins: Iterable[object] = (), *, load_entry_points: bool = True
+        self, plugins: Iterable[object] = (), *, load_entry_points: bool = True,
+        blocked: Iterable[str] = (),
     ) -> None:
         self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self._pm.add_hookspecs(HookSpecs)
         self.failures: list[PluginFailure] = []
+        for name in blocked:
+            self._pm.set_blocked(name)
+        self._connectors: Registry[ConnectorFactory] = Registry("db_type")
+        self._strategies: Registry[Strategy[Any]] = Registry("strategy")
+        self._engines: Registry[EngineFactory] = Registry("engine")
+        # Historic hooks: pluggy calls each plugin's registration hooks as it is registered
+        # (below, and in register()), so each registry knows which plugin adds a name, and
+        # a duplicate is refused naming both: the plugin registered first keeps the name.
+        hooks = self._pm.hook
+        for registry, hook in ((self._connectors, hooks.dataloader_register_connectors),
+                               (self._strategies, hooks.dataloader_register_strategies),
+                               (self._engines, hooks.dataloader_register_engines)):
+            registry.failures = self.failures
+            hook.call_historic(kwargs={"registry": registry})
         if load_entry_points:
             self._load_entry_points()
         for plugin in plugins:
-            self._pm.register(plugin)
-        self._connectors: Registry[ConnectorFactory] = self._collect(
-            "db_type", "dataloader_register_connectors"
-        )
-        self._strategies: Registry[Strategy[Any]] = self._collect(
-            "strategy", "dataloader_register_strategies"
-        )
-        self._engines: Registry[EngineFactory] = self._collect(
-            "engine", "dataloader_register_engines"
-        )
+            self.register(plugin)
 
     def _load_entry_points(self) -> None:
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if self._pm.get_plugin(ep.name) is not None:
+            if self._pm.get_plugin(ep.name) is not None or self._pm.is_blocked(ep.name):
                 continue
+            # One broken third-party plugin must not take the built-ins down: one that fails
+            # to import or is malformed is recorded, warned about and named in every
+            # "unknown ..." error. A refused registration (a name taken twice) still raises.
             try:
                 plugin = ep.load()
-                self._pm.register(plugin, name=ep.name)
             except Exception as exc:
-                # One broken third-party plugin must not take the built-ins down: record it,
-                # warn, and name it in every "unknown ..." error.
-                failure = PluginFailure(f"{ep.name} = {ep.value}", f"{type(exc).__name__}: {exc}")
-                self.failures.append(failure)
-                log.warning("plugin %s failed to load: %s", failure.entry_point, failure.error)
+                self._failed(ep, exc)
+                continue
+            try:
+                self.register(plugin, name=ep.name)
+            except pluggy.PluginValidationError as exc:
+                self._failed(ep, exc)
 
-    def _collect(self, kind: str, hook_name: str) -> Registry[Any]:
-        registry: Registry[Any] = Registry(kind)
-        registry.failures = self.failures
-        hook = getattr(self._pm.hook, hook_name)
-        for impl in hook.get_hookimpls():  # registration order: built-ins win
-            registry._current_plugin = impl.plugin_name
-            impl.function(registry=registry)
-        registry._current_plugin = "?"
-        return registry
+    def _failed(self, ep: metadata.EntryPoint, exc: Exception) -> None:
+        failure = PluginFailure(f"{ep.name} = {ep.value}", f"{type(exc).__name__}: {exc}")
+        self.failures.append(failure)
+        log.warning("plugin %s failed to load: %s", failure.entry_point, failure.error)
 
     # -- typed accessors -------------------------------------------------------------
 
@@ -256,6 +314,11 @@ class PluginHost:
     def engine_names(self) -> list[str]:
         """Registered engine names."""
         return self._engines.names()
+
+    def blocked(self) -> list[str]:
+        """The entry-point names this host was told not to load."""
+        return sorted(name for name, plugin in self._pm.list_name_plugin()
+                      if plugin is None and self._pm.is_blocked(name))
 
     def plugin_of(self, kind: str, name: str) -> str:
         """Which plugin registered a connector/strategy/engine name."""
@@ -284,11 +347,16 @@ class PluginHost:
                               type(event).__name__)
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        """Register one more plugin object and re-collect registrations."""
-        self._pm.register(plugin, name=name)
-        self._connectors = self._collect("db_type", "dataloader_register_connectors")
-        self._strategies = self._collect("strategy", "dataloader_register_strategies")
-        self._engines = self._collect("engine", "dataloader_register_engines")
+        """Register one more plugin object; pluggy calls its registration hooks now."""
+        owner = name or self._pm.get_canonical_name(plugin)
+        registries = (self._connectors, self._strategies, self._engines)
+        for registry in registries:
+            registry._current_plugin = owner
+        try:
+            self._pm.register(plugin, name=name)
+        finally:
+            for registry in registries:
+                registry._current_plugin = "?"
 
 
 _host: PluginHost | None = None
@@ -296,11 +364,15 @@ _host_lock = threading.Lock()
 
 
 def get_host() -> PluginHost:
-    """The process-wide host, created on first use (never at import time)."""
+    """The process-wide host, created on first use (never at import time).
+
+    Entry points named in ``$DATALOADER_BLOCK_PLUGINS`` (comma-separated) are not loaded.
+    """
     global _host
     with _host_lock:
         if _host is None:
-            _host = PluginHost()
+            blocked = os.environ.get(BLOCK_ENV, "")
+            _host = PluginHost(blocked=[n.strip() for n in blocked.split(",") if n.strip()])
         return _host
 
 

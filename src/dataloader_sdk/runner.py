@@ -25,38 +25,28 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from dataloader_sdk._boundary import BoundaryTap, with_digest
 from dataloader_sdk._reconcile import reconcile
+from dataloader_sdk._run_endings import RunOutcome, finish, record_cancelled, record_failed
 from dataloader_sdk._run_parts import (
     FinishStatus,
-    as_dataloader_error,
     probe,
-    record_and_finish,
+    raised_in,
     replacing,
     require_columns,
+    source_stream,
     unchanged_read,
 )
 from dataloader_sdk.active_runs import ActiveRuns
 from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancellable
-from dataloader_sdk.connectors.pool import SourcePool, single_use
 from dataloader_sdk.control.identity import app_id
 from dataloader_sdk.delta_types import delta_compatible
-from dataloader_sdk.errors import (
-    DataLoaderError,
-    DestinationError,
-    ValidationError,
-)
-from dataloader_sdk.events import (
-    LoadCancelled,
-    LoadFailed,
-    LoadFinished,
-    LoadStarted,
-    StepCommitted,
-)
+from dataloader_sdk.errors import DestinationError
+from dataloader_sdk.events import LoadFinished, LoadStarted, StepCommitted
 from dataloader_sdk.lease import LeaseHeartbeat
 from dataloader_sdk.lineage import with_lineage
 from dataloader_sdk.model import (
@@ -70,12 +60,15 @@ from dataloader_sdk.model import (
     TableState,
     TargetName,
 )
+from dataloader_sdk.progress import Phase, ProgressCallback, ProgressUpdate, no_progress
 from dataloader_sdk.read_guards import guard_empty_read, guard_read_end
-from dataloader_sdk.secrets import Secret, redact, resolve
+from dataloader_sdk.secrets import Secret
+from dataloader_sdk.source_open import open_source
 from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
 
 if TYPE_CHECKING:
     from dataloader_sdk.connectors.base import Connector
+    from dataloader_sdk.connectors.pool import SourcePool
     from dataloader_sdk.control.store import Claim, ControlStore
     from dataloader_sdk.engines.base import Engine
     from dataloader_sdk.plugins import PluginHost
@@ -83,43 +76,6 @@ if TYPE_CHECKING:
 __all__ = ["Phase", "ProgressCallback", "ProgressUpdate", "RunOutcome", "TableRunner"]
 
 log = logging.getLogger(__name__)
-
-Phase = Literal[
-    "claimed", "planned", "reading", "committed", "finished", "failed", "cancelled"
-]
-
-
-@dataclass(frozen=True)
-class ProgressUpdate:
-    """Progress of one table run, for progress bars and orchestrator logs.
-
-    Attributes:
-        table: the table's name.
-        phase: what the run is doing; ``reading`` updates come once per batch read.
-        rows: rows read so far by the run (``reading``), or written (the other phases).
-        total_rows: the source's row count when a probe measured it (else ``None``).
-    """
-
-    table: str
-    phase: Phase
-    rows: int = 0
-    total_rows: int | None = None
-
-
-ProgressCallback = Callable[[ProgressUpdate], None]
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """A finished run: its history record, and the error if it failed."""
-
-    record: RunRecord
-    error: DataLoaderError | None = None
-
-
-def _no_progress(update: ProgressUpdate) -> None:
-    return None
-
 
 class TableRunner:
     """Runs one claimed table to completion. Stateless between runs; thread-safe."""
@@ -172,7 +128,7 @@ class TableRunner:
         during the run is recorded the same way, then re-raised.
         """
         token = cancel or CancelToken()
-        reported = progress or _no_progress
+        reported = progress or no_progress
         read = [0]  # rows read so far, for the record of a run cancelled mid-read
 
         def notify(update: ProgressUpdate) -> None:
@@ -185,17 +141,18 @@ class TableRunner:
         recorded = claim.run is not None and claim.run.table_id == table.table_id
         run = claim.run if recorded and claim.run is not None else self.new_run(
             table, orchestrator_run_id=orchestrator_run_id)
-        secret: Secret | None = None
+        secret: list[Secret | None] = [None]  # known once the source is open; redacts
         heartbeat = LeaseHeartbeat(self._store, claim, self._clock, self._lease_seconds)
         self._active.add(heartbeat, run, read)
         try:
             if not recorded:
-                self._store.record_run(run)
+                with raised_in("control store", f"table {table.name!r}: recording the run"):
+                    self._store.record_run(run)
             self._host.emit(LoadStarted(run.run_id, table.name, table.config.strategy))
             notify(ProgressUpdate(table.name, "claimed"))
             with heartbeat:
-                source = self._store.get_source(table.config.source)
-                secret = self._secret(source)
+                with raised_in("control store", f"table {table.name!r}: reading its source"):
+                    source = self._store.get_source(table.config.source)
                 run = self._execute(claim, run, source, secret, notify, heartbeat, token,
                                     sources)
             self._record_and_finish(heartbeat.claim, run, run.status)  # type: ignore[arg-type]
@@ -212,7 +169,7 @@ class TableRunner:
                 notify)
             raise
         except Exception as exc:
-            return self._failed(heartbeat.claim, run, exc, secret, notify)
+            return self._failed(heartbeat.claim, run, exc, secret[0], notify)
         finally:
             self._active.remove(run.run_id)
         self._host.emit(LoadFinished(run))
@@ -244,68 +201,26 @@ class TableRunner:
     def _cancelled(
         self, claim: Claim, run: RunRecord, error: LoadCancelledError, notify: ProgressCallback
     ) -> RunOutcome:
-        """Record a cancelled run and release its lease, as far as the control DB allows."""
-        message = str(error)
-        run = replace(run, status="cancelled", finished_at=self._clock(),
-                      error_class=LoadCancelledError.__name__, error_message=message)
-        try:
-            self._record_and_finish(claim, run, "cancelled")
-        except DataLoaderError as cleanup:
-            log.error("table %s: could not record the cancelled run %s or release its "
-                      "lease: %s", claim.table.name, run.run_id, cleanup)
-        self._host.emit(LoadCancelled(run))
-        notify(ProgressUpdate(claim.table.name, "cancelled", run.rows_written))
-        error.__cause__ = None
-        error.__suppress_context__ = True
-        return RunOutcome(run, error)
+        return record_cancelled(self._store, self._host, claim, run, error, notify,
+                                now=self._clock)
 
     def _failed(
-        self,
-        claim: Claim,
-        run: RunRecord,
-        exc: Exception,
-        secret: Secret | None,
+        self, claim: Claim, run: RunRecord, exc: Exception, secret: Secret | None,
         notify: ProgressCallback,
     ) -> RunOutcome:
-        """Record a failed run and release its lease, as far as the control DB allows."""
-        table = claim.table
-        error = as_dataloader_error(exc, table.name)
-        message = redact(str(error), secret)
-        if repr(table.name) not in message:
-            message = f"table {table.name!r}: {message}"
-        run = replace(
-            run, status="failed", finished_at=self._clock(),
-            error_class=type(error).__name__, error_message=message,
-        )
-        try:
-            self._record_and_finish(claim, run, "failed", permanent=not error.retryable)
-        except DataLoaderError as cleanup:
-            # The control DB is down (or the lease was taken over). The lease then expires
-            # by itself and the next claim closes this run's history row as abandoned.
-            log.error("table %s: could not record the failed run %s or release its lease: "
-                      "%s", table.name, run.run_id, redact(str(cleanup), secret))
-        self._host.emit(LoadFailed(run))
-        notify(ProgressUpdate(table.name, "failed", run.rows_written))
-        # Info, not warning: the caller reports the failure (the CLI prints it once,
-        # load_table raises it, load_tables returns it), and a warning here printed it twice.
-        log.info("table %s failed: %s: %s", table.name, run.error_class, message)
-        # The driver's exception (the cause) may quote the secret: drop it, and make
-        # sure the raised error carries only the redacted message.
-        error.args = (message,)
-        error.__cause__ = None
-        error.__suppress_context__ = True
-        return RunOutcome(run, error)
+        return record_failed(self._store, self._host, claim, run, exc, secret, notify,
+                             now=self._clock)
 
-    def _record_and_finish(
-        self, claim: Claim, run: RunRecord, status: FinishStatus, *, permanent: bool = False,
-    ) -> None:
-        record_and_finish(self._store, claim, run, status, now=self._clock(),
-                          permanent=permanent)
+    def _record_and_finish(self, claim: Claim, run: RunRecord, status: FinishStatus) -> None:
+        finish(self._store, claim, run, status, now=self._clock())
 
-    def _secret(self, source: SourceConfig) -> Secret | None:
-        if source.secret is None:
-            return None
-        return resolve(source.secret, self._host, source=source.name)
+    def _save_state(self, claim: Claim, state: TableState) -> None:
+        with raised_in("control store", f"table {claim.table.name!r}: saving its state"):
+            self._store.save_state(claim, state)
+
+    def _exists(self, target: TargetName) -> bool:
+        with raised_in("engine", f"target {target}: checking it exists"):
+            return self._engine.exists(target)
 
     def _app_id(self, table: TableRecord) -> str:
         return app_id(self._store.environment, self._store.control_id, table.incarnation)
@@ -315,7 +230,7 @@ class TableRunner:
         claim: Claim,
         run: RunRecord,
         source: SourceConfig,
-        secret: Secret | None,
+        secret: list[Secret | None],
         notify: ProgressCallback,
         heartbeat: LeaseHeartbeat,
         token: CancelToken,
@@ -325,20 +240,17 @@ class TableRunner:
         config = table.config
         strategy = self._host.strategy(config.strategy)
         options = strategy.parse_options(config.strategy_options, table=table.name)
-        factory = self._host.connector(source.db_type)
-        problems = [*source.problems(), *factory.validate(source)]
-        if problems:
-            raise ValidationError(f"source {source.name!r}", problems)
-        opened = (single_use(factory, source, secret) if sources is None
-                  else sources.connector(factory, source, secret))
-        with opened as connector:
+        with open_source(self._host, source, sources) as opened:
+            secret[0], connector = opened.secret, opened.connector
             state = reconcile(self._store, self._engine, claim, table, self._app_id(table))
             obj = config.source_object
-            columns = connector.columns(obj)
+            with raised_in("source", f"table {table.name!r}: {source.db_type} columns"):
+                columns = connector.columns(obj)
             require_columns(table, columns, strategy.required_columns(options))
             token.check(table.name)
             probes = {
-                request: probe(connector, obj, request)
+                request: probe(connector, obj, request, db_type=source.db_type,
+                               columns=columns)
                 for request in strategy.probes(options, state)
             }
             estimate = probes.get(RowCount())
@@ -357,7 +269,7 @@ class TableRunner:
             for step in plan.steps:
                 heartbeat.check()
                 token.check(table.name)
-                if step.txn_version == 1 and self._engine.exists(config.target):
+                if step.txn_version == 1 and self._exists(config.target):
                     # The incarnation's first step, onto a table an earlier incarnation
                     # (before a reset or a re-add) left: replace it, never merge into it.
                     step = replace(step, write=replacing(step.write))
@@ -395,11 +307,15 @@ class TableRunner:
         notify(ProgressUpdate(table.name, "reading", read_before, total))
         # Each connector honours its source's options.batch_rows itself. The cancel check
         # sits right on the source, so a cancel stops the read at the next batch.
-        reader = cancellable(
-            connector.read(step.select), token, table=table.name,
-            on_batch=lambda rows: notify(
-                ProgressUpdate(table.name, "reading", read_before + rows, total)),
-        )
+        # No local may hold the source's stream: a cancel's traceback keeps this frame, and
+        # the stream must close in this thread when cancellable() lets go of it.
+        what = f"table {table.name!r}: reading {source.name!r} ({source.db_type})"
+        with raised_in("source", what):
+            reader = cancellable(
+                source_stream(connector.read(step.select), what), token, table=table.name,
+                on_batch=lambda rows: notify(
+                    ProgressUpdate(table.name, "reading", read_before + rows, total)),
+            )
         tap: BoundaryTap | None = None
         if step.boundary is not None:
             if step.boundary.known is not None:
@@ -431,12 +347,14 @@ class TableRunner:
             state_after=step.state_after, environment=self._store.environment,
             control_id=self._store.control_id,
         )
-        outcome = self._engine.write(target, counted.reader, step.write, commit)
+        with raised_in("engine", f"table {table.name!r}: {self._engine.name} write"):
+            outcome = self._engine.write(target, counted.reader, step.write, commit)
         repaired: TableState | None = None
         if outcome.replayed:
             # Never advance to our own state_after for a step we did not write: the
             # commit that holds this version may have read a different window.
-            last = self._engine.last_commit(target, own)
+            with raised_in("engine", f"table {table.name!r}: reading the last commit"):
+                last = self._engine.last_commit(target, own)
             if last is None:
                 raise DestinationError(
                     f"table {table.name!r}: target {target} says step {step.txn_version} is "
@@ -445,7 +363,7 @@ class TableRunner:
                     "the table state (dataloader tables reset) and reload"
                 )
             repaired = last.state_after
-            self._store.save_state(claim, repaired)
+            self._save_state(claim, repaired)
             log.warning("table %s: step %d was already committed (run %s); not re-applied",
                         table.name, step.txn_version, last.run_id)
             run = replace(run, note=f"{run.note}; step {step.txn_version} was already "
@@ -454,7 +372,7 @@ class TableRunner:
             state = step.state_after
             if tap is not None:
                 state = with_digest(state, tap.digest())
-            self._store.save_state(claim, state)
+            self._save_state(claim, state)
         self._host.emit(StepCommitted(run.run_id, table.name, step.txn_version,
                                       outcome.rows_written, outcome.replayed))
         run = replace(

@@ -1,35 +1,32 @@
-"""Secret references and the built-in resolvers (``env:``, ``file:``, ``databricks:``).
+"""Secret references, the :class:`Secret` type and redaction.
 
 The control DB stores only references. :func:`resolve` turns one into a :class:`Secret`,
 whose ``repr``/``str`` are redacted, so a secret cannot leak through logging, exception
 messages, history rows or dataclass reprs by accident. Call :meth:`Secret.reveal` at the
 last moment, inside the connector that needs it.
 
-This module is also the built-in secrets plugin (see the entry point in pyproject.toml).
+The built-in resolvers (``env:``, ``file:``, ``databricks:``) are a plugin of their own,
+:mod:`dataloader_sdk.secret_resolvers`; this module imports no plugin machinery, so
+connectors, the plugin host and the resolvers can all depend on it without a circle.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from dataloader_sdk.errors import SecretError
 from dataloader_sdk.model._credentials import SECRET_KEY
-from dataloader_sdk.plugins import hookimpl
-
-if TYPE_CHECKING:
-    from dataloader_sdk.plugins import PluginHost
 
 __all__ = [
     "MIN_SECRET_LENGTH",
     "PREVIEW_CHARS",
     "REDACTED",
     "Secret",
+    "SecretResolver",
     "cap_quoted_values",
     "redact",
     "redacting_loggers",
@@ -85,8 +82,22 @@ class Secret:
         raise TypeError("Secret objects cannot be pickled")
 
 
-def resolve(reference: str, host: PluginHost, *, source: str = "") -> Secret:
-    """Resolve a reference through the secret-resolver plugins.
+class SecretResolver(Protocol):
+    """What :func:`resolve` asks: the plugin host (:class:`~dataloader_sdk.plugins.PluginHost`)
+    or any object with these two methods (a test double, a vault client's adapter)."""
+
+    def resolve_secret(self, reference: str) -> str | None:
+        """The secret ``reference`` names, or ``None`` when no resolver knows its scheme."""
+
+    def secret_schemes(self) -> list[str]:
+        """The schemes known, for the message of an unknown one."""
+
+
+def resolve(reference: str, host: SecretResolver, *, source: str = "") -> Secret:
+    """Resolve a reference through ``host``, normally the plugin host of the facade.
+
+    The resolver is passed in, never looked up: a ``DataLoader(host=...)`` with its own
+    resolvers is honoured by everything it calls.
 
     Raises:
         SecretError: unknown scheme, missing variable/file/key, or a value shorter than
@@ -303,73 +314,3 @@ def cap_quoted_values(text: str) -> str:
     """
     return _LONG_QUOTED.sub(
         lambda m: value_preview(m.group(1) if m.group(1) is not None else m.group(2)), text)
-
-
-# -- built-in resolvers (plugin hooks) ------------------------------------------------
-
-
-@hookimpl
-def dataloader_secret_schemes() -> list[str]:
-    """The built-in schemes."""
-    return ["env", "file", "databricks"]
-
-
-@hookimpl(trylast=True)
-def dataloader_resolve_secret(reference: str) -> str | None:
-    """Resolve ``env:NAME``, ``file:PATH`` and ``databricks:SCOPE/KEY`` references."""
-    scheme, _, rest = reference.partition(":")
-    if scheme == "env":
-        if rest not in os.environ:
-            raise SecretError(
-                f"secret reference {reference!r}: environment variable {rest!r} is not set; "
-                "export it before running"
-            )
-        return os.environ[rest]
-    if scheme == "file":
-        path = Path(rest).expanduser()
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise SecretError(
-                f"secret reference {reference!r}: cannot read the file ({exc.strerror}); "
-                "check the path and its permissions"
-            ) from None
-    if scheme == "databricks":
-        return _databricks_secret(reference, rest)
-    return None
-
-
-def _databricks_secret(reference: str, rest: str) -> str:
-    scope, _, key = rest.partition("/")
-    if not scope or not key:
-        raise SecretError(f"secret reference {reference!r} must be 'databricks:SCOPE/KEY'")
-    dbutils = _find_dbutils()
-    if dbutils is None:
-        raise SecretError(
-            f"secret reference {reference!r} needs Databricks dbutils, which is only "
-            "available on a Databricks cluster; use env: or file: elsewhere"
-        )
-    try:
-        value: str = dbutils.secrets.get(scope=scope, key=key)
-    except Exception as exc:
-        raise SecretError(
-            f"secret reference {reference!r}: Databricks refused it ({type(exc).__name__}); "
-            "check the scope, key and your permissions"
-        ) from None
-    return value
-
-
-def _find_dbutils() -> Any:
-    """dbutils as the Databricks runtime provides it, or ``None`` off Databricks."""
-    import builtins
-    import sys
-
-    for holder in (sys.modules.get("__main__"), builtins):
-        dbutils = getattr(holder, "dbutils", None)
-        if dbutils is not None:
-            return dbutils
-    try:  # Databricks Runtime / Connect
-        from databricks.sdk.runtime import dbutils as rt_dbutils  # type: ignore[import-not-found,unused-ignore]
-    except Exception:
-        return None
-    return rt_dbutils

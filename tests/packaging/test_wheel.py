@@ -48,6 +48,9 @@ def test_wheel_holds_every_file_of_the_package(dist: Dist) -> None:
         text = wheel.read(entry_points).decode()
     assert "dataloader = dataloader_sdk.cli:main" in text
     assert "[pytest11]" in text and "[dataloader_sdk]" in text
+    # One entry point per built-in connector and strategy (issue #12).
+    assert "postgresql = dataloader_sdk.connectors._register:postgresql" in text
+    assert "chunked_backfill = dataloader_sdk.strategies._register:chunked_backfill" in text
 
 
 def test_sdist_can_run_the_test_session(dist: Dist) -> None:

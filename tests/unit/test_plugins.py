@@ -16,7 +16,49 @@ from dataloader_sdk.plugins import PluginHost, Registry, hookimpl
 def test_builtins_register_through_entry_points() -> None:
     host = PluginHost()
     assert {"full", "incremental", "append_only"} <= set(host.strategy_names())
-    assert host.plugin_of("strategy", "full") == "builtin_strategies"
+    assert host.plugin_of("strategy", "full") == "full"
+
+
+BUILTIN_CONNECTORS = {"postgresql": ["postgresql"], "sqlalchemy": ["sqlalchemy"],
+                      "sqlserver": ["sqlserver"], "oracle": ["oracle"],
+                      "snowflake": ["snowflake", "snowflake_pem"], "clickhouse": ["clickhouse"]}
+BUILTIN_STRATEGIES = ["full", "incremental", "append_only", "rolling", "check_and_load",
+                      "chunked_backfill"]
+
+
+def test_every_builtin_connector_and_strategy_is_its_own_entry_point() -> None:
+    host = PluginHost()
+    for entry_point, db_types in BUILTIN_CONNECTORS.items():
+        for db_type in db_types:
+            assert host.plugin_of("db_type", db_type) == entry_point
+    for name in BUILTIN_STRATEGIES:
+        assert host.plugin_of("strategy", name) == name
+
+
+def test_one_builtin_can_be_blocked_and_replaced() -> None:
+    class MyPostgres:
+        @hookimpl
+        def dataloader_register_connectors(self, registry: Registry[Any]) -> None:
+            registry.add("postgresql", "tests.unit.test_plugins:MyPostgres")
+
+    host = PluginHost([MyPostgres()], blocked=["postgresql", "rolling"])
+    assert host.blocked() == ["postgresql", "rolling"]
+    assert host.plugin_of("db_type", "postgresql") != "postgresql"  # ours now
+    assert "rolling" not in host.strategy_names()
+    assert "oracle" in host.connector_names() and "full" in host.strategy_names()
+
+
+def test_the_block_list_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataloader_sdk.plugins import BLOCK_ENV, get_host, reset_host
+
+    monkeypatch.setenv(BLOCK_ENV, " clickhouse, full ")
+    reset_host()
+    try:
+        host = get_host()
+        assert "clickhouse" not in host.connector_names()
+        assert "full" not in host.strategy_names()
+    finally:
+        reset_host()
 
 
 def test_unknown_names_list_what_is_registered() -> None:
@@ -34,7 +76,7 @@ def test_duplicate_registration_is_refused() -> None:
         def dataloader_register_strategies(self, registry: Registry[Any]) -> None:
             registry.add("full", object())
 
-    with pytest.raises(PluginLoadError, match="already registered by 'builtin_strategies'"):
+    with pytest.raises(PluginLoadError, match="already registered by 'full'"):
         PluginHost([Dup()])
 
 
@@ -107,3 +149,54 @@ def test_every_hook_is_documented() -> None:
     hooks = [name for name in vars(HookSpecs) if name.startswith("dataloader_")]
     assert len(hooks) == 6
     assert [h for h in hooks if f"`{h}(" not in docs] == []
+
+
+def test_dataloader_plugins_lists_each_builtin_by_its_entry_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dataloader_sdk.cli import main
+    from dataloader_sdk.plugins import BLOCK_ENV, reset_host
+
+    monkeypatch.setattr("dataloader_sdk.connectors.sqlalchemy_url.SqlAlchemyConnectorFactory"
+                        ".summary", "any SQLAlchemy URL", raising=False)
+    monkeypatch.setenv(BLOCK_ENV, "rolling")
+    reset_host()
+    try:
+        result = CliRunner().invoke(main, ["plugins", "--json"], catch_exceptions=False)
+    finally:
+        reset_host()
+    rows = {(p["kind"], p["name"]): p for p in json.loads(result.output)["plugins"]}
+    for entry_point, db_types in BUILTIN_CONNECTORS.items():
+        for db_type in db_types:
+            assert rows[("db_type", db_type)]["plugin"] == entry_point
+    for name in BUILTIN_STRATEGIES:
+        if name != "rolling":
+            assert rows[("strategy", name)]["plugin"] == name
+    assert ("strategy", "rolling") not in rows  # blocked
+    # A connector factory's optional summary is shown, as a strategy's is.
+    assert rows[("db_type", "sqlalchemy")]["summary"] == "any SQLAlchemy URL"
+    assert rows[("strategy", "full")]["summary"]
+
+
+def test_a_plugin_registered_later_registers_through_the_historic_hooks() -> None:
+    class Late:
+        @hookimpl
+        def dataloader_register_strategies(self, registry: Registry[Any]) -> None:
+            registry.add("late_strategy", object())
+
+    host = PluginHost()
+    host.register(Late(), name="late")
+    assert host.plugin_of("strategy", "late_strategy") == "late"
+    assert host.plugin_of("strategy", "full") == "full"  # nothing registered twice
+
+    class Dup:
+        @hookimpl
+        def dataloader_register_strategies(self, registry: Registry[Any]) -> None:
+            registry.add("late_strategy", object())
+
+    with pytest.raises(PluginLoadError, match="already registered by 'late'"):
+        host.register(Dup(), name="dup")

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner, Result
 from rich.console import Console
 
-from dataloader_sdk._cli.progress import ProgressReporter
 from dataloader_sdk.cli import main
 from dataloader_sdk.runner import ProgressUpdate
+from dataloader_sdk.terminal import ProgressReporter
 
 Invoke = Callable[..., Result]
 ROWS = 30_000

@@ -112,7 +112,7 @@ def _changes_text(entry: AuditEntry) -> str:
 def _print_page(page: AuditPage) -> None:
     from rich.table import Table
 
-    from dataloader_sdk._cli.render import fmt_time
+    from dataloader_sdk.terminal import fmt_time
 
     out = console()
     if not page.entries:

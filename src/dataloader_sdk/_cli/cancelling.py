@@ -38,8 +38,6 @@ def _announce(name: str) -> None:
 
 
 def _exit_now(loader: DataLoader) -> None:
-    from dataloader_sdk.engines._orphans import remove_inflight
-
     click.echo("Second interrupt: exiting now.", err=True)
     releasing = threading.Thread(
         target=loader.abort_active, args=("second interrupt",), daemon=True,
@@ -47,7 +45,7 @@ def _exit_now(loader: DataLoader) -> None:
     )
     releasing.start()
     releasing.join(ABORT_SECONDS)
-    remove_inflight()
+    loader.discard_inflight_writes()
     sys.stdout.flush()
     sys.stderr.flush()
     # os._exit: no interpreter shutdown while native writer threads still run (raising

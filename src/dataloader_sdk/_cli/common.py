@@ -105,7 +105,7 @@ class CliState:
         if self._loader is not None:
             return self._loader.store
         if self._store is None:
-            self._store = self.settings().open_store()
+            self._store = self.settings().open_store(secrets=self.host())
         return self._store
 
 

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dataloader_sdk.control.store import ControlStore
     from dataloader_sdk.model import RunRecord, SourceConfig, TableRecord, Watermark
+    from dataloader_sdk.plugins import PluginHost
 
 __all__ = [
-    "run_doc", "source_doc", "status_doc", "table_detail_doc", "table_doc", "watermark_doc",
+    "run_doc", "source_doc", "state_note", "status_doc", "table_detail_doc", "table_doc",
+    "watermark_doc",
 ]
 
 
@@ -121,10 +123,20 @@ def source_doc(src: SourceConfig) -> dict[str, Any]:
     }
 
 
-def status_doc(store: ControlStore) -> dict[str, Any]:
+def state_note(host: PluginHost, rec: TableRecord) -> str | None:
+    """The table's strategy's own line on its state (a backfill's progress), if any."""
+    from dataloader_sdk.errors import DataLoaderError
+    from dataloader_sdk.strategies.base import describe_state
+
+    try:
+        return describe_state(host.strategy(rec.config.strategy), rec.state)
+    except DataLoaderError:  # an unknown or broken strategy plugin: status still lists it
+        return None
+
+
+def status_doc(store: ControlStore, host: PluginHost) -> dict[str, Any]:
     """``status``: every table with its last run, and the rows that cannot be read."""
     from dataloader_sdk._cli.output import to_jsonable
-    from dataloader_sdk.strategies.chunked_backfill import backfill_progress
 
     tables = []
     for rec in store.list_tables():
@@ -135,7 +147,7 @@ def status_doc(store: ControlStore) -> dict[str, Any]:
             "status": rec.status,
             "enabled": rec.config.enabled,
             "watermark": watermark_doc(rec.state.watermark),
-            "progress": backfill_progress(rec.state),
+            "progress": state_note(host, rec),
             "last_run": run_doc(last[0]) if last else None,
             "last_run_at": to_jsonable(rec.last_run_at),
             "next_run_at": to_jsonable(rec.next_run_at),

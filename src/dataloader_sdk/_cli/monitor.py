@@ -15,7 +15,7 @@ from dataloader_sdk._cli.common import (
     pass_state,
 )
 from dataloader_sdk._cli.output import emit_json, json_option
-from dataloader_sdk._cli.render import fmt_duration, fmt_time
+from dataloader_sdk.terminal import fmt_duration, fmt_time
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -4,71 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING
+
+from dataloader_sdk.terminal import fmt_duration, fmt_rows, fmt_time, fmt_watermark
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from dataloader_sdk.model import JSONValue, RunRecord, SourceConfig, Watermark
+    from dataloader_sdk.model import JSONValue, RunRecord, SourceConfig
 
-__all__ = [
-    "fmt_duration",
-    "fmt_interval",
-    "fmt_json",
-    "fmt_rows",
-    "fmt_time",
-    "fmt_watermark",
-    "runs_table",
-    "source_options_text",
-]
-
-_DASH = "-"
-
-
-def fmt_time(value: datetime | None) -> str:
-    """A timestamp to the second, in its own zone (the store keeps UTC)."""
-    if value is None:
-        return _DASH
-    text = value.strftime("%Y-%m-%d %H:%M:%S")
-    offset = value.utcoffset()
-    if offset is not None:
-        text += "Z" if not offset else value.strftime("%z")
-    return text
-
-
-def fmt_watermark(value: Watermark | None) -> str:
-    """The watermark at full precision (it is what the next run compares against)."""
-    if value is None:
-        return _DASH
-    if isinstance(value.value, datetime):
-        return value.value.isoformat(sep=" ")  # same look as the other timestamps shown
-    return str(value)
-
-
-def fmt_rows(value: int | None) -> str:
-    """A row count with thousands separators."""
-    return _DASH if value is None else f"{value:,}"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """Seconds as ``0.84s`` / ``2m 05s``."""
-    if seconds is None:
-        return _DASH
-    if seconds < 60:
-        return f"{seconds:.2f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m {secs:02d}s"
-
-
-def fmt_interval(seconds: int | None) -> str:
-    """A schedule interval in the largest exact unit: ``15m``, ``2h``, ``1d``, ``90s``."""
-    if not seconds:
-        return _DASH
-    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+__all__ = ["fmt_json", "runs_table", "source_options_text"]
 
 
 def fmt_json(value: Mapping[str, JSONValue] | None) -> str:
@@ -112,6 +57,6 @@ def runs_table(runs: Sequence[RunRecord], *, title: str | None = None) -> Table:
             fmt_rows(run.rows_written),
             fmt_duration(run.duration_seconds),
             fmt_watermark(run.watermark_after),
-            detail or _DASH,
+            detail or "-",
         )
     return table

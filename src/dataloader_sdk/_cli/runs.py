@@ -7,16 +7,11 @@ from typing import TYPE_CHECKING
 import click
 
 from dataloader_sdk._cli.common import EXIT_FAILURE, CliState, console, pass_state
-from dataloader_sdk._cli.documents import run_doc, status_doc
+from dataloader_sdk._cli.documents import run_doc, state_note, status_doc
 from dataloader_sdk._cli.output import emit_json, json_option
-from dataloader_sdk._cli.render import (
-    fmt_duration,
-    fmt_rows,
-    fmt_time,
-    fmt_watermark,
-    runs_table,
-)
+from dataloader_sdk._cli.render import runs_table
 from dataloader_sdk.cancel import EXIT_CANCELLED
+from dataloader_sdk.terminal import fmt_duration, fmt_rows, fmt_time, fmt_watermark
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -53,7 +48,7 @@ def run(
       dataloader run --due
     """
     from dataloader_sdk._cli.cancelling import cancellable_load
-    from dataloader_sdk._cli.progress import progress_reporter
+    from dataloader_sdk.terminal import progress_reporter
 
     if due == bool(tables):
         raise click.UsageError("give table names or --due (not both)")
@@ -132,11 +127,10 @@ def status(state: CliState, as_json: bool) -> None:
     """
     from rich.table import Table
 
-    from dataloader_sdk.strategies.chunked_backfill import backfill_progress
-
     store = state.store()
+    host = state.host()
     if as_json:
-        emit_json(status_doc(store))
+        emit_json(status_doc(store, host))
         return
     table = Table()
     for column in ("table", "strategy", "status", "watermark", "progress", "last run",
@@ -152,7 +146,7 @@ def status(state: CliState, as_json: bool) -> None:
             rec.config.strategy,
             rec.status if rec.config.enabled else f"{rec.status} (disabled)",
             fmt_watermark(rec.state.watermark),
-            backfill_progress(rec.state) or "-",
+            state_note(host, rec) or "-",
             fmt_time(run_.started_at if run_ else rec.last_run_at),
             run_.status if run_ else "-",
             fmt_rows(run_.rows_written) if run_ else "-",

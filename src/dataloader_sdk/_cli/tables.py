@@ -15,13 +15,8 @@ from dataloader_sdk._cli.common import (
 )
 from dataloader_sdk._cli.documents import table_detail_doc, table_doc
 from dataloader_sdk._cli.output import emit_json, json_option
-from dataloader_sdk._cli.render import (
-    fmt_interval,
-    fmt_json,
-    fmt_time,
-    fmt_watermark,
-    runs_table,
-)
+from dataloader_sdk._cli.render import fmt_json, runs_table
+from dataloader_sdk.terminal import fmt_interval, fmt_time, fmt_watermark
 
 __all__ = ["tables"]
 

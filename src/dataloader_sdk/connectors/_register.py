@@ -1,19 +1,14 @@
 """Built-in connectors, registered through the same entry point as third-party plugins.
 
 Targets are lazy ``"module:attr"`` strings, so listing db_types imports no driver.
+Each connector module is its own entry point (``postgresql = "...connectors._register:postgresql"``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataloader_sdk.plugins import Registrations
 
-from dataloader_sdk.plugins import hookimpl
-
-if TYPE_CHECKING:
-    from dataloader_sdk.connectors.base import ConnectorFactory
-    from dataloader_sdk.plugins import Registry
-
-__all__ = ["dataloader_register_connectors"]
+__all__ = ["clickhouse", "oracle", "postgresql", "snowflake", "sqlalchemy", "sqlserver"]
 
 _BUILTINS = {
     "postgresql": "postgresql:PostgresConnectorFactory",
@@ -26,8 +21,16 @@ _BUILTINS = {
 }
 
 
-@hookimpl
-def dataloader_register_connectors(registry: Registry[ConnectorFactory]) -> None:
-    """Register the built-in db_types (the original system's six, plus ``sqlalchemy``)."""
-    for db_type, target in _BUILTINS.items():
-        registry.add(db_type, f"dataloader_sdk.connectors.{target}")
+def _connector(*db_types: str) -> Registrations:
+    return Registrations("db_type", {
+        db_type: f"dataloader_sdk.connectors.{_BUILTINS[db_type]}" for db_type in db_types})
+
+
+# One entry point per built-in connector (pyproject.toml), named after it, so a user can
+# list, block or replace any one of them.
+postgresql = _connector("postgresql")
+sqlalchemy = _connector("sqlalchemy")
+sqlserver = _connector("sqlserver")
+oracle = _connector("oracle")
+snowflake = _connector("snowflake", "snowflake_pem")
+clickhouse = _connector("clickhouse")

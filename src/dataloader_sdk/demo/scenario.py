@@ -195,7 +195,7 @@ def _load_round(
 ) -> RoundResult:
     from contextlib import nullcontext
 
-    from dataloader_sdk._cli.progress import progress_reporter
+    from dataloader_sdk.terminal import progress_reporter
 
     started = time.perf_counter()
     names = [t.name for t in DEMO_TABLES]
@@ -212,7 +212,7 @@ def _load_round(
 def _round_table(result: RoundResult) -> object:
     from rich.table import Table
 
-    from dataloader_sdk._cli.render import fmt_duration, fmt_rows, fmt_watermark
+    from dataloader_sdk.terminal import fmt_duration, fmt_rows, fmt_watermark
 
     table = Table(title=result.label, title_justify="left")
     table.add_column("table")

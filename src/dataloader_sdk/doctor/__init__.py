@@ -75,7 +75,7 @@ def run_doctor(
             "; ".join(f"{f.entry_point} failed to load ({f.error})" for f in host.failures),
             "reinstall or remove the plugin package named",
         ))
-    control, store = check_control(settings, timeout)
+    control, store = check_control(settings, timeout, host)
     results += control
     if store is None:
         results.append(CheckResult("source", "sources", "skip",

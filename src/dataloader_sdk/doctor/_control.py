@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dataloader_sdk.config import Settings
     from dataloader_sdk.control.database import EnvironmentTarget
     from dataloader_sdk.control.store import ControlStore
+    from dataloader_sdk.secrets import SecretResolver
 
 __all__ = ["check_control"]
 
@@ -30,17 +31,20 @@ _FIX_REACH = (
 
 
 def check_control(
-    settings: Settings, timeout: float
+    settings: Settings, timeout: float, secrets: SecretResolver
 ) -> tuple[list[CheckResult], ControlStore | None]:
-    """Check the control DB; returns an open store when it is usable (caller closes it)."""
+    """Check the control DB; returns an open store when it is usable (caller closes it).
+
+    ``secrets`` (the doctor's plugin host) resolves ``control_secret``.
+    """
     from dataloader_sdk.control.database import resolve_environment
     from dataloader_sdk.secrets import redact
 
     results: list[CheckResult] = []
     try:
-        # The private helper is the one place the control password is resolved; using it
-        # keeps the doctor's view of the URL identical to what every command opens.
-        password = settings._control_password()
+        # The one place the control password is resolved: the doctor's view of the URL
+        # stays identical to what every command opens.
+        password = settings._control_password(secrets)
         url = settings.control_url
         if password is not None:
             from sqlalchemy.engine import make_url

@@ -1,24 +1,24 @@
-"""Registers the built-in strategies (entry point ``builtin_strategies``)."""
+"""The built-in strategies, one entry point each (``full = "...strategies._register:full"``).
+
+Each is a :class:`~dataloader_sdk.plugins.Registrations` of one lazy target, so a user can
+list, block or replace any one of them; listing them imports no strategy module.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataloader_sdk.plugins import Registrations
 
-from dataloader_sdk.plugins import Registry, hookimpl
-from dataloader_sdk.strategies.base import Strategy
-
-_BUILTINS = {
-    "full": "full:FullStrategy",
-    "incremental": "incremental:IncrementalStrategy",
-    "append_only": "append_only:AppendOnlyStrategy",
-    "rolling": "rolling:RollingStrategy",
-    "check_and_load": "check_and_load:CheckAndLoadStrategy",
-    "chunked_backfill": "chunked_backfill:ChunkedBackfillStrategy",
-}
+__all__ = ["append_only", "check_and_load", "chunked_backfill", "full", "incremental",
+           "rolling"]
 
 
-@hookimpl
-def dataloader_register_strategies(registry: Registry[Strategy[Any]]) -> None:
-    """The six built-in strategies, imported lazily."""
-    for name, target in _BUILTINS.items():
-        registry.add(name, f"dataloader_sdk.strategies.{target}")
+def _strategy(name: str, target: str) -> Registrations:
+    return Registrations("strategy", {name: f"dataloader_sdk.strategies.{target}"})
+
+
+full = _strategy("full", "full:FullStrategy")
+incremental = _strategy("incremental", "incremental:IncrementalStrategy")
+append_only = _strategy("append_only", "append_only:AppendOnlyStrategy")
+rolling = _strategy("rolling", "rolling:RollingStrategy")
+check_and_load = _strategy("check_and_load", "check_and_load:CheckAndLoadStrategy")
+chunked_backfill = _strategy("chunked_backfill", "chunked_backfill:ChunkedBackfillStrategy")

@@ -34,7 +34,8 @@ from dataloader_sdk.model import (
     TableState,
 )
 
-__all__ = ["OptionReader", "PlanContext", "Strategy", "parse_duration", "schema_fingerprint"]
+__all__ = ["OptionReader", "PlanContext", "Strategy", "describe_state", "parse_duration",
+           "schema_fingerprint"]
 
 OptionsT = TypeVar("OptionsT")
 
@@ -62,7 +63,13 @@ class PlanContext(Generic[OptionsT]):
 
 @runtime_checkable
 class Strategy(Protocol[OptionsT]):
-    """A load strategy. Implementations are stateless and thread-safe."""
+    """A load strategy. Implementations are stateless and thread-safe.
+
+    Optional hook: ``describe_state(self, state: TableState) -> str | None``, one line on
+    the strategy's own part of a table's state for ``dataloader status`` (the backfill's
+    progress, say). Optional, so a strategy written before it still conforms; callers go
+    through :func:`describe_state`.
+    """
 
     #: One line for ``dataloader strategies`` and the docs.
     summary: str
@@ -86,6 +93,16 @@ class Strategy(Protocol[OptionsT]):
     def plan(self, ctx: PlanContext[OptionsT]) -> LoadPlan:
         """Decide this run's steps. Pure: no I/O, no clock other than ``ctx.now``."""
         ...
+
+
+def describe_state(strategy: object, state: TableState) -> str | None:
+    """What ``strategy`` says of ``state`` for status displays, through its optional
+    ``describe_state`` hook; ``None`` when it has nothing to say (or no hook)."""
+    hook = getattr(strategy, "describe_state", None)
+    if hook is None:
+        return None
+    text = hook(state)
+    return None if text is None else str(text)
 
 
 def schema_fingerprint(columns: Iterable[tuple[str, str, str]]) -> str:

@@ -116,6 +116,10 @@ class ChunkedBackfillStrategy:
 
     summary = "load ranges of a date/integer column chunk by chunk, then run a steady strategy"
 
+    def describe_state(self, state: TableState) -> str | None:
+        """The backfill's progress (:func:`backfill_progress`) for ``dataloader status``."""
+        return backfill_progress(state)
+
     def parse_options(
         self, raw: Mapping[str, JSONValue], *, table: str
     ) -> ChunkedBackfillOptions:

@@ -24,7 +24,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dataloader_sdk.events import LoadCancelled, LoadEvent, LoadFailed, LoadFinished, LoadStarted
 from dataloader_sdk.integrations.openlineage._naming import input_name, output_name
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from dataloader_sdk.config import Settings
     from dataloader_sdk.control.store import ControlStore
     from dataloader_sdk.engines.base import Engine
-    from dataloader_sdk.loader import DataLoader
     from dataloader_sdk.model import TargetName
     from dataloader_sdk.plugins import PluginHost
 
@@ -50,6 +49,19 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+class ObservedLoader(Protocol):
+    """What the observer needs of a :class:`~dataloader_sdk.DataLoader` (its store, engine
+    and plugin host); a Protocol, so the loader, which calls :func:`observe_settings`,
+    and this module do not import each other."""
+
+    @property
+    def store(self) -> ControlStore: ...
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def host(self) -> PluginHost: ...
 
 #: The job namespace unless ``OPENLINEAGE_NAMESPACE`` or ``namespace=`` says otherwise.
 DEFAULT_NAMESPACE = "dataloader"
@@ -230,7 +242,7 @@ _PRODUCER = f"https://pypi.org/project/dataloader-sdk/{_version('dataloader-sdk'
 
 
 def enable_openlineage(
-    loader: DataLoader,
+    loader: ObservedLoader,
     *,
     client: OpenLineageClient | None = None,
     namespace: str | None = None,
@@ -269,7 +281,7 @@ _shared = weakref.WeakKeyDictionary()
 _shared_lock = threading.Lock()
 
 
-def observe_settings(loader: DataLoader, settings: Settings) -> OpenLineageObserver:
+def observe_settings(loader: ObservedLoader, settings: Settings) -> OpenLineageObserver:
     """What ``DataLoader.from_settings`` calls when ``settings.openlineage`` is on.
 
     Registers one observer per plugin host and project; a later loader of the same

@@ -1,6 +1,7 @@
-"""Live per-table progress for ``dataloader run`` and the demo.
+"""Terminal display of table runs, shared by the CLI and the demo: short texts for
+times, watermarks, row counts and durations, and live per-table progress.
 
-The loader calls the progress callback from its worker threads with
+Progress: the loader calls the progress callback from its worker threads with
 ``ProgressUpdate(table, phase, rows, total_rows)``; while a table is read it does so once
 per batch, with the rows read so far. On a terminal each table gets a rich progress row:
 phase, a bar (a pulsing one while the total is unknown, else against the probe's row
@@ -18,15 +19,73 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
-    from dataloader_sdk.runner import ProgressUpdate
+    from dataloader_sdk.model import Watermark
+    from dataloader_sdk.progress import ProgressUpdate
 
-__all__ = ["PLAIN_INTERVAL", "ProgressReporter", "progress_reporter"]
+__all__ = [
+    "PLAIN_INTERVAL",
+    "ProgressReporter",
+    "fmt_duration",
+    "fmt_interval",
+    "fmt_rows",
+    "fmt_time",
+    "fmt_watermark",
+    "progress_reporter",
+]
+
+_DASH = "-"
+
+
+def fmt_time(value: datetime | None) -> str:
+    """A timestamp to the second, in its own zone (the store keeps UTC)."""
+    if value is None:
+        return _DASH
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    offset = value.utcoffset()
+    if offset is not None:
+        text += "Z" if not offset else value.strftime("%z")
+    return text
+
+
+def fmt_watermark(value: Watermark | None) -> str:
+    """The watermark at full precision (it is what the next run compares against)."""
+    if value is None:
+        return _DASH
+    if isinstance(value.value, datetime):
+        return value.value.isoformat(sep=" ")  # same look as the other timestamps shown
+    return str(value)
+
+
+def fmt_rows(value: int | None) -> str:
+    """A row count with thousands separators."""
+    return _DASH if value is None else f"{value:,}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Seconds as ``0.84s`` / ``2m 05s``."""
+    if seconds is None:
+        return _DASH
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m {secs:02d}s"
+
+
+def fmt_interval(seconds: int | None) -> str:
+    """A schedule interval in the largest exact unit: ``15m``, ``2h``, ``1d``, ``90s``."""
+    if not seconds:
+        return _DASH
+    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 #: Seconds between two plain "reading" lines of one table.
 PLAIN_INTERVAL = 5.0
