@@ -38,7 +38,7 @@ def _announce(name: str) -> None:
 
 
 def _exit_now(loader: DataLoader) -> None:
-    from dataloader_sdk.engines._orphans import remove_inflight
+    from dataloader_sdk.engines.delta_rs.orphans import remove_inflight
 
     click.echo("Second interrupt: exiting now.", err=True)
     releasing = threading.Thread(

@@ -36,14 +36,14 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataloader_sdk.engines._merge import (
+from dataloader_sdk.engines.common.merge import (
     check_merge_columns,
     check_null_keys,
     distinct_keys,
     first_load_rows,
     winner_positions,
 )
-from dataloader_sdk.engines._streams import CountedStream
+from dataloader_sdk.engines.common.streams import CountedStream
 from dataloader_sdk.model import Merge, TargetName
 
 __all__ = ["DuplicateKeysError", "FirstMergeStream", "write_first_merge"]

@@ -24,8 +24,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dataloader_sdk.engines._common import destination_error, is_transient
 from dataloader_sdk.engines.base import MaintenanceOutcome, MaintenanceTask, TableFiles
+from dataloader_sdk.engines.common.errors import destination_error, is_transient
 from dataloader_sdk.model import TargetName
 
 if TYPE_CHECKING:

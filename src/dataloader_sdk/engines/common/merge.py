@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataloader_sdk.engines._predicates import quote_ident, render_expr
+from dataloader_sdk.engines.common.predicates import quote_ident, render_expr
 from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import Coalesce, Column, CursorExpr, Merge, TargetName
 

@@ -24,7 +24,7 @@ import math
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from dataloader_sdk.engines._predicates import SqlText, check_name, check_text
+from dataloader_sdk.engines.common.predicates import SqlText, check_name, check_text
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import TargetName, identifier_problem
 

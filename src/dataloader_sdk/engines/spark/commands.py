@@ -1,0 +1,178 @@
+"""The one Delta operation of each write mode on Spark, carrying the step's commit.
+
+DataFrame writes carry ``txnAppId``/``txnVersion`` (Delta skips a replay itself) and
+``userMetadata`` (JSON of :meth:`CommitInfo.to_metadata`) as per-write options, so no
+session setting is assumed. MERGE has no per-statement options for these, so the session
+confs ``spark.databricks.delta.write.txnAppId``/``txnVersion`` and
+``spark.databricks.delta.commitInfo.userMetadata`` are set and restored around exactly one
+``execute()``, under a process-wide lock.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from dataloader_sdk.engines.spark.frames import Frame
+from dataloader_sdk.engines.spark.merge import sequence_guard
+from dataloader_sdk.engines.spark.sql import quote_ident, render_where
+from dataloader_sdk.engines.spark.tables import SparkTables
+from dataloader_sdk.errors import ConfigError
+from dataloader_sdk.model import Append, CommitInfo, Merge, Overwrite, ReplaceWhere, TargetName, WriteMode
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
+
+__all__ = ["Prepared", "apply"]
+
+_CONF_TXN_APP = "spark.databricks.delta.write.txnAppId"
+_CONF_TXN_VERSION = "spark.databricks.delta.write.txnVersion"
+_CONF_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+# Session confs are shared by every thread of the session: one MERGE at a time may own them.
+_session_conf_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A step's rows as a DataFrame, ready for the Delta operation of its write mode."""
+
+    frame: Frame
+    table_schema: pa.Schema | None
+
+
+def _metadata_json(commit: CommitInfo) -> str:
+    return json.dumps(commit.to_metadata(), sort_keys=True)
+
+
+def _writer(df: DataFrame, save_mode: str, commit: CommitInfo) -> DataFrameWriter:
+    return (
+        df.write.format("delta")
+        .mode(save_mode)
+        .option("txnAppId", commit.app_id)
+        .option("txnVersion", str(commit.txn_version))
+        .option("userMetadata", _metadata_json(commit))
+    )
+
+
+def _save(tables: SparkTables, writer: DataFrameWriter, target: TargetName) -> None:
+    if tables.catalog_mode:
+        writer.saveAsTable(tables.location(target))
+    else:
+        writer.save(tables.location(target))
+
+
+def apply(
+    tables: SparkTables, target: TargetName, prepared: Prepared, mode: WriteMode,
+    commit: CommitInfo, *, exists: bool,
+) -> int:
+    """Write ``prepared`` as ``mode`` in one commit; rows written (``-1``: not known)."""
+    frame = prepared.frame
+    # The step's rows are counted before the write here, so the commit says how many
+    # (a DataFrame written directly is not counted: the commit leaves the count out).
+    commit = replace(commit, rows=frame.rows if frame.rows >= 0 else None)
+    if not exists:
+        tables._ensure_schema(target)
+    if isinstance(mode, Overwrite) or (isinstance(mode, Merge) and mode.replace_existing):
+        writer = _writer(frame.df, "overwrite", commit).option("overwriteSchema", "true")
+        _save(tables, writer, target)
+        return frame.rows
+    if isinstance(mode, ReplaceWhere):
+        text = render_where(mode.predicate)
+        if text is None:
+            raise ConfigError(
+                f"table {target}: ReplaceWhere needs at least one predicate; use "
+                "Overwrite to replace the whole table"
+            )
+        if exists:
+            # Delta deletes the matching rows and adds the new ones in one commit, and
+            # refuses new rows outside the predicate (as delta_rs does).
+            writer = (
+                _writer(frame.df, "overwrite", commit)
+                .option("replaceWhere", text)
+                .option("mergeSchema", "true")
+            )
+            _save(tables, writer, target)
+            return frame.rows
+        # First load: nothing to replace; create the table by appending.
+    if isinstance(mode, Append | ReplaceWhere) or (isinstance(mode, Merge) and not exists):
+        _save(tables, _writer(frame.df, "append", commit).option("mergeSchema", "true"), target)
+        return frame.rows
+    if isinstance(mode, Merge):
+        return _merge(tables, target, prepared, mode, commit)
+    raise ConfigError(f"table {target}: unsupported write mode {mode!r}")
+
+
+def _merge(
+    tables: SparkTables, target: TargetName, prepared: Prepared, mode: Merge,
+    commit: CommitInfo,
+) -> int:
+    from pyspark.sql import functions as F
+
+    source = prepared.frame.df
+    if prepared.frame.rows == 0:
+        # An empty MERGE makes no useful commit; an empty append does, carrying the
+        # metadata and app transaction (new columns are still added), like delta_rs.
+        _save(tables, _writer(source, "append", commit).option("mergeSchema", "true"), target)
+        return 0
+    table_columns = prepared.table_schema.names if prepared.table_schema else []
+    condition = " AND ".join(
+        f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in mode.keys
+    )
+    guard = (
+        sequence_guard(mode.sequence, table_columns) if mode.sequence is not None else None
+    )
+    builder = (
+        tables._delta_table(target).alias("t")
+        .merge(source.alias("s"), F.expr(condition))
+        .withSchemaEvolution()  # per statement: no autoMerge session conf needed
+    )
+    insert_when: str | None = None
+    if mode.delete_column and mode.delete_mode == "delete":
+        # As in delta_rs: the first matching clause wins, so the guarded delete comes
+        # first, and a row deleted at the source is never inserted.
+        flag = (f"coalesce(CAST(s.{quote_ident(mode.delete_column)} AS BOOLEAN), "
+                "FALSE)")
+        builder = builder.whenMatchedDelete(
+            condition=F.expr(f"({guard}) AND {flag}" if guard else flag))
+        insert_when = f"NOT {flag}"
+    builder = (
+        builder.whenMatchedUpdateAll(condition=F.expr(guard) if guard else None)
+        .whenNotMatchedInsertAll(condition=F.expr(insert_when) if insert_when else None)
+    )
+    wanted = {
+        _CONF_TXN_APP: commit.app_id,
+        _CONF_TXN_VERSION: str(commit.txn_version),
+        _CONF_USER_METADATA: _metadata_json(commit),
+    }
+    with session_confs(tables.spark, wanted):
+        result = builder.execute().collect()
+    if not result:
+        return 0
+    row = result[0].asDict()
+    return sum(int(row.get(f"num_{kind}_rows", 0) or 0)
+               for kind in ("updated", "inserted", "deleted"))
+
+
+@contextmanager
+def session_confs(spark: SparkSession, wanted: Mapping[str, str]) -> Iterator[None]:
+    """Set session confs around one operation, restoring them after, under a lock."""
+    conf = spark.conf
+    with _session_conf_lock:
+        previous = {key: conf.get(key, None) for key in wanted}
+        try:
+            for key, value in wanted.items():
+                conf.set(key, value)
+            yield
+        finally:
+            for key, old in previous.items():
+                if old is None:
+                    conf.unset(key)
+                else:
+                    conf.set(key, old)
