@@ -6,6 +6,15 @@ session setting is assumed. MERGE has no per-statement options for these, so the
 confs ``spark.databricks.delta.write.txnAppId``/``txnVersion`` and
 ``spark.databricks.delta.commitInfo.userMetadata`` are set and restored around exactly one
 ``execute()``, under a process-wide lock.
+
+A table is created by the first write to it (``writeTo(...).create()``), which stores
+``delta.targetFileSize`` as delta_rs does (``common/sizes.py``): Databricks' writes, merges
+and OPTIMIZE take their file size from it, and so does delta_rs continuing the table.
+Open-source Delta does not know the property, so its check for unknown ``delta.*``
+properties is switched off for that one statement; DataFrameWriter options would store
+the key lower-cased, which no engine reads. ``create()`` takes the app transaction as
+options but no ``userMetadata``, so the metadata travels in the session conf, as for
+MERGE.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from dataloader_sdk.engines.common.sizes import TARGET_FILE_SIZE, TARGET_FILE_SIZE_PROPERTY
 from dataloader_sdk.engines.spark.frames import Frame
 from dataloader_sdk.engines.spark.merge import sequence_guard
 from dataloader_sdk.engines.spark.sql import quote_ident, render_where
@@ -34,6 +44,7 @@ __all__ = ["Prepared", "apply"]
 _CONF_TXN_APP = "spark.databricks.delta.write.txnAppId"
 _CONF_TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 _CONF_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+_CONF_ARBITRARY_PROPERTIES = "spark.databricks.delta.allowArbitraryProperties.enabled"
 
 # Session confs are shared by every thread of the session: one MERGE at a time may own them.
 _session_conf_lock = threading.Lock()
@@ -61,6 +72,19 @@ def _writer(df: DataFrame, save_mode: str, commit: CommitInfo) -> DataFrameWrite
     )
 
 
+def _create(tables: SparkTables, target: TargetName, df: DataFrame, commit: CommitInfo) -> None:
+    """Create the table from ``df`` in one commit (see the module docstring)."""
+    writer = (
+        df.writeTo(tables.table_ref(target)).using("delta")
+        .tableProperty(TARGET_FILE_SIZE_PROPERTY, str(TARGET_FILE_SIZE))
+        .option("txnAppId", commit.app_id)
+        .option("txnVersion", str(commit.txn_version))
+    )
+    confs = {_CONF_ARBITRARY_PROPERTIES: "true", _CONF_USER_METADATA: _metadata_json(commit)}
+    with session_confs(tables.spark, confs):
+        writer.create()
+
+
 def _save(tables: SparkTables, writer: DataFrameWriter, target: TargetName) -> None:
     if tables.catalog_mode:
         writer.saveAsTable(tables.location(target))
@@ -68,45 +92,52 @@ def _save(tables: SparkTables, writer: DataFrameWriter, target: TargetName) -> N
         writer.save(tables.location(target))
 
 
+def _replace_where(target: TargetName, mode: ReplaceWhere) -> str:
+    text = render_where(mode.predicate)
+    if text is None:
+        raise ConfigError(
+            f"table {target}: ReplaceWhere needs at least one predicate; use "
+            "Overwrite to replace the whole table"
+        )
+    return text
+
+
 def apply(
     tables: SparkTables, target: TargetName, prepared: Prepared, mode: WriteMode,
     commit: CommitInfo, *, exists: bool,
 ) -> int:
     """Write ``prepared`` as ``mode`` in one commit; rows written (``-1``: not known)."""
+    if not isinstance(mode, Overwrite | Append | ReplaceWhere | Merge):
+        raise ConfigError(f"table {target}: unsupported write mode {mode!r}")
     frame = prepared.frame
     # The step's rows are counted before the write here, so the commit says how many
     # (a DataFrame written directly is not counted: the commit leaves the count out).
     commit = replace(commit, rows=frame.rows if frame.rows >= 0 else None)
+    # Checked before anything is written, a first load included (as delta_rs does).
+    where = _replace_where(target, mode) if isinstance(mode, ReplaceWhere) else ""
     if not exists:
+        # Every write mode starts a missing table the same way: with the step's rows.
         tables._ensure_schema(target)
+        _create(tables, target, frame.df, commit)
+        return frame.rows
     if isinstance(mode, Overwrite) or (isinstance(mode, Merge) and mode.replace_existing):
         writer = _writer(frame.df, "overwrite", commit).option("overwriteSchema", "true")
         _save(tables, writer, target)
         return frame.rows
     if isinstance(mode, ReplaceWhere):
-        text = render_where(mode.predicate)
-        if text is None:
-            raise ConfigError(
-                f"table {target}: ReplaceWhere needs at least one predicate; use "
-                "Overwrite to replace the whole table"
-            )
-        if exists:
-            # Delta deletes the matching rows and adds the new ones in one commit, and
-            # refuses new rows outside the predicate (as delta_rs does).
-            writer = (
-                _writer(frame.df, "overwrite", commit)
-                .option("replaceWhere", text)
-                .option("mergeSchema", "true")
-            )
-            _save(tables, writer, target)
-            return frame.rows
-        # First load: nothing to replace; create the table by appending.
-    if isinstance(mode, Append | ReplaceWhere) or (isinstance(mode, Merge) and not exists):
+        # Delta deletes the matching rows and adds the new ones in one commit, and
+        # refuses new rows outside the predicate (as delta_rs does).
+        writer = (
+            _writer(frame.df, "overwrite", commit)
+            .option("replaceWhere", where)
+            .option("mergeSchema", "true")
+        )
+        _save(tables, writer, target)
+        return frame.rows
+    if isinstance(mode, Append):
         _save(tables, _writer(frame.df, "append", commit).option("mergeSchema", "true"), target)
         return frame.rows
-    if isinstance(mode, Merge):
-        return _merge(tables, target, prepared, mode, commit)
-    raise ConfigError(f"table {target}: unsupported write mode {mode!r}")
+    return _merge(tables, target, prepared, mode, commit)
 
 
 def _merge(

@@ -18,13 +18,9 @@ from dataloader_sdk.engines.base import (
     WriteOutcome,
 )
 from dataloader_sdk.engines.common.errors import destination_error, reading_history
+from dataloader_sdk.engines.common.first_merge import write_first_merge
 from dataloader_sdk.engines.common.locks import table_lock
-from dataloader_sdk.engines.common.merge import (
-    dedup,
-    first_load_rows,
-    soft_deletes,
-    validate_merge_source,
-)
+from dataloader_sdk.engines.common.merge import dedup, soft_deletes, validate_merge_source
 from dataloader_sdk.engines.common.schema import check_compatible, normalize_type
 from dataloader_sdk.engines.spark import history
 from dataloader_sdk.engines.spark.commands import Prepared, apply
@@ -108,19 +104,18 @@ class SparkEngine(SparkTables):
 
         def prepare(table_schema: pa.Schema | None) -> Prepared:
             types = existing_types(table_schema)
+            if isinstance(mode, Merge) and table_schema is None:
+                return Prepared(self._first_merge_frame(target, data, mode), None)
             if isinstance(mode, Merge):
                 # Materialised on purpose, exactly as delta_rs does: NULL keys are refused
                 # and duplicates resolved (same function) before anything is written.
                 rows = data.read_all()
                 validate_merge_source(target, rows, mode)
                 rows = dedup(rows, mode.keys, mode.sequence)
-                if table_schema is None:
-                    rows = first_load_rows(target, rows, mode)
-                else:
-                    # Existing table: only flag mode's column is added here; the merge
-                    # itself applies the deletes.
-                    rows = soft_deletes(target, rows, mode)[0]
-                    check_compatible(target, table_schema, rows.schema)
+                # Existing table: only flag mode's column is added here; the merge itself
+                # applies the deletes.
+                rows = soft_deletes(target, rows, mode)[0]
+                check_compatible(target, table_schema, rows.schema)
                 return Prepared(frame_from_table(self.spark, rows, target, types), table_schema)
             if table_schema is not None and not isinstance(mode, Overwrite):
                 check_compatible(target, table_schema, data.schema)
@@ -131,6 +126,28 @@ class SparkEngine(SparkTables):
             return Prepared(frame, table_schema)
 
         return self._write(target, mode, commit, prepare)
+
+    def _first_merge_frame(
+        self, target: TargetName, data: pa.RecordBatchReader, mode: Merge
+    ) -> Frame:
+        """The first Merge's rows streamed into a frame, as delta_rs streams them.
+
+        ``common/first_merge.py`` checks the keys and applies soft deletes batch by batch;
+        the frame spills to ``staging_dir`` past the inline limit. Repeated keys end the
+        stream before Spark has written anything, and the frame is made again from the
+        deduplicated spill.
+        """
+        frames: list[Frame] = []
+
+        def to_frame(reader: pa.RecordBatchReader) -> None:
+            frames.append(frame_from_reader(
+                self.spark, reader, target, {}, staging_dir=self.staging_dir,
+                inline_limit_bytes=self.inline_limit_bytes,
+            ))
+
+        # frame_from_reader removes its own staging files when the stream fails.
+        write_first_merge(target, data, mode, to_frame, lambda: None)
+        return frames[-1]
 
     def write_dataframe(
         self, target: TargetName, df: DataFrame, mode: WriteMode, commit: CommitInfo

@@ -61,6 +61,12 @@ class SparkTables:
         quote_target(target)  # validates the parts, which become directory names
         return "/".join([self.root, *target.parts])
 
+    def table_ref(self, target: TargetName) -> str:
+        """The table in Spark SQL: its quoted name, or ``delta.`path``` in path mode."""
+        if self.catalog_mode:
+            return self.location(target)
+        return "delta." + quote_ident(self.location(target))
+
     def _delta_table(self, target: TargetName) -> DeltaTable:
         DeltaTable = delta_table_class()
         if self.catalog_mode:
