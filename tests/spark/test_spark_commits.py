@@ -134,3 +134,26 @@ def test_first_merge_streams_through_staging_and_dedups(
     assert got == {1: 3, 2: 5, 3: 1}
     assert engine.last_commit(T, APP) == commit(1, rows=3)
     assert not any((tmp_path / "_dl_staging").iterdir())  # staging removed
+
+
+def test_a_session_refusing_confs_still_creates_the_table(
+    spark_engine: SparkEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyspark.sql.conf import RuntimeConfig
+
+    original = RuntimeConfig.set
+
+    def refusing(self: RuntimeConfig, key: str, value: Any) -> None:
+        if key.endswith("allowArbitraryProperties.enabled"):
+            raise RuntimeError(f"[CONFIG_NOT_AVAILABLE] {key}")  # as serverless refuses
+        original(self, key, value)
+
+    monkeypatch.setattr(RuntimeConfig, "set", refusing)
+    out = spark_engine.write(T, reader(rows([1, 2])), Append(), commit(1))
+    assert (out.rows_written, out.delta_version) == (2, 0)
+    assert spark_engine.last_commit(T, APP) == commit(1, rows=2)
+    assert spark_engine.recorded_version(T, APP) == 1
+    config = RsTable(spark_engine.location(T)).metadata().configuration
+    assert "delta.targetFileSize" not in config
+    conf = spark_engine.spark.conf
+    assert conf.get("spark.databricks.delta.commitInfo.userMetadata", None) is None

@@ -14,12 +14,14 @@ Open-source Delta does not know the property, so its check for unknown ``delta.*
 properties is switched off for that one statement; DataFrameWriter options would store
 the key lower-cased, which no engine reads. ``create()`` takes the app transaction as
 options but no ``userMetadata``, so the metadata travels in the session conf, as for
-MERGE.
+MERGE. A session that refuses these confs (some serverless workspaces) gets the table
+created by a plain append, as before, without the property.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -39,7 +41,9 @@ from dataloader_sdk.model import Append, CommitInfo, Merge, Overwrite, ReplaceWh
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
-__all__ = ["Prepared", "apply"]
+__all__ = ["Prepared", "SessionConfRefused", "apply", "session_confs"]
+
+log = logging.getLogger(__name__)
 
 _CONF_TXN_APP = "spark.databricks.delta.write.txnAppId"
 _CONF_TXN_VERSION = "spark.databricks.delta.write.txnVersion"
@@ -48,6 +52,10 @@ _CONF_ARBITRARY_PROPERTIES = "spark.databricks.delta.allowArbitraryProperties.en
 
 # Session confs are shared by every thread of the session: one MERGE at a time may own them.
 _session_conf_lock = threading.Lock()
+
+
+class SessionConfRefused(Exception):
+    """The session refused to set a conf (the message is the session's own)."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,12 @@ def _create(tables: SparkTables, target: TargetName, df: DataFrame, commit: Comm
         .option("txnVersion", str(commit.txn_version))
     )
     confs = {_CONF_ARBITRARY_PROPERTIES: "true", _CONF_USER_METADATA: _metadata_json(commit)}
-    with session_confs(tables.spark, confs):
-        writer.create()
+    try:
+        with session_confs(tables.spark, confs):
+            writer.create()
+    except SessionConfRefused as exc:
+        log.info("table %s: created without %s (%s)", target, TARGET_FILE_SIZE_PROPERTY, exc)
+        _save(tables, _writer(df, "append", commit).option("mergeSchema", "true"), target)
 
 
 def _save(tables: SparkTables, writer: DataFrameWriter, target: TargetName) -> None:
@@ -193,13 +205,20 @@ def _merge(
 
 @contextmanager
 def session_confs(spark: SparkSession, wanted: Mapping[str, str]) -> Iterator[None]:
-    """Set session confs around one operation, restoring them after, under a lock."""
+    """Set session confs around one operation, restoring them after, under a lock.
+
+    Raises:
+        SessionConfRefused: the session refused to set one of them (nothing was run).
+    """
     conf = spark.conf
     with _session_conf_lock:
         previous = {key: conf.get(key, None) for key in wanted}
         try:
             for key, value in wanted.items():
-                conf.set(key, value)
+                try:
+                    conf.set(key, value)
+                except Exception as exc:
+                    raise SessionConfRefused(f"{key}: {exc}") from exc
             yield
         finally:
             for key, old in previous.items():
