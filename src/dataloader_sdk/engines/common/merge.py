@@ -2,7 +2,7 @@
 
 A Merge into an existing table materialises the step's rows (one Arrow table) because
 the rows must be checked for NULL keys and deduplicated per key before anything is
-written. A Merge into a table without rows streams instead (``_first_merge``), with the
+written. A Merge into a table without rows streams instead (``common/first_merge.py``), with the
 same checks per batch.
 """
 

@@ -15,7 +15,7 @@
   per-file sizes, every file counts as small when the *average* file is below the
   size (docs/maintenance.md).
 
-pyspark is imported by the caller (``engines/spark.py``) only; nothing here imports it.
+pyspark is imported by the caller (``spark/engine.py``) only; nothing here imports it.
 """
 
 from __future__ import annotations
