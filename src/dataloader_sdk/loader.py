@@ -285,7 +285,7 @@ class DataLoader(ControlPlaneOps):
     @staticmethod
     def discard_inflight_writes() -> int:
         """Remove the files of this process's in-flight Delta writes (before exiting at once)."""
-        from dataloader_sdk.engines._orphans import remove_inflight
+        from dataloader_sdk.engines.delta_rs.orphans import remove_inflight
 
         return remove_inflight()
 

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from dataloader_sdk.engines._common import first_line, is_transient
 from dataloader_sdk.engines.base import EngineSettings
+from dataloader_sdk.engines.common.errors import first_line, is_transient
 from dataloader_sdk.engines.delta_rs import DeltaRsEngine
 from dataloader_sdk.errors import DestinationError, DestinationTransientError
 from dataloader_sdk.model import (

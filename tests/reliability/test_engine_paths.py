@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dataloader_sdk.engines._paths import check_delta_rs_root, table_path
 from dataloader_sdk.engines.base import EngineSettings
 from dataloader_sdk.engines.delta_rs import DeltaRsEngine, DeltaRsEngineFactory
+from dataloader_sdk.engines.delta_rs.paths import check_delta_rs_root, table_path
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import Append, CommitInfo, TableState, TargetName
 

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dataloader_sdk.config import Settings
-from dataloader_sdk.engines._merge import column_map, delete_flag_sql, merge_condition
 from dataloader_sdk.engines.base import Engine, EngineSettings
+from dataloader_sdk.engines.common.merge import column_map, delete_flag_sql, merge_condition
 from dataloader_sdk.engines.delta_rs import DeltaRsEngine
 from dataloader_sdk.loader import DataLoader
 from dataloader_sdk.model import (

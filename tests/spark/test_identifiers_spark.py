@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dataloader_sdk.config import Settings
-from dataloader_sdk.engines._spark_errors import SPARK_INVALID_NAME_CHARS
 from dataloader_sdk.engines.base import Engine
 from dataloader_sdk.engines.spark import SparkEngine
+from dataloader_sdk.engines.spark.errors import SPARK_INVALID_NAME_CHARS
 from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import Column, Compare, IsNull, Merge, ReplaceWhere, TargetName
 from tests.reliability.test_identifiers import (

@@ -27,7 +27,7 @@ from deltalake import DeltaTable
 
 from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancel_on_signals
 from dataloader_sdk.control.owners import local_host, owner_is_gone
-from dataloader_sdk.engines._orphans import data_files, remove_orphans
+from dataloader_sdk.engines.delta_rs.orphans import data_files, remove_orphans
 from dataloader_sdk.errors import DestinationError, LeaseError, StateError
 from dataloader_sdk.loader import DataLoader
 from dataloader_sdk.model import (
@@ -238,7 +238,7 @@ def test_a_write_failing_before_its_commit_leaves_no_orphan_files(
     loader: DataLoader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small files, so delta-rs has closed several before it meets the bad row.
-    monkeypatch.setattr("dataloader_sdk.engines.delta_rs.TARGET_FILE_SIZE", 256 * 1024)
+    monkeypatch.setattr("dataloader_sdk.engines.delta_rs.tuning.TARGET_FILE_SIZE", 256 * 1024)
     engine = loader.engine
     engine.write(TARGET, _ints([1, 2, 3]), ReplaceWhere((Compare(Column("a"), ">=", 0),)),
                  _commit(1))

@@ -15,8 +15,8 @@ import pytest
 from deltalake import DeltaTable
 
 from dataloader_sdk.engines import _register
-from dataloader_sdk.engines._predicates import quote_ident, render_literal, render_where
 from dataloader_sdk.engines.base import Engine, EngineSettings
+from dataloader_sdk.engines.common.predicates import quote_ident, render_literal, render_where
 from dataloader_sdk.engines.delta_rs import DeltaRsEngine, DeltaRsEngineFactory
 from dataloader_sdk.errors import ConfigError, DestinationError
 from dataloader_sdk.lineage import with_lineage
@@ -231,7 +231,7 @@ def test_streaming_append_does_not_materialise(
 ) -> None:
     # The engine reads up to PREFETCH_BYTES ahead to count a step; what is measured here
     # is the streaming past it, so the read-ahead is made small.
-    from dataloader_sdk.engines import _staging
+    from dataloader_sdk.engines.delta_rs import staging as _staging
 
     monkeypatch.setattr(_staging, "PREFETCH_BYTES", 1024 * 1024)
     n_batches, batch_rows = 200, 10_000  # 2,000,000 rows
@@ -592,7 +592,7 @@ def test_a_step_beyond_the_read_ahead_streams_and_states_no_row_count(
 ) -> None:
     """Rows past the read-ahead budget stream into the write; the commit then leaves
     ``dataloader.rows`` out (never a wrong count) and Delta's own metrics count them."""
-    from dataloader_sdk.engines import _staging
+    from dataloader_sdk.engines.delta_rs import staging as _staging
 
     seen: list[int] = []
     batches = [pa.record_batch({"id": pa.array(range(i * 500, (i + 1) * 500), pa.int64())})

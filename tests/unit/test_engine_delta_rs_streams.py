@@ -86,7 +86,7 @@ def test_first_merge_streams_instead_of_materialising(
 ) -> None:
     # The engine reads up to PREFETCH_BYTES ahead to count a step; what is measured here
     # is the streaming past it, so the read-ahead is made small.
-    from dataloader_sdk.engines import _staging
+    from dataloader_sdk.engines.delta_rs import staging as _staging
 
     monkeypatch.setattr(_staging, "PREFETCH_BYTES", 1024 * 1024)
     n_batches, batch_rows = 200, 10_000  # 2,000,000 rows of four int64 columns: 64 MB

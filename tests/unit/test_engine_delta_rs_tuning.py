@@ -39,8 +39,8 @@ ROW_GROUP = 1_000
 def engine(delta_root: Path, monkeypatch: pytest.MonkeyPatch) -> DeltaRsEngine:
     # Small bounds so a few thousand rows exercise them; the engine reads the module's
     # settings at write time.
-    monkeypatch.setattr(delta_rs, "MAX_ROW_GROUP_ROWS", ROW_GROUP)
-    monkeypatch.setattr(delta_rs, "TARGET_FILE_SIZE", 64 * 1024)
+    monkeypatch.setattr(delta_rs.tuning, "MAX_ROW_GROUP_ROWS", ROW_GROUP)
+    monkeypatch.setattr(delta_rs.tuning, "TARGET_FILE_SIZE", 64 * 1024)
     return DeltaRsEngineFactory().open(EngineSettings(root=str(delta_root)))
 
 
@@ -83,7 +83,7 @@ def add_actions(engine: DeltaRsEngine) -> dict[str, list[object]]:
 
 def test_writer_properties_carry_the_row_group_bound() -> None:
     props = delta_rs.writer_properties()
-    assert props.max_row_group_size == delta_rs.MAX_ROW_GROUP_ROWS
+    assert props.max_row_group_size == delta_rs.tuning.MAX_ROW_GROUP_ROWS
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_merge_rewrites_with_bounded_row_groups(engine: DeltaRsEngine) -> None:
 def test_new_tables_carry_the_target_file_size_merges_use(engine: DeltaRsEngine) -> None:
     engine.write(TARGET, stream(0, 10_000), Overwrite(), commit(1))
     config = DeltaTable(engine.uri(TARGET)).metadata().configuration
-    assert config["delta.targetFileSize"] == str(delta_rs.TARGET_FILE_SIZE)
+    assert config["delta.targetFileSize"] == str(delta_rs.tuning.TARGET_FILE_SIZE)
     # Keys spread over the whole table: the merge rewrites every file, and without the
     # property delta-rs would write its rewrite as one 100 MiB-bounded file.
     spread = pa.RecordBatchReader.from_batches(SCHEMA, [pa.record_batch(

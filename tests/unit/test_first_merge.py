@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from dataloader_sdk.engines._first_merge import FirstMergeStream
 from dataloader_sdk.engines.base import EngineSettings
+from dataloader_sdk.engines.common.first_merge import FirstMergeStream
 from dataloader_sdk.engines.delta_rs import DeltaRsEngine, DeltaRsEngineFactory
 from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import Column, Merge, TargetName
@@ -129,7 +129,8 @@ def test_an_empty_table_still_refuses_incompatible_columns(engine: DeltaRsEngine
 def test_repeated_keys_are_written_back_batch_by_batch(
     engine: DeltaRsEngine, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dataloader_sdk.engines import _first_merge, _staging
+    from dataloader_sdk.engines.common import first_merge as _first_merge
+    from dataloader_sdk.engines.delta_rs import staging as _staging
 
     monkeypatch.setattr(_staging, "PREFETCH_BYTES", 1024 * 1024)
     n_batches, batch_rows = 100, 10_000  # 1,000,000 rows, 32 MB; every key twice

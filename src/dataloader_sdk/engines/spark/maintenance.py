@@ -15,7 +15,7 @@
   per-file sizes, every file counts as small when the *average* file is below the
   size (docs/maintenance.md).
 
-pyspark is imported by the caller (``engines/spark.py``) only; nothing here imports it.
+pyspark is imported by the caller (``spark/engine.py``) only; nothing here imports it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dataloader_sdk.engines._common import destination_error, is_transient
 from dataloader_sdk.engines.base import MaintenanceOutcome, MaintenanceTask, TableFiles
+from dataloader_sdk.engines.common.errors import destination_error, is_transient
 from dataloader_sdk.model import TargetName
 
 if TYPE_CHECKING:

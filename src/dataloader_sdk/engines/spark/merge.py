@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from dataloader_sdk.engines._schema import normalize_type
-from dataloader_sdk.engines._spark_sql import quote_ident, render_expr
+from dataloader_sdk.engines.common.schema import normalize_type
+from dataloader_sdk.engines.spark.sql import quote_ident, render_expr
 from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import Coalesce, Column, CursorExpr, Merge, TargetName
 

@@ -1,11 +1,12 @@
 """Render structured predicates as SQL predicate text for the Delta engines.
 
 delta-rs and Spark take replace-where, merge and query predicates only as SQL text, so
-this (with ``_spark_sql``) is the one place in the SDK where values become literals.
+this (with ``spark/sql.py``) is the one place in the SDK where values become literals.
 Identifiers are always quoted; values are rendered from their Python type, never from
 user-supplied text. :class:`SqlText` holds what both dialects share (expressions,
-comparisons, NULL tests, OR groups, AND lists); a dialect states only its identifier
-quoting and its literals. The module-level functions are the delta-rs dialect.
+comparisons, NULL tests, OR groups, AND lists, and which Python types become literals,
+refusing NaN and infinity); a dialect states only its identifier quoting and the form of
+each kind of literal. The module-level functions are the delta-rs dialect.
 
 Literal forms were chosen by testing deltalake 1.6 (see docs/engines.md):
 
@@ -63,7 +64,62 @@ class SqlText:
         raise NotImplementedError
 
     def render_literal(self, value: object) -> str:
-        """A literal for ``value`` that compares correctly with the column's type."""
+        """A literal for ``value`` that compares correctly with the column's type.
+
+        Raises:
+            ConfigError: the value cannot be represented (NaN, infinity, unsupported type).
+        """
+        # bool before int: bool is an int subclass.
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, int):
+            return self.integer(value)
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise ConfigError(f"cannot compare with non-finite decimal {value}")
+            return self.decimal(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ConfigError(f"cannot compare with non-finite float {value}")
+            return self.floating(value)
+        if isinstance(value, datetime):
+            if value.tzinfo is not None and value.utcoffset() is not None:
+                return self.utc_timestamp(value.astimezone(timezone.utc).replace(tzinfo=None))
+            return self.local_timestamp(value)
+        if isinstance(value, date):
+            return self.calendar_date(value)
+        if isinstance(value, str):
+            return self.string(check_text(value))
+        raise ConfigError(f"cannot render a predicate value of type {type(value).__name__}")
+
+    # The dialect's literal forms; each receives a value render_literal has checked.
+
+    def integer(self, value: int) -> str:
+        """An integer literal."""
+        raise NotImplementedError
+
+    def decimal(self, value: Decimal) -> str:
+        """An exact decimal literal (``value`` is finite)."""
+        raise NotImplementedError
+
+    def floating(self, value: float) -> str:
+        """A floating-point literal (``value`` is finite)."""
+        raise NotImplementedError
+
+    def utc_timestamp(self, value: datetime) -> str:
+        """An instant: ``value`` is naive and in UTC."""
+        raise NotImplementedError
+
+    def local_timestamp(self, value: datetime) -> str:
+        """A timestamp without time zone (``value`` is naive)."""
+        raise NotImplementedError
+
+    def calendar_date(self, value: date) -> str:
+        """A date literal."""
+        raise NotImplementedError
+
+    def string(self, text: str) -> str:
+        """A string literal (``text`` holds no NUL)."""
         raise NotImplementedError
 
     def _qualified(self, name: str, alias: str | None) -> str:
@@ -112,39 +168,35 @@ class DeltaRsSql(SqlText):
         """A double-quoted identifier (embedded quotes doubled)."""
         return '"' + check_name(name).replace('"', '""') + '"'
 
-    def render_literal(self, value: object) -> str:
-        """A literal delta-rs coerces to the compared column's type.
+    # Literals delta-rs coerces to the compared column's type (see the module docstring).
 
-        Raises:
-            ConfigError: the value cannot be represented (NaN, infinity, unsupported type).
-        """
-        # bool before int: bool is an int subclass.
-        if isinstance(value, bool):
-            return "TRUE" if value else "FALSE"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise ConfigError(f"cannot compare with non-finite decimal {value}")
-            return format(value, "f")
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise ConfigError(f"cannot compare with non-finite float {value}")
-            # repr round-trips; Decimal(...) 'f' avoids exponents the parser may not accept.
-            return format(Decimal(repr(value)), "f")
-        if isinstance(value, datetime):
-            if value.tzinfo is not None and value.utcoffset() is not None:
-                utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-                return self._string(utc.isoformat(timespec="microseconds") + "Z")
-            return self._string(value.isoformat(timespec="microseconds"))
-        if isinstance(value, date):
-            return self._string(value.isoformat())
-        if isinstance(value, str):
-            return self._string(value)
-        raise ConfigError(f"cannot render a predicate value of type {type(value).__name__}")
+    def integer(self, value: int) -> str:
+        """A plain integer."""
+        return str(value)
 
-    @staticmethod
-    def _string(text: str) -> str:
+    def decimal(self, value: Decimal) -> str:
+        """A positional number, no exponent."""
+        return format(value, "f")
+
+    def floating(self, value: float) -> str:
+        """A positional number: repr round-trips, Decimal's 'f' avoids exponents the
+        parser may not accept."""
+        return format(Decimal(repr(value)), "f")
+
+    def utc_timestamp(self, value: datetime) -> str:
+        """An untyped string with a ``Z``."""
+        return self.string(value.isoformat(timespec="microseconds") + "Z")
+
+    def local_timestamp(self, value: datetime) -> str:
+        """An untyped string without zone."""
+        return self.string(value.isoformat(timespec="microseconds"))
+
+    def calendar_date(self, value: date) -> str:
+        """An untyped ISO date string."""
+        return self.string(value.isoformat())
+
+    def string(self, text: str) -> str:
+        """Single-quoted, embedded quotes doubled."""
         return "'" + check_text(text).replace("'", "''") + "'"
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from dataloader_sdk.engines._spark_types import arrow_schema_to_spark, conform_for_spark
+from dataloader_sdk.engines.spark.types import arrow_schema_to_spark, conform_for_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -2,7 +2,7 @@
 
 A Merge into an existing table materialises the step's rows (one Arrow table) because
 the rows must be checked for NULL keys and deduplicated per key before anything is
-written. A Merge into a table without rows streams instead (``_first_merge``), with the
+written. A Merge into a table without rows streams instead (``common/first_merge.py``), with the
 same checks per batch.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataloader_sdk.engines._predicates import quote_ident, render_expr
+from dataloader_sdk.engines.common.predicates import quote_ident, render_expr
 from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import Coalesce, Column, CursorExpr, Merge, TargetName
 

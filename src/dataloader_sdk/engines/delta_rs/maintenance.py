@@ -24,8 +24,8 @@ from typing import Any
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable
 
-from dataloader_sdk.engines._common import destination_error
 from dataloader_sdk.engines.base import MaintenanceOutcome, MaintenanceTask, TableFiles
+from dataloader_sdk.engines.common.errors import destination_error
 from dataloader_sdk.model import TargetName
 
 __all__ = ["COMPACT_ATTEMPTS", "MAINTENANCE_KEY", "maintain", "table_files"]

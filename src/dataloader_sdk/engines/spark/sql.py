@@ -1,7 +1,7 @@
 """Spark SQL text for the Spark engine: quoted names and typed, escaped literals.
 
 Delta's ``replaceWhere`` option takes its predicate only as SQL text, so (as with
-``_predicates`` for delta-rs, whose shared renderer this extends) this is the one place
+``common/predicates.py`` for delta-rs, whose shared renderer this extends) this is the one place
 where values become literals. The merge condition, the sequence guard and
 :meth:`SparkEngine.count` use the same renderer, so a predicate means the same thing
 everywhere. Nothing here imports pyspark.
@@ -20,11 +20,10 @@ Literal forms (checked against Spark 4.0 / Delta 4.0, and valid Databricks SQL):
 
 from __future__ import annotations
 
-import math
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
-from dataloader_sdk.engines._predicates import SqlText, check_name, check_text
+from dataloader_sdk.engines.common.predicates import SqlText, check_name, check_text
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import TargetName, identifier_problem
 
@@ -59,37 +58,35 @@ class SparkSql(SqlText):
         """A backtick-quoted Spark identifier (embedded backticks doubled)."""
         return "`" + check_name(name).replace("`", "``") + "`"
 
-    def render_literal(self, value: object) -> str:
-        """A typed Spark SQL literal for ``value``.
+    def integer(self, value: int) -> str:
+        """A ``BIGINT`` literal, or a ``BD`` literal beyond its range."""
+        if _LONG_MIN <= value <= _LONG_MAX:
+            return _signed(str(value))
+        return _signed(f"{value}BD")
 
-        Raises:
-            ConfigError: the value cannot be represented (NaN, infinity, unsupported type).
-        """
-        # bool before int: bool is an int subclass.
-        if isinstance(value, bool):
-            return "TRUE" if value else "FALSE"
-        if isinstance(value, int):
-            if _LONG_MIN <= value <= _LONG_MAX:
-                return _signed(str(value))
-            return _signed(f"{value}BD")
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise ConfigError(f"cannot compare with non-finite decimal {value}")
-            return _signed(format(value, "f") + "BD")
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise ConfigError(f"cannot compare with non-finite float {value}")
-            return _signed(repr(value) + "D")
-        if isinstance(value, datetime):
-            if value.tzinfo is not None and value.utcoffset() is not None:
-                utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-                return f"TIMESTAMP_LTZ '{utc.isoformat(sep=' ', timespec='microseconds')}Z'"
-            return f"TIMESTAMP_NTZ '{value.isoformat(sep=' ', timespec='microseconds')}'"
-        if isinstance(value, date):
-            return f"DATE '{value.isoformat()}'"
-        if isinstance(value, str):
-            return _string(value)
-        raise ConfigError(f"cannot render a predicate value of type {type(value).__name__}")
+    def decimal(self, value: Decimal) -> str:
+        """An exact ``BD`` literal."""
+        return _signed(format(value, "f") + "BD")
+
+    def floating(self, value: float) -> str:
+        """A ``D`` (double) literal."""
+        return _signed(repr(value) + "D")
+
+    def utc_timestamp(self, value: datetime) -> str:
+        """``TIMESTAMP_LTZ '...Z'``: the same instant under every session time zone."""
+        return f"TIMESTAMP_LTZ '{value.isoformat(sep=' ', timespec='microseconds')}Z'"
+
+    def local_timestamp(self, value: datetime) -> str:
+        """``TIMESTAMP_NTZ '...'``."""
+        return f"TIMESTAMP_NTZ '{value.isoformat(sep=' ', timespec='microseconds')}'"
+
+    def calendar_date(self, value: date) -> str:
+        """``DATE '...'``."""
+        return f"DATE '{value.isoformat()}'"
+
+    def string(self, text: str) -> str:
+        """See the module docstring."""
+        return _string(text)
 
 
 #: The Spark dialect; the functions below are its methods.

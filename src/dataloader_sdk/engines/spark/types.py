@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from dataloader_sdk.engines._schema import normalize_type
+from dataloader_sdk.engines.common.schema import normalize_type
 from dataloader_sdk.errors import DestinationError
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""What both Delta engines share: per-table locks, error text, and error classification.
+"""How both Delta engines report failures: error text and transient/permanent classification.
 
 A Delta-side failure is *transient* (:class:`DestinationTransientError`, retryable) when
 running the same step again can succeed without a config change:
@@ -22,14 +22,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import re
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from dataloader_sdk.errors import DestinationError, DestinationTransientError
+from dataloader_sdk.errors import DataLoaderError, DestinationError, DestinationTransientError
 
-__all__ = ["destination_error", "first_line", "is_transient", "table_lock"]
-
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
+__all__ = ["destination_error", "first_line", "is_transient", "reading_history"]
 
 #: OS errors after which a retry can succeed (space freed, permission fixed).
 TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
@@ -54,15 +52,6 @@ _TEXT_MARKERS = re.compile(
     r"|io\.delta\.exceptions\.Concurrent\w+|io\.delta\.exceptions\.\w+ChangedException"
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def table_lock(key: str) -> threading.Lock:
-    """The process-wide lock of one table (by URI or location), created on first use.
-
-    Process-wide, so two engine instances over the same root serialise per table too.
-    """
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
 
 
 def first_line(exc: BaseException) -> str:
@@ -127,3 +116,17 @@ def destination_error(prefix: str, exc: BaseException, advice: str) -> Destinati
             "permission is fixed, or the other writer is done."
         )
     return DestinationError(f"{prefix}: {first_line(exc)}. {advice}")
+
+
+@contextmanager
+def reading_history(target: object) -> Iterator[None]:
+    """Turns a failure to read a table's Delta history into a :class:`DestinationError`."""
+    try:
+        yield
+    except DataLoaderError:
+        raise
+    except Exception as exc:
+        raise destination_error(
+            f"table {target}: cannot read the Delta history", exc,
+            "Check that the table's _delta_log is readable.",
+        ) from exc

@@ -3,14 +3,14 @@
 Delta on Spark refuses column names containing any of `` ,;{}()\\n\\t=`` unless the table
 uses column mapping (``delta.columnMapping.mode = 'name'``); delta-rs writes such names.
 Spark's own message names none of the columns, so the engine names them and says what to
-do. Everything else goes through :func:`~dataloader_sdk.engines._common.destination_error`.
+do. Everything else goes through :func:`~dataloader_sdk.engines.common.errors.destination_error`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dataloader_sdk.engines._common import destination_error, first_line
+from dataloader_sdk.engines.common.errors import destination_error, first_line
 from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import TargetName
 

@@ -1,8 +1,8 @@
 """A Merge into a table that holds no rows yet, written as one streamed append.
 
 With no target rows there is nothing to match, update or delete: the Merge inserts the
-step's rows, one per key (the greatest sequence wins, as ``_merge.dedup`` decides), minus
-rows deleted at the source. :func:`write_first_merge` streams them into delta-rs with the
+step's rows, one per key (the greatest sequence wins, as ``common/merge.dedup`` decides), minus
+rows deleted at the source. :func:`write_first_merge` streams them into the engine with the
 memory of an Append:
 
 - each batch is checked for NULL keys, has its soft deletes applied (``first_load_rows``)
@@ -36,14 +36,14 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataloader_sdk.engines._merge import (
+from dataloader_sdk.engines.common.merge import (
     check_merge_columns,
     check_null_keys,
     distinct_keys,
     first_load_rows,
     winner_positions,
 )
-from dataloader_sdk.engines._streams import CountedStream
+from dataloader_sdk.engines.common.streams import CountedStream
 from dataloader_sdk.model import Merge, TargetName
 
 __all__ = ["DuplicateKeysError", "FirstMergeStream", "write_first_merge"]

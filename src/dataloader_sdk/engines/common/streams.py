@@ -1,4 +1,4 @@
-"""Readers the delta-rs engine hands to delta-rs: counted and error-preserving.
+"""Readers an engine hands to its Delta library: counted and error-preserving.
 
 delta-rs pulls batches through the Arrow C stream interface. An exception raised while
 it pulls (a dropped source connection, a NULL key found by a check) reaches Python again

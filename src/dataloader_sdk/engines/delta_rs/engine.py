@@ -1,0 +1,309 @@
+"""The delta-rs engine class and its factory (the package docstring has the design)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, QueryBuilder, Transaction
+
+from dataloader_sdk.engines.base import (
+    RECENT_COMMITS,
+    EngineSettings,
+    MaintenanceOutcome,
+    MaintenanceTask,
+    TableFiles,
+    WriteOutcome,
+    find_commit,
+)
+from dataloader_sdk.engines.common.drop import drop_local_table
+from dataloader_sdk.engines.common.errors import destination_error, reading_history
+from dataloader_sdk.engines.common.locks import table_lock
+from dataloader_sdk.engines.common.predicates import render_where
+from dataloader_sdk.engines.common.streams import CountedStream
+from dataloader_sdk.engines.delta_rs import tuning
+from dataloader_sdk.engines.delta_rs.orphans import data_files, inflight, remove_orphans
+from dataloader_sdk.engines.delta_rs.paths import check_delta_rs_root, table_path
+from dataloader_sdk.engines.delta_rs.staging import PrefetchedRows
+from dataloader_sdk.engines.delta_rs.writes import ModeWriter, arrow_schema
+from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
+from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
+
+__all__ = ["DeltaRsEngine", "DeltaRsEngineFactory", "table_uri"]
+
+log = logging.getLogger(__name__)
+
+
+def table_uri(root: str, target: TargetName) -> str:
+    """Where ``target`` lives under ``root``: ``root/[catalog/]schema/table``.
+
+    Raises:
+        ConfigError: a part of ``target`` is not one safe path segment (``..``, ``/``,
+            empty, control characters), so the path would leave the root.
+    """
+    return table_path(root, target)
+
+
+def _commit_metadata(commit: CommitInfo) -> dict[str, str]:
+    """The commit's metadata as top-level keys, and as JSON in ``userMetadata``, the field
+    Spark's ``DESCRIBE HISTORY`` shows (so the Spark engine can roll forward from it)."""
+    meta = commit.to_metadata()
+    return {**meta, "userMetadata": json.dumps(meta, sort_keys=True)}
+
+
+class DeltaRsEngine:
+    """Writes Delta tables under one root with delta-rs (see the module docstring).
+
+    Args:
+        settings: the root directory or object-store URI, and storage options.
+
+    Raises:
+        ConfigError: the root is not an absolute directory or a URI delta-rs can write
+            (a Unity Catalog name such as ``uc:main`` needs the spark engine).
+    """
+
+    name = "delta_rs"
+
+    def __init__(self, settings: EngineSettings) -> None:
+        check_delta_rs_root(settings.root)
+        self.settings = settings
+        self._storage = dict(settings.storage_options) or None
+
+    # -- locating and loading ---------------------------------------------------------
+
+    def uri(self, target: TargetName) -> str:
+        """The table's location."""
+        return table_uri(self.settings.root, target)
+
+    def _load(self, target: TargetName) -> DeltaTable | None:
+        uri = self.uri(target)
+        try:
+            if not DeltaTable.is_deltatable(uri, storage_options=self._storage):
+                return None
+            return DeltaTable(uri, storage_options=self._storage)
+        except Exception as exc:
+            raise destination_error(
+                f"table {target}: cannot open the Delta table at {uri}", exc,
+                "Check that the engine root is reachable and the storage options are right.",
+            ) from exc
+
+    def exists(self, target: TargetName) -> bool:
+        """Whether the target table exists."""
+        return self._load(target) is not None
+
+    def schema(self, target: TargetName) -> pa.Schema | None:
+        """The table's Arrow schema from its Delta log, or ``None`` if it is missing."""
+        table = self._load(target)
+        return arrow_schema(table) if table is not None else None
+
+    def drop(self, target: TargetName) -> bool:
+        """Delete a local target table's directory (see ``engines/common/drop.py``)."""
+        uri = self.uri(target)
+        with table_lock(uri):
+            return drop_local_table(target, uri)
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write(
+        self,
+        target: TargetName,
+        data: pa.RecordBatchReader,
+        mode: WriteMode,
+        commit: CommitInfo,
+    ) -> WriteOutcome:
+        """Write ``data`` to ``target`` in exactly one commit carrying ``commit``.
+
+        Args:
+            target: the Delta table.
+            data: the step's rows; consumed at most once, not at all on a replay.
+            mode: Overwrite, Append, Merge or ReplaceWhere.
+            commit: metadata and app transaction of the commit.
+
+        Returns:
+            Rows written (inserted + updated for a Merge), whether it was a replay, and
+            the table version after the write.
+
+        Raises:
+            DestinationError: the write was refused or failed; the table is unchanged.
+                :class:`DestinationTransientError` when retrying can succeed (disk full,
+                permission denied, a concurrent writer committed first).
+            ConfigError: the write mode is malformed (e.g. ReplaceWhere without
+                predicate), or the target's path would leave the root.
+        """
+        uri = self.uri(target)
+        with table_lock(uri):
+            table = self._load(target)
+            if table is not None:
+                recorded = table.transaction_version(commit.app_id)
+                if recorded is not None and recorded >= commit.txn_version:
+                    log.info(
+                        "table %s: step %d of %s already committed (recorded version %d); "
+                        "replay writes nothing",
+                        target,
+                        commit.txn_version,
+                        commit.app_id,
+                        recorded,
+                    )
+                    return WriteOutcome(0, replayed=True, delta_version=table.version())
+            # Read ahead to count the step (see the module docstring); an error or a
+            # cancel raised while reading ahead propagates from here, before any write.
+            ahead = PrefetchedRows(data)
+            props = CommitProperties(
+                custom_metadata=_commit_metadata(replace(commit, rows=ahead.rows)),
+                app_transactions=[Transaction(commit.app_id, commit.txn_version)],
+            )
+            source = CountedStream(ahead.reader())
+            before = data_files(uri)
+            try:
+                with inflight(lambda: self._remove_orphans(target, uri, before)):
+                    writer = ModeWriter(target, uri, table, self._storage, props,
+                                        lambda files: self._remove_orphans(target, uri, files))
+                    rows = writer.write(mode, source)
+            except BaseException as exc:
+                self._remove_orphans(target, uri, before)
+                if isinstance(exc, DataLoaderError) or not isinstance(exc, Exception):
+                    raise
+                if source.error is not None:
+                    # A check on the rows failed while delta-rs pulled them: report
+                    # that error, not delta-rs's.
+                    raise source.error from None
+                raise destination_error(
+                    f"table {target}: delta-rs failed to write ({type(mode).__name__})",
+                    exc,
+                    "The table is unchanged; fix the cause and run the table again (the "
+                    "step will be retried with the same version).",
+                ) from exc
+            after = self._load(target)
+            return WriteOutcome(
+                rows, replayed=False, delta_version=after.version() if after else None
+            )
+
+    def _remove_orphans(self, target: TargetName, uri: str, before: set[str] | None) -> None:
+        """After a failed write: remove the files it left that no version uses."""
+        try:
+            table = self._load(target)
+            referenced: set[str] = set()
+            if table is not None:
+                actions = pa.RecordBatchReader.from_stream(
+                    table.get_add_actions(flatten=True)).read_all()
+                referenced = {str(p) for p in actions.column("path").to_pylist()}
+            remove_orphans(uri, before, referenced)
+        except Exception as exc:  # cleanup must never hide the write's own error
+            log.warning("table %s: could not remove the files of the failed write: %s",
+                        target, exc)
+
+    # -- maintenance (delta_rs/maintenance.py) ------------------------------------------
+
+    def table_files(self, target: TargetName, small_file_bytes: int) -> TableFiles | None:
+        """The table's data-file counts from its snapshot (``None``: no table)."""
+        from dataloader_sdk.engines.delta_rs import maintenance as maint
+
+        table = self._load(target)
+        return maint.table_files(table, small_file_bytes) if table is not None else None
+
+    def maintain(self, target: TargetName, task: MaintenanceTask) -> MaintenanceOutcome:
+        """Compact, checkpoint and/or vacuum (see ``delta_rs/maintenance.py``).
+
+        Holds the table's in-process lock, so it never interleaves with this process's
+        loads of the table; other processes' loads are handled by commit conflicts.
+        """
+        from dataloader_sdk.engines.delta_rs import maintenance as maint
+
+        with table_lock(self.uri(target)):
+            return maint.maintain(target, lambda: self._require(target), task,
+                                  target_file_bytes=tuning.TARGET_FILE_SIZE,
+                                  writer_properties=tuning.writer_properties())
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _history(self, target: TargetName, limit: int | None) -> list[dict[str, Any]] | None:
+        """The table's commits, newest first (``None``: no table)."""
+        table = self._load(target)
+        if table is None:
+            return None
+        with reading_history(target):
+            history: list[dict[str, Any]] = table.history(limit)
+        return history
+
+    def last_commit(self, target: TargetName, app_id: str) -> CommitInfo | None:
+        """Metadata of the newest dataloader commit for ``app_id``, or ``None``.
+
+        Reads the table history, which Delta keeps for ``delta.logRetentionDuration``
+        (30 days by default); older commits are no longer visible.
+        """
+        history = self._history(target, None)
+        return find_commit(history, app_id) if history is not None else None
+
+    def newest_commit(self, target: TargetName) -> CommitInfo | None:
+        """The newest dataloader commit among the table's last few versions."""
+        history = self._history(target, RECENT_COMMITS)
+        return find_commit(history, None) if history is not None else None
+
+    def recorded_version(self, target: TargetName, app_id: str) -> int | None:
+        """The app-transaction version recorded in the table's snapshot for ``app_id``."""
+        table = self._load(target)
+        if table is None:
+            return None
+        version: int | None = table.transaction_version(app_id)
+        return version
+
+    def read(self, target: TargetName) -> pa.Table:
+        """The whole current table.
+
+        Raises:
+            DestinationError: the table does not exist.
+        """
+        table = self._require(target)
+        return table.to_pyarrow_table()
+
+    def count(self, target: TargetName, where: tuple[Predicate, ...] = ()) -> int:
+        """Rows matching ``where`` (rendered exactly as ReplaceWhere renders it)."""
+        table = self._load(target)
+        if table is None:
+            return 0
+        text = render_where(where)
+        # The SQL holds quoted identifiers and literals rendered from typed values only.
+        sql = "SELECT COUNT(*) AS n FROM t" + (f" WHERE {text}" if text else "")  # noqa: S608
+        try:
+            result = QueryBuilder().register("t", table).execute(sql).read_all()
+        except Exception as exc:
+            raise destination_error(
+                f"table {target}: cannot count rows", exc,
+                "Check that the predicate's columns exist in the table.",
+            ) from exc
+        # Through the Arrow stream interface: pa.table() on a foreign object would make
+        # pyarrow import pandas to check whether it is a DataFrame.
+        counted = pa.RecordBatchReader.from_stream(result).read_all()
+        value: object = counted.column(0)[0].as_py()
+        return int(value) if isinstance(value, int) else 0
+
+    def _require(self, target: TargetName) -> DeltaTable:
+        table = self._load(target)
+        if table is None:
+            raise DestinationError(
+                f"table {target} does not exist at {self.uri(target)}; load it first"
+            )
+        return table
+
+    def last_commit_time(self, target: TargetName) -> datetime | None:
+        """When the target's newest commit was made (UTC), or ``None`` if it is missing."""
+        entries = self._history(target, 1)
+        stamp = entries[0].get("timestamp") if entries else None
+        if not isinstance(stamp, int):
+            return None
+        # Delta commit timestamps are milliseconds since the epoch.
+        return datetime.fromtimestamp(stamp / 1000, tz=timezone.utc)
+
+
+class DeltaRsEngineFactory:
+    """Opens :class:`DeltaRsEngine` instances (registered as ``delta_rs``)."""
+
+    def open(self, settings: EngineSettings) -> DeltaRsEngine:
+        """An engine writing under ``settings.root``; touches no storage until used."""
+        if not settings.root:
+            raise ConfigError("engine delta_rs: settings.root must name a directory or URI")
+        return DeltaRsEngine(settings)
