@@ -26,6 +26,7 @@ __all__ = [
     "ConnectorFactory",
     "ReusableConnector",
     "SourceColumn",
+    "factory_summary",
 ]
 
 #: Rows per Arrow record batch unless a source option says otherwise.
@@ -62,11 +63,18 @@ class Connector(Protocol):
         """Answer a probe (max of an expression, row count). ``None`` for an empty max."""
         ...
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+    def read(self, select: Select, *, batch_rows: int | None = None) -> pa.RecordBatchReader:
         """Stream the rows of ``select`` as Arrow batches in bounded memory.
 
         The reader's schema is the explicit type mapping of :meth:`columns` (restricted
-        to the selected columns); it is known before the first batch arrives.
+        to the selected columns); it is known before the first batch arrives. Batches
+        hold at most ``batch_rows`` rows; ``None`` means the source's
+        ``options.batch_rows``, or :data:`DEFAULT_BATCH_ROWS`.
+
+        Resources: the reader holds the cursor (or connection) it reads from and
+        releases it when drained, when it fails, or when it is closed or garbage
+        collected before its end (the runner abandons a reader when a write fails).
+        :meth:`close` releases everything still open, readers included.
         """
         ...
 
@@ -98,9 +106,21 @@ class ReusableConnector(Protocol):
         ...
 
 
+def factory_summary(factory: object) -> str | None:
+    """The factory's one-line ``summary`` class attribute, or ``None`` when it has none."""
+    summary = getattr(factory, "summary", None)
+    return summary if isinstance(summary, str) and summary else None
+
+
 @runtime_checkable
 class ConnectorFactory(Protocol):
-    """Registered per ``db_type``; validates configs and opens connectors."""
+    """Registered per ``db_type``; validates configs and opens connectors.
+
+    A factory may also carry ``summary``, a one-line description as a class attribute
+    (``summary = "PostgreSQL through psycopg and ADBC"``), which ``dataloader plugins``
+    shows. It is optional, so it is not a protocol member (a runtime-checkable protocol
+    would require it); read it with :func:`factory_summary`.
+    """
 
     #: Whether this connector needs a secret (password, key) to connect.
     needs_secret: bool

@@ -7,7 +7,7 @@ control database never holds one.
 
 Reads stream with ``stream_results``/``yield_per`` (a server-side cursor where the dialect
 has one) and build Arrow batches column by column with the explicit type map in
-:mod:`dataloader_sdk.connectors._sa_types`. Used for SQLite in the demo; tested on a
+:mod:`dataloader_sdk.connectors.values`. Used for SQLite in the demo; tested on a
 real MariaDB with pymysql, where the session time zone is pinned to UTC (so TIMESTAMP
 columns read as instants) and an abandoned server-side read closes its connection.
 """
@@ -24,23 +24,18 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from dataloader_sdk.connectors import _sqlite_cursor as sqlite_cursor
-from dataloader_sdk.connectors._sa_types import (
-    MYSQL_DIALECTS,
-    arrow_type_for,
-    to_arrow,
-    to_python,
-)
-from dataloader_sdk.connectors._validate import unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.checks import positive_ints, unknown_options
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
     SqlConnector,
-    batch_rows_option,
     classify_message,
     referenced_columns,
     typed_cursor_value,
 )
+from dataloader_sdk.connectors.sqlalchemy_url import sqlite_cursor
+from dataloader_sdk.connectors.sqlalchemy_url.types import MYSQL_DIALECTS, arrow_type_for
+from dataloader_sdk.connectors.values import to_python
 from dataloader_sdk.errors import FieldProblem, SourceError, SourceTransientError
 from dataloader_sdk.model import (
     ChangeSignature,
@@ -112,6 +107,7 @@ class SqlAlchemyConnectorFactory:
 
     #: SQLite needs no secret; a server database gets its password from ``secret``.
     needs_secret = False
+    summary = "any database with a SQLAlchemy dialect (SQLite, MySQL, MariaDB, ...)"
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` (all at once); never echoes a password."""
@@ -142,10 +138,7 @@ class SqlAlchemyConnectorFactory:
                         f"must not contain a password ({parsed.render_as_string()}); store it "
                         "in a secret and set the source's secret reference (e.g. env:DB_PW)",
                     ))
-        value = opts.get("batch_rows")
-        if "batch_rows" in opts and (isinstance(value, bool) or not isinstance(value, int)
-                                     or value <= 0):
-            out.append(FieldProblem("options.batch_rows", "must be a positive integer"))
+        out.extend(positive_ints(config, ("batch_rows",)))
         return out
 
     def open(self, config: SourceConfig, secret: Secret | None) -> SqlAlchemyConnector:
@@ -186,7 +179,6 @@ class SqlAlchemyConnector(SqlConnector):
         self._conn: sa.Connection | None = None
         #: The result of a read not yet drained (a server-side cursor on MySQL/MariaDB).
         self._streaming: sa.CursorResult[Any] | None = None
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
 
     @property
     def conn(self) -> sa.Connection:
@@ -266,7 +258,7 @@ class SqlAlchemyConnector(SqlConnector):
             return _UtcDateTime()
         return super().bind_type(value)
 
-    # -- cursor comparisons (SQLite: see _sqlite_cursor) ---------------------------------
+    # -- cursor comparisons (SQLite: see sqlite_cursor) ----------------------------------
 
     def _kind(self, names: Sequence[str], value: object = None) -> sqlite_cursor.CursorKind | None:
         if self.dialect.name != "sqlite" or not names:
@@ -308,11 +300,8 @@ class SqlAlchemyConnector(SqlConnector):
 
     # -- metadata ----------------------------------------------------------------------
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         """Reflected columns (tables) or result columns (queries, typed as text)."""
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         name = self.dialect.name
         try:
             if obj.query is not None:
@@ -335,7 +324,6 @@ class SqlAlchemyConnector(SqlConnector):
                 )
         except sa.exc.DBAPIError as exc:
             raise self.classify_error(exc, action="reading columns of", obj=obj) from None
-        self._columns[obj] = out
         return out
 
     def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
@@ -369,32 +357,31 @@ class SqlAlchemyConnector(SqlConnector):
 
     # -- read --------------------------------------------------------------------------
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """SQLAlchemy's wrapper of every DBAPI error."""
+        return (sa.exc.DBAPIError,)
+
+    def read_error(self, exc: BaseException, obj: SourceObject) -> SourceError:
+        """As the base; a value that does not fit its declared type says so."""
+        if isinstance(exc, TypeError | ValueError | ArithmeticError | pa.ArrowException):
+            return self.classify_error(exc, action="converting rows of", obj=obj, hint=(
+                "a value does not fit the column's declared type; see "
+                "docs/connectors/sqlalchemy.md"))
+        return super().read_error(exc, obj)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[Sequence[Sequence[Any]]]:
+        """Rows of a server-side cursor (``stream_results``), ``batch_rows`` at a time."""
         stmt = self.build_select(select, columns)
-        try:
-            result = self.conn.execute(
-                stmt, execution_options={"stream_results": True, "yield_per": rows}
-            )
-        except sa.exc.DBAPIError as exc:
-            raise self.classify_error(exc, action="reading", obj=select.source) from None
+        result = self.conn.execute(
+            stmt, execution_options={"stream_results": True, "yield_per": batch_rows})
         self._streaming = result
 
-        def batches() -> Any:
+        def chunks() -> Iterator[Sequence[Sequence[Any]]]:
             drained = False
             try:
-                for part in result.partitions(rows):
-                    yield _to_batch(part, schema)
+                yield from result.partitions(batch_rows)
                 drained = True
-            except sa.exc.DBAPIError as exc:
-                raise self.classify_error(exc, action="reading", obj=select.source) from None
-            except (TypeError, ValueError, pa.ArrowException) as exc:
-                raise self.classify_error(exc, action="converting rows of", obj=select.source,
-                                          hint="a value does not fit the column's declared "
-                                          "type; see docs/connectors/sqlalchemy.md") from None
             finally:
                 # A reader abandoned mid-way (failed write, error, gc) drops its connection;
                 # close() may have done so already.
@@ -408,7 +395,7 @@ class SqlAlchemyConnector(SqlConnector):
                     with contextlib.suppress(sa.exc.DBAPIError):
                         result.close()
 
-        return pa.RecordBatchReader.from_batches(schema, batches())
+        return chunks()
 
 
 def _forget_unbuffered(result: sa.CursorResult[Any]) -> None:
@@ -425,13 +412,6 @@ def _forget_unbuffered(result: sa.CursorResult[Any]) -> None:
         pending.unbuffered_active = False
     if cursor is not None and hasattr(cursor, "_result") and hasattr(cursor, "connection"):
         cursor.connection = None
-
-
-def _to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    return pa.RecordBatch.from_arrays(
-        [to_arrow(col, f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
-    )
 
 
 def _require_sqlite_file(source: str, database: str | None) -> None:

@@ -25,16 +25,17 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._snowflake_sql import (
-    SnowflakeDialect,
-    bindable,
-    decimal_type,
-    snowflake_jdbc_options,
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.checks import positive_ints, required_fields, unknown_options
+from dataloader_sdk.connectors.jdbc import JdbcOptions
+from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
+from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect, bindable, decimal_type
+from dataloader_sdk.connectors.snowflake.types import (
+    UnsupportedTypeError,
+    arrow_type_for,
+    conform,
 )
-from dataloader_sdk.connectors._snowflake_types import UnsupportedTypeError, arrow_type_for, conform
-from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
+from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, classify_message
 from dataloader_sdk.errors import (
     ConfigError,
     FieldProblem,
@@ -83,6 +84,7 @@ class SnowflakeConnectorFactory:
     """Validates ``snowflake`` configs (user + password) and opens connectors."""
 
     needs_secret = True
+    summary = "Snowflake with a password, Arrow batches from the Python connector"
     #: Option names this db_type accepts.
     options: tuple[str, ...] = OPTIONS
     db_type = "snowflake"
@@ -119,6 +121,7 @@ class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
     base64 DER); ``options.private_key_passphrase_secret`` references its passphrase.
     """
 
+    summary = "Snowflake with key-pair authentication (PKCS#8 private key)"
     options = PEM_OPTIONS
     db_type = "snowflake_pem"
 
@@ -137,7 +140,7 @@ class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
 
     def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
         """Load the key (raising SecretError if it is malformed) and open a connector."""
-        from dataloader_sdk.connectors._snowflake_keys import load_private_key
+        from dataloader_sdk.connectors.snowflake.keys import load_private_key
         from dataloader_sdk.errors import SecretError
         from dataloader_sdk.plugins import get_host
         from dataloader_sdk.secrets import resolve
@@ -175,7 +178,6 @@ class SnowflakeConnector(SqlConnector):
         self._passphrase = passphrase
         self._conn: Any = None
         self._resolved: dict[SourceObject, SourceObject] = {}
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
 
     # -- connection ------------------------------------------------------------------
 
@@ -328,19 +330,13 @@ class SnowflakeConnector(SqlConnector):
         text = f"{data_type}({precision},{scale})" if data_type in ("NUMBER", "FIXED") else data_type
         return SourceColumn(name, text, arrow, nullable)
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         """Columns with their declared Arrow types (see docs/connectors/snowflake.md)."""
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         if obj.query is not None:
-            out = self._query_columns(obj)
-        else:
-            _, rows = self.resolve(obj)
-            out = tuple(self._column(str(n), str(t), p, s, str(nu).upper() == "YES", obj)
-                        for n, t, p, s, nu in rows)
-        self._columns[obj] = out
-        return out
+            return self._query_columns(obj)
+        _, rows = self.resolve(obj)
+        return tuple(self._column(str(n), str(t), p, s, str(nu).upper() == "YES", obj)
+                     for n, t, p, s, nu in rows)
 
     def _query_columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         import snowflake.connector
@@ -418,21 +414,24 @@ class SnowflakeConnector(SqlConnector):
 
     # -- read ---------------------------------------------------------------------------
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """The connector's errors and OSError (a connection lost mid-stream)."""
         import snowflake.connector
 
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        return (snowflake.connector.Error, OSError)
+
+    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+        """Nanosecond timestamps truncated to µs, ``TIME`` as text (see :mod:`.types`)."""
+        return conform(batch, schema)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """The result's Arrow batches as the driver fetches them (one cursor per read)."""
         compiled = self.compile(self.build_select(select, columns))
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
         cur = self.conn.cursor()
         try:
             cur.execute(compiled.sql, bindable(compiled.positional))
             tables = cur.fetch_arrow_batches()
-        except snowflake.connector.Error as exc:
-            cur.close()
-            raise self.classify_error(exc, action="reading", obj=select.source) from None
         except BaseException:
             cur.close()
             raise
@@ -440,11 +439,13 @@ class SnowflakeConnector(SqlConnector):
         def batches() -> Iterator[pa.RecordBatch]:
             try:
                 for table in tables:
-                    for batch in table.to_batches(max_chunksize=rows):
-                        yield conform(batch, schema)
-            except (snowflake.connector.Error, pa.ArrowException, OSError) as exc:
-                raise self.classify_error(exc, action="reading", obj=select.source) from None
+                    yield from table.to_batches()
             finally:
                 cur.close()
 
-        return pa.RecordBatchReader.from_batches(schema, batches())
+        return batches()
+
+    def jdbc_options(self, obj: SourceObject | None = None, *,
+                     fetchsize: int | None = None) -> JdbcOptions:
+        """Spark JDBC options for this source (see :func:`snowflake_jdbc_options`)."""
+        return snowflake_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)

@@ -5,7 +5,7 @@
   ClickHouse *server-side* query parameter ``{p0:Type}`` whose type is chosen from the
   Python value, so values never enter the SQL text.
 * Metadata comes from ``system.columns`` / ``system.tables`` (``DESCRIBE TABLE (query)``
-  for a ``source_query``); the type map is in :mod:`._clickhouse_types`.
+  for a ``source_query``); the type map is in :mod:`.types`.
 * Reads stream ClickHouse's ``ArrowStream`` output (``query_arrow_stream``) block by
   block on a dedicated client, conformed to the declared schema and sliced to
   ``batch_rows``; probes run with ``aggregate_functions_null_for_empty=1`` so the max of an
@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,24 +25,25 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors._clickhouse_sql import (
+from dataloader_sdk.connectors._drivers import require_driver
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.checks import positive_ints, unknown_options
+from dataloader_sdk.connectors.clickhouse.jdbc import DEFAULT_PORTS, clickhouse_jdbc_options
+from dataloader_sdk.connectors.clickhouse.sql import (
     ChParam,
     ClickHouseDialect,
     param_text,
     param_type,
 )
-from dataloader_sdk.connectors._clickhouse_types import (
+from dataloader_sdk.connectors.clickhouse.types import (
     Projection,
     UnsupportedTypeError,
     arrow_type_for,
     conform,
     parse_type,
 )
-from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._validate import positive_ints, unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
-from dataloader_sdk.errors import ConfigError, FieldProblem, SourcePermanentError
+from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, classify_message
+from dataloader_sdk.errors import FieldProblem, SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     MaxOf,
@@ -69,8 +70,6 @@ __all__ = [
 
 OPTIONS = ("secure", "connect_timeout", "send_receive_timeout", "batch_rows", "chdb_path",
            "verify")
-DEFAULT_PORTS = {False: 8123, True: 8443}
-CLICKHOUSE_JDBC_DRIVER = "com.clickhouse.jdbc.ClickHouseDriver"
 
 # ClickHouse error codes a retry can fix: timeouts and network (159, 209, 210), server
 # busy (202, 203), memory pressure (241), too many parts / replicas (252, 285, 319),
@@ -93,6 +92,7 @@ class ClickHouseConnectorFactory:
 
     #: The ``default`` user often has no password; a secret is passed when configured.
     needs_secret = False
+    summary = "ClickHouse over HTTP (clickhouse-connect) or embedded chDB, Arrow streams"
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` for ClickHouse (all at once)."""
@@ -135,7 +135,6 @@ class ClickHouseConnector(SqlConnector):
     def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
         super().__init__(config, secret)
         self._client: Any = None
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
         self._projections: dict[SourceColumn, Projection] = {}
 
     # -- connection --------------------------------------------------------------------
@@ -233,15 +232,12 @@ class ClickHouseConnector(SqlConnector):
 
     # -- metadata -----------------------------------------------------------------------
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> list[SourceColumn]:
         """Columns with their declared Arrow types (see docs/connectors/clickhouse.md).
 
         Raises:
             SourcePermanentError: missing table, or a column type dataloader cannot load.
         """
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         if obj.query is not None:
             raw = [(str(r[0]), str(r[1])) for r in self._query(
                 f"DESCRIBE TABLE ({obj.query})", {}, action="describing", obj=obj)]
@@ -258,9 +254,7 @@ class ClickHouseConnector(SqlConnector):
             column = SourceColumn(name, text, arrow, parsed.nullable)
             self._projections[column] = projection
             out.append(column)
-        result = tuple(out)
-        self._columns[obj] = result
-        return result
+        return out
 
     def _table_columns(self, obj: SourceObject) -> list[tuple[str, str]]:
         database = self._database(obj)
@@ -370,95 +364,41 @@ class ClickHouseConnector(SqlConnector):
             return sa.func.toJSONString(col)
         return col
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """clickhouse-connect's errors and OSError (a connection lost mid-stream)."""
         from clickhouse_connect.driver.exceptions import Error
 
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        return (Error, OSError)
+
+    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+        """``DateTime`` seconds as timestamps (see :func:`.types.conform`)."""
+        return conform(batch, schema)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Arrow blocks of ``max_block_size`` rows on a client of the read's own."""
         compiled = self.compile(self.build_select(select, columns))
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
         # A dedicated client: the stream holds its connection until drained.
         client = self._new_client()
         try:
             stream = client.query_arrow_stream(
                 compiled.sql, parameters=self._params(compiled.params) or None,
-                settings={"max_block_size": rows})
+                settings={"max_block_size": batch_rows})
             stream.__enter__()
-        except Error as exc:
-            client.close()
-            raise self.classify_error(exc, action="reading", obj=select.source) from None
         except BaseException:
             client.close()
             raise
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
-                for batch in stream:
-                    for offset in range(0, max(batch.num_rows, 1), rows):
-                        part = conform(batch.slice(offset, rows), schema)
-                        if part.num_rows:
-                            yield part
-            except (Error, pa.ArrowException, OSError) as exc:
-                raise self.classify_error(exc, action="reading", obj=select.source) from None
+                yield from stream
             finally:
                 stream.__exit__(None, None, None)
                 client.close()
 
-        return pa.RecordBatchReader.from_batches(schema, batches())
+        return batches()
 
-
-# -- Spark JDBC --------------------------------------------------------------------------
-
-
-def clickhouse_jdbc_options(
-    config: SourceConfig,
-    secret: Secret | None,
-    obj: SourceObject | None = None,
-    *,
-    fetchsize: int | None = None,
-) -> JdbcOptions:
-    """JDBC options (ClickHouse JDBC driver over HTTP) for a ``clickhouse`` source.
-
-    Raises:
-        ValidationError: no host (an embedded chDB source cannot be read by Spark).
-    """
-    from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
-    from dataloader_sdk.errors import ValidationError
-
-    if not config.host:
-        raise ValidationError(f"source {config.name!r} for a Spark JDBC read", [FieldProblem(
-            "host", "a JDBC read needs a ClickHouse server host (chDB is in-process only)")])
-    secure = config.options.get("secure") is True
-    port = config.port or DEFAULT_PORTS[secure]
-    check_url_fields(config.name, host=config.host, port=port, database=config.database)
-    table: str | None = None
-    query: str | None = None
-    if obj is not None:
-        if obj.query is not None:
-            query = obj.query
-        elif obj.table is not None:
-            table = str(ClickHouseDialect().identifier_preparer.format_table(
-                sa.table(obj.table, schema=obj.schema)))
-        else:
-            raise ConfigError(f"source {config.name!r}: name a source table or query")
-    _register_dialect()
-    return JdbcOptions(
-        url=f"jdbc:clickhouse://{config.host}:{port}/{config.database or 'default'}",
-        driver=CLICKHOUSE_JDBC_DRIVER,
-        user=config.username or "default",
-        password=secret,
-        fetchsize=fetchsize or 10_000,
-        table=table,
-        query=query,
-        properties={"ssl": "true"} if secure else {},
-        dialect="dataloader_clickhouse",
-    )
-
-
-def _register_dialect() -> None:
-    """Make :class:`ClickHouseDialect` loadable by name for the Spark engine's literals."""
-    from sqlalchemy.dialects import registry
-
-    registry.register("dataloader_clickhouse", "dataloader_sdk.connectors._clickhouse_sql",
-                      "ClickHouseDialect")
+    def jdbc_options(self, obj: SourceObject | None = None, *,
+                     fetchsize: int | None = None) -> JdbcOptions:
+        """Spark JDBC options for this source (see :func:`clickhouse_jdbc_options`)."""
+        return clickhouse_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)

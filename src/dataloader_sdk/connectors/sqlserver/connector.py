@@ -4,8 +4,8 @@ The connector has two separable halves:
 
 * the **dialect**: structured selects and probes compile to T-SQL with SQLAlchemy's
   ``mssql`` dialect (identifiers in ``[brackets]``, values as ``CAST(? AS <type>)``
-  parameters), type projections in :mod:`~dataloader_sdk.connectors._mssql_types`;
-* the **transport**: ODBC (:mod:`~dataloader_sdk.connectors._odbc`), which runs any SQL
+  parameters), type projections in :mod:`~dataloader_sdk.connectors.sqlserver.types`;
+* the **transport**: ODBC (:mod:`~dataloader_sdk.connectors.sqlserver.odbc`), which runs any SQL
   with ``?`` placeholders.
 
 ``options.dialect = "postgresql"`` swaps the dialect for PostgreSQL's and the ODBC driver for
@@ -17,7 +17,7 @@ projections then run for real over unixODBC. Never use it for a real source; use
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -27,23 +27,25 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors import _mssql_types as types
 from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._odbc import (
+from dataloader_sdk.connectors.arrow import Chunk
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.checks import positive_ints, required_fields, unknown_options
+from dataloader_sdk.connectors.jdbc import JdbcOptions
+from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector
+from dataloader_sdk.connectors.sqlserver import types
+from dataloader_sdk.connectors.sqlserver.jdbc import SQLSERVER_JDBC_DRIVER, sqlserver_jdbc_options
+from dataloader_sdk.connectors.sqlserver.odbc import (
     READ_PATHS,
     OdbcSession,
     connection_string,
     odbc_error_kind,
     param_text,
-    read_arrow_odbc,
-    read_pyodbc,
+    stream_arrow_odbc,
+    stream_pyodbc,
 )
-from dataloader_sdk.connectors._sa_types import to_python
-from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option
-from dataloader_sdk.errors import ConfigError, FieldProblem, SourceError, SourcePermanentError
+from dataloader_sdk.connectors.values import to_python
+from dataloader_sdk.errors import FieldProblem, SourceError, SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
@@ -71,7 +73,6 @@ __all__ = [
 DEFAULT_PORT = 1433
 DEFAULT_DRIVER = "ODBC Driver 18 for SQL Server"
 STANDIN_DRIVER = "PostgreSQL Unicode"
-SQLSERVER_JDBC_DRIVER = "com.microsoft.sqlserver.jdbc.SQLServerDriver"
 OPTIONS = ("driver", "encrypt", "trust_server_certificate", "read_path", "batch_rows",
            "login_timeout", "max_text_size", "max_binary_size", "fetchsize", "dialect")
 _INT_OPTIONS = ("batch_rows", "login_timeout", "max_text_size", "max_binary_size", "fetchsize")
@@ -83,6 +84,7 @@ class SqlServerConnectorFactory:
     """Validates ``sqlserver`` source configs and opens :class:`SqlServerConnector`\\ s."""
 
     needs_secret = True
+    summary = "SQL Server over ODBC: pyodbc for catalogs and probes, arrow-odbc for reads"
 
     def validate(self, config: SourceConfig) -> list[FieldProblem]:
         """Problems of ``config`` for SQL Server (all at once)."""
@@ -137,7 +139,6 @@ class SqlServerConnector(SqlConnector):
         self.max_binary_size = int(opts.get("max_binary_size", 1 << 16))  # type: ignore[arg-type]
         self.session = OdbcSession(self._connection_string(), self._on_connect_error,
                                    self.login_timeout)
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
         self._projections: dict[SourceColumn, types.Projection] = {}
         self._default_schema: str | None = None
 
@@ -206,16 +207,13 @@ class SqlServerConnector(SqlConnector):
             self._default_schema = str(rows[0][0]) if rows and rows[0][0] else "dbo"
         return self._default_schema
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> list[SourceColumn]:
         """Columns with their declared Arrow types (see docs/connectors/sqlserver.md).
 
         Raises:
             SourcePermanentError: the table does not exist, or a column's type has no
                 Arrow mapping (the message names the column and what to do).
         """
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         raw = (self._query_columns(obj) if obj.query is not None
                else self._table_columns(obj))
         out: list[SourceColumn] = []
@@ -230,9 +228,7 @@ class SqlServerConnector(SqlConnector):
             column = SourceColumn(name, str(mtype), mapped[0], nullable)
             self._projections[column] = mapped[1]
             out.append(column)
-        result = tuple(out)
-        self._columns[obj] = result
-        return result
+        return out
 
     def _type_name(self, name: str) -> str:
         name = name.lower()
@@ -361,30 +357,34 @@ class SqlServerConnector(SqlConnector):
         """The column wrapped in its projection (GUID text, UTC instant, XML text)."""
         return types.project(src.c[column.name], self._projections.get(column, "native"))
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+    truncate_timestamps = True  # datetime2(7) 100 ns ticks → µs, as pyodbc does
+
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """pyodbc's or arrow-odbc's errors (by read path)."""
+        if self.read_path == "pyodbc":
+            import pyodbc  # type: ignore[import-not-found,unused-ignore]
+
+            return (pyodbc.Error,)
+        import arrow_odbc  # type: ignore[import-untyped,unused-ignore]
+
+        return (arrow_odbc.Error,)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[Chunk]:
         compiled = self.compile(self.build_select(select, columns))
         params = [param_text(v) for v in compiled.positional]
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
-
-        def on_error(exc: BaseException) -> SourceError:
-            if isinstance(exc, SourceError):
-                return exc
-            return self.classify_error(exc, action="reading", obj=select.source)
-
         if self.read_path == "pyodbc":
-            return read_pyodbc(self.session, compiled.sql, params, schema, rows, on_error)
-        return read_arrow_odbc(
-            self.session.conn_str, compiled.sql, params, schema, rows, on_error,
+            return stream_pyodbc(self.session, compiled.sql, params, batch_rows)
+        return stream_arrow_odbc(
+            self.session.conn_str, compiled.sql, params, schema, batch_rows,
             max_text_size=self.max_text_size, max_binary_size=self.max_binary_size,
             login_timeout=self.login_timeout,
         )
 
-    def jdbc_options(self, obj: SourceObject | None = None) -> JdbcOptions:
+    def jdbc_options(self, obj: SourceObject | None = None, *,
+                     fetchsize: int | None = None) -> JdbcOptions:
         """Spark JDBC options for this source (see :func:`sqlserver_jdbc_options`)."""
-        return sqlserver_jdbc_options(self.config, self.secret, obj)
+        return sqlserver_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)
 
 
 def _described_type(d: tuple[Any, ...]) -> types.MssqlType:
@@ -413,44 +413,3 @@ def _described_type(d: tuple[Any, ...]) -> types.MssqlType:
     if py is uuid.UUID:
         return types.MssqlType("uniqueidentifier")
     return types.MssqlType("nvarchar", max_length=size or -1)
-
-
-def sqlserver_jdbc_options(
-    config: SourceConfig,
-    secret: Secret | None,
-    obj: SourceObject | None = None,
-    *,
-    fetchsize: int | None = None,
-) -> JdbcOptions:
-    """JDBC options for a ``sqlserver`` source (Microsoft's JDBC driver).
-
-    Args:
-        config: the source (host, port, database, username; ``options.encrypt`` and
-            ``options.trust_server_certificate`` carry over).
-        secret: the resolved password.
-        obj: the table (quoted by the mssql dialect) or query to read, if any.
-        fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
-    """
-    opts = config.options
-    if not config.host or not config.database:
-        raise ConfigError(f"source {config.name!r}: a JDBC read needs host and database")
-    check_url_fields(config.name, host=config.host, port=config.port or DEFAULT_PORT,
-                     database=config.database)
-    url = (
-        f"jdbc:sqlserver://{config.host}:{config.port or DEFAULT_PORT};"
-        f"databaseName={{{config.database}}};"
-        f"encrypt={str(bool(opts.get('encrypt', True))).lower()};"
-        f"trustServerCertificate={str(bool(opts.get('trust_server_certificate', False))).lower()}"
-    )
-    table: str | None = None
-    if obj is not None and obj.query is None and obj.table is not None:
-        dialect = mssql.dialect()  # type: ignore[no-untyped-call]
-        table = str(dialect.identifier_preparer.format_table(
-            sa.table(obj.table, schema=obj.schema)))
-    option_fetch = opts.get("fetchsize")
-    size = fetchsize or (option_fetch if isinstance(option_fetch, int) else 10_000)
-    return JdbcOptions(
-        url=url, driver=SQLSERVER_JDBC_DRIVER, user=config.username, password=secret,
-        fetchsize=size, table=table, query=obj.query if obj is not None else None,
-        dialect="mssql",
-    )
