@@ -18,12 +18,14 @@ from dataloader_sdk.model import ProbeRequest, ScalarValue, Select, SourceConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from dataloader_sdk.connectors.jdbc import JdbcOptions
     from dataloader_sdk.secrets import Secret
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "Connector",
     "ConnectorFactory",
+    "JdbcCapable",
     "ReusableConnector",
     "SourceColumn",
     "factory_summary",
@@ -84,6 +86,48 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release the connection. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class JdbcCapable(Protocol):
+    """A connector whose source Spark's JDBC source can read (optional capability).
+
+    The runner chooses the Spark JDBC read path by this capability, never by ``db_type``.
+    Spark cannot bind parameters, so the connector also renders the SQL Spark runs, with
+    values as literals of its dialect; the engine renders nothing itself. Every built-in
+    connector but ``sqlalchemy`` has it (:class:`~dataloader_sdk.connectors.sql
+    .SqlConnector` implements the rendering once; a database adds ``jdbc_options``).
+    """
+
+    def jdbc_options(self, obj: SourceObject | None = None, *,
+                     fetchsize: int | None = None) -> JdbcOptions:
+        """How Spark reaches the source (URL, driver, user, password, table or query).
+
+        Raises:
+            ValidationError: the source cannot be read through JDBC (e.g. a missing host).
+        """
+        ...
+
+    def jdbc_window(self, select: Select, partition_column: str | None) -> str:
+        """The select Spark reads (its ``dbtable`` subquery), values as literals.
+
+        Raises:
+            ConfigError: ``partition_column`` is not among the selected columns.
+        """
+        ...
+
+    def jdbc_bounds_query(self, window: str, partition_column: str) -> str:
+        """``SELECT min(col), max(col)`` over the ``window`` (the column quoted)."""
+        ...
+
+    def jdbc_partition_predicates(self, column: str, lower: ScalarValue | None,
+                                  upper: ScalarValue | None, partitions: int) -> list[str]:
+        """One predicate per Spark partition, disjoint, covering every row (NULL included).
+
+        ``lower``/``upper`` are the column's range in the window (``None`` when empty);
+        ``partitions`` range partitions are made, plus one for NULL.
+        """
         ...
 
 

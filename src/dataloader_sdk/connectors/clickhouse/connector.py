@@ -131,6 +131,7 @@ class ClickHouseConnector(SqlConnector):
     """
 
     dialect = ClickHouseDialect()
+    jdbc_dialect_name = "dataloader_clickhouse"
 
     def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
         super().__init__(config, secret)

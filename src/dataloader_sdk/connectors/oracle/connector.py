@@ -130,6 +130,7 @@ class OracleConnector(SqlConnector):
     """An Oracle source through python-oracledb thin mode. Not shared between threads."""
 
     dialect: Dialect = ora_dialect.oracledb.dialect()  # type: ignore[no-untyped-call]
+    jdbc_dialect_name = "oracle"
 
     def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
         super().__init__(config, secret)

@@ -101,6 +101,7 @@ class PostgresConnector(SqlConnector):
     """
 
     dialect = pg_dialect.psycopg.dialect()  # type: ignore[no-untyped-call]
+    jdbc_dialect_name = "postgresql"
 
     def __init__(self, config: SourceConfig, secret: Secret | None,
                  options: PostgresOptions | None = None) -> None:

@@ -170,6 +170,7 @@ class SnowflakeConnector(SqlConnector):
     """
 
     dialect = SnowflakeDialect()
+    jdbc_dialect_name = "dataloader_snowflake"
 
     def __init__(self, config: SourceConfig, secret: Secret | None, *,
                  private_key: bytes | None = None, passphrase: Secret | None = None) -> None:

@@ -23,15 +23,23 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
+from sqlalchemy.engine import Dialect
 
 from dataloader_sdk.connectors.arrow import Chunk, conform, schema_of, stream_reader
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.checks import batch_rows_option
+from dataloader_sdk.connectors.jdbc_render import (
+    bounds_query,
+    dialect_named,
+    partition_bounds,
+    render_partition_predicates,
+    render_window,
+)
 from dataloader_sdk.connectors.sql.compile import SelectCompiler
 from dataloader_sdk.connectors.sql.errors import ErrorReporter
 from dataloader_sdk.connectors.values import to_arrow
-from dataloader_sdk.errors import SourceError
-from dataloader_sdk.model import Select, SourceConfig, SourceObject
+from dataloader_sdk.errors import ConfigError, SourceError
+from dataloader_sdk.model import ScalarValue, Select, SourceConfig, SourceObject
 from dataloader_sdk.secrets import Secret
 
 __all__ = ["SqlConnector"]
@@ -49,6 +57,9 @@ class SqlConnector(SelectCompiler, ErrorReporter):
     #: Whether timestamps finer than the declared unit are truncated (see
     #: :func:`~dataloader_sdk.connectors.arrow.conform`); otherwise they fail the read.
     truncate_timestamps: bool = False
+    #: The registered SQLAlchemy dialect Spark JDBC literals are rendered for; ``None``
+    #: when the database has no JDBC read (a connector with one also has ``jdbc_options``).
+    jdbc_dialect_name: str | None = None
 
     def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
         self.config = config
@@ -83,6 +94,33 @@ class SqlConnector(SelectCompiler, ErrorReporter):
                 :meth:`~ErrorReporter.missing_table_error`) or a type has no mapping.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement _describe")
+
+    # -- Spark JDBC (see JdbcCapable) ---------------------------------------------------
+
+    def jdbc_dialect(self) -> Dialect:
+        """The dialect of :attr:`jdbc_dialect_name` (literal rendering needs no driver)."""
+        if self.jdbc_dialect_name is None:
+            raise ConfigError(f"source {self.config.name!r}: db_type "
+                              f"{self.config.db_type!r} cannot be read through Spark JDBC")
+        return dialect_named(self.jdbc_dialect_name)
+
+    def jdbc_window(self, select: Select, partition_column: str | None) -> str:
+        """The window Spark reads, values as literals (see :func:`.jdbc_render
+        .render_window`)."""
+        return render_window(self.jdbc_dialect(), select, partition_column,
+                             source=self.config.name)
+
+    def jdbc_bounds_query(self, window: str, partition_column: str) -> str:
+        """``SELECT min(col), max(col)`` over ``window`` (see :func:`.jdbc_render
+        .bounds_query`)."""
+        return bounds_query(self.jdbc_dialect(), window, partition_column)
+
+    def jdbc_partition_predicates(self, column: str, lower: ScalarValue | None,
+                                  upper: ScalarValue | None, partitions: int) -> list[str]:
+        """``partitions`` disjoint ranges of ``[lower, upper]`` plus ``IS NULL``."""
+        bounds = (partition_bounds(lower, upper, partitions)
+                  if lower is not None and upper is not None else [])
+        return render_partition_predicates(self.jdbc_dialect(), column, bounds)
 
     # -- read ------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ class SqlServerConnector(SqlConnector):
     """
 
     dialect: Dialect = mssql.pyodbc.dialect(paramstyle="qmark")  # type: ignore[no-untyped-call]
+    jdbc_dialect_name = "mssql"
     #: The statement that names the login's default schema.
     default_schema_sql = "SELECT SCHEMA_NAME()"
 
