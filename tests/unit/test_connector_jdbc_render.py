@@ -72,7 +72,8 @@ def test_partition_bounds_of_dates_and_timestamps_stay_in_their_type() -> None:
     assert days == [date(2024, 1, 12), date(2024, 1, 23)]  # stride ceil(31 days / 3)
     moments = partition_bounds(datetime(2024, 1, 1, tzinfo=timezone.utc),
                                datetime(2024, 1, 3, tzinfo=timezone.utc), 2)
-    assert moments == [datetime(2024, 1, 2, tzinfo=timezone.utc)]
+    # Integer microseconds, ranges of ceil((hi - lo + 1) / n): the midpoint plus 1 µs.
+    assert moments == [datetime(2024, 1, 2, 0, 0, 0, 1, tzinfo=timezone.utc)]
     with pytest.raises(ConfigError, match="boolean"):
         partition_bounds(False, True, 2)
 
