@@ -5,15 +5,16 @@ What a plugin author imports (every name below; nothing private is needed):
 * the contract (:mod:`.base`): :class:`Connector`, :class:`ConnectorFactory`,
   :class:`SourceColumn`, the optional capabilities :class:`ReusableConnector` and
   :class:`JdbcCapable`, :data:`DEFAULT_BATCH_ROWS`, :func:`factory_summary`;
-* the SQL template (:mod:`.sql`): :class:`SqlConnector`, which owns the read skeleton, and
+* the SQL template (:mod:`.sql`): :class:`SqlConnector`, which owns the read skeleton
+  (:class:`JdbcSqlConnector` when Spark's JDBC source can read the database), and
   its compile and error steps (:class:`CompiledQuery`, :func:`bind_type`,
   :func:`referenced_columns`, :func:`classify_message`, :func:`typed_cursor_value`);
 * batches (:mod:`.arrow`): :func:`conform`, :func:`sliced`, :func:`rows_to_batch`,
   :func:`schema_of`, :func:`stream_reader`;
-* values (:mod:`.values`): :func:`to_arrow`, :func:`to_python`, :func:`loose_timestamp`,
-  :func:`loose_date`;
+* values (:mod:`.values`): :func:`to_arrow`, :func:`to_python`, :func:`datetime_text`,
+  :func:`loose_timestamp`, :func:`loose_date`;
 * option checks for ``validate`` (:mod:`.checks`);
-* Spark JDBC (:mod:`.jdbc`): :class:`JdbcOptions`, :func:`jdbc_options_for`,
+* Spark JDBC (:mod:`.jdbc`): :class:`JdbcFlavor`, :class:`JdbcOptions`, :func:`jdbc_options_for`,
   :func:`check_url_fields`, :func:`property_problems`, :data:`JDBC_PROPERTY_ALLOWLIST`.
 
 The built-in connectors live in ``postgresql/``, ``sqlserver/``, ``oracle/``,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     )
     from dataloader_sdk.connectors.jdbc import (
         JDBC_PROPERTY_ALLOWLIST,
+        JdbcFlavor,
         JdbcOptions,
         check_url_fields,
         jdbc_options_for,
@@ -66,13 +68,20 @@ if TYPE_CHECKING:
     from dataloader_sdk.connectors.sql import (
         CompiledQuery,
         ErrorKind,
+        JdbcSqlConnector,
         SqlConnector,
         bind_type,
         classify_message,
         referenced_columns,
         typed_cursor_value,
     )
-    from dataloader_sdk.connectors.values import loose_date, loose_timestamp, to_arrow, to_python
+    from dataloader_sdk.connectors.values import (
+        datetime_text,
+        loose_date,
+        loose_timestamp,
+        to_arrow,
+        to_python,
+    )
 
 #: Public name → the module that defines it (loaded on first access).
 _EXPORTS: dict[str, str] = {
@@ -83,11 +92,12 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("batch_rows_option", "bool_options", "choice_option", "is_positive_int",
                      "positive_ints", "required_fields", "string_map_option",
                      "string_options", "unknown_options"), "checks"),
-    **dict.fromkeys(("JDBC_PROPERTY_ALLOWLIST", "JdbcOptions", "check_url_fields",
+    **dict.fromkeys(("JDBC_PROPERTY_ALLOWLIST", "JdbcFlavor", "JdbcOptions", "check_url_fields",
                      "jdbc_options_for", "property_problems"), "jdbc"),
-    **dict.fromkeys(("CompiledQuery", "ErrorKind", "SqlConnector", "bind_type",
+    **dict.fromkeys(("CompiledQuery", "ErrorKind", "JdbcSqlConnector", "SqlConnector", "bind_type",
                      "classify_message", "referenced_columns", "typed_cursor_value"), "sql"),
-    **dict.fromkeys(("loose_date", "loose_timestamp", "to_arrow", "to_python"), "values"),
+    **dict.fromkeys(("datetime_text", "loose_date", "loose_timestamp", "to_arrow", "to_python"),
+                    "values"),
 }
 
 __all__ = [
@@ -99,7 +109,9 @@ __all__ = [
     "ConnectorFactory",
     "ErrorKind",
     "JdbcCapable",
+    "JdbcFlavor",
     "JdbcOptions",
+    "JdbcSqlConnector",
     "ReusableConnector",
     "SourceColumn",
     "SqlConnector",
@@ -110,6 +122,7 @@ __all__ = [
     "choice_option",
     "classify_message",
     "conform",
+    "datetime_text",
     "factory_summary",
     "is_positive_int",
     "jdbc_options_for",

@@ -23,7 +23,7 @@ SQL (Spark's ``sessionInitStatement``), which would be code execution on the dri
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from dataloader_sdk.secrets import Secret, redact
 __all__ = [
     "DEFAULT_FETCHSIZE",
     "JDBC_PROPERTY_ALLOWLIST",
+    "JdbcFlavor",
     "JdbcOptions",
     "check_url_fields",
     "jdbc_options_for",
@@ -262,6 +263,56 @@ def jdbc_options_for(
         password=secret, fetchsize=fetchsize, table=table, query=query,
         properties=properties, dialect=dialect_name,
     )
+
+
+@dataclass(frozen=True)
+class JdbcFlavor:
+    """One database's JDBC differences; calling it builds a source's :class:`JdbcOptions`.
+
+    A database states its URL, driver class and dialect; the rest (fetch size, table
+    quoting, property allowlist) is :func:`jdbc_options_for`. An instance is the
+    ``<db>_jdbc_options(config, secret, obj=None, *, fetchsize=None)`` function of its
+    package, and a :class:`~dataloader_sdk.connectors.sql.JdbcSqlConnector` names it in
+    its ``jdbc`` attribute.
+
+    Attributes:
+        driver: the JDBC driver class.
+        dialect_name: the registered SQLAlchemy dialect name literals are rendered for.
+        url: the JDBC URL of a source; checks the fields it interpolates
+            (:func:`check_url_fields`) and raises ValidationError/ConfigError.
+        dialect: the SQLAlchemy dialect (quotes the table, renders literals).
+        properties: driver properties of a source; ``None``: ``options.jdbc_properties``.
+        user: the user name of a source; ``None``: ``config.username``.
+    """
+
+    driver: str
+    dialect_name: str
+    url: Callable[[SourceConfig], str]
+    dialect: Callable[[], Dialect]
+    properties: Callable[[SourceConfig], Mapping[str, str]] | None = None
+    user: Callable[[SourceConfig], str | None] | None = None
+
+    def __call__(self, config: SourceConfig, secret: Secret | None,
+                 obj: SourceObject | None = None, *, fetchsize: int | None = None
+                 ) -> JdbcOptions:
+        """JDBC options for ``config``, reading ``obj`` (a table or query) if given.
+
+        Args:
+            config: the source.
+            secret: the resolved password.
+            obj: the table (quoted by :attr:`dialect`) or query to read, if any.
+            fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
+
+        Raises:
+            ValidationError: a field that would change the URL, a missing host or
+                database, a property outside the allowlist.
+            ConfigError: ``obj`` names neither a table nor a query.
+        """
+        return jdbc_options_for(
+            config, secret, obj, url=self.url(config), driver=self.driver,
+            dialect=self.dialect(), dialect_name=self.dialect_name, fetchsize=fetchsize,
+            user=self.user(config) if self.user is not None else None,
+            properties=self.properties(config) if self.properties is not None else None)
 
 
 _MOVED = {

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 __all__ = [
+    "datetime_text",
     "looks_ordered_as_text",
     "loose_date",
     "loose_timestamp",
@@ -237,3 +238,12 @@ def to_arrow(values: Sequence[Any], t: pa.DataType) -> pa.Array:
         from dataloader_sdk.secrets import value_preview
 
         raise ValueError(f"cannot build a {t} column: {value_preview(str(exc), 120)}") from None
+
+
+def datetime_text(value: datetime) -> str:
+    """A timestamp as exact text a server casts back: ``YYYY-MM-DD HH:MM:SS.ffffff``, in
+    UTC with an explicit ``+00:00`` offset when ``value`` is aware."""
+    if value.tzinfo is not None:
+        utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return utc.isoformat(" ", "microseconds") + " +00:00"
+    return value.isoformat(" ", "microseconds")

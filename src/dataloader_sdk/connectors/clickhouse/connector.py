@@ -42,7 +42,7 @@ from dataloader_sdk.connectors.clickhouse.types import (
     conform,
     parse_type,
 )
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, classify_message
+from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
 from dataloader_sdk.errors import FieldProblem, SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
@@ -56,7 +56,6 @@ from dataloader_sdk.model import (
 )
 
 if TYPE_CHECKING:
-    from dataloader_sdk.connectors.jdbc import JdbcOptions
     from dataloader_sdk.secrets import Secret
 
 __all__ = [
@@ -122,7 +121,7 @@ class ClickHouseConnectorFactory:
 # -- connector ---------------------------------------------------------------------------
 
 
-class ClickHouseConnector(SqlConnector):
+class ClickHouseConnector(JdbcSqlConnector):
     """A ClickHouse source. Not shared between threads.
 
     Args:
@@ -131,7 +130,7 @@ class ClickHouseConnector(SqlConnector):
     """
 
     dialect = ClickHouseDialect()
-    jdbc_dialect_name = "dataloader_clickhouse"
+    jdbc = clickhouse_jdbc_options
 
     def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
         super().__init__(config, secret)
@@ -399,7 +398,3 @@ class ClickHouseConnector(SqlConnector):
 
         return batches()
 
-    def jdbc_options(self, obj: SourceObject | None = None, *,
-                     fetchsize: int | None = None) -> JdbcOptions:
-        """Spark JDBC options for this source (see :func:`clickhouse_jdbc_options`)."""
-        return clickhouse_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)

@@ -28,10 +28,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.checks import positive_ints, required_fields, unknown_options
-from dataloader_sdk.connectors.jdbc import JdbcOptions
 from dataloader_sdk.connectors.oracle import types
 from dataloader_sdk.connectors.oracle.jdbc import ORACLE_JDBC_DRIVER, oracle_jdbc_options
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, classify_message
+from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
 from dataloader_sdk.connectors.values import to_python
 from dataloader_sdk.errors import FieldProblem, SourcePermanentError
 from dataloader_sdk.model import (
@@ -126,11 +125,11 @@ class OracleConnectorFactory:
         return OracleConnector(config, secret)
 
 
-class OracleConnector(SqlConnector):
+class OracleConnector(JdbcSqlConnector):
     """An Oracle source through python-oracledb thin mode. Not shared between threads."""
 
     dialect: Dialect = ora_dialect.oracledb.dialect()  # type: ignore[no-untyped-call]
-    jdbc_dialect_name = "oracle"
+    jdbc = oracle_jdbc_options
 
     def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
         super().__init__(config, secret)
@@ -395,7 +394,3 @@ class OracleConnector(SqlConnector):
 
         return batches()
 
-    def jdbc_options(self, obj: SourceObject | None = None, *,
-                     fetchsize: int | None = None) -> JdbcOptions:
-        """Spark JDBC options for this source (see :func:`oracle_jdbc_options`)."""
-        return oracle_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)

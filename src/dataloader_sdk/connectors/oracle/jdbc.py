@@ -2,50 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from sqlalchemy.engine import Dialect
 
-from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields, jdbc_options_for
+from dataloader_sdk.connectors.jdbc import JdbcFlavor, check_url_fields
 from dataloader_sdk.errors import ConfigError
-from dataloader_sdk.model import SourceConfig, SourceObject
-
-if TYPE_CHECKING:
-    from dataloader_sdk.secrets import Secret
+from dataloader_sdk.model import SourceConfig
 
 __all__ = ["ORACLE_JDBC_DRIVER", "oracle_jdbc_options"]
 
 ORACLE_JDBC_DRIVER = "oracle.jdbc.OracleDriver"
-_PORT = 1521
 
 
-def oracle_jdbc_options(
-    config: SourceConfig,
-    secret: Secret | None,
-    obj: SourceObject | None = None,
-    *,
-    fetchsize: int | None = None,
-) -> JdbcOptions:
-    """JDBC options for an ``oracle`` source (Oracle's thin JDBC driver).
-
-    Args:
-        config: the source (host, port, service name or SID, username).
-        secret: the resolved password.
-        obj: the table (quoted by the oracle dialect) or query to read, if any.
-        fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000
-            (Oracle's JDBC default of 10 rows is far too small for bulk reads).
-    """
-    from sqlalchemy.dialects import oracle
-
+def _url(config: SourceConfig) -> str:
+    """The thin driver's URL, by SID or by service name (``database``)."""
     opts = config.options
     if not config.host:
         raise ConfigError(f"source {config.name!r}: a JDBC read needs the host")
-    port = config.port or _PORT
+    port = config.port or 1521
     sid = opts.get("sid")
     service = opts.get("service_name") or config.database
     check_url_fields(config.name, host=config.host, port=port,
                      **({"options.sid": sid} if sid else {"service_name": service}))
-    url = (f"jdbc:oracle:thin:@{config.host}:{port}:{sid}" if sid
-           else f"jdbc:oracle:thin:@//{config.host}:{port}/{service}")
-    return jdbc_options_for(
-        config, secret, obj, url=url, driver=ORACLE_JDBC_DRIVER,
-        dialect=oracle.dialect(), dialect_name="oracle",  # type: ignore[no-untyped-call]
-        fetchsize=fetchsize, properties={})
+    return (f"jdbc:oracle:thin:@{config.host}:{port}:{sid}" if sid
+            else f"jdbc:oracle:thin:@//{config.host}:{port}/{service}")
+
+
+def _dialect() -> Dialect:
+    from sqlalchemy.dialects import oracle
+
+    return oracle.dialect()  # type: ignore[no-untyped-call]
+
+
+#: JDBC options for an ``oracle`` source (Oracle's thin JDBC driver; the default fetch
+#: size of 10,000 replaces the driver's 10 rows); see JdbcFlavor.
+oracle_jdbc_options = JdbcFlavor(driver=ORACLE_JDBC_DRIVER, dialect_name="oracle",
+                                 url=_url, dialect=_dialect, properties=lambda _: {})

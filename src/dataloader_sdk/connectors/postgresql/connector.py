@@ -25,7 +25,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
-from dataloader_sdk.connectors.jdbc import JdbcOptions
 from dataloader_sdk.connectors.postgresql import catalog as cat
 from dataloader_sdk.connectors.postgresql.jdbc import postgres_jdbc_options
 from dataloader_sdk.connectors.postgresql.options import PostgresOptions
@@ -33,7 +32,7 @@ from dataloader_sdk.connectors.postgresql.read import AdbcSession, stream_connec
 from dataloader_sdk.connectors.postgresql.types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
-    SqlConnector,
+    JdbcSqlConnector,
     classify_message,
     typed_cursor_value,
 )
@@ -85,7 +84,7 @@ class PostgresConnectorFactory:
         return PostgresConnector(config, secret, PostgresOptions.parse(config))
 
 
-class PostgresConnector(SqlConnector):
+class PostgresConnector(JdbcSqlConnector):
     """A PostgreSQL source. Not shared between threads.
 
     It keeps its sessions (psycopg for metadata and probes, ADBC for reads) until
@@ -101,7 +100,7 @@ class PostgresConnector(SqlConnector):
     """
 
     dialect = pg_dialect.psycopg.dialect()  # type: ignore[no-untyped-call]
-    jdbc_dialect_name = "postgresql"
+    jdbc = postgres_jdbc_options
 
     def __init__(self, config: SourceConfig, secret: Secret | None,
                  options: PostgresOptions | None = None) -> None:
@@ -393,9 +392,3 @@ class PostgresConnector(SqlConnector):
             return stream_connectorx(self._uri(), sql, batch_rows)
         return self._adbc.stream(sql)
 
-    # -- Spark JDBC ----------------------------------------------------------------------
-
-    def jdbc_options(self, obj: SourceObject | None = None, *,
-                     fetchsize: int | None = None) -> JdbcOptions:
-        """Spark JDBC options for this source (see :func:`postgres_jdbc_options`)."""
-        return postgres_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from sqlalchemy.engine import Dialect
 
-from dataloader_sdk.connectors.jdbc import (
-    JdbcOptions,
-    check_url_fields,
-    jdbc_options_for,
-    property_problems,
-)
+from dataloader_sdk.connectors.jdbc import JdbcFlavor, check_url_fields, property_problems
 from dataloader_sdk.connectors.postgresql.options import POSTGRES_DRIVER
 from dataloader_sdk.errors import FieldProblem, ValidationError
-from dataloader_sdk.model import SourceConfig, SourceObject
-
-if TYPE_CHECKING:
-    from dataloader_sdk.secrets import Secret
+from dataloader_sdk.model import SourceConfig
 
 __all__ = ["POSTGRES_DRIVER", "POSTGRES_JDBC_PACKAGE", "postgres_jdbc_options"]
 
@@ -23,28 +15,8 @@ __all__ = ["POSTGRES_DRIVER", "POSTGRES_JDBC_PACKAGE", "postgres_jdbc_options"]
 POSTGRES_JDBC_PACKAGE = "org.postgresql:postgresql:42.7.4"
 
 
-def postgres_jdbc_options(
-    config: SourceConfig,
-    secret: Secret | None,
-    obj: SourceObject | None = None,
-    *,
-    fetchsize: int | None = None,
-) -> JdbcOptions:
-    """JDBC options for a ``postgresql`` source.
-
-    Args:
-        config: the source (host, port, database, username; ``options.jdbc_properties``
-            may add driver properties from ``JDBC_PROPERTY_ALLOWLIST``, e.g. ``sslmode``).
-        secret: the resolved password.
-        obj: the table (quoted by the PostgreSQL dialect) or query to read, if any.
-        fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
-
-    Raises:
-        ValidationError: host or database missing or not plain names (they would change
-            the URL), a property outside the allowlist, or bad options.
-    """
-    from sqlalchemy.dialects import postgresql
-
+def _url(config: SourceConfig) -> str:
+    """``jdbc:postgresql://host:port/db``; ``options.jdbc_properties`` is checked too."""
     problems: list[FieldProblem] = []
     if not config.host:
         problems.append(FieldProblem("host", "a JDBC read needs the source host"))
@@ -53,15 +25,23 @@ def postgres_jdbc_options(
     extra = config.options.get("jdbc_properties", {})
     if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
         problems.append(
-            FieldProblem("options.jdbc_properties", "must be an object of string values")
-        )
+            FieldProblem("options.jdbc_properties", "must be an object of string values"))
     else:
         problems.extend(property_problems(POSTGRES_DRIVER, extra, "options.jdbc_properties"))
     if problems:
         raise ValidationError(f"source {config.name!r} for a Spark JDBC read", problems)
     port = config.port or 5432
     check_url_fields(config.name, host=config.host, port=port, database=config.database)
-    return jdbc_options_for(
-        config, secret, obj, url=f"jdbc:postgresql://{config.host}:{port}/{config.database}",
-        driver=POSTGRES_DRIVER, dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
-        dialect_name="postgresql", fetchsize=fetchsize)
+    return f"jdbc:postgresql://{config.host}:{port}/{config.database}"
+
+
+def _dialect() -> Dialect:
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+#: JDBC options for a ``postgresql`` source (``options.jdbc_properties`` may add driver
+#: properties from ``JDBC_PROPERTY_ALLOWLIST``, e.g. ``sslmode``); see :class:`JdbcFlavor`.
+postgres_jdbc_options = JdbcFlavor(driver=POSTGRES_DRIVER, dialect_name="postgresql",
+                                   url=_url, dialect=_dialect)

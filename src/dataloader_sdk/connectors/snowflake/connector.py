@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.checks import positive_ints, required_fields, unknown_options
-from dataloader_sdk.connectors.jdbc import JdbcOptions
 from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
 from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect, bindable, decimal_type
 from dataloader_sdk.connectors.snowflake.types import (
@@ -35,7 +34,7 @@ from dataloader_sdk.connectors.snowflake.types import (
     arrow_type_for,
     conform,
 )
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, classify_message
+from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
 from dataloader_sdk.errors import (
     ConfigError,
     FieldProblem,
@@ -158,7 +157,7 @@ class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
 # -- connector -------------------------------------------------------------------------
 
 
-class SnowflakeConnector(SqlConnector):
+class SnowflakeConnector(JdbcSqlConnector):
     """A Snowflake source. Not shared between threads.
 
     Args:
@@ -170,7 +169,7 @@ class SnowflakeConnector(SqlConnector):
     """
 
     dialect = SnowflakeDialect()
-    jdbc_dialect_name = "dataloader_snowflake"
+    jdbc = snowflake_jdbc_options
 
     def __init__(self, config: SourceConfig, secret: Secret | None, *,
                  private_key: bytes | None = None, passphrase: Secret | None = None) -> None:
@@ -446,7 +445,3 @@ class SnowflakeConnector(SqlConnector):
 
         return batches()
 
-    def jdbc_options(self, obj: SourceObject | None = None, *,
-                     fetchsize: int | None = None) -> JdbcOptions:
-        """Spark JDBC options for this source (see :func:`snowflake_jdbc_options`)."""
-        return snowflake_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from sqlalchemy.engine import Dialect
 
-from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields, jdbc_options_for
+from dataloader_sdk.connectors.jdbc import JdbcFlavor, check_url_fields
 from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect
 from dataloader_sdk.errors import FieldProblem, ValidationError
-from dataloader_sdk.model import SourceConfig, SourceObject
-
-if TYPE_CHECKING:
-    from dataloader_sdk.secrets import Secret
+from dataloader_sdk.model import SourceConfig
 
 __all__ = ["SNOWFLAKE_JDBC_DRIVER", "snowflake_jdbc_options"]
 
 SNOWFLAKE_JDBC_DRIVER = "net.snowflake.client.jdbc.SnowflakeDriver"
 
 
-def snowflake_jdbc_options(
-    config: SourceConfig,
-    secret: Secret | None,
-    obj: SourceObject | None = None,
-    *,
-    fetchsize: int | None = None,
-) -> JdbcOptions:
-    """JDBC options (Snowflake JDBC driver) for a ``snowflake`` source.
+def _url(config: SourceConfig) -> str:
+    """``jdbc:snowflake://<account>.snowflakecomputing.com/`` (or the configured host).
 
     Raises:
         ValidationError: missing account/database, or a ``snowflake_pem`` source (the JDBC
@@ -46,16 +37,28 @@ def snowflake_jdbc_options(
     check_url_fields(config.name, account=account, host=config.host, port=config.port)
     host = config.host or f"{account}.snowflakecomputing.com"
     port = f":{config.port}" if config.port else ""
+    return f"jdbc:snowflake://{host}{port}/"
+
+
+def _properties(config: SourceConfig) -> dict[str, str]:
     props: dict[str, str] = {"db": str(config.database)}
     for key in ("warehouse", "role", "schema"):
         value = config.options.get(key)
         if isinstance(value, str):
             props[key] = value
+    return props
+
+
+def _dialect() -> Dialect:
     from sqlalchemy.dialects import registry
 
+    # Loadable by name for whoever renders literals from JdbcOptions.dialect.
     registry.register("dataloader_snowflake", "dataloader_sdk.connectors.snowflake.sql",
                       "SnowflakeDialect")
-    return jdbc_options_for(
-        config, secret, obj, url=f"jdbc:snowflake://{host}{port}/",
-        driver=SNOWFLAKE_JDBC_DRIVER, dialect=SnowflakeDialect(),
-        dialect_name="dataloader_snowflake", fetchsize=fetchsize, properties=props)
+    return SnowflakeDialect()
+
+
+#: JDBC options (Snowflake JDBC driver) for a ``snowflake`` source; see JdbcFlavor.
+snowflake_jdbc_options = JdbcFlavor(
+    driver=SNOWFLAKE_JDBC_DRIVER, dialect_name="dataloader_snowflake", url=_url,
+    dialect=_dialect, properties=_properties)

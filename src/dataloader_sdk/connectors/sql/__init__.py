@@ -14,7 +14,7 @@ from dataloader_sdk.connectors.sql.compile import (
     bind_type,
     referenced_columns,
 )
-from dataloader_sdk.connectors.sql.connector import SqlConnector
+from dataloader_sdk.connectors.sql.connector import JdbcSqlConnector, SqlConnector
 from dataloader_sdk.connectors.sql.cursor import typed_cursor_value
 from dataloader_sdk.connectors.sql.errors import ErrorKind, ErrorReporter, classify_message
 
@@ -23,6 +23,7 @@ __all__ = [
     "CompiledQuery",
     "ErrorKind",
     "ErrorReporter",
+    "JdbcSqlConnector",
     "SelectCompiler",
     "SqlConnector",
     "batch_rows_option",

@@ -20,7 +20,7 @@ every batch to the declared schema, slices it and classifies failures mid-stream
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 from sqlalchemy.engine import Dialect
@@ -28,9 +28,9 @@ from sqlalchemy.engine import Dialect
 from dataloader_sdk.connectors.arrow import Chunk, conform, schema_of, stream_reader
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.checks import batch_rows_option
+from dataloader_sdk.connectors.jdbc import JdbcFlavor, JdbcOptions
 from dataloader_sdk.connectors.jdbc_render import (
     bounds_query,
-    dialect_named,
     partition_bounds,
     render_partition_predicates,
     render_window,
@@ -42,7 +42,7 @@ from dataloader_sdk.errors import ConfigError, SourceError
 from dataloader_sdk.model import ScalarValue, Select, SourceConfig, SourceObject
 from dataloader_sdk.secrets import Secret
 
-__all__ = ["SqlConnector"]
+__all__ = ["JdbcSqlConnector", "SqlConnector"]
 
 
 class SqlConnector(SelectCompiler, ErrorReporter):
@@ -57,9 +57,9 @@ class SqlConnector(SelectCompiler, ErrorReporter):
     #: Whether timestamps finer than the declared unit are truncated (see
     #: :func:`~dataloader_sdk.connectors.arrow.conform`); otherwise they fail the read.
     truncate_timestamps: bool = False
-    #: The registered SQLAlchemy dialect Spark JDBC literals are rendered for; ``None``
-    #: when the database has no JDBC read (a connector with one also has ``jdbc_options``).
-    jdbc_dialect_name: str | None = None
+    #: The database's JDBC differences (URL, driver, dialect); ``None`` when Spark cannot
+    #: read it. Set it on a :class:`JdbcSqlConnector`, which adds ``jdbc_options``.
+    jdbc: ClassVar[JdbcFlavor | None] = None
 
     def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
         self.config = config
@@ -98,11 +98,11 @@ class SqlConnector(SelectCompiler, ErrorReporter):
     # -- Spark JDBC (see JdbcCapable) ---------------------------------------------------
 
     def jdbc_dialect(self) -> Dialect:
-        """The dialect of :attr:`jdbc_dialect_name` (literal rendering needs no driver)."""
-        if self.jdbc_dialect_name is None:
+        """The dialect of :attr:`jdbc` (literal rendering needs no driver)."""
+        if self.jdbc is None:
             raise ConfigError(f"source {self.config.name!r}: db_type "
                               f"{self.config.db_type!r} cannot be read through Spark JDBC")
-        return dialect_named(self.jdbc_dialect_name)
+        return self.jdbc.dialect()
 
     def jdbc_window(self, select: Select, partition_column: str | None) -> str:
         """The window Spark reads, values as literals (see :func:`.jdbc_render
@@ -178,3 +178,21 @@ class SqlConnector(SelectCompiler, ErrorReporter):
             schema, chunks, batch_rows=rows, catch=catch,
             on_error=lambda exc: self.read_error(exc, obj),
             to_batch=lambda batch: self.conform_batch(batch, schema), convert=self.to_arrow)
+
+
+class JdbcSqlConnector(SqlConnector):
+    """A :class:`SqlConnector` whose database Spark's JDBC source reads.
+
+    It is :class:`~dataloader_sdk.connectors.base.JdbcCapable`: a subclass sets
+    :attr:`~SqlConnector.jdbc` to its database's
+    :class:`~dataloader_sdk.connectors.jdbc.JdbcFlavor` and states nothing else.
+    """
+
+    def jdbc_options(self, obj: SourceObject | None = None, *,
+                     fetchsize: int | None = None) -> JdbcOptions:
+        """Spark JDBC options for this source (see :class:`~dataloader_sdk.connectors
+        .jdbc.JdbcFlavor`)."""
+        if self.jdbc is None:
+            raise ConfigError(f"source {self.config.name!r}: {type(self).__name__} sets no "
+                              "jdbc flavor")
+        return self.jdbc(self.config, self.secret, obj, fetchsize=fetchsize)

@@ -28,8 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.arrow import Chunk
 from dataloader_sdk.connectors.base import SourceColumn
-from dataloader_sdk.connectors.jdbc import JdbcOptions
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector
+from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector
 from dataloader_sdk.connectors.sqlserver import types
 from dataloader_sdk.connectors.sqlserver.jdbc import SQLSERVER_JDBC_DRIVER, sqlserver_jdbc_options
 from dataloader_sdk.connectors.sqlserver.odbc import (
@@ -86,7 +85,7 @@ class SqlServerConnectorFactory:
         return SqlServerConnector(config, secret, SqlServerOptions.parse(config))
 
 
-class SqlServerConnector(SqlConnector):
+class SqlServerConnector(JdbcSqlConnector):
     """A SQL Server source over ODBC. Not shared between threads.
 
     Args:
@@ -96,7 +95,7 @@ class SqlServerConnector(SqlConnector):
     """
 
     dialect: Dialect = mssql.pyodbc.dialect(paramstyle="qmark")  # type: ignore[no-untyped-call]
-    jdbc_dialect_name = "mssql"
+    jdbc = sqlserver_jdbc_options
     #: The statement that names the login's default schema.
     default_schema_sql = "SELECT SCHEMA_NAME()"
 
@@ -349,10 +348,6 @@ class SqlServerConnector(SqlConnector):
             login_timeout=self.login_timeout,
         )
 
-    def jdbc_options(self, obj: SourceObject | None = None, *,
-                     fetchsize: int | None = None) -> JdbcOptions:
-        """Spark JDBC options for this source (see :func:`sqlserver_jdbc_options`)."""
-        return sqlserver_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)
 
 
 def _described_type(d: tuple[Any, ...]) -> types.MssqlType:

@@ -24,13 +24,14 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 import pyarrow as pa
 
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message
+from dataloader_sdk.connectors.values import datetime_text
 
 __all__ = [
     "READ_PATHS",
@@ -109,10 +110,7 @@ def param_text(value: Any) -> str | None:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-            return utc.isoformat(" ", "microseconds") + " +00:00"
-        return value.isoformat(" ", "microseconds")
+        return datetime_text(value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
