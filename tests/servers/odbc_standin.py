@@ -27,17 +27,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.sqlserver import SqlServerConnector, SqlServerConnectorFactory
 from dataloader_sdk.connectors.sqlserver import types as ms
-from dataloader_sdk.connectors.sqlserver.options import SqlServerOptions
-from dataloader_sdk.model import ScalarValue, SourceConfig, SourceObject
+from dataloader_sdk.model import ScalarValue, SourceObject
 from dataloader_sdk.plugins import PluginHost, hookimpl
 
 if TYPE_CHECKING:
     from dataloader_sdk.connectors.base import ConnectorFactory
     from dataloader_sdk.plugins import Registry
-    from dataloader_sdk.secrets import Secret
 
 __all__ = ["STANDIN_DB_TYPE", "StandInSqlServerConnector", "standin_host"]
 
@@ -122,10 +119,7 @@ class StandInSqlServerConnectorFactory(SqlServerConnectorFactory):
     """Opens :class:`StandInSqlServerConnector`\\ s (validation is the product's)."""
 
     summary = "test stand-in: the sqlserver connector over ODBC against PostgreSQL"
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> StandInSqlServerConnector:
-        require_driver("sqlserver")
-        return StandInSqlServerConnector(config, secret, SqlServerOptions.parse(config))
+    connector = StandInSqlServerConnector
 
 
 class StandInPlugin:

@@ -25,10 +25,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
-from dataloader_sdk.connectors.checks import positive_ints, unknown_options
 from dataloader_sdk.connectors.clickhouse.jdbc import DEFAULT_PORTS, clickhouse_jdbc_options
+from dataloader_sdk.connectors.clickhouse.options import ClickHouseOptions
 from dataloader_sdk.connectors.clickhouse.sql import (
     ChParam,
     ClickHouseDialect,
@@ -43,7 +42,8 @@ from dataloader_sdk.connectors.clickhouse.types import (
     parse_type,
 )
 from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
-from dataloader_sdk.errors import FieldProblem, SourcePermanentError
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.errors import SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     MaxOf,
@@ -67,8 +67,6 @@ __all__ = [
     "param_type",
 ]
 
-OPTIONS = ("secure", "connect_timeout", "send_receive_timeout", "batch_rows", "chdb_path",
-           "verify")
 
 # ClickHouse error codes a retry can fix: timeouts and network (159, 209, 210), server
 # busy (202, 203), memory pressure (241), too many parts / replicas (252, 285, 319),
@@ -82,44 +80,6 @@ _CODE_RE = re.compile(r"\bCode:\s*(\d+)")
 _PROBE_SETTINGS = {"aggregate_functions_null_for_empty": 1}
 
 
-# -- factory -------------------------------------------------------------------------------
-
-
-
-class ClickHouseConnectorFactory:
-    """Validates ``clickhouse`` source configs and opens :class:`ClickHouseConnector`\\ s."""
-
-    #: The ``default`` user often has no password; a secret is passed when configured.
-    needs_secret = False
-    summary = "ClickHouse over HTTP (clickhouse-connect) or embedded chDB, Arrow streams"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` for ClickHouse (all at once)."""
-        out = [*unknown_options(config, OPTIONS),
-               *positive_ints(config, ("connect_timeout", "send_receive_timeout", "batch_rows"))]
-        opts = config.options
-        chdb = opts.get("chdb_path")
-        if "chdb_path" in opts and (not isinstance(chdb, str) or not chdb):
-            out.append(FieldProblem("options.chdb_path", "must be a directory path or ':memory:'"))
-        if chdb is None and not (isinstance(config.host, str) and config.host):
-            out.append(FieldProblem(
-                "host", "is required for db_type 'clickhouse' (or set options.chdb_path to "
-                "use the embedded chDB engine)"))
-        for key in ("secure", "verify"):
-            if key in opts and not isinstance(opts[key], bool):
-                out.append(FieldProblem(f"options.{key}", "must be true or false"))
-        if config.database is not None and not config.database:
-            out.append(FieldProblem("database", "must not be empty (omit it for 'default')"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> ClickHouseConnector:
-        """Open a connector; the client connects on first use."""
-        require_driver("clickhouse")
-        return ClickHouseConnector(config, secret)
-
-
-# -- connector ---------------------------------------------------------------------------
-
 
 class ClickHouseConnector(JdbcSqlConnector):
     """A ClickHouse source. Not shared between threads.
@@ -132,8 +92,10 @@ class ClickHouseConnector(JdbcSqlConnector):
     dialect = ClickHouseDialect()
     jdbc = clickhouse_jdbc_options
 
-    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: ClickHouseOptions | None = None) -> None:
         super().__init__(config, secret)
+        self.options = options or ClickHouseOptions.parse(config)
         self._client: Any = None
         self._projections: dict[SourceColumn, Projection] = {}
 
@@ -143,22 +105,20 @@ class ClickHouseConnector(JdbcSqlConnector):
         import clickhouse_connect
         from clickhouse_connect.driver.exceptions import Error
 
-        opts = self.config.options
+        opts = self.options
         try:
-            chdb = opts.get("chdb_path")
-            if isinstance(chdb, str):
+            chdb = opts.chdb_path
+            if chdb is not None:
                 return clickhouse_connect.get_client(
                     interface="chdb", path=None if chdb == ":memory:" else chdb,
                     database=self.config.database)
-            secure = opts.get("secure") is True
             return clickhouse_connect.get_client(
-                host=self.config.host, port=self.config.port or DEFAULT_PORTS[secure],
+                host=self.config.host, port=self.config.port or DEFAULT_PORTS[opts.secure],
                 username=self.config.username or "default",
                 password=self.secret.reveal() if self.secret is not None else "",
-                database=self.config.database or "__default__", secure=secure,
-                verify=opts.get("verify", True),
-                connect_timeout=opts.get("connect_timeout", 10),
-                send_receive_timeout=opts.get("send_receive_timeout", 300),
+                database=self.config.database or "__default__", secure=opts.secure,
+                verify=opts.verify, connect_timeout=opts.connect_timeout,
+                send_receive_timeout=opts.send_receive_timeout,
                 # One session per client would forbid a probe while a read streams.
                 autogenerate_session_id=False,
             )
@@ -398,3 +358,13 @@ class ClickHouseConnector(JdbcSqlConnector):
 
         return batches()
 
+
+class ClickHouseConnectorFactory(SqlConnectorFactory[ClickHouseOptions, ClickHouseConnector]):
+    """Validates ``clickhouse`` source configs and opens :class:`ClickHouseConnector`\\ s."""
+
+    #: The ``default`` user often has no password; a secret is passed when configured.
+    needs_secret = False
+    summary = "ClickHouse over HTTP (clickhouse-connect) or embedded chDB, Arrow streams"
+    options = ClickHouseOptions
+    connector = ClickHouseConnector
+    driver_of = "clickhouse"

@@ -25,14 +25,14 @@ from sqlalchemy.dialects import oracle as ora_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
-from dataloader_sdk.connectors.checks import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.oracle import types
 from dataloader_sdk.connectors.oracle.jdbc import ORACLE_JDBC_DRIVER, oracle_jdbc_options
+from dataloader_sdk.connectors.oracle.options import OracleOptions
 from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.connectors.values import to_python
-from dataloader_sdk.errors import FieldProblem, SourcePermanentError
+from dataloader_sdk.errors import SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
@@ -54,8 +54,6 @@ __all__ = ["ORACLE_JDBC_DRIVER", "OracleConnector", "OracleConnectorFactory",
            "oracle_error_kind", "oracle_jdbc_options"]
 
 DEFAULT_PORT = 1521
-OPTIONS = ("service_name", "sid", "batch_rows", "tcp_connect_timeout", "protocol",
-           "fetchsize")
 
 # ORA codes a retry can fix: no listener / timeouts / lost connection, instance starting
 # or shutting down, listener out of handlers, deadlock, serialization, resource busy.
@@ -92,47 +90,16 @@ def oracle_error_kind(exc: BaseException) -> ErrorKind:
     return classify_message(text)
 
 
-class OracleConnectorFactory:
-    """Validates ``oracle`` source configs and opens :class:`OracleConnector`\\ s."""
-
-    needs_secret = True
-    summary = "Oracle through python-oracledb thin mode, Arrow batches from fetch_df_batches"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` for Oracle (all at once)."""
-        out = [*required_fields(config, ("host", "username"), "oracle"),
-               *unknown_options(config, OPTIONS),
-               *positive_ints(config, ("batch_rows", "tcp_connect_timeout", "fetchsize"))]
-        opts = config.options
-        given = [n for n, v in (("database", config.database),
-                                ("options.service_name", opts.get("service_name")),
-                                ("options.sid", opts.get("sid"))) if v]
-        if len(given) != 1:
-            out.append(FieldProblem(
-                "options.service_name",
-                "set exactly one of database (the service name), options.service_name or "
-                f"options.sid (got: {', '.join(given) or 'none'})"))
-        for key in ("service_name", "sid"):
-            if key in opts and not isinstance(opts[key], str):
-                out.append(FieldProblem(f"options.{key}", "must be a string"))
-        if "protocol" in opts and opts["protocol"] not in ("tcp", "tcps"):
-            out.append(FieldProblem("options.protocol", "must be 'tcp' or 'tcps'"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> OracleConnector:
-        """Open a connector; the session is opened on first use."""
-        require_driver("oracle")
-        return OracleConnector(config, secret)
-
-
 class OracleConnector(JdbcSqlConnector):
     """An Oracle source through python-oracledb thin mode. Not shared between threads."""
 
     dialect: Dialect = ora_dialect.oracledb.dialect()  # type: ignore[no-untyped-call]
     jdbc = oracle_jdbc_options
 
-    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: OracleOptions | None = None) -> None:
         super().__init__(config, secret)
+        self.options = options or OracleOptions.parse(config)
         self._conn: Any = None
         self._projections: dict[SourceColumn, types.Projection] = {}
 
@@ -142,17 +109,15 @@ class OracleConnector(JdbcSqlConnector):
         """A new oracledb thin-mode connection (tests override this with a fake)."""
         import oracledb
 
-        c, opts = self.config, self.config.options
-        service = opts.get("service_name") or c.database
+        c, opts = self.config, self.options
         kwargs: dict[str, Any] = {
             "user": c.username, "host": c.host, "port": c.port or DEFAULT_PORT,
-            "tcp_connect_timeout": float(opts.get("tcp_connect_timeout", 20)),  # type: ignore[arg-type]
-            "protocol": str(opts.get("protocol", "tcp")),
+            "tcp_connect_timeout": opts.tcp_connect_timeout, "protocol": opts.protocol,
         }
-        if opts.get("sid"):
-            kwargs["sid"] = str(opts["sid"])
+        if opts.sid is not None:
+            kwargs["sid"] = opts.sid
         else:
-            kwargs["service_name"] = str(service)
+            kwargs["service_name"] = str(opts.service_name)
         if self.secret is not None:
             kwargs["password"] = self.secret.reveal()
         try:
@@ -394,3 +359,11 @@ class OracleConnector(JdbcSqlConnector):
 
         return batches()
 
+
+class OracleConnectorFactory(SqlConnectorFactory[OracleOptions, OracleConnector]):
+    """Validates ``oracle`` source configs and opens :class:`OracleConnector`\\ s."""
+
+    summary = "Oracle through python-oracledb thin mode, Arrow batches from fetch_df_batches"
+    options = OracleOptions
+    connector = OracleConnector
+    driver_of = "oracle"

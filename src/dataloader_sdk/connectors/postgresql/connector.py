@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.postgresql import catalog as cat
 from dataloader_sdk.connectors.postgresql.jdbc import postgres_jdbc_options
@@ -36,7 +35,7 @@ from dataloader_sdk.connectors.sql import (
     classify_message,
     typed_cursor_value,
 )
-from dataloader_sdk.errors import FieldProblem
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.model import (
     ChangeSignature,
     MaxOf,
@@ -66,22 +65,6 @@ _SESSION = "-c TimeZone=UTC -c IntervalStyle=iso_8601"
 # (too many connections, disk full), 57 operator intervention (shutdown, statement timeout),
 # 58 system error.
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
-
-
-class PostgresConnectorFactory:
-    """Validates ``postgresql`` source configs and opens :class:`PostgresConnector`\\ s."""
-
-    needs_secret = True
-    summary = "PostgreSQL: catalogs and probes through psycopg, bulk reads through ADBC COPY"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` for PostgreSQL (all at once)."""
-        return PostgresOptions.problems(config)
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> PostgresConnector:
-        """Open a connector; the psycopg session is opened on first use."""
-        require_driver("postgresql")
-        return PostgresConnector(config, secret, PostgresOptions.parse(config))
 
 
 class PostgresConnector(JdbcSqlConnector):
@@ -392,3 +375,11 @@ class PostgresConnector(JdbcSqlConnector):
             return stream_connectorx(self._uri(), sql, batch_rows)
         return self._adbc.stream(sql)
 
+
+class PostgresConnectorFactory(SqlConnectorFactory[PostgresOptions, PostgresConnector]):
+    """Validates ``postgresql`` source configs and opens :class:`PostgresConnector`\\ s."""
+
+    summary = "PostgreSQL: catalogs and probes through psycopg, bulk reads through ADBC COPY"
+    options = PostgresOptions
+    connector = PostgresConnector
+    driver_of = "postgresql"

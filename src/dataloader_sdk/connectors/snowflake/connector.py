@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
-from dataloader_sdk.connectors.checks import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
+from dataloader_sdk.connectors.snowflake.options import SnowflakeOptions
 from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect, bindable, decimal_type
 from dataloader_sdk.connectors.snowflake.types import (
     UnsupportedTypeError,
@@ -35,9 +35,9 @@ from dataloader_sdk.connectors.snowflake.types import (
     conform,
 )
 from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.errors import (
     ConfigError,
-    FieldProblem,
     SourcePermanentError,
 )
 from dataloader_sdk.model import (
@@ -60,9 +60,6 @@ __all__ = [
     "snowflake_jdbc_options",
 ]
 
-OPTIONS = ("account", "warehouse", "role", "schema", "protocol", "login_timeout",
-           "network_timeout", "batch_rows")
-PEM_OPTIONS = (*OPTIONS, "private_key_passphrase_secret")
 
 # Driver errnos a retry can fix: could not connect / connection lost (250001, 250003,
 # 251005, 251006), HTTP 5xx and throttling (290500-290504, 290429), statement timeout or
@@ -74,87 +71,6 @@ _TRANSIENT_ERRNOS = frozenset(
 # Snowflake's epoch placeholder for "not tracked" (fakesnow reports it for every table).
 _EPOCH_PLUS_A_DAY = datetime(1970, 1, 2, tzinfo=timezone.utc)
 
-
-# -- factories ---------------------------------------------------------------------------
-
-
-
-class SnowflakeConnectorFactory:
-    """Validates ``snowflake`` configs (user + password) and opens connectors."""
-
-    needs_secret = True
-    summary = "Snowflake with a password, Arrow batches from the Python connector"
-    #: Option names this db_type accepts.
-    options: tuple[str, ...] = OPTIONS
-    db_type = "snowflake"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` (all at once)."""
-        out = [*unknown_options(config, self.options),
-               *positive_ints(config, ("login_timeout", "network_timeout", "batch_rows"))]
-        opts = config.options
-        account = opts.get("account")
-        if not isinstance(account, str) or not account:
-            out.append(FieldProblem(
-                "options.account",
-                f"is required for db_type {self.db_type!r} (the account identifier, e.g. "
-                "'myorg-myaccount' or 'xy12345.eu-west-1')"))
-        out.extend(required_fields(config, ("database", "username"), self.db_type))
-        for key in ("warehouse", "role", "schema"):
-            if key in opts and (not isinstance(opts[key], str) or not opts[key]):
-                out.append(FieldProblem(f"options.{key}", "must be a non-empty string"))
-        if "protocol" in opts and opts["protocol"] not in ("https", "http"):
-            out.append(FieldProblem("options.protocol", "must be 'https' or 'http'"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
-        """Open a connector; the session starts on first use."""
-        require_driver("snowflake")
-        return SnowflakeConnector(config, secret)
-
-
-class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
-    """``snowflake_pem``: key-pair authentication.
-
-    The source's ``secret`` references the private key (PKCS#8 PEM, encrypted or not, or
-    base64 DER); ``options.private_key_passphrase_secret`` references its passphrase.
-    """
-
-    summary = "Snowflake with key-pair authentication (PKCS#8 private key)"
-    options = PEM_OPTIONS
-    db_type = "snowflake_pem"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """As ``snowflake``, plus the key and passphrase references."""
-        out = super().validate(config)
-        if not config.secret:
-            out.append(FieldProblem(
-                "secret", "must reference the private key (e.g. 'file:/run/secrets/sf.p8')"))
-        ref = config.options.get("private_key_passphrase_secret")
-        if ref is not None and (not isinstance(ref, str) or ":" not in ref):
-            out.append(FieldProblem(
-                "options.private_key_passphrase_secret",
-                "must be a secret reference such as 'env:NAME', never the passphrase itself"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
-        """Load the key (raising SecretError if it is malformed) and open a connector."""
-        from dataloader_sdk.connectors.snowflake.keys import load_private_key
-        from dataloader_sdk.errors import SecretError
-        from dataloader_sdk.plugins import get_host
-        from dataloader_sdk.secrets import resolve
-
-        require_driver("snowflake_pem")
-        if secret is None:
-            raise SecretError(f"source {config.name!r}: snowflake_pem needs the private key "
-                              "secret; set the source's secret reference")
-        ref = config.options.get("private_key_passphrase_secret")
-        passphrase = resolve(ref, get_host(), source=config.name) if isinstance(ref, str) else None
-        key = load_private_key(secret, passphrase, source=config.name)
-        return SnowflakeConnector(config, secret, private_key=key, passphrase=passphrase)
-
-
-# -- connector -------------------------------------------------------------------------
 
 
 class SnowflakeConnector(JdbcSqlConnector):
@@ -171,9 +87,11 @@ class SnowflakeConnector(JdbcSqlConnector):
     dialect = SnowflakeDialect()
     jdbc = snowflake_jdbc_options
 
-    def __init__(self, config: SourceConfig, secret: Secret | None, *,
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: SnowflakeOptions | None = None, *,
                  private_key: bytes | None = None, passphrase: Secret | None = None) -> None:
         super().__init__(config, secret)
+        self.options = options or SnowflakeOptions.parse(config)
         self._private_key = private_key
         self._passphrase = passphrase
         self._conn: Any = None
@@ -183,20 +101,20 @@ class SnowflakeConnector(JdbcSqlConnector):
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Arguments for ``snowflake.connector.connect`` (they hold the credential)."""
-        opts = self.config.options
+        opts = self.options
         kwargs: dict[str, Any] = {
-            "account": opts["account"],
+            "account": opts.account,
             "user": self.config.username,
             "database": self.config.database,
             "paramstyle": "qmark",
-            "login_timeout": opts.get("login_timeout", 60),
-            "network_timeout": opts.get("network_timeout", 300),
+            "login_timeout": opts.login_timeout,
+            "network_timeout": opts.network_timeout,
             "application": "dataloader_sdk",
             "session_parameters": {"TIMEZONE": "UTC", "QUERY_TAG": "dataloader-sdk"},
         }
         for key in ("warehouse", "role", "schema", "protocol"):
-            if key in opts:
-                kwargs[key] = opts[key]
+            if getattr(opts, key) is not None:
+                kwargs[key] = getattr(opts, key)
         if self.config.host:
             kwargs["host"] = self.config.host
         if self.config.port:
@@ -282,9 +200,8 @@ class SnowflakeConnector(JdbcSqlConnector):
     # -- names and metadata ----------------------------------------------------------------
 
     def _schema(self) -> str:
-        opt = self.config.options.get("schema")
-        if isinstance(opt, str):
-            return opt
+        if self.options.schema is not None:
+            return self.options.schema
         rows = self._query("SELECT CURRENT_SCHEMA()", (), action="reading CURRENT_SCHEMA()")
         if not rows or rows[0][0] is None:
             raise ConfigError(f"source {self.config.name!r}: no current schema; set "
@@ -445,3 +362,39 @@ class SnowflakeConnector(JdbcSqlConnector):
 
         return batches()
 
+
+class SnowflakeConnectorFactory(SqlConnectorFactory[SnowflakeOptions, SnowflakeConnector]):
+    """Validates ``snowflake`` configs (user + password) and opens connectors."""
+
+    summary = "Snowflake with a password, Arrow batches from the Python connector"
+    options = SnowflakeOptions
+    connector = SnowflakeConnector
+    driver_of = "snowflake"
+
+
+class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
+    """``snowflake_pem``: key-pair authentication.
+
+    The source's ``secret`` references the private key (PKCS#8 PEM, encrypted or not, or
+    base64 DER); ``options.private_key_passphrase_secret`` references its passphrase.
+    """
+
+    summary = "Snowflake with key-pair authentication (PKCS#8 private key)"
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
+        """Load the key (raising SecretError if it is malformed) and open a connector."""
+        from dataloader_sdk.connectors.snowflake.keys import load_private_key
+        from dataloader_sdk.errors import SecretError
+        from dataloader_sdk.plugins import get_host
+        from dataloader_sdk.secrets import resolve
+
+        require_driver("snowflake_pem")
+        if secret is None:
+            raise SecretError(f"source {config.name!r}: snowflake_pem needs the private key "
+                              "secret; set the source's secret reference")
+        options = SnowflakeOptions.parse(config)
+        ref = options.passphrase_ref
+        passphrase = resolve(ref, get_host(), source=config.name) if ref is not None else None
+        key = load_private_key(secret, passphrase, source=config.name)
+        return SnowflakeConnector(config, secret, options, private_key=key,
+                                  passphrase=passphrase)

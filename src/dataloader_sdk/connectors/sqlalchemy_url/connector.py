@@ -25,7 +25,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from dataloader_sdk.connectors.base import SourceColumn
-from dataloader_sdk.connectors.checks import positive_ints, unknown_options
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
     SqlConnector,
@@ -33,10 +32,12 @@ from dataloader_sdk.connectors.sql import (
     referenced_columns,
     typed_cursor_value,
 )
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.connectors.sqlalchemy_url import sqlite_cursor
+from dataloader_sdk.connectors.sqlalchemy_url.options import SqlAlchemyOptions
 from dataloader_sdk.connectors.sqlalchemy_url.types import MYSQL_DIALECTS, arrow_type_for
 from dataloader_sdk.connectors.values import to_python
-from dataloader_sdk.errors import FieldProblem, SourceError, SourceTransientError
+from dataloader_sdk.errors import SourceError, SourceTransientError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
@@ -59,21 +60,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlAlchemyConnector", "SqlAlchemyConnectorFactory"]
 
-OPTIONS = ("url", "drivername", "batch_rows")
-
 # MySQL/MariaDB client error numbers (pymysql/mysqlclient put them in args[0]).
 _MYSQL_TRANSIENT = {1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055}
-
-
-def _url(config: SourceConfig) -> sa.URL:
-    """The configured URL without a password (raises ArgumentError/ValueError if invalid)."""
-    raw = config.options.get("url")
-    if isinstance(raw, str) and raw:
-        return sa.engine.make_url(raw)
-    return sa.URL.create(
-        str(config.options["drivername"]), username=config.username, host=config.host,
-        port=config.port, database=config.database,
-    )
 
 
 class _UtcDateTime(sa.types.TypeDecorator[Any]):
@@ -102,56 +90,14 @@ def _set_utc_session(dbapi_conn: Any, record: Any) -> None:
         cursor.close()
 
 
-class SqlAlchemyConnectorFactory:
-    """Validates ``sqlalchemy`` source configs and opens :class:`SqlAlchemyConnector`\\ s."""
-
-    #: SQLite needs no secret; a server database gets its password from ``secret``.
-    needs_secret = False
-    summary = "any database with a SQLAlchemy dialect (SQLite, MySQL, MariaDB, ...)"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` (all at once); never echoes a password."""
-        out = unknown_options(config, OPTIONS)
-        opts = config.options
-        url, driver = opts.get("url"), opts.get("drivername")
-        if url is not None and not isinstance(url, str):
-            out.append(FieldProblem("options.url", "must be a string"))
-        elif driver is not None and not isinstance(driver, str):
-            out.append(FieldProblem("options.drivername", "must be a string"))
-        elif not url and not (driver and config.database):
-            out.append(FieldProblem(
-                "options.url",
-                "is required (e.g. 'sqlite:///data/app.db'), or set options.drivername and "
-                "database",
-            ))
-        else:
-            try:
-                parsed = _url(config)
-            except (sa.exc.ArgumentError, ValueError) as exc:
-                out.append(
-                    FieldProblem("options.url", f"is not a SQLAlchemy URL: {redact(str(exc))}")
-                )
-            else:
-                if parsed.password is not None:
-                    out.append(FieldProblem(
-                        "options.url",
-                        f"must not contain a password ({parsed.render_as_string()}); store it "
-                        "in a secret and set the source's secret reference (e.g. env:DB_PW)",
-                    ))
-        out.extend(positive_ints(config, ("batch_rows",)))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SqlAlchemyConnector:
-        """Create the engine (no connection is made until first use)."""
-        return SqlAlchemyConnector(config, secret)
-
-
 class SqlAlchemyConnector(SqlConnector):
     """A source reached through a SQLAlchemy engine. Not shared between threads."""
 
-    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: SqlAlchemyOptions | None = None) -> None:
         super().__init__(config, secret)
-        url = _url(config)
+        self.options = options or SqlAlchemyOptions.parse(config)
+        url = self.options.url
         if secret is not None:
             url = url.set(password=secret.reveal())
         connect_args: dict[str, Any] = {}
@@ -428,3 +374,13 @@ def _require_sqlite_file(source: str, database: str | None) -> None:
             "away it is read again once it is back (the run is retried), otherwise fix the "
             "source's url option. Nothing was created."
         )
+
+
+class SqlAlchemyConnectorFactory(SqlConnectorFactory[SqlAlchemyOptions, SqlAlchemyConnector]):
+    """Validates ``sqlalchemy`` source configs and opens :class:`SqlAlchemyConnector`\\ s."""
+
+    #: SQLite needs no secret; a server database gets its password from ``secret``.
+    needs_secret = False
+    summary = "any database with a SQLAlchemy dialect (SQLite, MySQL, MariaDB, ...)"
+    options = SqlAlchemyOptions
+    connector = SqlAlchemyConnector

@@ -25,10 +25,10 @@ from sqlalchemy.dialects import mssql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors._drivers import require_driver
 from dataloader_sdk.connectors.arrow import Chunk
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.connectors.sqlserver import types
 from dataloader_sdk.connectors.sqlserver.jdbc import SQLSERVER_JDBC_DRIVER, sqlserver_jdbc_options
 from dataloader_sdk.connectors.sqlserver.odbc import (
@@ -41,7 +41,7 @@ from dataloader_sdk.connectors.sqlserver.odbc import (
 )
 from dataloader_sdk.connectors.sqlserver.options import DEFAULT_DRIVER, SqlServerOptions
 from dataloader_sdk.connectors.values import to_python
-from dataloader_sdk.errors import FieldProblem, SourceError, SourcePermanentError
+from dataloader_sdk.errors import SourceError, SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
@@ -67,22 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_PORT = 1433
-
-
-class SqlServerConnectorFactory:
-    """Validates ``sqlserver`` source configs and opens :class:`SqlServerConnector`\\ s."""
-
-    needs_secret = True
-    summary = "SQL Server over ODBC: pyodbc for catalogs and probes, arrow-odbc for reads"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` for SQL Server (all at once)."""
-        return SqlServerOptions.problems(config)
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SqlServerConnector:
-        """Open a connector; the ODBC session is opened on first use."""
-        require_driver("sqlserver")
-        return SqlServerConnector(config, secret, SqlServerOptions.parse(config))
 
 
 class SqlServerConnector(JdbcSqlConnector):
@@ -348,6 +332,15 @@ class SqlServerConnector(JdbcSqlConnector):
             login_timeout=self.login_timeout,
         )
 
+
+
+class SqlServerConnectorFactory(SqlConnectorFactory[SqlServerOptions, SqlServerConnector]):
+    """Validates ``sqlserver`` source configs and opens :class:`SqlServerConnector`\\ s."""
+
+    summary = "SQL Server over ODBC: pyodbc for catalogs and probes, arrow-odbc for reads"
+    options = SqlServerOptions
+    connector = SqlServerConnector
+    driver_of = "sqlserver"
 
 
 def _described_type(d: tuple[Any, ...]) -> types.MssqlType:
