@@ -308,6 +308,10 @@ class JdbcFlavor:
                 database, a property outside the allowlist.
             ConfigError: ``obj`` names neither a table nor a query.
         """
+        from dataloader_sdk.connectors.jdbc_render import register_dialect
+
+        # Loadable by name for whoever renders literals from JdbcOptions.dialect.
+        register_dialect(self.dialect_name)
         return jdbc_options_for(
             config, secret, obj, url=self.url(config), driver=self.driver,
             dialect=self.dialect(), dialect_name=self.dialect_name, fetchsize=fetchsize,

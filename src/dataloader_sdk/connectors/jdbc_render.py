@@ -46,6 +46,7 @@ __all__ = [
     "literal_sql",
     "partition_bounds",
     "partition_predicates",
+    "register_dialect",
     "render_partition_predicates",
     "render_window",
     "window_query",
@@ -61,6 +62,15 @@ _OWN_DIALECTS = {
 }
 
 
+def register_dialect(name: str) -> None:
+    """Make a built-in connector's own dialect (``dataloader_snowflake``, ...) loadable by
+    name; other names are SQLAlchemy's and left alone."""
+    from sqlalchemy.dialects import registry
+
+    if name in _OWN_DIALECTS:
+        registry.register(name, *_OWN_DIALECTS[name])
+
+
 def dialect_named(name: str) -> Dialect:
     """A SQLAlchemy dialect by its registered name (``postgresql``, ``mssql``, ...).
 
@@ -69,8 +79,7 @@ def dialect_named(name: str) -> Dialect:
     """
     from sqlalchemy.dialects import registry
 
-    if name in _OWN_DIALECTS:
-        registry.register(name, *_OWN_DIALECTS[name])
+    register_dialect(name)
     try:
         dialect_cls = registry.load(name)
     except Exception as exc:

@@ -58,14 +58,7 @@ from dataloader_sdk.model import (
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
 
-__all__ = [
-    "ClickHouseConnector",
-    "ClickHouseConnectorFactory",
-    "ClickHouseDialect",
-    "clickhouse_jdbc_options",
-    "param_text",
-    "param_type",
-]
+__all__ = ["ClickHouseConnector", "ClickHouseConnectorFactory"]
 
 
 # ClickHouse error codes a retry can fix: timeouts and network (159, 209, 210), server

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Dialect
-
 from dataloader_sdk.connectors.clickhouse.sql import ClickHouseDialect
 from dataloader_sdk.connectors.jdbc import JdbcFlavor, check_url_fields
 from dataloader_sdk.errors import FieldProblem, ValidationError
@@ -30,17 +28,8 @@ def _url(config: SourceConfig) -> str:
     return f"jdbc:clickhouse://{config.host}:{port}/{config.database or 'default'}"
 
 
-def _dialect() -> Dialect:
-    from sqlalchemy.dialects import registry
-
-    # Loadable by name for whoever renders literals from JdbcOptions.dialect.
-    registry.register("dataloader_clickhouse", "dataloader_sdk.connectors.clickhouse.sql",
-                      "ClickHouseDialect")
-    return ClickHouseDialect()
-
-
 #: JDBC options (ClickHouse JDBC driver over HTTP) for a ``clickhouse`` source.
 clickhouse_jdbc_options = JdbcFlavor(
     driver=CLICKHOUSE_JDBC_DRIVER, dialect_name="dataloader_clickhouse", url=_url,
-    dialect=_dialect, user=lambda config: config.username or "default",
+    dialect=ClickHouseDialect, user=lambda config: config.username or "default",
     properties=lambda config: {"ssl": "true"} if config.options.get("secure") is True else {})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Dialect
-
 from dataloader_sdk.connectors.jdbc import JdbcFlavor, check_url_fields
 from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect
 from dataloader_sdk.errors import FieldProblem, ValidationError
@@ -49,16 +47,7 @@ def _properties(config: SourceConfig) -> dict[str, str]:
     return props
 
 
-def _dialect() -> Dialect:
-    from sqlalchemy.dialects import registry
-
-    # Loadable by name for whoever renders literals from JdbcOptions.dialect.
-    registry.register("dataloader_snowflake", "dataloader_sdk.connectors.snowflake.sql",
-                      "SnowflakeDialect")
-    return SnowflakeDialect()
-
-
 #: JDBC options (Snowflake JDBC driver) for a ``snowflake`` source; see JdbcFlavor.
 snowflake_jdbc_options = JdbcFlavor(
     driver=SNOWFLAKE_JDBC_DRIVER, dialect_name="dataloader_snowflake", url=_url,
-    dialect=_dialect, properties=_properties)
+    dialect=SnowflakeDialect, properties=_properties)
