@@ -6,7 +6,9 @@ What a plugin author imports (every name below; nothing private is needed):
   :class:`SourceColumn`, the optional capabilities :class:`ReusableConnector` and
   :class:`JdbcCapable`, :data:`DEFAULT_BATCH_ROWS`, :func:`factory_summary`;
 * the SQL template (:mod:`.sql`): :class:`SqlConnector`, which owns the read skeleton
-  (:class:`JdbcSqlConnector` when Spark's JDBC source can read the database), and
+  (:class:`JdbcSqlConnector` when Spark's JDBC source can read the database), the
+  factory that states only its parts (:class:`SqlConnectorFactory`, with typed
+  :class:`ConnectorOptions`), and
   its compile and error steps (:class:`CompiledQuery`, :func:`bind_type`,
   :func:`referenced_columns`, :func:`classify_message`, :func:`typed_cursor_value`);
 * batches (:mod:`.arrow`): :func:`conform`, :func:`sliced`, :func:`rows_to_batch`,
@@ -67,9 +69,11 @@ if TYPE_CHECKING:
     )
     from dataloader_sdk.connectors.sql import (
         CompiledQuery,
+        ConnectorOptions,
         ErrorKind,
         JdbcSqlConnector,
         SqlConnector,
+        SqlConnectorFactory,
         bind_type,
         classify_message,
         referenced_columns,
@@ -94,7 +98,8 @@ _EXPORTS: dict[str, str] = {
                      "string_options", "unknown_options"), "checks"),
     **dict.fromkeys(("JDBC_PROPERTY_ALLOWLIST", "JdbcFlavor", "JdbcOptions", "check_url_fields",
                      "jdbc_options_for", "property_problems"), "jdbc"),
-    **dict.fromkeys(("CompiledQuery", "ErrorKind", "JdbcSqlConnector", "SqlConnector", "bind_type",
+    **dict.fromkeys(("CompiledQuery", "ConnectorOptions", "ErrorKind", "JdbcSqlConnector",
+                     "SqlConnector", "SqlConnectorFactory", "bind_type",
                      "classify_message", "referenced_columns", "typed_cursor_value"), "sql"),
     **dict.fromkeys(("datetime_text", "loose_date", "loose_timestamp", "to_arrow", "to_python"),
                     "values"),
@@ -107,6 +112,7 @@ __all__ = [
     "CompiledQuery",
     "Connector",
     "ConnectorFactory",
+    "ConnectorOptions",
     "ErrorKind",
     "JdbcCapable",
     "JdbcFlavor",
@@ -115,6 +121,7 @@ __all__ = [
     "ReusableConnector",
     "SourceColumn",
     "SqlConnector",
+    "SqlConnectorFactory",
     "batch_rows_option",
     "bind_type",
     "bool_options",

@@ -19,6 +19,8 @@ every batch to the declared schema, slices it and classifies failures mid-stream
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -65,6 +67,8 @@ class SqlConnector(SelectCompiler, ErrorReporter):
         self.config = config
         self.secret = secret
         self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
+        #: The streams of readers not yet drained (see :meth:`close_streams`).
+        self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # -- reuse within a batch -------------------------------------------------------
 
@@ -147,6 +151,20 @@ class SqlConnector(SelectCompiler, ErrorReporter):
             return exc
         return self.classify_error(exc, action="reading", obj=obj)
 
+    def close_streams(self) -> None:
+        """Close the streams of readers that were not drained (call it first in ``close``).
+
+        A reader the runner abandons (a failed write, an error, a cancelled run) is
+        released when Python collects it, which may be after the connection is gone; its
+        stream's ``finally`` then fails far from its cause. Closing them here, while the
+        connection is still open, runs each ``finally`` in order. Idempotent.
+        """
+        for stream in list(self._streams):
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        self._streams = weakref.WeakSet()
+
     def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
                 batch_rows: int) -> Iterator[Chunk]:
         """Start the read of ``select`` and return its chunks (hook).
@@ -174,6 +192,8 @@ class SqlConnector(SelectCompiler, ErrorReporter):
             chunks = self._stream(select, columns, schema, rows)
         except catch as exc:
             raise self.read_error(exc, obj) from None
+        with contextlib.suppress(TypeError):  # an iterator without weak references
+            self._streams.add(chunks)
         return stream_reader(
             schema, chunks, batch_rows=rows, catch=catch,
             on_error=lambda exc: self.read_error(exc, obj),
