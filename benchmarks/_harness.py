@@ -42,7 +42,7 @@ SELECT
 FROM generate_series(%s::bigint, %s::bigint) AS g
 """
 #: How the hand-written baselines read the table through ADBC: numeric and uuid as text,
-#: exactly as the connector projects them (see connectors/_pg_types.py).
+#: exactly as the connector projects them (see connectors/postgresql/types.py).
 BASELINE_SELECT = (
     "SELECT id, qty, amount::text AS amount, score, code, note, updated_at, day, flag, "
     "uid::text AS uid FROM bench"
@@ -105,7 +105,7 @@ def read_conformed(conninfo: str, sql: str) -> Any:
     conn = adbc.AdbcConnection(db)
     stmt = adbc.AdbcStatement(conn)
     stmt.set_sql_query(sql)
-    # The same batch-size hint as the connector (connectors/_pg_read.py), for a fair comparison.
+    # The same batch-size hint as the connector (connectors/postgresql/read.py), for a fair comparison.
     stmt.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(4 << 20)})
     raw = pa.RecordBatchReader.from_stream(stmt.execute_query()[0])
     schema = pa.schema([

@@ -37,7 +37,7 @@ def _session(partitions: int) -> Any:
     from delta import configure_spark_with_delta_pip
     from pyspark.sql import SparkSession
 
-    from dataloader_sdk.connectors.jdbc import POSTGRES_JDBC_PACKAGE
+    from dataloader_sdk.connectors.postgresql import POSTGRES_JDBC_PACKAGE
 
     builder = (
         SparkSession.builder.master("local[2]").appName("dataloader-bench")
@@ -65,7 +65,7 @@ def _commit(version: int) -> Any:
 def _spark_jdbc(spark: Any, server: h.Server, root: str, partitions: int) -> tuple[int, float]:
     from pyspark.sql import functions as F
 
-    from dataloader_sdk.connectors.jdbc import postgres_jdbc_options
+    from dataloader_sdk.connectors.postgresql import postgres_jdbc_options
     from dataloader_sdk.engines.spark import SparkEngine, read_jdbc_partitioned
     from dataloader_sdk.model import Overwrite, Select, SourceConfig, SourceObject, TargetName
     from dataloader_sdk.secrets import Secret

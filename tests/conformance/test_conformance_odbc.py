@@ -1,9 +1,10 @@
 """Every strategy through the ``sqlserver`` connector's ODBC stand-in, against its model.
 
 The source tables live in the test PostgreSQL (written through SqlAlchemySourceHarness);
-the connector under test is ``db_type="sqlserver"`` in its ``dialect="postgresql"``
-stand-in mode, so pyodbc (metadata, probes) and arrow-odbc (reads) run for real over
-unixODBC. What the stand-in cannot do:
+the connector under test is the ``sqlserver`` connector with its dialect-facing hooks
+overridden for PostgreSQL (``db_type="sqlserver_standin"``, tests/servers/odbc_standin.py),
+so pyodbc (metadata, probes) and arrow-odbc (reads) run for real over unixODBC. What the
+stand-in cannot do:
 
 * ChangeSignature: SQL Server's change tracking / rowversion catalogs do not exist on
   PostgreSQL, so the connector answers None (``change_signature="none"``) and
@@ -20,6 +21,7 @@ import pytest
 from dataloader_sdk.model import SourceConfig
 from dataloader_sdk.testing import CASES, ConformanceCase, EngineFactory, run_conformance
 from dataloader_sdk.testing.sim import SqlAlchemySourceHarness
+from tests.servers.odbc_standin import STANDIN_DB_TYPE, standin_host
 from tests.servers.postgres import PostgresServer
 
 pytestmark = [pytest.mark.conformance, pytest.mark.integration]
@@ -38,9 +40,9 @@ def odbc_harness(pg_server: PostgresServer, conformance_pg_database: str,
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlAlchemySourceHarness]:
     monkeypatch.setenv("DL_CONFORMANCE_ODBC_PASSWORD", pg_server.password)
     config = SourceConfig(
-        name="x", db_type="sqlserver", host=pg_server.host, port=pg_server.port,
+        name="x", db_type=STANDIN_DB_TYPE, host=pg_server.host, port=pg_server.port,
         database=conformance_pg_database, username=pg_server.user,
-        secret="env:DL_CONFORMANCE_ODBC_PASSWORD", options={"dialect": "postgresql"},
+        secret="env:DL_CONFORMANCE_ODBC_PASSWORD",
     )
     harness = SqlAlchemySourceHarness(
         pg_server.url(conformance_pg_database), config, name="odbc", schema="public",
@@ -62,4 +64,4 @@ def test_strategy_matches_its_reference_model_over_odbc(
     examples = int(os.environ.get("DL_CONFORMANCE_EXAMPLES", _EXAMPLES))
     steps = int(os.environ.get("DL_CONFORMANCE_STEPS", _STEPS))
     run_conformance(case, odbc_harness, delta_rs_engine_factory, workdir=tmp_path,
-                    examples=examples, steps=steps)
+                    examples=examples, steps=steps, host=standin_host())

@@ -1,8 +1,9 @@
 """The ``sqlserver`` connector's ODBC transport, run for real over unixODBC.
 
 No SQL Server runs here: the stand-in is the test PostgreSQL server reached through
-Debian's ``odbc-postgresql`` driver (``PostgreSQL Unicode``), with the connector in its
-``options.dialect = "postgresql"`` mode. pyodbc, arrow-odbc, the INFORMATION_SCHEMA
+Debian's ``odbc-postgresql`` driver (``PostgreSQL Unicode``), read by the product connector
+with its dialect-facing hooks overridden (tests/servers/odbc_standin.py). pyodbc,
+arrow-odbc, the INFORMATION_SCHEMA
 catalog queries, the type map, projections and parameter casts run for real; the T-SQL
 text itself is checked in tests/unit/test_connector_mssql_compile.py.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dataloader_sdk.connectors.sqlserver import SqlServerConnector, SqlServerConnectorFactory
+from dataloader_sdk.connectors.sqlserver import SqlServerConnector
 from dataloader_sdk.errors import SourcePermanentError, SourceTransientError
 from dataloader_sdk.loader import DataLoader
 from dataloader_sdk.model import (
@@ -37,6 +38,11 @@ from dataloader_sdk.model import (
     TargetName,
 )
 from dataloader_sdk.secrets import Secret
+from tests.servers.odbc_standin import (
+    STANDIN_DB_TYPE,
+    StandInSqlServerConnectorFactory,
+    standin_host,
+)
 from tests.servers.postgres import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
@@ -93,11 +99,11 @@ ROW1 = {
 
 
 def standin_config(server: PostgresServer, database: str, **options: object) -> SourceConfig:
-    """A ``sqlserver`` source in ODBC-over-PostgreSQL stand-in mode."""
+    """A source of the ODBC-over-PostgreSQL stand-in of the ``sqlserver`` connector."""
     return SourceConfig(
-        name="mssql1", db_type="sqlserver", host=server.host, port=server.port,
+        name="mssql1", db_type=STANDIN_DB_TYPE, host=server.host, port=server.port,
         database=database, username=server.user, secret="env:DL_TEST_MSSQL_PW",
-        options={"dialect": "postgresql", **options},  # type: ignore[dict-item]
+        options=dict(options),  # type: ignore[arg-type]
     )
 
 
@@ -115,8 +121,8 @@ def conn(request: pytest.FixtureRequest, cfg: SourceConfig,
          pg_server: PostgresServer) -> Iterator[SqlServerConnector]:
     config = SourceConfig(**{**cfg.__dict__,
                              "options": {**cfg.options, "read_path": request.param}})
-    assert SqlServerConnectorFactory().validate(config) == []
-    c = SqlServerConnectorFactory().open(config, Secret(pg_server.password))
+    assert StandInSqlServerConnectorFactory().validate(config) == []
+    c = StandInSqlServerConnectorFactory().open(config, Secret(pg_server.password))
     yield c
     c.close()
 
@@ -202,13 +208,13 @@ def test_wrong_port_is_transient(pg_server: PostgresServer, pg_database: str) ->
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
     cfg = SourceConfig(**{**standin_config(pg_server, pg_database).__dict__, "port": free})
-    c = SqlServerConnectorFactory().open(cfg, Secret(pg_server.password))
+    c = StandInSqlServerConnectorFactory().open(cfg, Secret(pg_server.password))
     with pytest.raises(SourceTransientError, match="source 'mssql1': connecting failed"):
         c.check()
 
 
 def test_wrong_password_is_permanent_and_redacted(cfg: SourceConfig) -> None:
-    c = SqlServerConnectorFactory().open(cfg, Secret("wrong;pw=x"))
+    c = StandInSqlServerConnectorFactory().open(cfg, Secret("wrong;pw=x"))
     with pytest.raises(SourcePermanentError) as info:
         c.check()
     assert "wrong;pw" not in str(info.value)
@@ -216,7 +222,7 @@ def test_wrong_password_is_permanent_and_redacted(cfg: SourceConfig) -> None:
 
 
 def test_arrow_odbc_errors_are_classified(cfg: SourceConfig, pg_server: PostgresServer) -> None:
-    c = SqlServerConnectorFactory().open(cfg, Secret(pg_server.password))
+    c = StandInSqlServerConnectorFactory().open(cfg, Secret(pg_server.password))
     c.columns(EVENTS)
     c.session.conn.execute("DROP TABLE public.events")
     with pytest.raises(SourcePermanentError, match=r"reading public\.events failed.*42P01"):
@@ -228,7 +234,7 @@ def test_bad_source_loads_nothing(tmp_path: Path, cfg: SourceConfig, pg_server: 
     monkeypatch.setenv("DL_TEST_MSSQL_PW", pg_server.password)
     from dataloader_sdk.config import Settings
 
-    loader = DataLoader.from_settings(Settings.default(tmp_path / "project"))
+    loader = DataLoader.from_settings(Settings.default(tmp_path / "project"), host=standin_host())
     try:
         loader.add_source(cfg, actor="test")
         loader.add_table(TableConfig(name="odd", source=cfg.name, source_table="nope",

@@ -15,18 +15,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dataloader_sdk.cli import main
-from dataloader_sdk.connectors._sa_types import to_arrow
 from dataloader_sdk.connectors.clickhouse import clickhouse_jdbc_options
-from dataloader_sdk.connectors.jdbc import (
-    JDBC_PROPERTY_ALLOWLIST,
+from dataloader_sdk.connectors.jdbc import JDBC_PROPERTY_ALLOWLIST, JdbcOptions
+from dataloader_sdk.connectors.oracle import oracle_jdbc_options
+from dataloader_sdk.connectors.postgresql import (
     POSTGRES_DRIVER,
-    JdbcOptions,
+    PostgresConnectorFactory,
     postgres_jdbc_options,
 )
-from dataloader_sdk.connectors.oracle import oracle_jdbc_options
-from dataloader_sdk.connectors.postgresql import PostgresConnectorFactory
 from dataloader_sdk.connectors.snowflake import snowflake_jdbc_options
 from dataloader_sdk.connectors.sqlserver import sqlserver_jdbc_options
+from dataloader_sdk.connectors.values import to_arrow
 from dataloader_sdk.control import ControlStore
 from dataloader_sdk.engines.base import EngineSettings
 from dataloader_sdk.errors import ConfigError, SecretError, ValidationError

@@ -8,18 +8,18 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from dataloader_sdk.connectors._clickhouse_types import (
-    UnsupportedTypeError,
-    arrow_type_for,
-    conform,
-    parse_type,
-)
 from dataloader_sdk.connectors.clickhouse import (
     ClickHouseConnector,
     ClickHouseConnectorFactory,
     clickhouse_jdbc_options,
     param_text,
     param_type,
+)
+from dataloader_sdk.connectors.clickhouse.types import (
+    UnsupportedTypeError,
+    arrow_type_for,
+    conform,
+    parse_type,
 )
 from dataloader_sdk.errors import SourcePermanentError, SourceTransientError, ValidationError
 from dataloader_sdk.model import (

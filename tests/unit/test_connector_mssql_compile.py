@@ -12,19 +12,19 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from dataloader_sdk.connectors import _mssql_types as types
-from dataloader_sdk.connectors._odbc import (
-    conform,
-    connection_string,
-    odbc_error_kind,
-    param_text,
-    sqlstate_of,
-)
+from dataloader_sdk.connectors.arrow import conform
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.sqlserver import (
     SqlServerConnector,
     SqlServerConnectorFactory,
     sqlserver_jdbc_options,
+    types,
+)
+from dataloader_sdk.connectors.sqlserver.odbc import (
+    connection_string,
+    odbc_error_kind,
+    param_text,
+    sqlstate_of,
 )
 from dataloader_sdk.errors import SourcePermanentError, SourceTransientError
 from dataloader_sdk.model import (
@@ -180,14 +180,14 @@ def test_type_text() -> None:
 def test_datetime2_7_truncates_to_microseconds() -> None:
     ns = pa.array([1_709_251_199_123_456_789], pa.timestamp("ns"))
     batch = pa.RecordBatch.from_arrays([ns], names=["t"])
-    out = conform(batch, pa.schema([("t", pa.timestamp("us"))]))
+    out = conform(batch, pa.schema([("t", pa.timestamp("us"))]), truncate_timestamps=True)
     assert out.column(0)[0].as_py() == datetime(2024, 2, 29, 23, 59, 59, 123456)
 
 
 def test_conform_refuses_lossy_non_timestamp_casts() -> None:
     batch = pa.RecordBatch.from_arrays([pa.array([70000], pa.int32())], names=["i"])
     with pytest.raises(pa.ArrowInvalid):
-        conform(batch, pa.schema([("i", pa.int16())]))
+        conform(batch, pa.schema([("i", pa.int16())]), truncate_timestamps=True)
 
 
 # -- config ------------------------------------------------------------------------------

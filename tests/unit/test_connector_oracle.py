@@ -22,13 +22,13 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from dataloader_sdk.connectors import _oracle_types as types
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.oracle import (
     OracleConnector,
     OracleConnectorFactory,
     oracle_error_kind,
     oracle_jdbc_options,
+    types,
 )
 from dataloader_sdk.errors import SourcePermanentError, SourceTransientError
 from dataloader_sdk.model import (

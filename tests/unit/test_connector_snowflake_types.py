@@ -10,14 +10,18 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from dataloader_sdk.connectors._snowflake_keys import load_private_key
-from dataloader_sdk.connectors._snowflake_types import UnsupportedTypeError, arrow_type_for, conform
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.snowflake import (
     SnowflakeConnector,
     SnowflakeConnectorFactory,
     SnowflakePemConnectorFactory,
     snowflake_jdbc_options,
+)
+from dataloader_sdk.connectors.snowflake.keys import load_private_key
+from dataloader_sdk.connectors.snowflake.types import (
+    UnsupportedTypeError,
+    arrow_type_for,
+    conform,
 )
 from dataloader_sdk.errors import (
     ConfigError,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS
 from dataloader_sdk.connectors.sqlalchemy_url import (
     SqlAlchemyConnector,
     SqlAlchemyConnectorFactory,
@@ -103,6 +104,19 @@ def test_type_map_and_exact_values(conn: SqlAlchemyConnector) -> None:
         "updated_at": None, "created_at": datetime(2024, 1, 1),
     }
     assert all(v is None for k, v in rows[1].items() if k != "id")
+
+
+def test_an_explicit_batch_size_wins_over_the_source_option_even_the_default(
+        db: Path) -> None:
+    # A caller asking for exactly DEFAULT_BATCH_ROWS (65,536) used to get options.batch_rows
+    # instead: the size was compared with the default to guess whether it was given.
+    conn = SqlAlchemyConnectorFactory().open(config(db, batch_rows=5), None)
+    try:
+        assert [b.num_rows for b in conn.read(Select(ITEMS, columns=("id",)))] == [5] * 4 + [2]
+        explicit = conn.read(Select(ITEMS, columns=("id",)), batch_rows=DEFAULT_BATCH_ROWS)
+        assert [b.num_rows for b in explicit] == [22]
+    finally:
+        conn.close()
 
 
 def test_streams_in_batches_and_keeps_schema_when_empty(conn: SqlAlchemyConnector) -> None:

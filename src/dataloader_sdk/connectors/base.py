@@ -18,14 +18,17 @@ from dataloader_sdk.model import ProbeRequest, ScalarValue, Select, SourceConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from dataloader_sdk.connectors.jdbc import JdbcOptions
     from dataloader_sdk.secrets import Secret
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "Connector",
     "ConnectorFactory",
+    "JdbcCapable",
     "ReusableConnector",
     "SourceColumn",
+    "factory_summary",
 ]
 
 #: Rows per Arrow record batch unless a source option says otherwise.
@@ -62,11 +65,18 @@ class Connector(Protocol):
         """Answer a probe (max of an expression, row count). ``None`` for an empty max."""
         ...
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+    def read(self, select: Select, *, batch_rows: int | None = None) -> pa.RecordBatchReader:
         """Stream the rows of ``select`` as Arrow batches in bounded memory.
 
         The reader's schema is the explicit type mapping of :meth:`columns` (restricted
-        to the selected columns); it is known before the first batch arrives.
+        to the selected columns); it is known before the first batch arrives. Batches
+        hold at most ``batch_rows`` rows; ``None`` means the source's
+        ``options.batch_rows``, or :data:`DEFAULT_BATCH_ROWS`.
+
+        Resources: the reader holds the cursor (or connection) it reads from and
+        releases it when drained, when it fails, or when it is closed or garbage
+        collected before its end (the runner abandons a reader when a write fails).
+        :meth:`close` releases everything still open, readers included.
         """
         ...
 
@@ -76,6 +86,48 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release the connection. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class JdbcCapable(Protocol):
+    """A connector whose source Spark's JDBC source can read (optional capability).
+
+    The runner chooses the Spark JDBC read path by this capability, never by ``db_type``.
+    Spark cannot bind parameters, so the connector also renders the SQL Spark runs, with
+    values as literals of its dialect; the engine renders nothing itself. Every built-in
+    connector but ``sqlalchemy`` has it (:class:`~dataloader_sdk.connectors.sql
+    .SqlConnector` implements the rendering once; a database adds ``jdbc_options``).
+    """
+
+    def jdbc_options(self, obj: SourceObject | None = None, *,
+                     fetchsize: int | None = None) -> JdbcOptions:
+        """How Spark reaches the source (URL, driver, user, password, table or query).
+
+        Raises:
+            ValidationError: the source cannot be read through JDBC (e.g. a missing host).
+        """
+        ...
+
+    def jdbc_window(self, select: Select, partition_column: str | None) -> str:
+        """The select Spark reads (its ``dbtable`` subquery), values as literals.
+
+        Raises:
+            ConfigError: ``partition_column`` is not among the selected columns.
+        """
+        ...
+
+    def jdbc_bounds_query(self, window: str, partition_column: str) -> str:
+        """``SELECT min(col), max(col)`` over the ``window`` (the column quoted)."""
+        ...
+
+    def jdbc_partition_predicates(self, column: str, lower: ScalarValue | None,
+                                  upper: ScalarValue | None, partitions: int) -> list[str]:
+        """One predicate per Spark partition, disjoint, covering every row (NULL included).
+
+        ``lower``/``upper`` are the column's range in the window (``None`` when empty);
+        ``partitions`` range partitions are made, plus one for NULL.
+        """
         ...
 
 
@@ -98,9 +150,21 @@ class ReusableConnector(Protocol):
         ...
 
 
+def factory_summary(factory: object) -> str | None:
+    """The factory's one-line ``summary`` class attribute, or ``None`` when it has none."""
+    summary = getattr(factory, "summary", None)
+    return summary if isinstance(summary, str) and summary else None
+
+
 @runtime_checkable
 class ConnectorFactory(Protocol):
-    """Registered per ``db_type``; validates configs and opens connectors."""
+    """Registered per ``db_type``; validates configs and opens connectors.
+
+    A factory may also carry ``summary``, a one-line description as a class attribute
+    (``summary = "PostgreSQL through psycopg and ADBC"``), which ``dataloader plugins``
+    shows. It is optional, so it is not a protocol member (a runtime-checkable protocol
+    would require it); read it with :func:`factory_summary`.
+    """
 
     #: Whether this connector needs a secret (password, key) to connect.
     needs_secret: bool

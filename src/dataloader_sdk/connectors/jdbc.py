@@ -7,8 +7,10 @@ password stays a :class:`~dataloader_sdk.secrets.Secret` until the options are h
 Spark (:meth:`JdbcOptions.connection_properties`), and every message that could carry it
 passes through :meth:`JdbcOptions.redact`.
 
-One builder per database (PostgreSQL here; other connectors add theirs). Nothing here
-imports pyspark or a driver.
+The shared part lives here once: :class:`JdbcOptions`, the property allowlist, the URL
+field checks and :func:`jdbc_options_for`, which every database's ``jdbc.py`` calls with
+its URL and driver class (fetch size, table quoting by the database's dialect and
+allowlisted properties are handled here). Nothing here imports pyspark or a driver.
 
 Anyone who can write the control DB chooses a source's host, database and options, and
 they reach a JDBC driver running inside the Spark driver. So no field may change the
@@ -21,35 +23,37 @@ SQL (Spark's ``sessionInitStatement``), which would be code execution on the dri
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
 from dataloader_sdk.errors import ConfigError, FieldProblem, ValidationError
 from dataloader_sdk.model import SourceConfig, SourceObject
 from dataloader_sdk.secrets import Secret, redact
 
 __all__ = [
+    "DEFAULT_FETCHSIZE",
     "JDBC_PROPERTY_ALLOWLIST",
-    "POSTGRES_DRIVER",
-    "POSTGRES_JDBC_PACKAGE",
+    "JdbcFlavor",
     "JdbcOptions",
     "check_url_fields",
-    "postgres_jdbc_options",
+    "jdbc_options_for",
     "property_problems",
+    "quoted_table",
 ]
 
-#: The JDBC driver class of PostgreSQL.
-POSTGRES_DRIVER = "org.postgresql.Driver"
-#: Maven coordinates of the PostgreSQL JDBC driver (for ``spark.jars.packages``).
-POSTGRES_JDBC_PACKAGE = "org.postgresql:postgresql:42.7.4"
-
-_DEFAULT_FETCHSIZE = 10_000
+#: Rows per JDBC round trip unless the caller or ``options.fetchsize`` says otherwise
+#: (drivers' own defaults, e.g. Oracle's 10 rows, are far too small for bulk reads).
+DEFAULT_FETCHSIZE = 10_000
 
 #: The driver properties a JDBC read may pass, per driver class: connection, TLS, timeout
 #: and session settings only. Properties that load classes or files of code, run SQL or
 #: redirect logging are left out on purpose. A plugin adds its own driver's list here.
 JDBC_PROPERTY_ALLOWLIST: dict[str, frozenset[str]] = {
-    POSTGRES_DRIVER: frozenset({
+    "org.postgresql.Driver": frozenset({
         "ssl", "sslmode", "sslrootcert", "connectTimeout", "socketTimeout", "loginTimeout",
         "ApplicationName", "currentSchema", "tcpKeepAlive", "prepareThreshold",
         "defaultRowFetchSize", "readOnly", "targetServerType", "gssEncMode",
@@ -150,7 +154,7 @@ class JdbcOptions:
     driver: str
     user: str | None = None
     password: Secret | None = field(default=None, repr=False)
-    fetchsize: int = _DEFAULT_FETCHSIZE
+    fetchsize: int = DEFAULT_FETCHSIZE
     table: str | None = None
     query: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
@@ -199,69 +203,134 @@ class JdbcOptions:
         return redact(text, self.password)
 
 
-def postgres_jdbc_options(
+def quoted_table(dialect: Dialect, obj: SourceObject) -> str:
+    """``obj``'s table name quoted by ``dialect`` (an odd name stays one identifier)."""
+    return str(dialect.identifier_preparer.format_table(
+        sa.table(str(obj.table), schema=obj.schema)))
+
+
+def jdbc_options_for(
     config: SourceConfig,
     secret: Secret | None,
-    obj: SourceObject | None = None,
+    obj: SourceObject | None,
     *,
+    url: str,
+    driver: str,
+    dialect: Dialect,
+    dialect_name: str,
     fetchsize: int | None = None,
+    user: str | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> JdbcOptions:
-    """JDBC options for a ``postgresql`` source.
+    """The :class:`JdbcOptions` of one source: the part every database shares.
 
     Args:
-        config: the source (host, port, database, username; ``options.jdbc_properties``
-            may add driver properties from ``JDBC_PROPERTY_ALLOWLIST``, e.g. ``sslmode``).
+        config: the source.
         secret: the resolved password.
-        obj: the table (quoted by the PostgreSQL dialect) or query to read, if any.
-        fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
+        obj: the table (quoted by ``dialect``) or query to read, if any.
+        url: the database's JDBC URL (its fields checked by :func:`check_url_fields`).
+        driver: the JDBC driver class.
+        dialect: the SQLAlchemy dialect the table name is quoted by.
+        dialect_name: the registered name literals are rendered for.
+        fetchsize: rows per round trip; default ``options.fetchsize`` or
+            :data:`DEFAULT_FETCHSIZE`.
+        user: the user name; default ``config.username``.
+        properties: driver properties; default ``options.jdbc_properties`` (checked
+            against the allowlist by :class:`JdbcOptions`).
 
     Raises:
-        ValidationError: host or database missing or not plain names (they would change
-            the URL), a property outside the allowlist, or bad options.
+        ConfigError: ``obj`` names neither a table nor a query.
+        ValidationError: a property outside the allowlist, or a bad fetch size.
     """
-    import sqlalchemy as sa
-    from sqlalchemy.dialects import postgresql
-
-    problems: list[FieldProblem] = []
-    if not config.host:
-        problems.append(FieldProblem("host", "a JDBC read needs the source host"))
-    if not config.database:
-        problems.append(FieldProblem("database", "a JDBC read needs the database name"))
-    extra = config.options.get("jdbc_properties", {})
-    if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
-        problems.append(
-            FieldProblem("options.jdbc_properties", "must be an object of string values")
-        )
-        extra = {}
-    problems.extend(property_problems(POSTGRES_DRIVER, extra, "options.jdbc_properties"))
-    option_fetch = config.options.get("fetchsize")
     if fetchsize is None:
-        fetchsize = option_fetch if isinstance(option_fetch, int) else _DEFAULT_FETCHSIZE
-    if problems:
-        raise ValidationError(f"source {config.name!r} for a Spark JDBC read", problems)
-    port = config.port or 5432
-    check_url_fields(config.name, host=config.host, port=port, database=config.database)
+        option = config.options.get("fetchsize")
+        fetchsize = option if isinstance(option, int) else DEFAULT_FETCHSIZE
+    if properties is None:
+        extra = config.options.get("jdbc_properties", {})
+        properties = ({str(k): str(v) for k, v in extra.items()}
+                      if isinstance(extra, dict) else {})
     table: str | None = None
     query: str | None = None
     if obj is not None:
         if obj.query is not None:
             query = obj.query
         elif obj.table is not None:
-            # The dialect quotes each part, so an odd name stays one identifier.
-            dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-            table = str(
-                dialect.identifier_preparer.format_table(sa.table(obj.table, schema=obj.schema))
-            )
+            table = quoted_table(dialect, obj)
         else:
             raise ConfigError(f"source {config.name!r}: name a source table or query")
     return JdbcOptions(
-        url=f"jdbc:postgresql://{config.host}:{port}/{config.database}",
-        driver=POSTGRES_DRIVER,
-        user=config.username,
-        password=secret,
-        fetchsize=fetchsize,
-        table=table,
-        query=query,
-        properties={str(k): str(v) for k, v in extra.items()},
-        dialect="postgresql",
+        url=url, driver=driver, user=user if user is not None else config.username,
+        password=secret, fetchsize=fetchsize, table=table, query=query,
+        properties=properties, dialect=dialect_name,
     )
+
+
+@dataclass(frozen=True)
+class JdbcFlavor:
+    """One database's JDBC differences; calling it builds a source's :class:`JdbcOptions`.
+
+    A database states its URL, driver class and dialect; the rest (fetch size, table
+    quoting, property allowlist) is :func:`jdbc_options_for`. An instance is the
+    ``<db>_jdbc_options(config, secret, obj=None, *, fetchsize=None)`` function of its
+    package, and a :class:`~dataloader_sdk.connectors.sql.JdbcSqlConnector` names it in
+    its ``jdbc`` attribute.
+
+    Attributes:
+        driver: the JDBC driver class.
+        dialect_name: the registered SQLAlchemy dialect name literals are rendered for.
+        url: the JDBC URL of a source; checks the fields it interpolates
+            (:func:`check_url_fields`) and raises ValidationError/ConfigError.
+        dialect: the SQLAlchemy dialect (quotes the table, renders literals).
+        properties: driver properties of a source; ``None``: ``options.jdbc_properties``.
+        user: the user name of a source; ``None``: ``config.username``.
+    """
+
+    driver: str
+    dialect_name: str
+    url: Callable[[SourceConfig], str]
+    dialect: Callable[[], Dialect]
+    properties: Callable[[SourceConfig], Mapping[str, str]] | None = None
+    user: Callable[[SourceConfig], str | None] | None = None
+
+    def __call__(self, config: SourceConfig, secret: Secret | None,
+                 obj: SourceObject | None = None, *, fetchsize: int | None = None
+                 ) -> JdbcOptions:
+        """JDBC options for ``config``, reading ``obj`` (a table or query) if given.
+
+        Args:
+            config: the source.
+            secret: the resolved password.
+            obj: the table (quoted by :attr:`dialect`) or query to read, if any.
+            fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
+
+        Raises:
+            ValidationError: a field that would change the URL, a missing host or
+                database, a property outside the allowlist.
+            ConfigError: ``obj`` names neither a table nor a query.
+        """
+        from dataloader_sdk.connectors.jdbc_render import register_dialect
+
+        # Loadable by name for whoever renders literals from JdbcOptions.dialect.
+        register_dialect(self.dialect_name)
+        return jdbc_options_for(
+            config, secret, obj, url=self.url(config), driver=self.driver,
+            dialect=self.dialect(), dialect_name=self.dialect_name, fetchsize=fetchsize,
+            user=self.user(config) if self.user is not None else None,
+            properties=self.properties(config) if self.properties is not None else None)
+
+
+_MOVED = {
+    "POSTGRES_DRIVER": "dataloader_sdk.connectors.postgresql.jdbc",
+    "POSTGRES_JDBC_PACKAGE": "dataloader_sdk.connectors.postgresql.jdbc",
+    "postgres_jdbc_options": "dataloader_sdk.connectors.postgresql.jdbc",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The PostgreSQL builder moved to connectors.postgresql; the old import path keeps
+    # working for the Spark engine and user notebooks (docs/databricks.md).
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

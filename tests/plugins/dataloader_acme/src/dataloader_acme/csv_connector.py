@@ -95,11 +95,12 @@ class CsvConnector:
             return pc.min(table[request.expr.columns[0]]).as_py()  # type: ignore[no-any-return]
         return None  # ChangeSignature: a CSV file has none; strategies fall back
 
-    def read(self, select: Select, *, batch_rows: int = 65536) -> pa.RecordBatchReader:
+    def read(self, select: Select, *, batch_rows: int | None = None) -> pa.RecordBatchReader:
         table = self._filtered(select.source, select.where)
         if select.columns is not None:
             table = table.select(list(select.columns))
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
+        return pa.RecordBatchReader.from_batches(
+            table.schema, table.to_batches(batch_rows or 65536))
 
     def check(self) -> None:
         if not self.root.is_dir():

@@ -1,4 +1,5 @@
-"""Hook implementations: registers the ``acme_csv`` connector and ``acme_snapshot`` strategy."""
+"""Hook implementations: the ``acme_csv`` and ``acme_sqlite`` connectors, the ``acme_snapshot``
+strategy."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataloader_sdk.plugins import Registry, hookimpl
 @hookimpl
 def dataloader_register_connectors(registry: Registry[Any]) -> None:
     registry.add("acme_csv", "dataloader_acme.csv_connector:CsvConnectorFactory")
+    registry.add("acme_sqlite", "dataloader_acme.sqlite_connector:AcmeSqliteConnectorFactory")
 
 
 @hookimpl

@@ -19,8 +19,8 @@ widens to ``int16`` (Delta has no unsigned types). ``sql_variant``, ``geography`
 ``geometry`` and ``hierarchyid`` are refused with a clear error: convert them in a
 ``source_query``.
 
-The projections are SQLAlchemy elements compiled per dialect: T-SQL for ``mssql`` and
-PostgreSQL for the ODBC test stand-in (see :data:`STANDIN_TYPE_NAMES`).
+The projections are SQLAlchemy elements compiled to T-SQL for the ``mssql`` dialect
+(another dialect may register its own compilation, as the tests' ODBC stand-in does).
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 __all__ = [
-    "STANDIN_TYPE_NAMES",
     "UNSUPPORTED",
     "CastParam",
     "MssqlType",
@@ -82,18 +81,6 @@ _NATIVE: dict[str, pa.DataType] = {
 
 #: Types refused with a clear error (no lossless Arrow representation).
 UNSUPPORTED = ("sql_variant", "geography", "geometry", "hierarchyid")
-
-#: PostgreSQL ``information_schema`` type names → the SQL Server type each stands in for
-#: (test stand-in only: the ODBC transport runs against PostgreSQL there).
-STANDIN_TYPE_NAMES: dict[str, str] = {
-    "bigint": "bigint", "integer": "int", "smallint": "smallint", "boolean": "bit",
-    "numeric": "decimal", "double precision": "float", "real": "real",
-    "character varying": "nvarchar", "character": "nchar", "text": "nvarchar",
-    "date": "date", "timestamp without time zone": "datetime2",
-    "timestamp with time zone": "datetimeoffset", "time without time zone": "time",
-    "bytea": "varbinary", "uuid": "uniqueidentifier", "xml": "xml",
-}
-
 
 @dataclass(frozen=True)
 class MssqlType:
@@ -172,19 +159,9 @@ def _guid_mssql(element: _GuidText, compiler: SQLCompiler, **kw: Any) -> str:
     return f"LOWER(CONVERT(NVARCHAR(36), {_arg(compiler, element, **kw)}))"
 
 
-@compiles(_GuidText)
-def _guid_default(element: _GuidText, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lower(CAST({_arg(compiler, element, **kw)} AS TEXT))"
-
-
 @compiles(_Utc, "mssql")
 def _utc_mssql(element: _Utc, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CONVERT(DATETIME2(7), SWITCHOFFSET({_arg(compiler, element, **kw)}, '+00:00'))"
-
-
-@compiles(_Utc)
-def _utc_default(element: _Utc, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({_arg(compiler, element, **kw)} AT TIME ZONE 'UTC')"
 
 
 @compiles(_AsText, "mssql")
@@ -192,19 +169,9 @@ def _text_mssql(element: _AsText, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CONVERT(NVARCHAR(MAX), {_arg(compiler, element, **kw)})"
 
 
-@compiles(_AsText)
-def _text_default(element: _AsText, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({_arg(compiler, element, **kw)} AS TEXT)"
-
-
 @compiles(RowCountAll, "mssql")
 def _count_mssql(element: RowCountAll, compiler: SQLCompiler, **kw: Any) -> str:
     return "COUNT_BIG(*)"
-
-
-@compiles(RowCountAll)
-def _count_default(element: RowCountAll, compiler: SQLCompiler, **kw: Any) -> str:
-    return "count(*)"
 
 
 def project(expr: ColumnElement[Any], projection: Projection) -> ColumnElement[Any]:
@@ -244,27 +211,21 @@ def _decimal_scale(value: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def cast_type(value: Any, dialect_name: str) -> sa.types.TypeEngine[Any]:
-    """The server-side type of a bound value (``bool`` before ``int``: it subclasses it)."""
-    t_sql = dialect_name == "mssql"
+def cast_type(value: Any) -> sa.types.TypeEngine[Any]:
+    """The T-SQL type of a bound value (``bool`` before ``int``: it subclasses it)."""
     if isinstance(value, bool):
-        return mssql.BIT() if t_sql else sa.Boolean()
+        return mssql.BIT()
     if isinstance(value, int):
         return sa.BigInteger()
     if isinstance(value, Decimal):
         # A bare DECIMAL is DECIMAL(18,0) in T-SQL: state the value's own scale.
-        scale = min(_decimal_scale(value), 38)
-        return sa.Numeric(38, scale) if t_sql else sa.Numeric()
+        return sa.Numeric(38, min(_decimal_scale(value), 38))
     if isinstance(value, float):
         return sa.Float(53)
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            if t_sql:
-                return mssql.DATETIMEOFFSET(7)  # type: ignore[no-untyped-call]
-            return sa.DateTime(timezone=True)
-        if t_sql:
-            return mssql.DATETIME2(7)  # type: ignore[no-untyped-call]
-        return sa.DateTime()
+            return mssql.DATETIMEOFFSET(7)  # type: ignore[no-untyped-call]
+        return mssql.DATETIME2(7)  # type: ignore[no-untyped-call]
     if isinstance(value, date):
         # upper-case DATE: mssql's generic Date renders DATETIME for unknown server versions
         return sa.DATE()

@@ -7,7 +7,7 @@
   upper-case name is quoted and matched exactly.
 * Reads stream ``Connection.fetch_df_batches`` (Arrow data frames built by the driver, no
   Python object per value) on a connection of their own; every batch is conformed to the
-  declared schema of :mod:`~dataloader_sdk.connectors._oracle_types`.
+  declared schema of :mod:`~dataloader_sdk.connectors.oracle.types`.
 * Probes run with ``fetch_decimals=True``, so ``MaxOf`` of a ``NUMBER`` is an exact
   ``Decimal``/``int``, never a float.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -25,20 +25,14 @@ from sqlalchemy.dialects import oracle as ora_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors import _oracle_types as types
-from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._odbc import conform, sliced
-from dataloader_sdk.connectors._sa_types import to_python
-from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
-from dataloader_sdk.connectors.sql import (
-    ErrorKind,
-    SqlConnector,
-    batch_rows_option,
-    classify_message,
-)
-from dataloader_sdk.errors import ConfigError, FieldProblem, SourcePermanentError
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.oracle import types
+from dataloader_sdk.connectors.oracle.jdbc import ORACLE_JDBC_DRIVER, oracle_jdbc_options
+from dataloader_sdk.connectors.oracle.options import OracleOptions
+from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.connectors.values import to_python
+from dataloader_sdk.errors import SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
@@ -60,9 +54,6 @@ __all__ = ["ORACLE_JDBC_DRIVER", "OracleConnector", "OracleConnectorFactory",
            "oracle_error_kind", "oracle_jdbc_options"]
 
 DEFAULT_PORT = 1521
-ORACLE_JDBC_DRIVER = "oracle.jdbc.OracleDriver"
-OPTIONS = ("service_name", "sid", "batch_rows", "tcp_connect_timeout", "protocol",
-           "fetchsize")
 
 # ORA codes a retry can fix: no listener / timeouts / lost connection, instance starting
 # or shutting down, listener out of handlers, deadlock, serialization, resource busy.
@@ -99,47 +90,17 @@ def oracle_error_kind(exc: BaseException) -> ErrorKind:
     return classify_message(text)
 
 
-class OracleConnectorFactory:
-    """Validates ``oracle`` source configs and opens :class:`OracleConnector`\\ s."""
-
-    needs_secret = True
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` for Oracle (all at once)."""
-        out = [*required_fields(config, ("host", "username"), "oracle"),
-               *unknown_options(config, OPTIONS),
-               *positive_ints(config, ("batch_rows", "tcp_connect_timeout", "fetchsize"))]
-        opts = config.options
-        given = [n for n, v in (("database", config.database),
-                                ("options.service_name", opts.get("service_name")),
-                                ("options.sid", opts.get("sid"))) if v]
-        if len(given) != 1:
-            out.append(FieldProblem(
-                "options.service_name",
-                "set exactly one of database (the service name), options.service_name or "
-                f"options.sid (got: {', '.join(given) or 'none'})"))
-        for key in ("service_name", "sid"):
-            if key in opts and not isinstance(opts[key], str):
-                out.append(FieldProblem(f"options.{key}", "must be a string"))
-        if "protocol" in opts and opts["protocol"] not in ("tcp", "tcps"):
-            out.append(FieldProblem("options.protocol", "must be 'tcp' or 'tcps'"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> OracleConnector:
-        """Open a connector; the session is opened on first use."""
-        require_driver("oracle")
-        return OracleConnector(config, secret)
-
-
-class OracleConnector(SqlConnector):
+class OracleConnector(JdbcSqlConnector):
     """An Oracle source through python-oracledb thin mode. Not shared between threads."""
 
     dialect: Dialect = ora_dialect.oracledb.dialect()  # type: ignore[no-untyped-call]
+    jdbc = oracle_jdbc_options
 
-    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: OracleOptions | None = None) -> None:
         super().__init__(config, secret)
+        self.options = options or OracleOptions.parse(config)
         self._conn: Any = None
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
         self._projections: dict[SourceColumn, types.Projection] = {}
 
     # -- connection ------------------------------------------------------------------
@@ -148,17 +109,15 @@ class OracleConnector(SqlConnector):
         """A new oracledb thin-mode connection (tests override this with a fake)."""
         import oracledb
 
-        c, opts = self.config, self.config.options
-        service = opts.get("service_name") or c.database
+        c, opts = self.config, self.options
         kwargs: dict[str, Any] = {
             "user": c.username, "host": c.host, "port": c.port or DEFAULT_PORT,
-            "tcp_connect_timeout": float(opts.get("tcp_connect_timeout", 20)),  # type: ignore[arg-type]
-            "protocol": str(opts.get("protocol", "tcp")),
+            "tcp_connect_timeout": opts.tcp_connect_timeout, "protocol": opts.protocol,
         }
-        if opts.get("sid"):
-            kwargs["sid"] = str(opts["sid"])
+        if opts.sid is not None:
+            kwargs["sid"] = opts.sid
         else:
-            kwargs["service_name"] = str(service)
+            kwargs["service_name"] = str(opts.service_name)
         if self.secret is not None:
             kwargs["password"] = self.secret.reveal()
         try:
@@ -215,16 +174,13 @@ class OracleConnector(SqlConnector):
         schema = self.dialect.denormalize_name(obj.schema) if obj.schema else None
         return schema, str(self.dialect.denormalize_name(str(obj.table)))
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> list[SourceColumn]:
         """Columns with their declared Arrow types (see docs/connectors/oracle.md).
 
         Raises:
             SourcePermanentError: the table does not exist, or a column's type has no
                 Arrow mapping (the message names the column and what to do).
         """
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         raw = self._query_columns(obj) if obj.query is not None else self._table_columns(obj)
         out: list[SourceColumn] = []
         for name, otype, nullable in raw:
@@ -238,8 +194,7 @@ class OracleConnector(SqlConnector):
             column = SourceColumn(name, str(otype), mapped[0], nullable)
             self._projections[column] = mapped[1]
             out.append(column)
-        self._columns[obj] = tuple(out)
-        return self._columns[obj]
+        return out
 
     def _table_columns(self, obj: SourceObject) -> list[tuple[str, types.OracleType, bool]]:
         owner, table = self._owner_and_name(obj)
@@ -368,22 +323,26 @@ class OracleConnector(SqlConnector):
         return types.project(src.c[column.name], self._projections.get(column, "native"),
                              column.arrow_type)
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+    truncate_timestamps = True  # nanosecond TIMESTAMP(9) → the declared µs, as oracledb does
+
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """oracledb's errors."""
         import oracledb
 
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        return (oracledb.Error,)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Arrow batches from ``fetch_df_batches`` on a connection of the read's own."""
         compiled = self.compile(self.build_select(select, columns))
         params = self._params(compiled.params)
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
         conn = self.connect()
         try:
             frames = conn.fetch_df_batches(statement=compiled.sql, parameters=params,
-                                           size=rows, fetch_decimals=True)
-        except oracledb.Error as exc:
+                                           size=batch_rows, fetch_decimals=True)
+        except BaseException:
             conn.close()
-            raise self.classify_error(exc, action="reading", obj=select.source) from None
+            raise
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
@@ -393,58 +352,18 @@ class OracleConnector(SqlConnector):
                     # schema already describes it, so skip it.
                     if not frame.column_arrays() or frame.num_rows() == 0:
                         continue
-                    for batch in pa.table(frame).to_batches():
-                        if batch.num_rows:
-                            yield from sliced(conform(batch, schema), rows)
-            except (oracledb.Error, pa.ArrowException) as exc:
-                raise self.classify_error(exc, action="reading", obj=select.source) from None
+                    yield from pa.table(frame).to_batches()
             finally:
                 with contextlib.suppress(Exception):
                     conn.close()
 
-        return pa.RecordBatchReader.from_batches(schema, batches())
-
-    def jdbc_options(self, obj: SourceObject | None = None) -> JdbcOptions:
-        """Spark JDBC options for this source (see :func:`oracle_jdbc_options`)."""
-        return oracle_jdbc_options(self.config, self.secret, obj)
+        return batches()
 
 
-def oracle_jdbc_options(
-    config: SourceConfig,
-    secret: Secret | None,
-    obj: SourceObject | None = None,
-    *,
-    fetchsize: int | None = None,
-) -> JdbcOptions:
-    """JDBC options for an ``oracle`` source (Oracle's thin JDBC driver).
+class OracleConnectorFactory(SqlConnectorFactory[OracleOptions, OracleConnector]):
+    """Validates ``oracle`` source configs and opens :class:`OracleConnector`\\ s."""
 
-    Args:
-        config: the source (host, port, service name or SID, username).
-        secret: the resolved password.
-        obj: the table (quoted by the oracle dialect) or query to read, if any.
-        fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000
-            (Oracle's JDBC default of 10 rows is far too small for bulk reads).
-    """
-    opts = config.options
-    if not config.host:
-        raise ConfigError(f"source {config.name!r}: a JDBC read needs the host")
-    port = config.port or DEFAULT_PORT
-    sid = opts.get("sid")
-    service = opts.get("service_name") or config.database
-    check_url_fields(config.name, host=config.host, port=port,
-                     **({"options.sid": sid} if sid else {"service_name": service}))
-    url = (f"jdbc:oracle:thin:@{config.host}:{port}:{sid}" if sid
-           else f"jdbc:oracle:thin:@//{config.host}:{port}/{service}")
-    table: str | None = None
-    if obj is not None and obj.query is None and obj.table is not None:
-        dialect = ora_dialect.dialect()  # type: ignore[no-untyped-call]
-        table = str(dialect.identifier_preparer.format_table(
-            sa.table(obj.table, schema=obj.schema)))
-    option_fetch = opts.get("fetchsize")
-    size = fetchsize or (option_fetch if isinstance(option_fetch, int) else 10_000)
-    return JdbcOptions(
-        url=url, driver=ORACLE_JDBC_DRIVER, user=config.username, password=secret,
-        fetchsize=size, table=table, query=obj.query if obj is not None else None,
-        dialect="oracle",
-    )
-
+    summary = "Oracle through python-oracledb thin mode, Arrow batches from fetch_df_batches"
+    options = OracleOptions
+    connector = OracleConnector
+    driver_of = "oracle"

@@ -31,7 +31,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors._sa_types import loose_date, loose_timestamp
+from dataloader_sdk.connectors.values import loose_date, loose_timestamp
 
 __all__ = ["CursorKind", "canonical", "kind_of", "normalised", "register_functions"]
 

@@ -25,19 +25,19 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._snowflake_sql import (
-    SnowflakeDialect,
-    bindable,
-    decimal_type,
-    snowflake_jdbc_options,
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
+from dataloader_sdk.connectors.snowflake.options import SnowflakeOptions
+from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect, bindable, decimal_type
+from dataloader_sdk.connectors.snowflake.types import (
+    UnsupportedTypeError,
+    arrow_type_for,
+    conform,
 )
-from dataloader_sdk.connectors._snowflake_types import UnsupportedTypeError, arrow_type_for, conform
-from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
+from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.errors import (
     ConfigError,
-    FieldProblem,
     SourcePermanentError,
 )
 from dataloader_sdk.model import (
@@ -60,9 +60,6 @@ __all__ = [
     "snowflake_jdbc_options",
 ]
 
-OPTIONS = ("account", "warehouse", "role", "schema", "protocol", "login_timeout",
-           "network_timeout", "batch_rows")
-PEM_OPTIONS = (*OPTIONS, "private_key_passphrase_secret")
 
 # Driver errnos a retry can fix: could not connect / connection lost (250001, 250003,
 # 251005, 251006), HTTP 5xx and throttling (290500-290504, 290429), statement timeout or
@@ -75,87 +72,8 @@ _TRANSIENT_ERRNOS = frozenset(
 _EPOCH_PLUS_A_DAY = datetime(1970, 1, 2, tzinfo=timezone.utc)
 
 
-# -- factories ---------------------------------------------------------------------------
 
-
-
-class SnowflakeConnectorFactory:
-    """Validates ``snowflake`` configs (user + password) and opens connectors."""
-
-    needs_secret = True
-    #: Option names this db_type accepts.
-    options: tuple[str, ...] = OPTIONS
-    db_type = "snowflake"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` (all at once)."""
-        out = [*unknown_options(config, self.options),
-               *positive_ints(config, ("login_timeout", "network_timeout", "batch_rows"))]
-        opts = config.options
-        account = opts.get("account")
-        if not isinstance(account, str) or not account:
-            out.append(FieldProblem(
-                "options.account",
-                f"is required for db_type {self.db_type!r} (the account identifier, e.g. "
-                "'myorg-myaccount' or 'xy12345.eu-west-1')"))
-        out.extend(required_fields(config, ("database", "username"), self.db_type))
-        for key in ("warehouse", "role", "schema"):
-            if key in opts and (not isinstance(opts[key], str) or not opts[key]):
-                out.append(FieldProblem(f"options.{key}", "must be a non-empty string"))
-        if "protocol" in opts and opts["protocol"] not in ("https", "http"):
-            out.append(FieldProblem("options.protocol", "must be 'https' or 'http'"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
-        """Open a connector; the session starts on first use."""
-        require_driver("snowflake")
-        return SnowflakeConnector(config, secret)
-
-
-class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
-    """``snowflake_pem``: key-pair authentication.
-
-    The source's ``secret`` references the private key (PKCS#8 PEM, encrypted or not, or
-    base64 DER); ``options.private_key_passphrase_secret`` references its passphrase.
-    """
-
-    options = PEM_OPTIONS
-    db_type = "snowflake_pem"
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """As ``snowflake``, plus the key and passphrase references."""
-        out = super().validate(config)
-        if not config.secret:
-            out.append(FieldProblem(
-                "secret", "must reference the private key (e.g. 'file:/run/secrets/sf.p8')"))
-        ref = config.options.get("private_key_passphrase_secret")
-        if ref is not None and (not isinstance(ref, str) or ":" not in ref):
-            out.append(FieldProblem(
-                "options.private_key_passphrase_secret",
-                "must be a secret reference such as 'env:NAME', never the passphrase itself"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
-        """Load the key (raising SecretError if it is malformed) and open a connector."""
-        from dataloader_sdk.connectors._snowflake_keys import load_private_key
-        from dataloader_sdk.errors import SecretError
-        from dataloader_sdk.plugins import get_host
-        from dataloader_sdk.secrets import resolve
-
-        require_driver("snowflake_pem")
-        if secret is None:
-            raise SecretError(f"source {config.name!r}: snowflake_pem needs the private key "
-                              "secret; set the source's secret reference")
-        ref = config.options.get("private_key_passphrase_secret")
-        passphrase = resolve(ref, get_host(), source=config.name) if isinstance(ref, str) else None
-        key = load_private_key(secret, passphrase, source=config.name)
-        return SnowflakeConnector(config, secret, private_key=key, passphrase=passphrase)
-
-
-# -- connector -------------------------------------------------------------------------
-
-
-class SnowflakeConnector(SqlConnector):
+class SnowflakeConnector(JdbcSqlConnector):
     """A Snowflake source. Not shared between threads.
 
     Args:
@@ -167,34 +85,36 @@ class SnowflakeConnector(SqlConnector):
     """
 
     dialect = SnowflakeDialect()
+    jdbc = snowflake_jdbc_options
 
-    def __init__(self, config: SourceConfig, secret: Secret | None, *,
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: SnowflakeOptions | None = None, *,
                  private_key: bytes | None = None, passphrase: Secret | None = None) -> None:
         super().__init__(config, secret)
+        self.options = options or SnowflakeOptions.parse(config)
         self._private_key = private_key
         self._passphrase = passphrase
         self._conn: Any = None
         self._resolved: dict[SourceObject, SourceObject] = {}
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
 
     # -- connection ------------------------------------------------------------------
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Arguments for ``snowflake.connector.connect`` (they hold the credential)."""
-        opts = self.config.options
+        opts = self.options
         kwargs: dict[str, Any] = {
-            "account": opts["account"],
+            "account": opts.account,
             "user": self.config.username,
             "database": self.config.database,
             "paramstyle": "qmark",
-            "login_timeout": opts.get("login_timeout", 60),
-            "network_timeout": opts.get("network_timeout", 300),
+            "login_timeout": opts.login_timeout,
+            "network_timeout": opts.network_timeout,
             "application": "dataloader_sdk",
             "session_parameters": {"TIMEZONE": "UTC", "QUERY_TAG": "dataloader-sdk"},
         }
         for key in ("warehouse", "role", "schema", "protocol"):
-            if key in opts:
-                kwargs[key] = opts[key]
+            if getattr(opts, key) is not None:
+                kwargs[key] = getattr(opts, key)
         if self.config.host:
             kwargs["host"] = self.config.host
         if self.config.port:
@@ -280,9 +200,8 @@ class SnowflakeConnector(SqlConnector):
     # -- names and metadata ----------------------------------------------------------------
 
     def _schema(self) -> str:
-        opt = self.config.options.get("schema")
-        if isinstance(opt, str):
-            return opt
+        if self.options.schema is not None:
+            return self.options.schema
         rows = self._query("SELECT CURRENT_SCHEMA()", (), action="reading CURRENT_SCHEMA()")
         if not rows or rows[0][0] is None:
             raise ConfigError(f"source {self.config.name!r}: no current schema; set "
@@ -328,19 +247,13 @@ class SnowflakeConnector(SqlConnector):
         text = f"{data_type}({precision},{scale})" if data_type in ("NUMBER", "FIXED") else data_type
         return SourceColumn(name, text, arrow, nullable)
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         """Columns with their declared Arrow types (see docs/connectors/snowflake.md)."""
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         if obj.query is not None:
-            out = self._query_columns(obj)
-        else:
-            _, rows = self.resolve(obj)
-            out = tuple(self._column(str(n), str(t), p, s, str(nu).upper() == "YES", obj)
-                        for n, t, p, s, nu in rows)
-        self._columns[obj] = out
-        return out
+            return self._query_columns(obj)
+        _, rows = self.resolve(obj)
+        return tuple(self._column(str(n), str(t), p, s, str(nu).upper() == "YES", obj)
+                     for n, t, p, s, nu in rows)
 
     def _query_columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         import snowflake.connector
@@ -418,21 +331,24 @@ class SnowflakeConnector(SqlConnector):
 
     # -- read ---------------------------------------------------------------------------
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """The connector's errors and OSError (a connection lost mid-stream)."""
         import snowflake.connector
 
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        return (snowflake.connector.Error, OSError)
+
+    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+        """Nanosecond timestamps truncated to µs, ``TIME`` as text (see :mod:`.types`)."""
+        return conform(batch, schema)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """The result's Arrow batches as the driver fetches them (one cursor per read)."""
         compiled = self.compile(self.build_select(select, columns))
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
         cur = self.conn.cursor()
         try:
             cur.execute(compiled.sql, bindable(compiled.positional))
             tables = cur.fetch_arrow_batches()
-        except snowflake.connector.Error as exc:
-            cur.close()
-            raise self.classify_error(exc, action="reading", obj=select.source) from None
         except BaseException:
             cur.close()
             raise
@@ -440,11 +356,45 @@ class SnowflakeConnector(SqlConnector):
         def batches() -> Iterator[pa.RecordBatch]:
             try:
                 for table in tables:
-                    for batch in table.to_batches(max_chunksize=rows):
-                        yield conform(batch, schema)
-            except (snowflake.connector.Error, pa.ArrowException, OSError) as exc:
-                raise self.classify_error(exc, action="reading", obj=select.source) from None
+                    yield from table.to_batches()
             finally:
                 cur.close()
 
-        return pa.RecordBatchReader.from_batches(schema, batches())
+        return batches()
+
+
+class SnowflakeConnectorFactory(SqlConnectorFactory[SnowflakeOptions, SnowflakeConnector]):
+    """Validates ``snowflake`` configs (user + password) and opens connectors."""
+
+    summary = "Snowflake with a password, Arrow batches from the Python connector"
+    options = SnowflakeOptions
+    connector = SnowflakeConnector
+    driver_of = "snowflake"
+
+
+class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
+    """``snowflake_pem``: key-pair authentication.
+
+    The source's ``secret`` references the private key (PKCS#8 PEM, encrypted or not, or
+    base64 DER); ``options.private_key_passphrase_secret`` references its passphrase.
+    """
+
+    summary = "Snowflake with key-pair authentication (PKCS#8 private key)"
+
+    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
+        """Load the key (raising SecretError if it is malformed) and open a connector."""
+        from dataloader_sdk.connectors.snowflake.keys import load_private_key
+        from dataloader_sdk.errors import SecretError
+        from dataloader_sdk.plugins import get_host
+        from dataloader_sdk.secrets import resolve
+
+        require_driver("snowflake_pem")
+        if secret is None:
+            raise SecretError(f"source {config.name!r}: snowflake_pem needs the private key "
+                              "secret; set the source's secret reference")
+        options = SnowflakeOptions.parse(config)
+        ref = options.passphrase_ref
+        passphrase = resolve(ref, get_host(), source=config.name) if ref is not None else None
+        key = load_private_key(secret, passphrase, source=config.name)
+        return SnowflakeConnector(config, secret, options, private_key=key,
+                                  passphrase=passphrase)

@@ -4,46 +4,44 @@ The connector has two separable halves:
 
 * the **dialect**: structured selects and probes compile to T-SQL with SQLAlchemy's
   ``mssql`` dialect (identifiers in ``[brackets]``, values as ``CAST(? AS <type>)``
-  parameters), type projections in :mod:`~dataloader_sdk.connectors._mssql_types`;
-* the **transport**: ODBC (:mod:`~dataloader_sdk.connectors._odbc`), which runs any SQL
-  with ``?`` placeholders.
+  parameters), type projections in :mod:`~dataloader_sdk.connectors.sqlserver.types`;
+* the **transport**: ODBC (:mod:`~dataloader_sdk.connectors.sqlserver.odbc`), which runs
+  any SQL with ``?`` placeholders.
 
-``options.dialect = "postgresql"`` swaps the dialect for PostgreSQL's and the ODBC driver for
-``PostgreSQL Unicode``. It exists only for the test stand-in (no SQL Server runs on the
-test machines): the transport, catalog queries (``INFORMATION_SCHEMA``), type map and
-projections then run for real over unixODBC. Never use it for a real source; use the
-``postgresql`` connector for PostgreSQL.
+The tests run the transport, catalog queries (``INFORMATION_SCHEMA``), type map and
+projections for real over unixODBC against PostgreSQL, through a subclass that overrides
+only the dialect-facing hooks (:attr:`SqlServerConnector.dialect`,
+:meth:`SqlServerConnector.connection_attributes`, ...); it lives in ``tests/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql
-from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors import _mssql_types as types
-from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._odbc import (
-    READ_PATHS,
+from dataloader_sdk.connectors.arrow import Chunk
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.connectors.sqlserver import types
+from dataloader_sdk.connectors.sqlserver.jdbc import SQLSERVER_JDBC_DRIVER, sqlserver_jdbc_options
+from dataloader_sdk.connectors.sqlserver.odbc import (
     OdbcSession,
     connection_string,
     odbc_error_kind,
     param_text,
-    read_arrow_odbc,
-    read_pyodbc,
+    stream_arrow_odbc,
+    stream_pyodbc,
 )
-from dataloader_sdk.connectors._sa_types import to_python
-from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option
-from dataloader_sdk.errors import ConfigError, FieldProblem, SourceError, SourcePermanentError
+from dataloader_sdk.connectors.sqlserver.options import DEFAULT_DRIVER, SqlServerOptions
+from dataloader_sdk.connectors.values import to_python
+from dataloader_sdk.errors import SourceError, SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
@@ -69,49 +67,9 @@ __all__ = [
 ]
 
 DEFAULT_PORT = 1433
-DEFAULT_DRIVER = "ODBC Driver 18 for SQL Server"
-STANDIN_DRIVER = "PostgreSQL Unicode"
-SQLSERVER_JDBC_DRIVER = "com.microsoft.sqlserver.jdbc.SQLServerDriver"
-OPTIONS = ("driver", "encrypt", "trust_server_certificate", "read_path", "batch_rows",
-           "login_timeout", "max_text_size", "max_binary_size", "fetchsize", "dialect")
-_INT_OPTIONS = ("batch_rows", "login_timeout", "max_text_size", "max_binary_size", "fetchsize")
-DialectName = Literal["mssql", "postgresql"]
 
 
-
-class SqlServerConnectorFactory:
-    """Validates ``sqlserver`` source configs and opens :class:`SqlServerConnector`\\ s."""
-
-    needs_secret = True
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` for SQL Server (all at once)."""
-        out = [*required_fields(config, ("host", "database", "username"), "sqlserver"),
-               *unknown_options(config, OPTIONS),
-               *positive_ints(config, _INT_OPTIONS)]
-        opts = config.options
-        for key in ("encrypt", "trust_server_certificate"):
-            if key in opts and not isinstance(opts[key], bool):
-                out.append(FieldProblem(f"options.{key}", "must be true or false"))
-        if "driver" in opts and (not isinstance(opts["driver"], str) or not opts["driver"]
-                                 or any(c in str(opts["driver"]) for c in "{};")):
-            out.append(FieldProblem("options.driver",
-                                    f"must be an ODBC driver name such as {DEFAULT_DRIVER!r}"))
-        if "read_path" in opts and opts["read_path"] not in READ_PATHS:
-            out.append(FieldProblem("options.read_path",
-                                    f"must be one of {', '.join(READ_PATHS)}"))
-        if "dialect" in opts and opts["dialect"] not in ("mssql", "postgresql"):
-            out.append(FieldProblem("options.dialect",
-                                    "must be 'mssql' ('postgresql' is the test stand-in)"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SqlServerConnector:
-        """Open a connector; the ODBC session is opened on first use."""
-        require_driver("sqlserver")
-        return SqlServerConnector(config, secret)
-
-
-class SqlServerConnector(SqlConnector):
+class SqlServerConnector(JdbcSqlConnector):
     """A SQL Server source over ODBC. Not shared between threads.
 
     Args:
@@ -120,48 +78,42 @@ class SqlServerConnector(SqlConnector):
             through the driver).
     """
 
-    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+    dialect: Dialect = mssql.pyodbc.dialect(paramstyle="qmark")  # type: ignore[no-untyped-call]
+    jdbc = sqlserver_jdbc_options
+    #: The statement that names the login's default schema.
+    default_schema_sql = "SELECT SCHEMA_NAME()"
+
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: SqlServerOptions | None = None) -> None:
         super().__init__(config, secret)
-        opts = config.options
-        self.dialect_name: DialectName = (
-            "postgresql" if opts.get("dialect") == "postgresql" else "mssql")
-        self.dialect: Dialect = (
-            mssql.pyodbc.dialect(paramstyle="qmark")  # type: ignore[no-untyped-call]
-            if self.dialect_name == "mssql"
-            else PGDialect(paramstyle="qmark")  # type: ignore[no-untyped-call]
-        )
-        path = opts.get("read_path", "arrow_odbc")
-        self.read_path = "pyodbc" if path == "pyodbc" else "arrow_odbc"
-        self.login_timeout = int(opts.get("login_timeout", 30))  # type: ignore[arg-type]
-        self.max_text_size = int(opts.get("max_text_size", 1 << 16))  # type: ignore[arg-type]
-        self.max_binary_size = int(opts.get("max_binary_size", 1 << 16))  # type: ignore[arg-type]
+        self.options = options or SqlServerOptions.parse(config)
+        self.read_path = self.options.read_path
+        self.login_timeout = self.options.login_timeout
+        self.max_text_size = self.options.max_text_size
+        self.max_binary_size = self.options.max_binary_size
         self.session = OdbcSession(self._connection_string(), self._on_connect_error,
                                    self.login_timeout)
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
         self._projections: dict[SourceColumn, types.Projection] = {}
         self._default_schema: str | None = None
 
     # -- connection ------------------------------------------------------------------
 
-    def _connection_string(self) -> str:
-        c, opts = self.config, self.config.options
-        pw = self.secret.reveal() if self.secret is not None else None
-        if self.dialect_name == "postgresql":  # test stand-in: psqlODBC keywords
-            return connection_string([
-                ("Driver", str(opts.get("driver", STANDIN_DRIVER))), ("Server", c.host),
-                ("Port", str(c.port or 5432)), ("Database", c.database),
-                ("Uid", c.username), ("Pwd", pw), ("BoolsAsChar", "0"),
-            ])
+    def connection_attributes(self, password: str | None) -> list[tuple[str, str | None]]:
+        """The ODBC connection attributes (keyword, value); ``None`` values are left out."""
+        c, opts = self.config, self.options
         yes_no = {True: "yes", False: "no"}
-        return connection_string([
-            ("Driver", str(opts.get("driver", DEFAULT_DRIVER))),
+        return [
+            ("Driver", opts.driver or DEFAULT_DRIVER),
             ("Server", f"tcp:{c.host},{c.port or DEFAULT_PORT}"), ("Database", c.database),
-            ("UID", c.username), ("PWD", pw),
-            ("Encrypt", yes_no[bool(opts.get("encrypt", True))]),
-            ("TrustServerCertificate",
-             yes_no[bool(opts.get("trust_server_certificate", False))]),
+            ("UID", c.username), ("PWD", password),
+            ("Encrypt", yes_no[opts.encrypt]),
+            ("TrustServerCertificate", yes_no[opts.trust_server_certificate]),
             ("APP", "dataloader-sdk"),
-        ])
+        ]
+
+    def _connection_string(self) -> str:
+        pw = self.secret.reveal() if self.secret is not None else None
+        return connection_string(self.connection_attributes(pw))
 
     def _on_connect_error(self, exc: BaseException) -> SourceError:
         return self.classify_error(exc, action="connecting")
@@ -200,22 +152,17 @@ class SqlServerConnector(SqlConnector):
         if obj.schema is not None:
             return obj.schema
         if self._default_schema is None:
-            sql = "SELECT SCHEMA_NAME()" if self.dialect_name == "mssql" else \
-                "SELECT current_schema()"
-            rows = self._rows(sql, action="reading the default schema")
+            rows = self._rows(self.default_schema_sql, action="reading the default schema")
             self._default_schema = str(rows[0][0]) if rows and rows[0][0] else "dbo"
         return self._default_schema
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> list[SourceColumn]:
         """Columns with their declared Arrow types (see docs/connectors/sqlserver.md).
 
         Raises:
             SourcePermanentError: the table does not exist, or a column's type has no
                 Arrow mapping (the message names the column and what to do).
         """
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         raw = (self._query_columns(obj) if obj.query is not None
                else self._table_columns(obj))
         out: list[SourceColumn] = []
@@ -230,14 +177,11 @@ class SqlServerConnector(SqlConnector):
             column = SourceColumn(name, str(mtype), mapped[0], nullable)
             self._projections[column] = mapped[1]
             out.append(column)
-        result = tuple(out)
-        self._columns[obj] = result
-        return result
+        return out
 
     def _type_name(self, name: str) -> str:
-        name = name.lower()
-        return types.STANDIN_TYPE_NAMES.get(name, name) if self.dialect_name != "mssql" \
-            else name
+        """The SQL Server type name of an ``INFORMATION_SCHEMA`` ``DATA_TYPE``."""
+        return name.lower()
 
     def _table_columns(self, obj: SourceObject) -> list[tuple[str, types.MssqlType, bool]]:
         rows = self._rows(
@@ -290,7 +234,11 @@ class SqlServerConnector(SqlConnector):
 
     def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
         """Every value is sent as text and cast on the server to its own type."""
-        return types.CastParam(types.cast_type(value, self.dialect_name))
+        return types.CastParam(self.cast_type(value))
+
+    def cast_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
+        """The server-side type a bound value is cast to (see :func:`.types.cast_type`)."""
+        return types.cast_type(value)
 
     def build_probe(self, obj: SourceObject, request: MaxOf | MinOf | RowCount
                     ) -> sa.Select[Any]:
@@ -330,9 +278,8 @@ class SqlServerConnector(SqlConnector):
 
         ``sys.partitions`` row counts alone would miss updates, so they are used only with
         a rowversion column (which catches inserts and updates; the counts catch deletes).
-        The stand-in has neither catalog: it answers None.
         """
-        if obj.query is not None or self.dialect_name != "mssql":
+        if obj.query is not None:
             return None
         name = self.dialect.identifier_preparer.format_table(
             sa.table(str(obj.table), schema=obj.schema))
@@ -361,30 +308,39 @@ class SqlServerConnector(SqlConnector):
         """The column wrapped in its projection (GUID text, UTC instant, XML text)."""
         return types.project(src.c[column.name], self._projections.get(column, "native"))
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+    truncate_timestamps = True  # datetime2(7) 100 ns ticks → µs, as pyodbc does
+
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """pyodbc's or arrow-odbc's errors (by read path)."""
+        if self.read_path == "pyodbc":
+            import pyodbc  # type: ignore[import-not-found,unused-ignore]
+
+            return (pyodbc.Error,)
+        import arrow_odbc  # type: ignore[import-untyped,unused-ignore]
+
+        return (arrow_odbc.Error,)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[Chunk]:
         compiled = self.compile(self.build_select(select, columns))
         params = [param_text(v) for v in compiled.positional]
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
-
-        def on_error(exc: BaseException) -> SourceError:
-            if isinstance(exc, SourceError):
-                return exc
-            return self.classify_error(exc, action="reading", obj=select.source)
-
         if self.read_path == "pyodbc":
-            return read_pyodbc(self.session, compiled.sql, params, schema, rows, on_error)
-        return read_arrow_odbc(
-            self.session.conn_str, compiled.sql, params, schema, rows, on_error,
+            return stream_pyodbc(self.session, compiled.sql, params, batch_rows)
+        return stream_arrow_odbc(
+            self.session.conn_str, compiled.sql, params, schema, batch_rows,
             max_text_size=self.max_text_size, max_binary_size=self.max_binary_size,
             login_timeout=self.login_timeout,
         )
 
-    def jdbc_options(self, obj: SourceObject | None = None) -> JdbcOptions:
-        """Spark JDBC options for this source (see :func:`sqlserver_jdbc_options`)."""
-        return sqlserver_jdbc_options(self.config, self.secret, obj)
+
+
+class SqlServerConnectorFactory(SqlConnectorFactory[SqlServerOptions, SqlServerConnector]):
+    """Validates ``sqlserver`` source configs and opens :class:`SqlServerConnector`\\ s."""
+
+    summary = "SQL Server over ODBC: pyodbc for catalogs and probes, arrow-odbc for reads"
+    options = SqlServerOptions
+    connector = SqlServerConnector
+    driver_of = "sqlserver"
 
 
 def _described_type(d: tuple[Any, ...]) -> types.MssqlType:
@@ -413,44 +369,3 @@ def _described_type(d: tuple[Any, ...]) -> types.MssqlType:
     if py is uuid.UUID:
         return types.MssqlType("uniqueidentifier")
     return types.MssqlType("nvarchar", max_length=size or -1)
-
-
-def sqlserver_jdbc_options(
-    config: SourceConfig,
-    secret: Secret | None,
-    obj: SourceObject | None = None,
-    *,
-    fetchsize: int | None = None,
-) -> JdbcOptions:
-    """JDBC options for a ``sqlserver`` source (Microsoft's JDBC driver).
-
-    Args:
-        config: the source (host, port, database, username; ``options.encrypt`` and
-            ``options.trust_server_certificate`` carry over).
-        secret: the resolved password.
-        obj: the table (quoted by the mssql dialect) or query to read, if any.
-        fetchsize: rows per round trip; default ``options.fetchsize`` or 10,000.
-    """
-    opts = config.options
-    if not config.host or not config.database:
-        raise ConfigError(f"source {config.name!r}: a JDBC read needs host and database")
-    check_url_fields(config.name, host=config.host, port=config.port or DEFAULT_PORT,
-                     database=config.database)
-    url = (
-        f"jdbc:sqlserver://{config.host}:{config.port or DEFAULT_PORT};"
-        f"databaseName={{{config.database}}};"
-        f"encrypt={str(bool(opts.get('encrypt', True))).lower()};"
-        f"trustServerCertificate={str(bool(opts.get('trust_server_certificate', False))).lower()}"
-    )
-    table: str | None = None
-    if obj is not None and obj.query is None and obj.table is not None:
-        dialect = mssql.dialect()  # type: ignore[no-untyped-call]
-        table = str(dialect.identifier_preparer.format_table(
-            sa.table(obj.table, schema=obj.schema)))
-    option_fetch = opts.get("fetchsize")
-    size = fetchsize or (option_fetch if isinstance(option_fetch, int) else 10_000)
-    return JdbcOptions(
-        url=url, driver=SQLSERVER_JDBC_DRIVER, user=config.username, password=secret,
-        fetchsize=size, table=table, query=obj.query if obj is not None else None,
-        dialect="mssql",
-    )

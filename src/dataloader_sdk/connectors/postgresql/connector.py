@@ -15,7 +15,7 @@ probes and interval text do not depend on the server's or the role's defaults.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
@@ -23,26 +23,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors import _pg_catalog as cat
-from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._pg_read import (
-    READ_PATHS,
-    AdbcSession,
-    ReadPath,
-    read_connectorx,
-)
-from dataloader_sdk.connectors._pg_types import PgType, Projection, arrow_type_for
-from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.jdbc import POSTGRES_DRIVER, property_problems
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.postgresql import catalog as cat
+from dataloader_sdk.connectors.postgresql.jdbc import postgres_jdbc_options
+from dataloader_sdk.connectors.postgresql.options import PostgresOptions
+from dataloader_sdk.connectors.postgresql.read import AdbcSession, stream_connectorx
+from dataloader_sdk.connectors.postgresql.types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
-    SqlConnector,
-    batch_rows_option,
+    JdbcSqlConnector,
     classify_message,
     typed_cursor_value,
 )
-from dataloader_sdk.errors import FieldProblem, SourceError
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.model import (
     ChangeSignature,
     MaxOf,
@@ -64,9 +57,6 @@ __all__ = ["PostgresConnector", "PostgresConnectorFactory"]
 _T = TypeVar("_T")
 
 DEFAULT_PORT = 5432
-OPTIONS = ("sslmode", "connect_timeout", "application_name", "batch_rows", "read_path",
-           "jdbc_properties", "fetchsize")
-_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _SESSION = "-c TimeZone=UTC -c IntervalStyle=iso_8601"
 
 # SQLSTATE classes/codes that a retry can fix. Everything else with a SQLSTATE (28xxx
@@ -77,39 +67,7 @@ _SESSION = "-c TimeZone=UTC -c IntervalStyle=iso_8601"
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
 
 
-class PostgresConnectorFactory:
-    """Validates ``postgresql`` source configs and opens :class:`PostgresConnector`\\ s."""
-
-    needs_secret = True
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` for PostgreSQL (all at once)."""
-        out = [*required_fields(config, ("host", "database", "username"), "postgresql"),
-               *unknown_options(config, OPTIONS),
-               *positive_ints(config, ("connect_timeout", "batch_rows", "fetchsize"))]
-        opts = config.options
-        if "sslmode" in opts and opts["sslmode"] not in _SSLMODES:
-            out.append(FieldProblem("options.sslmode", f"must be one of {', '.join(_SSLMODES)}"))
-        if "application_name" in opts and not isinstance(opts["application_name"], str):
-            out.append(FieldProblem("options.application_name", "must be a string"))
-        if "read_path" in opts and opts["read_path"] not in READ_PATHS:
-            out.append(
-                FieldProblem("options.read_path", f"must be one of {', '.join(READ_PATHS)}")
-            )
-        props = opts.get("jdbc_properties", {})  # Spark JDBC reads: allowlisted only
-        if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
-            out.append(FieldProblem("options.jdbc_properties", "must be an object of strings"))
-        else:
-            out.extend(property_problems(POSTGRES_DRIVER, props, "options.jdbc_properties"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> PostgresConnector:
-        """Open a connector; the psycopg session is opened on first use."""
-        require_driver("postgresql")
-        return PostgresConnector(config, secret)
-
-
-class PostgresConnector(SqlConnector):
+class PostgresConnector(JdbcSqlConnector):
     """A PostgreSQL source. Not shared between threads.
 
     It keeps its sessions (psycopg for metadata and probes, ADBC for reads) until
@@ -121,34 +79,36 @@ class PostgresConnector(SqlConnector):
     Args:
         config: a validated ``postgresql`` source config.
         secret: the password, or ``None`` for trust/peer/certificate authentication.
+        options: the parsed options (parsed from ``config`` when not given).
     """
 
     dialect = pg_dialect.psycopg.dialect()  # type: ignore[no-untyped-call]
+    jdbc = postgres_jdbc_options
 
-    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: PostgresOptions | None = None) -> None:
         super().__init__(config, secret)
+        self.options = options or PostgresOptions.parse(config)
         self._conn: psycopg.Connection[Any] | None = None
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
         self._projections: dict[SourceColumn, Projection] = {}
-        path = config.options.get("read_path", "adbc")
-        self.read_path: ReadPath = "connectorx" if path == "connectorx" else "adbc"
+        self.read_path = self.options.read_path
         self._adbc = AdbcSession(self._conninfo)
 
     # -- connection ------------------------------------------------------------------
 
     def _conninfo_kwargs(self) -> dict[str, Any]:
-        opts = self.config.options
+        opts = self.options
         kwargs: dict[str, Any] = {
             "host": self.config.host,
             "port": self.config.port or DEFAULT_PORT,
             "dbname": self.config.database,
             "user": self.config.username,
             "options": _SESSION,
-            "application_name": opts.get("application_name", "dataloader-sdk"),
-            "connect_timeout": opts.get("connect_timeout", 30),
+            "application_name": opts.application_name,
+            "connect_timeout": opts.connect_timeout,
         }
-        if "sslmode" in opts:
-            kwargs["sslmode"] = opts["sslmode"]
+        if opts.sslmode is not None:
+            kwargs["sslmode"] = opts.sslmode
         if self.secret is not None:
             kwargs["password"] = self.secret.reveal()
         return kwargs
@@ -201,7 +161,7 @@ class PostgresConnector(SqlConnector):
         """
         from psycopg.pq import TransactionStatus
 
-        self._columns.clear()
+        super().reset()
         self._projections.clear()
         if self._adbc.busy:
             return False
@@ -253,11 +213,8 @@ class PostgresConnector(SqlConnector):
         except psycopg.Error as exc:
             raise self.classify_error(exc, action=action, obj=obj, hint=hint) from None
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> list[SourceColumn]:
         """Columns with their declared Arrow types (see docs/connectors/postgresql.md)."""
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         described = self._table_columns(obj) if obj.query is None else None
         if described is None:
             raw = (self._raw_query_columns(obj) if obj.query is not None
@@ -271,9 +228,7 @@ class PostgresConnector(SqlConnector):
             column = SourceColumn(name, text, arrow, nullable)
             self._projections[column] = projection
             out.append(column)
-        result = tuple(out)
-        self._columns[obj] = result
-        return result
+        return out
 
     def _regclass(self, obj: SourceObject) -> int:
         if obj.schema is None:
@@ -405,18 +360,26 @@ class PostgresConnector(SqlConnector):
             raise self.classify_error(exc, action="preparing the read of",
                                       obj=select.source) from None
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
-        sql = self.render(select, columns)
-        # options.batch_rows applies when the caller did not ask for a size itself.
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
-
-        def on_error(exc: BaseException) -> SourceError:
-            return self.classify_error(exc, action="reading", obj=select.source)
-
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """ADBC's (or connectorx's) errors and OSError (a connection lost mid-stream)."""
         if self.read_path == "connectorx":
-            return read_connectorx(self._uri(), sql, schema, rows, on_error)
-        return self._adbc.read(sql, schema, rows, on_error)
+            return (RuntimeError, ImportError, OSError)
+        import adbc_driver_manager
 
+        return (adbc_driver_manager.Error, OSError)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[pa.RecordBatch]:
+        sql = self.render(select, columns)
+        if self.read_path == "connectorx":
+            return stream_connectorx(self._uri(), sql, batch_rows)
+        return self._adbc.stream(sql)
+
+
+class PostgresConnectorFactory(SqlConnectorFactory[PostgresOptions, PostgresConnector]):
+    """Validates ``postgresql`` source configs and opens :class:`PostgresConnector`\\ s."""
+
+    summary = "PostgreSQL: catalogs and probes through psycopg, bulk reads through ADBC COPY"
+    options = PostgresOptions
+    connector = PostgresConnector
+    driver_of = "postgresql"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -42,6 +42,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+
+from dataloader_sdk.connectors.values import datetime_text
 
 __all__ = [
     "OracleType",
@@ -222,10 +224,7 @@ def param_value(value: Any) -> Any:
     if isinstance(value, bool):
         return 1 if value else 0  # no SQL BOOLEAN before 23ai; compare with NUMBER(1)
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-            return utc.isoformat(" ", "microseconds") + " +00:00"
-        return value.isoformat(" ", "microseconds")
+        return datetime_text(value)
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -10,7 +10,7 @@ Two bulk read paths, both yielding batches of exactly the declared schema:
 * ``arrow_odbc`` (default): arrow-odbc binds column buffers of the declared Arrow types
   and fills them with block cursors: no Python object per value.
 * ``pyodbc``: ``fetchmany`` rows, converted column by column with the explicit
-  converters of :mod:`dataloader_sdk.connectors._sa_types`. Slower; for drivers or values
+  converters of :mod:`dataloader_sdk.connectors.values`. Slower; for drivers or values
   arrow-odbc cannot bind (e.g. text longer than ``max_text_size``).
 
 Parameters always travel as text and the compiled SQL casts them explicitly
@@ -24,32 +24,29 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 import pyarrow as pa
 
-from dataloader_sdk.connectors._sa_types import to_arrow
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message
+from dataloader_sdk.connectors.values import datetime_text
 
 __all__ = [
     "READ_PATHS",
     "OdbcSession",
     "ReadPath",
-    "conform",
     "connection_string",
     "odbc_error_kind",
     "param_text",
-    "read_arrow_odbc",
-    "read_pyodbc",
     "sqlstate_of",
+    "stream_arrow_odbc",
+    "stream_pyodbc",
 ]
 
 ReadPath = Literal["arrow_odbc", "pyodbc"]
 READ_PATHS: tuple[ReadPath, ...] = ("arrow_odbc", "pyodbc")
-
-OnError = Callable[[BaseException], BaseException]
 
 # SQLSTATEs a retry can fix: 08 connection exceptions, HYT00/HYT01 timeouts, 40001
 # deadlock victim / serialization failure, 40003 statement completion unknown.
@@ -113,29 +110,10 @@ def param_text(value: Any) -> str | None:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-            return utc.isoformat(" ", "microseconds") + " +00:00"
-        return value.isoformat(" ", "microseconds")
+        return datetime_text(value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch`` with exactly ``schema`` (names by position).
-
-    Timestamps are truncated to the declared unit (``datetime2(7)`` 100 ns ticks → µs, as
-    pyodbc does); every other cast is safe, so a value that does not fit fails the read.
-    """
-    arrays = []
-    for i, target in enumerate(schema):
-        arr = batch.column(i)
-        if arr.type != target.type:
-            unsafe = pa.types.is_timestamp(arr.type) and pa.types.is_timestamp(target.type)
-            arr = arr.cast(target.type, safe=not unsafe)
-        arrays.append(arr)
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def transport_type(t: pa.DataType) -> pa.DataType:
@@ -143,12 +121,6 @@ def transport_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_timestamp(t) and t.tz is not None:
         return pa.timestamp(t.unit)
     return t
-
-
-def sliced(batch: pa.RecordBatch, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """``batch`` cut into zero-copy slices of at most ``batch_rows`` rows."""
-    for offset in range(0, batch.num_rows, batch_rows):
-        yield batch.slice(offset, batch_rows)
 
 
 @dataclass
@@ -203,59 +175,44 @@ class OdbcSession:
             self._conn = None
 
 
-def read_arrow_odbc(
+def stream_arrow_odbc(
     conn_str: str,
     sql: str,
     params: Sequence[str | None],
     schema: pa.Schema,
     batch_rows: int,
-    on_error: OnError,
     *,
     max_text_size: int,
     max_binary_size: int,
     login_timeout: int,
     max_bytes_per_batch: int = 128 << 20,
-) -> pa.RecordBatchReader:
-    """Stream ``sql`` through arrow-odbc with buffers of the declared types.
+) -> Iterator[pa.RecordBatch]:
+    """Start ``sql`` through arrow-odbc with buffers of the declared types.
 
     ``max_text_size``/``max_binary_size`` bound the transit buffer of unbounded columns
     (``nvarchar(max)``, ``varbinary(max)``); with ``max_bytes_per_batch`` they bound memory.
+    Raises ``arrow_odbc.Error`` as is (the connector classifies it).
     """
     import arrow_odbc  # type: ignore[import-untyped,unused-ignore]
 
     requested = pa.schema([pa.field(f.name, transport_type(f.type), True) for f in schema])
-    try:
-        raw = arrow_odbc.read_arrow_batches_from_odbc(
-            sql, conn_str, batch_size=batch_rows, parameters=list(params),
-            max_text_size=max_text_size, max_binary_size=max_binary_size,
-            max_bytes_per_batch=max_bytes_per_batch, login_timeout_sec=login_timeout,
-            schema=requested, fetch_concurrently=False,
-        )
-    except arrow_odbc.Error as exc:
-        raise on_error(exc) from None
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            for batch in raw:
-                yield from sliced(conform(batch, schema), batch_rows)
-        except (arrow_odbc.Error, pa.ArrowException) as exc:
-            raise on_error(exc) from None
-
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    raw = arrow_odbc.read_arrow_batches_from_odbc(
+        sql, conn_str, batch_size=batch_rows, parameters=list(params),
+        max_text_size=max_text_size, max_binary_size=max_binary_size,
+        max_bytes_per_batch=max_bytes_per_batch, login_timeout_sec=login_timeout,
+        schema=requested, fetch_concurrently=False,
+    )
+    return iter(raw)
 
 
-def read_pyodbc(
-    session: OdbcSession,
-    sql: str,
-    params: Sequence[str | None],
-    schema: pa.Schema,
-    batch_rows: int,
-    on_error: OnError,
-) -> pa.RecordBatchReader:
-    """Stream ``sql`` with pyodbc ``fetchmany`` on a dedicated connection.
+def stream_pyodbc(
+    session: OdbcSession, sql: str, params: Sequence[str | None], batch_rows: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Start ``sql`` on a dedicated pyodbc connection and return chunks of rows.
 
-    The connection is the reader's own (closed when the reader ends), so a reader drained
-    on another thread never shares the metadata session.
+    The connection is the stream's own (closed when the stream ends or is closed), so a
+    reader drained on another thread never shares the metadata session. Raises
+    ``pyodbc.Error`` as is.
     """
     import pyodbc  # type: ignore[import-not-found,unused-ignore]
 
@@ -263,22 +220,18 @@ def read_pyodbc(
     try:
         cur = conn.cursor()
         cur.execute(sql, *params)
-    except pyodbc.Error as exc:
+    except pyodbc.Error:
         conn.close()
-        raise on_error(exc) from None
+        raise
 
-    def batches() -> Iterator[pa.RecordBatch]:
+    def chunks() -> Iterator[list[tuple[Any, ...]]]:
         try:
             while rows := cur.fetchmany(batch_rows):
-                cols = list(zip(*rows, strict=True))
-                arrays = [to_arrow(col, f.type) for col, f in zip(cols, schema, strict=True)]
-                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
-        except (pyodbc.Error, pa.ArrowException, TypeError, ValueError) as exc:
-            raise on_error(exc) from None
+                yield [tuple(r) for r in rows]
         finally:
             with contextlib.suppress(Exception):
                 cur.close()
             with contextlib.suppress(Exception):
                 conn.close()
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    return chunks()

@@ -7,7 +7,7 @@ control database never holds one.
 
 Reads stream with ``stream_results``/``yield_per`` (a server-side cursor where the dialect
 has one) and build Arrow batches column by column with the explicit type map in
-:mod:`dataloader_sdk.connectors._sa_types`. Used for SQLite in the demo; tested on a
+:mod:`dataloader_sdk.connectors.values`. Used for SQLite in the demo; tested on a
 real MariaDB with pymysql, where the session time zone is pinned to UTC (so TIMESTAMP
 columns read as instants) and an abandoned server-side read closes its connection.
 """
@@ -24,24 +24,20 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from dataloader_sdk.connectors import _sqlite_cursor as sqlite_cursor
-from dataloader_sdk.connectors._sa_types import (
-    MYSQL_DIALECTS,
-    arrow_type_for,
-    to_arrow,
-    to_python,
-)
-from dataloader_sdk.connectors._validate import unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
+from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
     SqlConnector,
-    batch_rows_option,
     classify_message,
     referenced_columns,
     typed_cursor_value,
 )
-from dataloader_sdk.errors import FieldProblem, SourceError, SourceTransientError
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.connectors.sqlalchemy_url import sqlite_cursor
+from dataloader_sdk.connectors.sqlalchemy_url.options import SqlAlchemyOptions
+from dataloader_sdk.connectors.sqlalchemy_url.types import MYSQL_DIALECTS, arrow_type_for
+from dataloader_sdk.connectors.values import to_python
+from dataloader_sdk.errors import SourceError, SourceTransientError
 from dataloader_sdk.model import (
     ChangeSignature,
     Coalesce,
@@ -64,21 +60,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlAlchemyConnector", "SqlAlchemyConnectorFactory"]
 
-OPTIONS = ("url", "drivername", "batch_rows")
-
 # MySQL/MariaDB client error numbers (pymysql/mysqlclient put them in args[0]).
 _MYSQL_TRANSIENT = {1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055}
-
-
-def _url(config: SourceConfig) -> sa.URL:
-    """The configured URL without a password (raises ArgumentError/ValueError if invalid)."""
-    raw = config.options.get("url")
-    if isinstance(raw, str) and raw:
-        return sa.engine.make_url(raw)
-    return sa.URL.create(
-        str(config.options["drivername"]), username=config.username, host=config.host,
-        port=config.port, database=config.database,
-    )
 
 
 class _UtcDateTime(sa.types.TypeDecorator[Any]):
@@ -107,58 +90,14 @@ def _set_utc_session(dbapi_conn: Any, record: Any) -> None:
         cursor.close()
 
 
-class SqlAlchemyConnectorFactory:
-    """Validates ``sqlalchemy`` source configs and opens :class:`SqlAlchemyConnector`\\ s."""
-
-    #: SQLite needs no secret; a server database gets its password from ``secret``.
-    needs_secret = False
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` (all at once); never echoes a password."""
-        out = unknown_options(config, OPTIONS)
-        opts = config.options
-        url, driver = opts.get("url"), opts.get("drivername")
-        if url is not None and not isinstance(url, str):
-            out.append(FieldProblem("options.url", "must be a string"))
-        elif driver is not None and not isinstance(driver, str):
-            out.append(FieldProblem("options.drivername", "must be a string"))
-        elif not url and not (driver and config.database):
-            out.append(FieldProblem(
-                "options.url",
-                "is required (e.g. 'sqlite:///data/app.db'), or set options.drivername and "
-                "database",
-            ))
-        else:
-            try:
-                parsed = _url(config)
-            except (sa.exc.ArgumentError, ValueError) as exc:
-                out.append(
-                    FieldProblem("options.url", f"is not a SQLAlchemy URL: {redact(str(exc))}")
-                )
-            else:
-                if parsed.password is not None:
-                    out.append(FieldProblem(
-                        "options.url",
-                        f"must not contain a password ({parsed.render_as_string()}); store it "
-                        "in a secret and set the source's secret reference (e.g. env:DB_PW)",
-                    ))
-        value = opts.get("batch_rows")
-        if "batch_rows" in opts and (isinstance(value, bool) or not isinstance(value, int)
-                                     or value <= 0):
-            out.append(FieldProblem("options.batch_rows", "must be a positive integer"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SqlAlchemyConnector:
-        """Create the engine (no connection is made until first use)."""
-        return SqlAlchemyConnector(config, secret)
-
-
 class SqlAlchemyConnector(SqlConnector):
     """A source reached through a SQLAlchemy engine. Not shared between threads."""
 
-    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: SqlAlchemyOptions | None = None) -> None:
         super().__init__(config, secret)
-        url = _url(config)
+        self.options = options or SqlAlchemyOptions.parse(config)
+        url = self.options.url
         if secret is not None:
             url = url.set(password=secret.reveal())
         connect_args: dict[str, Any] = {}
@@ -186,7 +125,6 @@ class SqlAlchemyConnector(SqlConnector):
         self._conn: sa.Connection | None = None
         #: The result of a read not yet drained (a server-side cursor on MySQL/MariaDB).
         self._streaming: sa.CursorResult[Any] | None = None
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
 
     @property
     def conn(self) -> sa.Connection:
@@ -266,7 +204,7 @@ class SqlAlchemyConnector(SqlConnector):
             return _UtcDateTime()
         return super().bind_type(value)
 
-    # -- cursor comparisons (SQLite: see _sqlite_cursor) ---------------------------------
+    # -- cursor comparisons (SQLite: see sqlite_cursor) ----------------------------------
 
     def _kind(self, names: Sequence[str], value: object = None) -> sqlite_cursor.CursorKind | None:
         if self.dialect.name != "sqlite" or not names:
@@ -308,11 +246,8 @@ class SqlAlchemyConnector(SqlConnector):
 
     # -- metadata ----------------------------------------------------------------------
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
         """Reflected columns (tables) or result columns (queries, typed as text)."""
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         name = self.dialect.name
         try:
             if obj.query is not None:
@@ -335,7 +270,6 @@ class SqlAlchemyConnector(SqlConnector):
                 )
         except sa.exc.DBAPIError as exc:
             raise self.classify_error(exc, action="reading columns of", obj=obj) from None
-        self._columns[obj] = out
         return out
 
     def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
@@ -369,32 +303,31 @@ class SqlAlchemyConnector(SqlConnector):
 
     # -- read --------------------------------------------------------------------------
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """SQLAlchemy's wrapper of every DBAPI error."""
+        return (sa.exc.DBAPIError,)
+
+    def read_error(self, exc: BaseException, obj: SourceObject) -> SourceError:
+        """As the base; a value that does not fit its declared type says so."""
+        if isinstance(exc, TypeError | ValueError | ArithmeticError | pa.ArrowException):
+            return self.classify_error(exc, action="converting rows of", obj=obj, hint=(
+                "a value does not fit the column's declared type; see "
+                "docs/connectors/sqlalchemy.md"))
+        return super().read_error(exc, obj)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[Sequence[Sequence[Any]]]:
+        """Rows of a server-side cursor (``stream_results``), ``batch_rows`` at a time."""
         stmt = self.build_select(select, columns)
-        try:
-            result = self.conn.execute(
-                stmt, execution_options={"stream_results": True, "yield_per": rows}
-            )
-        except sa.exc.DBAPIError as exc:
-            raise self.classify_error(exc, action="reading", obj=select.source) from None
+        result = self.conn.execute(
+            stmt, execution_options={"stream_results": True, "yield_per": batch_rows})
         self._streaming = result
 
-        def batches() -> Any:
+        def chunks() -> Iterator[Sequence[Sequence[Any]]]:
             drained = False
             try:
-                for part in result.partitions(rows):
-                    yield _to_batch(part, schema)
+                yield from result.partitions(batch_rows)
                 drained = True
-            except sa.exc.DBAPIError as exc:
-                raise self.classify_error(exc, action="reading", obj=select.source) from None
-            except (TypeError, ValueError, pa.ArrowException) as exc:
-                raise self.classify_error(exc, action="converting rows of", obj=select.source,
-                                          hint="a value does not fit the column's declared "
-                                          "type; see docs/connectors/sqlalchemy.md") from None
             finally:
                 # A reader abandoned mid-way (failed write, error, gc) drops its connection;
                 # close() may have done so already.
@@ -408,7 +341,7 @@ class SqlAlchemyConnector(SqlConnector):
                     with contextlib.suppress(sa.exc.DBAPIError):
                         result.close()
 
-        return pa.RecordBatchReader.from_batches(schema, batches())
+        return chunks()
 
 
 def _forget_unbuffered(result: sa.CursorResult[Any]) -> None:
@@ -427,13 +360,6 @@ def _forget_unbuffered(result: sa.CursorResult[Any]) -> None:
         cursor.connection = None
 
 
-def _to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    return pa.RecordBatch.from_arrays(
-        [to_arrow(col, f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
-    )
-
-
 def _require_sqlite_file(source: str, database: str | None) -> None:
     """Refuse a SQLite source file that is not there: sqlite3 would create an empty one,
     and the load would then fail on a "missing table" far from the cause."""
@@ -448,3 +374,13 @@ def _require_sqlite_file(source: str, database: str | None) -> None:
             "away it is read again once it is back (the run is retried), otherwise fix the "
             "source's url option. Nothing was created."
         )
+
+
+class SqlAlchemyConnectorFactory(SqlConnectorFactory[SqlAlchemyOptions, SqlAlchemyConnector]):
+    """Validates ``sqlalchemy`` source configs and opens :class:`SqlAlchemyConnector`\\ s."""
+
+    #: SQLite needs no secret; a server database gets its password from ``secret``.
+    needs_secret = False
+    summary = "any database with a SQLAlchemy dialect (SQLite, MySQL, MariaDB, ...)"
+    options = SqlAlchemyOptions
+    connector = SqlAlchemyConnector

@@ -1,9 +1,13 @@
-"""SQLAlchemy column type → Arrow type, and DBAPI value → Arrow value conversion.
+"""Python values from drivers, as Arrow arrays and as probe answers (public helpers).
 
-The table is in docs/connectors/sqlalchemy.md. The generic connector reads raw DBAPI
-values (no SQLAlchemy result processing, which would e.g. round SQLite decimals through
-float with a warning) and converts them here, per declared Arrow type, so the rules are
-explicit and identical for every dialect.
+A connector whose driver hands rows of Python values (DBAPI cursors, ODBC, ...) turns a
+column of them into an Arrow array of the declared type with :func:`to_arrow`, and a
+``MAX``/``MIN`` probe answer into the watermark value with :func:`to_python`. The rules
+are explicit and identical for every database: exact decimals (floats through ``repr``),
+integers that refuse fractions, timestamps in any representation a loosely typed source
+holds (ISO text, Julian days, unix time; see :func:`loose_timestamp`), naive values in a
+zoned column taken as UTC. A value that does not fit raises ``ValueError`` with a capped
+preview of the value (source data never reaches a log whole).
 """
 
 from __future__ import annotations
@@ -15,77 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 
 __all__ = [
-    "MYSQL_DIALECTS",
-    "arrow_type_for",
+    "datetime_text",
     "looks_ordered_as_text",
     "loose_date",
     "loose_timestamp",
     "to_arrow",
     "to_python",
 ]
-
-MAX_DECIMAL_PRECISION = 38
-
-#: Dialect names of MySQL and MariaDB (``mariadb+pymysql://`` URLs report ``mariadb``).
-MYSQL_DIALECTS = ("mysql", "mariadb")
-
-
-def _integer_type(t: sa.types.TypeEngine[Any], dialect_name: str) -> pa.DataType:
-    unsigned = bool(getattr(t, "unsigned", False))
-    name = type(t).__name__.upper()
-    if dialect_name == "sqlite":
-        # SQLite stores every INTEGER as a 64-bit value whatever the declared name says.
-        return pa.int64()
-    if name == "TINYINT" and getattr(t, "display_width", None) == 1 \
-            and dialect_name in MYSQL_DIALECTS:
-        # BOOL/BOOLEAN are aliases of TINYINT(1) and reflect as TINYINT; MySQL 8 keeps the
-        # display width for exactly this case. Read as bool like Connector/J and Spark do.
-        return pa.bool_()
-    if name == "TINYINT":
-        return pa.int16() if unsigned else pa.int8()
-    if isinstance(t, sa.SmallInteger):
-        return pa.int32() if unsigned else pa.int16()
-    if isinstance(t, sa.BigInteger):
-        return pa.decimal128(20, 0) if unsigned else pa.int64()
-    return pa.int64() if unsigned else pa.int32()
-
-
-def arrow_type_for(t: sa.types.TypeEngine[Any], dialect_name: str) -> pa.DataType:
-    """The declared Arrow type of a reflected SQLAlchemy column type.
-
-    Order matters: ``Boolean`` before ``Integer`` (MySQL's BOOL is TINYINT(1)), ``Float``
-    before ``Numeric`` (Float subclasses Numeric).
-    """
-    if isinstance(t, sa.Boolean):
-        return pa.bool_()
-    if isinstance(t, sa.Integer):
-        return _integer_type(t, dialect_name)
-    if isinstance(t, sa.Float):
-        # Always float64: widening float32 is exact, narrowing a DOUBLE would not be.
-        return pa.float64()
-    if isinstance(t, sa.Numeric):
-        p, s = t.precision, t.scale
-        if p is not None and p <= MAX_DECIMAL_PRECISION and s is not None and 0 <= s <= p:
-            return pa.decimal128(p, s)
-        # No declared scale (or more than 38 digits): exact decimal text.
-        return pa.string()
-    if isinstance(t, sa.DateTime):
-        # A MySQL TIMESTAMP is an instant (stored in UTC, shown in the session time zone,
-        # which the connector sets to UTC); DATETIME is a wall clock.
-        instant = t.timezone or (dialect_name in MYSQL_DIALECTS and isinstance(t, sa.TIMESTAMP))
-        return pa.timestamp("us", tz="UTC") if instant else pa.timestamp("us")
-    if isinstance(t, sa.Date):
-        return pa.date32()
-    if isinstance(t, sa.Time):
-        return pa.time64("us")
-    if isinstance(t, sa.LargeBinary | sa.types._Binary) or type(t).__name__ == "BIT":
-        # MySQL BIT(n) arrives as big-endian bytes, not text.
-        return pa.binary()
-    # String, Text, Enum, JSON, Uuid, Interval, NullType and anything unknown: text.
-    return pa.string()
 
 
 def _as_decimal(v: Any) -> Decimal:
@@ -296,3 +238,12 @@ def to_arrow(values: Sequence[Any], t: pa.DataType) -> pa.Array:
         from dataloader_sdk.secrets import value_preview
 
         raise ValueError(f"cannot build a {t} column: {value_preview(str(exc), 120)}") from None
+
+
+def datetime_text(value: datetime) -> str:
+    """A timestamp as exact text a server casts back: ``YYYY-MM-DD HH:MM:SS.ffffff``, in
+    UTC with an explicit ``+00:00`` offset when ``value`` is aware."""
+    if value.tzinfo is not None:
+        utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return utc.isoformat(" ", "microseconds") + " +00:00"
+    return value.isoformat(" ", "microseconds")

@@ -5,7 +5,7 @@
   ClickHouse *server-side* query parameter ``{p0:Type}`` whose type is chosen from the
   Python value, so values never enter the SQL text.
 * Metadata comes from ``system.columns`` / ``system.tables`` (``DESCRIBE TABLE (query)``
-  for a ``source_query``); the type map is in :mod:`._clickhouse_types`.
+  for a ``source_query``); the type map is in :mod:`.types`.
 * Reads stream ClickHouse's ``ArrowStream`` output (``query_arrow_stream``) block by
   block on a dedicated client, conformed to the declared schema and sliced to
   ``batch_rows``; probes run with ``aggregate_functions_null_for_empty=1`` so the max of an
@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,24 +25,25 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from dataloader_sdk.connectors._clickhouse_sql import (
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.clickhouse.jdbc import DEFAULT_PORTS, clickhouse_jdbc_options
+from dataloader_sdk.connectors.clickhouse.options import ClickHouseOptions
+from dataloader_sdk.connectors.clickhouse.sql import (
     ChParam,
     ClickHouseDialect,
     param_text,
     param_type,
 )
-from dataloader_sdk.connectors._clickhouse_types import (
+from dataloader_sdk.connectors.clickhouse.types import (
     Projection,
     UnsupportedTypeError,
     arrow_type_for,
     conform,
     parse_type,
 )
-from dataloader_sdk.connectors._drivers import require_driver
-from dataloader_sdk.connectors._validate import positive_ints, unknown_options
-from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.sql import ErrorKind, SqlConnector, batch_rows_option, classify_message
-from dataloader_sdk.errors import ConfigError, FieldProblem, SourcePermanentError
+from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
+from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.errors import SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     MaxOf,
@@ -55,22 +56,10 @@ from dataloader_sdk.model import (
 )
 
 if TYPE_CHECKING:
-    from dataloader_sdk.connectors.jdbc import JdbcOptions
     from dataloader_sdk.secrets import Secret
 
-__all__ = [
-    "ClickHouseConnector",
-    "ClickHouseConnectorFactory",
-    "ClickHouseDialect",
-    "clickhouse_jdbc_options",
-    "param_text",
-    "param_type",
-]
+__all__ = ["ClickHouseConnector", "ClickHouseConnectorFactory"]
 
-OPTIONS = ("secure", "connect_timeout", "send_receive_timeout", "batch_rows", "chdb_path",
-           "verify")
-DEFAULT_PORTS = {False: 8123, True: 8443}
-CLICKHOUSE_JDBC_DRIVER = "com.clickhouse.jdbc.ClickHouseDriver"
 
 # ClickHouse error codes a retry can fix: timeouts and network (159, 209, 210), server
 # busy (202, 203), memory pressure (241), too many parts / replicas (252, 285, 319),
@@ -84,45 +73,8 @@ _CODE_RE = re.compile(r"\bCode:\s*(\d+)")
 _PROBE_SETTINGS = {"aggregate_functions_null_for_empty": 1}
 
 
-# -- factory -------------------------------------------------------------------------------
 
-
-
-class ClickHouseConnectorFactory:
-    """Validates ``clickhouse`` source configs and opens :class:`ClickHouseConnector`\\ s."""
-
-    #: The ``default`` user often has no password; a secret is passed when configured.
-    needs_secret = False
-
-    def validate(self, config: SourceConfig) -> list[FieldProblem]:
-        """Problems of ``config`` for ClickHouse (all at once)."""
-        out = [*unknown_options(config, OPTIONS),
-               *positive_ints(config, ("connect_timeout", "send_receive_timeout", "batch_rows"))]
-        opts = config.options
-        chdb = opts.get("chdb_path")
-        if "chdb_path" in opts and (not isinstance(chdb, str) or not chdb):
-            out.append(FieldProblem("options.chdb_path", "must be a directory path or ':memory:'"))
-        if chdb is None and not (isinstance(config.host, str) and config.host):
-            out.append(FieldProblem(
-                "host", "is required for db_type 'clickhouse' (or set options.chdb_path to "
-                "use the embedded chDB engine)"))
-        for key in ("secure", "verify"):
-            if key in opts and not isinstance(opts[key], bool):
-                out.append(FieldProblem(f"options.{key}", "must be true or false"))
-        if config.database is not None and not config.database:
-            out.append(FieldProblem("database", "must not be empty (omit it for 'default')"))
-        return out
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> ClickHouseConnector:
-        """Open a connector; the client connects on first use."""
-        require_driver("clickhouse")
-        return ClickHouseConnector(config, secret)
-
-
-# -- connector ---------------------------------------------------------------------------
-
-
-class ClickHouseConnector(SqlConnector):
+class ClickHouseConnector(JdbcSqlConnector):
     """A ClickHouse source. Not shared between threads.
 
     Args:
@@ -131,11 +83,13 @@ class ClickHouseConnector(SqlConnector):
     """
 
     dialect = ClickHouseDialect()
+    jdbc = clickhouse_jdbc_options
 
-    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+    def __init__(self, config: SourceConfig, secret: Secret | None,
+                 options: ClickHouseOptions | None = None) -> None:
         super().__init__(config, secret)
+        self.options = options or ClickHouseOptions.parse(config)
         self._client: Any = None
-        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
         self._projections: dict[SourceColumn, Projection] = {}
 
     # -- connection --------------------------------------------------------------------
@@ -144,22 +98,20 @@ class ClickHouseConnector(SqlConnector):
         import clickhouse_connect
         from clickhouse_connect.driver.exceptions import Error
 
-        opts = self.config.options
+        opts = self.options
         try:
-            chdb = opts.get("chdb_path")
-            if isinstance(chdb, str):
+            chdb = opts.chdb_path
+            if chdb is not None:
                 return clickhouse_connect.get_client(
                     interface="chdb", path=None if chdb == ":memory:" else chdb,
                     database=self.config.database)
-            secure = opts.get("secure") is True
             return clickhouse_connect.get_client(
-                host=self.config.host, port=self.config.port or DEFAULT_PORTS[secure],
+                host=self.config.host, port=self.config.port or DEFAULT_PORTS[opts.secure],
                 username=self.config.username or "default",
                 password=self.secret.reveal() if self.secret is not None else "",
-                database=self.config.database or "__default__", secure=secure,
-                verify=opts.get("verify", True),
-                connect_timeout=opts.get("connect_timeout", 10),
-                send_receive_timeout=opts.get("send_receive_timeout", 300),
+                database=self.config.database or "__default__", secure=opts.secure,
+                verify=opts.verify, connect_timeout=opts.connect_timeout,
+                send_receive_timeout=opts.send_receive_timeout,
                 # One session per client would forbid a probe while a read streams.
                 autogenerate_session_id=False,
             )
@@ -233,15 +185,12 @@ class ClickHouseConnector(SqlConnector):
 
     # -- metadata -----------------------------------------------------------------------
 
-    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+    def _describe(self, obj: SourceObject) -> list[SourceColumn]:
         """Columns with their declared Arrow types (see docs/connectors/clickhouse.md).
 
         Raises:
             SourcePermanentError: missing table, or a column type dataloader cannot load.
         """
-        cached = self._columns.get(obj)
-        if cached is not None:
-            return cached
         if obj.query is not None:
             raw = [(str(r[0]), str(r[1])) for r in self._query(
                 f"DESCRIBE TABLE ({obj.query})", {}, action="describing", obj=obj)]
@@ -258,9 +207,7 @@ class ClickHouseConnector(SqlConnector):
             column = SourceColumn(name, text, arrow, parsed.nullable)
             self._projections[column] = projection
             out.append(column)
-        result = tuple(out)
-        self._columns[obj] = result
-        return result
+        return out
 
     def _table_columns(self, obj: SourceObject) -> list[tuple[str, str]]:
         database = self._database(obj)
@@ -370,95 +317,47 @@ class ClickHouseConnector(SqlConnector):
             return sa.func.toJSONString(col)
         return col
 
-    def read(self, select: Select, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows."""
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """clickhouse-connect's errors and OSError (a connection lost mid-stream)."""
         from clickhouse_connect.driver.exceptions import Error
 
-        columns = self.restrict(select.source, self.columns(select.source), select.columns)
-        schema = pa.schema([pa.field(c.name, c.arrow_type, c.nullable) for c in columns])
+        return (Error, OSError)
+
+    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+        """``DateTime`` seconds as timestamps (see :func:`.types.conform`)."""
+        return conform(batch, schema)
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Arrow blocks of ``max_block_size`` rows on a client of the read's own."""
         compiled = self.compile(self.build_select(select, columns))
-        rows = batch_rows_option(self.config) if batch_rows == DEFAULT_BATCH_ROWS else batch_rows
         # A dedicated client: the stream holds its connection until drained.
         client = self._new_client()
         try:
             stream = client.query_arrow_stream(
                 compiled.sql, parameters=self._params(compiled.params) or None,
-                settings={"max_block_size": rows})
+                settings={"max_block_size": batch_rows})
             stream.__enter__()
-        except Error as exc:
-            client.close()
-            raise self.classify_error(exc, action="reading", obj=select.source) from None
         except BaseException:
             client.close()
             raise
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
-                for batch in stream:
-                    for offset in range(0, max(batch.num_rows, 1), rows):
-                        part = conform(batch.slice(offset, rows), schema)
-                        if part.num_rows:
-                            yield part
-            except (Error, pa.ArrowException, OSError) as exc:
-                raise self.classify_error(exc, action="reading", obj=select.source) from None
+                yield from stream
             finally:
                 stream.__exit__(None, None, None)
                 client.close()
 
-        return pa.RecordBatchReader.from_batches(schema, batches())
+        return batches()
 
 
-# -- Spark JDBC --------------------------------------------------------------------------
+class ClickHouseConnectorFactory(SqlConnectorFactory[ClickHouseOptions, ClickHouseConnector]):
+    """Validates ``clickhouse`` source configs and opens :class:`ClickHouseConnector`\\ s."""
 
-
-def clickhouse_jdbc_options(
-    config: SourceConfig,
-    secret: Secret | None,
-    obj: SourceObject | None = None,
-    *,
-    fetchsize: int | None = None,
-) -> JdbcOptions:
-    """JDBC options (ClickHouse JDBC driver over HTTP) for a ``clickhouse`` source.
-
-    Raises:
-        ValidationError: no host (an embedded chDB source cannot be read by Spark).
-    """
-    from dataloader_sdk.connectors.jdbc import JdbcOptions, check_url_fields
-    from dataloader_sdk.errors import ValidationError
-
-    if not config.host:
-        raise ValidationError(f"source {config.name!r} for a Spark JDBC read", [FieldProblem(
-            "host", "a JDBC read needs a ClickHouse server host (chDB is in-process only)")])
-    secure = config.options.get("secure") is True
-    port = config.port or DEFAULT_PORTS[secure]
-    check_url_fields(config.name, host=config.host, port=port, database=config.database)
-    table: str | None = None
-    query: str | None = None
-    if obj is not None:
-        if obj.query is not None:
-            query = obj.query
-        elif obj.table is not None:
-            table = str(ClickHouseDialect().identifier_preparer.format_table(
-                sa.table(obj.table, schema=obj.schema)))
-        else:
-            raise ConfigError(f"source {config.name!r}: name a source table or query")
-    _register_dialect()
-    return JdbcOptions(
-        url=f"jdbc:clickhouse://{config.host}:{port}/{config.database or 'default'}",
-        driver=CLICKHOUSE_JDBC_DRIVER,
-        user=config.username or "default",
-        password=secret,
-        fetchsize=fetchsize or 10_000,
-        table=table,
-        query=query,
-        properties={"ssl": "true"} if secure else {},
-        dialect="dataloader_clickhouse",
-    )
-
-
-def _register_dialect() -> None:
-    """Make :class:`ClickHouseDialect` loadable by name for the Spark engine's literals."""
-    from sqlalchemy.dialects import registry
-
-    registry.register("dataloader_clickhouse", "dataloader_sdk.connectors._clickhouse_sql",
-                      "ClickHouseDialect")
+    #: The ``default`` user often has no password; a secret is passed when configured.
+    needs_secret = False
+    summary = "ClickHouse over HTTP (clickhouse-connect) or embedded chDB, Arrow streams"
+    options = ClickHouseOptions
+    connector = ClickHouseConnector
+    driver_of = "clickhouse"

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["UnsupportedTypeError", "arrow_type_for", "conform"]
+from dataloader_sdk.connectors.arrow import conform as shared_conform
+
+__all__ = ["UnsupportedTypeError", "arrow_type_for", "conform", "time_as_text"]
 
 MAX_DECIMAL_PRECISION = 38
 #: The largest NUMBER(p,0) whose every value fits in int64.
@@ -65,23 +67,17 @@ def arrow_type_for(
         "source_query (e.g. TO_VARCHAR(col) or col::ARRAY)")
 
 
+def time_as_text(arr: pa.Array, target: pa.DataType) -> pa.Array:
+    """``TIME`` arrives as Arrow time; it is declared text ``HH:MM:SS.fffffffff``."""
+    if pa.types.is_string(target) and pa.types.is_time(arr.type):
+        return arr.cast(pa.time64("ns")).cast(pa.string())
+    return arr
+
+
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     """``batch`` with exactly ``schema``'s types.
 
     Casts are safe (they fail rather than round) except the documented truncation of
     nanosecond timestamps to microseconds.
     """
-    arrays = []
-    for i, target in enumerate(schema):
-        arr = batch.column(i)
-        if arr.type != target.type:
-            if pa.types.is_dictionary(arr.type):
-                arr = arr.dictionary_decode()
-            if pa.types.is_timestamp(target.type) and pa.types.is_timestamp(arr.type):
-                arr = arr.cast(target.type, safe=False)
-            elif pa.types.is_string(target.type) and pa.types.is_time(arr.type):
-                arr = arr.cast(pa.time64("ns")).cast(pa.string())
-            else:
-                arr = arr.cast(target.type, safe=True)
-        arrays.append(arr)
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return shared_conform(batch, schema, truncate_timestamps=True, adapt=time_as_text)

@@ -27,6 +27,8 @@ from typing import Literal
 
 import pyarrow as pa
 
+from dataloader_sdk.connectors.arrow import conform as shared_conform
+
 __all__ = [
     "ChType",
     "Projection",
@@ -34,6 +36,7 @@ __all__ = [
     "arrow_type_for",
     "conform",
     "parse_type",
+    "seconds_as_timestamp",
 ]
 
 Projection = Literal["native", "string", "json"]
@@ -178,20 +181,13 @@ def _decimal(name: str, args: list[str]) -> tuple[int, int]:
     return precision, int(args[1]) if len(args) > 1 else 0
 
 
+def seconds_as_timestamp(arr: pa.Array, target: pa.DataType) -> pa.Array:
+    """``DateTime`` arrives as ``uint32`` seconds since the epoch."""
+    if pa.types.is_timestamp(target) and pa.types.is_integer(arr.type):
+        return arr.cast(pa.int64()).cast(pa.timestamp("s")).cast(pa.timestamp("s", tz=target.tz))
+    return arr
+
+
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     """``batch`` with exactly ``schema``'s types; casts fail rather than round."""
-    arrays = []
-    for i, target in enumerate(schema):
-        arr = batch.column(i)
-        if arr.type != target.type:
-            if isinstance(arr.type, pa.ExtensionType):
-                arr = arr.storage
-            if pa.types.is_dictionary(arr.type):
-                arr = arr.dictionary_decode()
-            if pa.types.is_timestamp(target.type) and pa.types.is_integer(arr.type):
-                # DateTime arrives as uint32 seconds since the epoch.
-                arr = arr.cast(pa.int64()).cast(pa.timestamp("s")).cast(
-                    pa.timestamp("s", tz=target.type.tz))
-            arr = arr.cast(target.type, safe=True)
-        arrays.append(arr)
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return shared_conform(batch, schema, adapt=seconds_as_timestamp)

@@ -1,0 +1,165 @@
+"""Arrow-native bulk read streams for PostgreSQL (ADBC by default, connectorx on request).
+
+Both run one SQL statement whose values were rendered client-side (see
+``PostgresConnector.render``) because the fast paths cannot bind parameters without
+losing streaming: ADBC reads through ``COPY (query) TO STDOUT (FORMAT binary)`` only for
+queries without parameters (a bound query is executed with ``PQexecPrepared``, which
+buffers the whole result), and connectorx has no parameters at all.
+
+Both return the driver's batches as they come (numeric text, widened integers, field
+metadata): the connector template conforms them to the declared schema, slices them and
+classifies driver errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+__all__ = ["AdbcSession", "stream_connectorx"]
+
+
+class AdbcSession:
+    """One ADBC database and connection, kept across a connector's reads.
+
+    Creating an ``AdbcDatabase`` costs tens of milliseconds (the driver connects once to
+    load the server's type catalog) and a connection about twenty more: at thousands of
+    rows per table that was most of a small table's run. A session keeps both for the
+    life of its connector (a connector in a batch's :class:`~dataloader_sdk.connectors
+    .pool.SourcePool` lives for the batch), so each read only prepares one statement.
+
+    One read at a time, from one thread at a time (as the connector it belongs to). A kept
+    connection that turns out broken when a read starts (the server restarted, an
+    administrator ended the session, an idle timeout) is discarded and the statement is
+    run once more on a new connection: nothing was read yet, so the retry is invisible.
+    A failure after the stream started is the caller's (a SourceError; the run's retry
+    rules apply).
+
+    Args:
+        conninfo: returns the libpq connection string (it holds the password, so it is
+            asked for only when a database is created, and never stored or logged here).
+    """
+
+    def __init__(self, conninfo: Callable[[], str]) -> None:
+        self._conninfo = conninfo
+        self._db: Any = None
+        self._conn: Any = None
+        self._busy = False  # a reader holds the connection (its COPY is still open)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a reader from this session has not been read to its end (or closed)."""
+        return self._busy
+
+    def stream(self, sql: str, *, batch_bytes: int = 4 << 20) -> Iterator[pa.RecordBatch]:
+        """Start ``sql`` through ADBC's binary COPY reader and return its batches.
+
+        The statement starts before this returns; driver errors are raised as they are
+        (``adbc_driver_manager.Error``) for the caller to classify. Closing the iterator
+        before its end drops the connection (its COPY still owns it).
+
+        Args:
+            sql: the statement, values already rendered by psycopg.
+            batch_bytes: ADBC's batch-size hint; bounds memory per batch.
+        """
+        import adbc_driver_manager
+
+        if self._busy:
+            # The last reader was dropped before its end: its COPY still owns the
+            # connection, so the connection cannot run another statement.
+            self._drop_connection()
+        reused = self._conn is not None
+        try:
+            stmt, raw = self._start(sql, batch_bytes)
+        except adbc_driver_manager.Error:
+            self._drop_connection()
+            if not reused:
+                raise
+            try:  # a kept connection that went bad while idle: once more on a new one
+                stmt, raw = self._start(sql, batch_bytes)
+            except adbc_driver_manager.Error:
+                self._drop_connection()
+                raise
+        self._busy = True
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            clean = False
+            try:
+                yield from raw
+                clean = True
+            finally:
+                _close_all(raw, stmt)
+                self._busy = False
+                if not clean:  # stopped mid-stream: the connection's state is unknown
+                    self._drop_connection()
+
+        return batches()
+
+    def _start(self, sql: str, batch_bytes: int) -> tuple[Any, pa.RecordBatchReader]:
+        import adbc_driver_manager
+        import adbc_driver_postgresql
+
+        if self._db is None:
+            self._db = adbc_driver_postgresql.connect(self._conninfo())
+        if self._conn is None:
+            self._conn = adbc_driver_manager.AdbcConnection(self._db)
+        stmt: Any = adbc_driver_manager.AdbcStatement(self._conn)
+        try:
+            stmt.set_sql_query(sql)
+            stmt.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)})
+            handle, _ = stmt.execute_query()
+            return stmt, pa.RecordBatchReader.from_stream(handle)
+        except BaseException:
+            _close_all(stmt)
+            raise
+
+    def _drop_connection(self) -> None:
+        _close_all(self._conn)
+        self._conn = None
+        self._busy = False
+
+    def close(self) -> None:
+        """Close the connection and the database (idempotent)."""
+        self._drop_connection()
+        _close_all(self._db)
+        self._db = None
+
+
+def stream_connectorx(uri: str, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Start ``sql`` through connectorx's Arrow stream (an optional dependency).
+
+    connectorx widens ``int2``/``int4`` to ``int64`` and reports ``timestamptz`` as
+    ``+00:00``; conforming narrows and renames them back, failing rather than rounding.
+
+    Raises:
+        ImportError: connectorx is not installed (the message says what to install).
+        RuntimeError: connectorx's own failures, as it raises them.
+    """
+    try:
+        import connectorx
+    except ImportError as exc:
+        raise ImportError(
+            "read_path 'connectorx' needs the connectorx package; pip install it") from exc
+    raw: pa.RecordBatchReader = connectorx.read_sql(
+        uri, sql, return_type="arrow_stream", batch_size=batch_rows)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from raw
+        finally:
+            raw.close()
+
+    return batches()
+
+
+def _close_all(*resources: Any) -> None:
+    # Close in the order given (reader before statement before connection) and keep going:
+    # a failure to close one must not leak the others.
+    for res in resources:
+        if res is None:
+            continue
+        with contextlib.suppress(Exception):
+            res.close()

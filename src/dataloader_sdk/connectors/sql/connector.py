@@ -1,0 +1,218 @@
+"""The SQL connector template: the I/O skeleton every SQL connector shares.
+
+A connector for a SQL database subclasses :class:`SqlConnector` and states only what
+differs, as a sqlglot dialect does:
+
+* :attr:`~SelectCompiler.dialect`: the SQLAlchemy dialect selects compile for;
+* :meth:`SqlConnector._describe`: the columns of a table or query (the template caches
+  them per object until :meth:`SqlConnector.reset`);
+* :meth:`SqlConnector._stream`: start the compiled read and return an iterator of Arrow
+  batches or chunks of rows; it releases its cursor in its own ``finally``;
+* :attr:`SqlConnector.read_errors`: the driver's exception classes;
+* optionally :meth:`~SelectCompiler.project`, :meth:`~SelectCompiler.bind_type`,
+  :meth:`SqlConnector.conform_batch`, :meth:`SqlConnector.error_kind`.
+
+The template's :meth:`SqlConnector.read` restricts the columns, builds the schema,
+chooses the batch size, starts the stream (classifying a failure to start), conforms
+every batch to the declared schema, slices it and classifies failures mid-stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from sqlalchemy.engine import Dialect
+
+from dataloader_sdk.connectors.arrow import Chunk, conform, schema_of, stream_reader
+from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.checks import batch_rows_option
+from dataloader_sdk.connectors.jdbc import JdbcFlavor, JdbcOptions
+from dataloader_sdk.connectors.jdbc_render import (
+    bounds_query,
+    partition_bounds,
+    render_partition_predicates,
+    render_window,
+)
+from dataloader_sdk.connectors.sql.compile import SelectCompiler
+from dataloader_sdk.connectors.sql.errors import ErrorReporter
+from dataloader_sdk.connectors.values import to_arrow
+from dataloader_sdk.errors import ConfigError, SourceError
+from dataloader_sdk.model import ScalarValue, Select, SourceConfig, SourceObject
+from dataloader_sdk.secrets import Secret
+
+__all__ = ["JdbcSqlConnector", "SqlConnector"]
+
+
+class SqlConnector(SelectCompiler, ErrorReporter):
+    """Template steps and the read skeleton shared by SQL connectors.
+
+    Args:
+        config: the source connection (``name`` appears in every error message).
+        secret: the resolved password; only passed to the driver and to
+            :func:`~dataloader_sdk.secrets.redact`.
+    """
+
+    #: Whether timestamps finer than the declared unit are truncated (see
+    #: :func:`~dataloader_sdk.connectors.arrow.conform`); otherwise they fail the read.
+    truncate_timestamps: bool = False
+    #: The database's JDBC differences (URL, driver, dialect); ``None`` when Spark cannot
+    #: read it. Set it on a :class:`JdbcSqlConnector`, which adds ``jdbc_options``.
+    jdbc: ClassVar[JdbcFlavor | None] = None
+
+    def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
+        self.config = config
+        self.secret = secret
+        self._columns: dict[SourceObject, tuple[SourceColumn, ...]] = {}
+        #: The streams of readers not yet drained (see :meth:`close_streams`).
+        self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    # -- reuse within a batch -------------------------------------------------------
+
+    def reset(self) -> bool:
+        """Opt in to reuse within a batch (see :class:`~dataloader_sdk.connectors.pool
+        .SourcePool`): forget per-table state and return ``True`` when the connection may
+        serve another table of the batch. The default forgets the column cache and
+        declines, so the connector is closed after its table, as without a pool.
+        """
+        self._columns.clear()
+        return False
+
+    # -- metadata --------------------------------------------------------------------
+
+    def columns(self, obj: SourceObject) -> tuple[SourceColumn, ...]:
+        """The columns of ``obj`` with their Arrow types, described once per object."""
+        cached = self._columns.get(obj)
+        if cached is None:
+            cached = self._columns[obj] = tuple(self._describe(obj))
+        return cached
+
+    def _describe(self, obj: SourceObject) -> Sequence[SourceColumn]:
+        """The columns of a table or query (hook; called once per object).
+
+        Raises:
+            SourcePermanentError: the table does not exist (see
+                :meth:`~ErrorReporter.missing_table_error`) or a type has no mapping.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement _describe")
+
+    # -- Spark JDBC (see JdbcCapable) ---------------------------------------------------
+
+    def jdbc_dialect(self) -> Dialect:
+        """The dialect of :attr:`jdbc` (literal rendering needs no driver)."""
+        if self.jdbc is None:
+            raise ConfigError(f"source {self.config.name!r}: db_type "
+                              f"{self.config.db_type!r} cannot be read through Spark JDBC")
+        return self.jdbc.dialect()
+
+    def jdbc_window(self, select: Select, partition_column: str | None) -> str:
+        """The window Spark reads, values as literals (see :func:`.jdbc_render
+        .render_window`)."""
+        return render_window(self.jdbc_dialect(), select, partition_column,
+                             source=self.config.name)
+
+    def jdbc_bounds_query(self, window: str, partition_column: str) -> str:
+        """``SELECT min(col), max(col)`` over ``window`` (see :func:`.jdbc_render
+        .bounds_query`)."""
+        return bounds_query(self.jdbc_dialect(), window, partition_column)
+
+    def jdbc_partition_predicates(self, column: str, lower: ScalarValue | None,
+                                  upper: ScalarValue | None, partitions: int) -> list[str]:
+        """``partitions`` disjoint ranges of ``[lower, upper]`` plus ``IS NULL``."""
+        bounds = (partition_bounds(lower, upper, partitions)
+                  if lower is not None and upper is not None else [])
+        return render_partition_predicates(self.jdbc_dialect(), column, bounds)
+
+    # -- read ------------------------------------------------------------------------
+
+    def read_errors(self) -> tuple[type[BaseException], ...]:
+        """The driver exceptions a read may raise; imported lazily (hook)."""
+        return ()
+
+    def default_batch_rows(self) -> int:
+        """Rows per batch when the caller asks for no size: ``options.batch_rows`` or the
+        default."""
+        return batch_rows_option(self.config)
+
+    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+        """One driver batch with exactly ``schema`` (override for a database's own casts)."""
+        return conform(batch, schema, truncate_timestamps=self.truncate_timestamps)
+
+    def to_arrow(self, values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
+        """A column of row values as an Arrow array (for streams that yield rows)."""
+        return to_arrow(values, arrow_type)
+
+    def read_error(self, exc: BaseException, obj: SourceObject) -> SourceError:
+        """The SourceError for a failure to start or continue a read."""
+        if isinstance(exc, SourceError):
+            return exc
+        return self.classify_error(exc, action="reading", obj=obj)
+
+    def close_streams(self) -> None:
+        """Close the streams of readers that were not drained (call it first in ``close``).
+
+        A reader the runner abandons (a failed write, an error, a cancelled run) is
+        released when Python collects it, which may be after the connection is gone; its
+        stream's ``finally`` then fails far from its cause. Closing them here, while the
+        connection is still open, runs each ``finally`` in order. Idempotent.
+        """
+        for stream in list(self._streams):
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        self._streams = weakref.WeakSet()
+
+    def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
+                batch_rows: int) -> Iterator[Chunk]:
+        """Start the read of ``select`` and return its chunks (hook).
+
+        Runs the statement before returning (so a bad query fails in :meth:`read`, on the
+        caller's stack) and returns an iterator, usually a generator whose ``finally``
+        releases the cursor or connection: the template closes it when the reader is
+        drained, fails or is abandoned. Chunks are Arrow batches in the driver's types
+        (conformed by :meth:`conform_batch`) or sequences of row tuples (converted by
+        :meth:`to_arrow`); their size is a hint, the template slices to ``batch_rows``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement _stream")
+
+    def read(self, select: Select, *, batch_rows: int | None = None) -> pa.RecordBatchReader:
+        """Stream ``select`` as Arrow batches of at most ``batch_rows`` rows.
+
+        ``batch_rows=None`` takes ``options.batch_rows`` of the source, or the default.
+        """
+        obj = select.source
+        columns = self.restrict(obj, self.columns(obj), select.columns)
+        schema = schema_of(columns)
+        rows = self.default_batch_rows() if batch_rows is None else batch_rows
+        catch = self.read_errors()
+        try:
+            chunks = self._stream(select, columns, schema, rows)
+        except catch as exc:
+            raise self.read_error(exc, obj) from None
+        with contextlib.suppress(TypeError):  # an iterator without weak references
+            self._streams.add(chunks)
+        return stream_reader(
+            schema, chunks, batch_rows=rows, catch=catch,
+            on_error=lambda exc: self.read_error(exc, obj),
+            to_batch=lambda batch: self.conform_batch(batch, schema), convert=self.to_arrow)
+
+
+class JdbcSqlConnector(SqlConnector):
+    """A :class:`SqlConnector` whose database Spark's JDBC source reads.
+
+    It is :class:`~dataloader_sdk.connectors.base.JdbcCapable`: a subclass sets
+    :attr:`~SqlConnector.jdbc` to its database's
+    :class:`~dataloader_sdk.connectors.jdbc.JdbcFlavor` and states nothing else.
+    """
+
+    def jdbc_options(self, obj: SourceObject | None = None, *,
+                     fetchsize: int | None = None) -> JdbcOptions:
+        """Spark JDBC options for this source (see :class:`~dataloader_sdk.connectors
+        .jdbc.JdbcFlavor`)."""
+        if self.jdbc is None:
+            raise ConfigError(f"source {self.config.name!r}: {type(self).__name__} sets no "
+                              "jdbc flavor")
+        return self.jdbc(self.config, self.secret, obj, fetchsize=fetchsize)

@@ -1,0 +1,67 @@
+"""The ``sqlserver`` connector's options, checked and parsed once per source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dataloader_sdk.connectors.checks import (
+    bool_options,
+    choice_option,
+    positive_ints,
+    required_fields,
+    unknown_options,
+)
+from dataloader_sdk.connectors.sqlserver.odbc import READ_PATHS, ReadPath
+from dataloader_sdk.errors import FieldProblem
+from dataloader_sdk.model import SourceConfig
+
+__all__ = ["DEFAULT_DRIVER", "OPTIONS", "SqlServerOptions"]
+
+DEFAULT_DRIVER = "ODBC Driver 18 for SQL Server"
+OPTIONS = ("driver", "encrypt", "trust_server_certificate", "read_path", "batch_rows",
+           "login_timeout", "max_text_size", "max_binary_size", "fetchsize")
+_INT_OPTIONS = ("batch_rows", "login_timeout", "max_text_size", "max_binary_size", "fetchsize")
+
+
+@dataclass(frozen=True)
+class SqlServerOptions:
+    """``options`` of a ``sqlserver`` source (docs/connectors/sqlserver.md)."""
+
+    driver: str | None = None
+    encrypt: bool = True
+    trust_server_certificate: bool = False
+    read_path: ReadPath = "arrow_odbc"
+    login_timeout: int = 30
+    max_text_size: int = 1 << 16
+    max_binary_size: int = 1 << 16
+
+    @staticmethod
+    def problems(config: SourceConfig) -> list[FieldProblem]:
+        """Every problem of ``config`` for SQL Server, at once."""
+        out = [*required_fields(config, ("host", "database", "username"), "sqlserver"),
+               *unknown_options(config, OPTIONS),
+               *positive_ints(config, _INT_OPTIONS),
+               *bool_options(config, ("encrypt", "trust_server_certificate"))]
+        driver = config.options.get("driver")
+        if "driver" in config.options and (not isinstance(driver, str) or not driver
+                                           or any(c in driver for c in "{};")):
+            # Braces and semicolons would add attributes to the connection string.
+            out.append(FieldProblem("options.driver",
+                                    f"must be an ODBC driver name such as {DEFAULT_DRIVER!r}"))
+        out.extend(choice_option(config, "read_path", READ_PATHS))
+        return out
+
+    @classmethod
+    def parse(cls, config: SourceConfig) -> SqlServerOptions:
+        """The options of a config that passed :meth:`problems`."""
+        opts = config.options
+        driver = opts.get("driver")
+        return cls(
+            driver=driver if isinstance(driver, str) else None,
+            encrypt=bool(opts.get("encrypt", True)),
+            trust_server_certificate=bool(opts.get("trust_server_certificate", False)),
+            read_path="pyodbc" if opts.get("read_path") == "pyodbc" else "arrow_odbc",
+            login_timeout=int(opts.get("login_timeout", 30)),  # type: ignore[arg-type]
+            max_text_size=int(opts.get("max_text_size", 1 << 16)),  # type: ignore[arg-type]
+            max_binary_size=int(opts.get("max_binary_size", 1 << 16)),  # type: ignore[arg-type]
+        )

@@ -1,0 +1,96 @@
+"""Spark JDBC capability: every JDBC-capable connector renders the window and partitions.
+
+No Spark here: the SQL text is checked (tests/spark runs it through Spark's JDBC source).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from dataloader_sdk.connectors import JdbcCapable
+from dataloader_sdk.connectors.clickhouse import ClickHouseConnector
+from dataloader_sdk.connectors.jdbc_render import (
+    partition_bounds,
+    partition_predicates,
+    window_query,
+)
+from dataloader_sdk.connectors.oracle import OracleConnector
+from dataloader_sdk.connectors.postgresql import PostgresConnector
+from dataloader_sdk.connectors.snowflake import SnowflakeConnector
+from dataloader_sdk.connectors.sqlalchemy_url import SqlAlchemyConnectorFactory
+from dataloader_sdk.connectors.sqlserver import SqlServerConnector
+from dataloader_sdk.errors import ConfigError
+from dataloader_sdk.model import Column, Compare, Select, SourceConfig, SourceObject
+
+OBJ = SourceObject(table="odd ]\"name", schema="s")
+SELECT = Select(OBJ, columns=("id", "at"), where=(
+    Compare(Column("at"), ">=", datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
+    Compare(Column("label"), "=", "o'1"),
+))
+
+
+def _config(db_type: str, **options: object) -> SourceConfig:
+    return SourceConfig(name="src", db_type=db_type, host="db.example", database="d",
+                        username="u", options=options)  # type: ignore[arg-type]
+
+
+CONNECTORS = {
+    "postgresql": lambda: PostgresConnector(_config("postgresql"), None),
+    "sqlserver": lambda: SqlServerConnector(_config("sqlserver"), None),
+    "oracle": lambda: OracleConnector(_config("oracle"), None),
+    "snowflake": lambda: SnowflakeConnector(_config("snowflake", account="acme"), None),
+    "clickhouse": lambda: ClickHouseConnector(_config("clickhouse"), None),
+}
+
+
+@pytest.mark.parametrize("db_type", sorted(CONNECTORS))
+def test_the_connector_renders_what_the_engine_rendered(db_type: str) -> None:
+    conn = CONNECTORS[db_type]()
+    assert isinstance(conn, JdbcCapable)
+    options = conn.jdbc_options(OBJ)
+    window = conn.jdbc_window(SELECT, "id")
+    assert window == window_query(options, SELECT, "id")
+    assert "o''1" in window and "?" not in window and "%(" not in window
+    preds = conn.jdbc_partition_predicates("id", 1, 100, 4)
+    assert preds == partition_predicates(options, "id", partition_bounds(1, 100, 4))
+    assert len(preds) == 5 and preds[-1].endswith("IS NULL")
+    bounds = conn.jdbc_bounds_query(window, "id")
+    assert bounds.startswith("SELECT min(") and bounds.endswith(") dl_window")
+
+
+def test_an_empty_window_has_one_range_and_the_null_partition() -> None:
+    conn = CONNECTORS["postgresql"]()
+    assert conn.jdbc_partition_predicates("id", None, None, 8) == ["id IS NOT NULL",
+                                                                   "id IS NULL"]
+
+
+def test_partition_bounds_of_dates_and_timestamps_stay_in_their_type() -> None:
+    days = partition_bounds(date(2024, 1, 1), date(2024, 1, 31), 3)
+    assert days == [date(2024, 1, 12), date(2024, 1, 23)]  # stride ceil(31 days / 3)
+    moments = partition_bounds(datetime(2024, 1, 1, tzinfo=timezone.utc),
+                               datetime(2024, 1, 3, tzinfo=timezone.utc), 2)
+    # Integer microseconds, ranges of ceil((hi - lo + 1) / n): the midpoint plus 1 µs.
+    assert moments == [datetime(2024, 1, 2, 0, 0, 0, 1, tzinfo=timezone.utc)]
+    with pytest.raises(ConfigError, match="boolean"):
+        partition_bounds(False, True, 2)
+
+
+def test_a_partition_column_outside_the_selection_is_refused() -> None:
+    with pytest.raises(ConfigError, match="not among the selected columns"):
+        CONNECTORS["postgresql"]().jdbc_window(SELECT, "label")
+
+
+def test_the_sqlalchemy_connector_declares_no_jdbc_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "a.db").close()
+    conn = SqlAlchemyConnectorFactory().open(
+        SourceConfig(name="lite", db_type="sqlalchemy",
+                     options={"url": f"sqlite:///{tmp_path / 'a.db'}"}), None)
+    try:
+        assert not isinstance(conn, JdbcCapable)
+    finally:
+        conn.close()
