@@ -162,7 +162,7 @@ def plugins(state: CliState, as_json: bool) -> None:
       dataloader plugins
       dataloader plugins --json
     """
-    from dataloader_sdk.connectors._drivers import missing_driver
+    from dataloader_sdk.connectors.drivers import missing_driver
     from dataloader_sdk.plugins import describe
 
     host = state.host()

@@ -19,13 +19,6 @@ ROOT = "dataloader_sdk"
 # helpers; drop this once it is untangled.
 CYCLE_EXEMPT = ("dataloader_sdk.ui",)
 
-# Private names the CLI, the demo and the integrations still import from other packages.
-# TODO(lead, after merging H1/H2): each of these belongs to a helper's area; drop the
-# entries as their packages export a public name.
-KNOWN_PRIVATE = {
-    ("dataloader_sdk.cli", "dataloader_sdk.connectors._drivers"),  # H1: missing_driver
-    ("dataloader_sdk._cli.sources", "dataloader_sdk.connectors._drivers"),  # H1
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -160,7 +153,7 @@ def test_cli_demo_and_integrations_import_no_private_name_of_another_package() -
                 continue
             if _private(imported, name):
                 offenders.add((module, f"{imported}.{name}" if name else imported))
-    assert {(m, _owner(i) or i) for m, i in offenders} - KNOWN_PRIVATE == set()
+    assert offenders == set()
 
 
 # TODO(lead, after merging H2/H3): the Spark JDBC read moves under the runner and the

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from dataloader_sdk.cli import main
-from dataloader_sdk.connectors._drivers import DRIVERS, missing_driver
+from dataloader_sdk.connectors.drivers import DRIVERS, missing_driver
 
 HINT = "pip install 'dataloader-sdk[postgres]'"
 

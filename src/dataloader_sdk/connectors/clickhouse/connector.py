@@ -131,6 +131,7 @@ class ClickHouseConnector(JdbcSqlConnector):
 
     def close(self) -> None:
         """Close the client (idempotent). Readers close their own client."""
+        self.close_streams()  # unfinished readers first (see SqlConnector.close_streams)
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -138,6 +138,7 @@ class OracleConnector(JdbcSqlConnector):
 
     def close(self) -> None:
         """Close the session (idempotent). Readers close their own connections."""
+        self.close_streams()  # unfinished readers first (see SqlConnector.close_streams)
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()

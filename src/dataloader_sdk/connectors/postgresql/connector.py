@@ -147,6 +147,7 @@ class PostgresConnector(JdbcSqlConnector):
 
     def close(self) -> None:
         """Close the psycopg and ADBC sessions (idempotent)."""
+        self.close_streams()  # an abandoned reader's COPY ends before its session does
         self._adbc.close()
         if self._conn is not None:
             self._conn.close()

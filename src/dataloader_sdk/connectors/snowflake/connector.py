@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from dataloader_sdk.connectors._drivers import require_driver
+from dataloader_sdk.connectors.drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
 from dataloader_sdk.connectors.snowflake.options import SnowflakeOptions
@@ -144,6 +144,7 @@ class SnowflakeConnector(JdbcSqlConnector):
 
     def close(self) -> None:
         """Close the session (idempotent)."""
+        self.close_streams()  # unfinished readers first (see SqlConnector.close_streams)
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -162,7 +162,10 @@ class SqlConnector(SelectCompiler, ErrorReporter):
         for stream in list(self._streams):
             close = getattr(stream, "close", None)
             if close is not None:
-                close()
+                # ValueError: the generator is running on another thread (a cancelled
+                # read); that thread's own exit runs its ``finally``.
+                with contextlib.suppress(ValueError):
+                    close()
         self._streams = weakref.WeakSet()
 
     def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from dataloader_sdk.connectors._drivers import require_driver
+from dataloader_sdk.connectors.drivers import require_driver
 from dataloader_sdk.errors import FieldProblem
 from dataloader_sdk.model import SourceConfig
 from dataloader_sdk.secrets import Secret

@@ -145,6 +145,7 @@ class SqlAlchemyConnector(SqlConnector):
 
     def close(self) -> None:
         """Close the connection and dispose of the engine (idempotent)."""
+        self.close_streams()  # an abandoned reader's ``finally`` runs while it still can
         if self._streaming is not None:
             self._drop_connection(self._streaming)
             self._streaming = None
@@ -166,6 +167,13 @@ class SqlAlchemyConnector(SqlConnector):
         unbuffered result was left incomplete"; closing the socket ends the query at once.
         """
         _forget_unbuffered(result)
+        cursor = getattr(result, "cursor", None)
+        if cursor is not None and getattr(cursor, "connection", None) is not None:
+            # sqlite3 keeps the file open (and locked) while a cursor of an unfinished
+            # read lives, even after invalidate(). pymysql's cursor is detached above:
+            # closing it would read the rest of the result.
+            with contextlib.suppress(Exception):
+                cursor.close()
         conn, self._conn = self._conn, None
         if conn is not None and not conn.closed:
             with contextlib.suppress(sa.exc.DBAPIError):

@@ -124,6 +124,7 @@ class SqlServerConnector(JdbcSqlConnector):
 
     def close(self) -> None:
         """Close the metadata session (idempotent). Readers close their own connections."""
+        self.close_streams()  # unfinished readers first (see SqlConnector.close_streams)
         self.session.close()
 
     def error_kind(self, exc: BaseException) -> ErrorKind:
