@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from dataloader_sdk.connectors.drivers import require_driver
 from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.drivers import require_driver
 from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
 from dataloader_sdk.connectors.snowflake.options import SnowflakeOptions
 from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect, bindable, decimal_type
