@@ -43,6 +43,7 @@ __all__ = [
     "jdbc_options_for",
     "property_problems",
     "quoted_table",
+    "register_dialect",
 ]
 
 #: Rows per JDBC round trip unless the caller or ``options.fetchsize`` says otherwise
@@ -308,8 +309,6 @@ class JdbcFlavor:
                 database, a property outside the allowlist.
             ConfigError: ``obj`` names neither a table nor a query.
         """
-        from dataloader_sdk.connectors.jdbc_render import register_dialect
-
         # Loadable by name for whoever renders literals from JdbcOptions.dialect.
         register_dialect(self.dialect_name)
         return jdbc_options_for(
@@ -317,6 +316,22 @@ class JdbcFlavor:
             dialect=self.dialect(), dialect_name=self.dialect_name, fetchsize=fetchsize,
             user=self.user(config) if self.user is not None else None,
             properties=self.properties(config) if self.properties is not None else None)
+
+
+#: Dialects of the built-in connectors that SQLAlchemy does not ship (loaded lazily).
+_OWN_DIALECTS = {
+    "dataloader_snowflake": ("dataloader_sdk.connectors.snowflake.sql", "SnowflakeDialect"),
+    "dataloader_clickhouse": ("dataloader_sdk.connectors.clickhouse.sql", "ClickHouseDialect"),
+}
+
+
+def register_dialect(name: str) -> None:
+    """Make a built-in connector's own dialect (``dataloader_snowflake``, ...) loadable by
+    name; other names are SQLAlchemy's and left alone."""
+    from sqlalchemy.dialects import registry
+
+    if name in _OWN_DIALECTS:
+        registry.register(name, *_OWN_DIALECTS[name])
 
 
 _MOVED = {

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from dataloader_sdk.connectors.jdbc import register_dialect
 from dataloader_sdk.connectors.sql.compile import SelectCompiler, bind_type, referenced_columns
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import Column, ScalarValue, Select, SourceConfig
@@ -55,20 +56,6 @@ __all__ = [
 #: Alias of the window subquery in Spark's ``dbtable``.
 WINDOW_ALIAS = "dl_window"
 _EPOCH = datetime(1970, 1, 1)
-#: Dialects of the built-in connectors that SQLAlchemy does not ship (loaded lazily).
-_OWN_DIALECTS = {
-    "dataloader_snowflake": ("dataloader_sdk.connectors.snowflake.sql", "SnowflakeDialect"),
-    "dataloader_clickhouse": ("dataloader_sdk.connectors.clickhouse.sql", "ClickHouseDialect"),
-}
-
-
-def register_dialect(name: str) -> None:
-    """Make a built-in connector's own dialect (``dataloader_snowflake``, ...) loadable by
-    name; other names are SQLAlchemy's and left alone."""
-    from sqlalchemy.dialects import registry
-
-    if name in _OWN_DIALECTS:
-        registry.register(name, *_OWN_DIALECTS[name])
 
 
 def dialect_named(name: str) -> Dialect:

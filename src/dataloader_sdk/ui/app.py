@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from dataloader_sdk.config import ENVIRONMENTS, Settings
-from dataloader_sdk.control.ui_users import ROLES, Role
-from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.ui import auth, security
+from dataloader_sdk.ui.config import CONFIG_KEY, UiConfig, ui_config
 from dataloader_sdk.ui.context import EXTENSION, current_env, is_prod, set_env
 from dataloader_sdk.ui.services import UiServices
 
@@ -30,59 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = ["UiConfig", "create_app", "ui_config"]
 
-_CONFIG_KEY = "DATALOADER_UI"
 #: The header's links, shown when their endpoint is registered.
 NAV_LINKS: tuple[tuple[str, str], ...] = (
     ("dashboard.index", "Dashboard"), ("tables.index", "Tables"),
     ("sources.index", "Sources"), ("bulk.index", "Bulk edit"),
     ("promotion.index", "Promotion"), ("history.index", "History"),
 )
-
-
-@dataclass(frozen=True)
-class UiConfig:
-    """How the app signs users in and sets cookies.
-
-    Attributes:
-        secret_key: Signs the session cookie. ``None``: ``$DATALOADER_UI_SECRET_KEY``,
-            else a random key per process (sessions end when the process does).
-        auth_mode: ``password`` (``ui_users``) or ``trusted_header`` (an SSO proxy).
-        trusted_proxies: The proxy addresses whose ``trusted_header_name`` is believed
-            (``trusted_header`` mode; required there).
-        trusted_header_name: The header carrying the user's email.
-        header_roles: Email (lower case) → role, for ``trusted_header`` mode.
-        default_role: The role of a header user not in ``header_roles``; ``None``
-            refuses such users.
-        secure_cookies: Mark cookies ``Secure`` (HTTPS only). ``dataloader ui`` turns it
-            off for its plain-http loopback server.
-    """
-
-    secret_key: str | None = None
-    auth_mode: Literal["password", "trusted_header"] = "password"
-    trusted_proxies: tuple[str, ...] = ()
-    trusted_header_name: str = "X-Forwarded-Email"
-    header_roles: Mapping[str, Role] = field(default_factory=dict)
-    default_role: Role | None = "viewer"
-    secure_cookies: bool = True
-
-    def check(self) -> None:
-        """Raise :class:`ConfigError` for a contradictory configuration."""
-        if self.auth_mode not in ("password", "trusted_header"):
-            raise ConfigError(f"UI auth_mode {self.auth_mode!r} is not 'password' or "
-                              "'trusted_header'")
-        if self.auth_mode == "trusted_header" and not self.trusted_proxies:
-            raise ConfigError("UI trusted_header mode needs trusted_proxies: the addresses "
-                              "of the SSO proxy whose header is believed (from anywhere "
-                              "else anyone could claim any email)")
-        bad = [r for r in [*self.header_roles.values(), self.default_role]
-               if r is not None and r not in ROLES]
-        if bad:
-            raise ConfigError(f"UI roles {bad!r} are not roles; use {', '.join(ROLES)}")
-
-
-def ui_config() -> UiConfig:
-    """The :class:`UiConfig` of the current app."""
-    return cast(UiConfig, current_app.config[_CONFIG_KEY])
 
 
 def _settings(target: Settings | str | Path | None) -> Settings:
@@ -107,7 +57,7 @@ def create_app(target: Settings | str | Path | None = None,
     config = config or UiConfig()
     config.check()
     app = Flask(__name__)
-    app.config[_CONFIG_KEY] = config
+    app.config[CONFIG_KEY] = config
     app.config["SECRET_KEY"] = (config.secret_key or os.environ.get("DATALOADER_UI_SECRET_KEY")
                                 or secrets.token_hex(32))
     app.extensions[EXTENSION] = UiServices(_settings(target))

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from flask import Flask
     from werkzeug.wrappers import Response
 
-    from dataloader_sdk.ui.app import UiConfig
+    from dataloader_sdk.ui.config import UiConfig
 
 __all__ = [
     "ROLES",
@@ -124,7 +124,7 @@ def actor() -> str:
 
 
 def _config() -> UiConfig:
-    from dataloader_sdk.ui.app import ui_config
+    from dataloader_sdk.ui.config import ui_config
 
     return ui_config()
 

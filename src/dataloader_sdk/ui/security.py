@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from flask import Flask
     from werkzeug.wrappers import Response
 
-    from dataloader_sdk.ui.app import UiConfig
+    from dataloader_sdk.ui.config import UiConfig
 
 __all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "csrf", "init_security"]
 
