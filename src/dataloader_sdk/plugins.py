@@ -292,8 +292,15 @@ class PluginHost:
     # -- typed accessors -------------------------------------------------------------
 
     def connector(self, db_type: str) -> ConnectorFactory:
-        """The connector factory for ``db_type`` (UnknownNameError lists the known ones)."""
-        return self._connectors.get(db_type)
+        """The connector factory for ``db_type`` (UnknownNameError lists the known ones).
+
+        A factory that resolves secret references of its own
+        (:class:`~dataloader_sdk.connectors.base.ResolverAware`) comes bound to this host.
+        """
+        from dataloader_sdk.connectors.base import ResolverAware
+
+        factory = self._connectors.get(db_type)
+        return factory.with_resolver(self) if isinstance(factory, ResolverAware) else factory
 
     def strategy(self, name: str) -> Strategy[Any]:
         """The strategy called ``name``."""

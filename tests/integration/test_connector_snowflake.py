@@ -42,6 +42,7 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
+from dataloader_sdk.plugins import PluginHost
 from dataloader_sdk.secrets import Secret
 
 pytestmark = [pytest.mark.integration]
@@ -230,17 +231,17 @@ def test_key_pair_arguments_reach_the_driver(database: str, monkeypatch: pytest.
     cfg = fakesnow_config("sfpem", database, "snowflake_pem", schema="S1",
                           private_key_passphrase_secret="env:SF_PP")
     assert SnowflakePemConnectorFactory().validate(cfg) == []
-    conn = SnowflakePemConnectorFactory().open(cfg, Secret(pem, "env:SF_KEY"))
+    conn = SnowflakePemConnectorFactory(PluginHost()).open(cfg, Secret(pem, "env:SF_KEY"))
     assert conn.connect_kwargs()["authenticator"] == "SNOWFLAKE_JWT"
     conn.check()
     assert conn.probe(SourceObject(table="EVENTS", schema="S1"), RowCount()) == 100
     conn.close()
     monkeypatch.setenv("SF_PP", "wrong")
     with pytest.raises(SecretError, match="source 'sfpem'") as err:
-        SnowflakePemConnectorFactory().open(cfg, Secret(pem, "env:SF_KEY"))
+        SnowflakePemConnectorFactory(PluginHost()).open(cfg, Secret(pem, "env:SF_KEY"))
     assert "wrong" not in str(err.value).replace("is wrong", "")
     with pytest.raises(SecretError, match="malformed"):
-        SnowflakePemConnectorFactory().open(cfg.__class__(**{**cfg.__dict__, "options": {
+        SnowflakePemConnectorFactory(PluginHost()).open(cfg.__class__(**{**cfg.__dict__, "options": {
             k: v for k, v in cfg.options.items() if k != "private_key_passphrase_secret"}}),
             Secret("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"))
 

@@ -40,6 +40,7 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
+from dataloader_sdk.plugins import PluginHost, hookimpl
 from dataloader_sdk.secrets import Secret
 
 #: Every row of the type table in docs/connectors/snowflake.md.
@@ -196,7 +197,8 @@ def test_pem_factory_resolves_the_passphrase_and_passes_the_key_to_connect(
     monkeypatch.setenv("SF_PASS", "s3cret")
     cfg = _pem_config(private_key_passphrase_secret="env:SF_PASS")
     assert SnowflakePemConnectorFactory().validate(cfg) == []
-    conn = SnowflakePemConnectorFactory().open(cfg, Secret(_pem(rsa_key, b"s3cret"), "env:SF_KEY"))
+    conn = SnowflakePemConnectorFactory(PluginHost()).open(
+        cfg, Secret(_pem(rsa_key, b"s3cret"), "env:SF_KEY"))
     assert conn.conn is not None
     assert seen["private_key"] == _der(rsa_key)
     assert seen["authenticator"] == "SNOWFLAKE_JWT" and "password" not in seen
@@ -209,12 +211,12 @@ def test_pem_factory_refuses_a_wrong_passphrase_before_connecting(rsa_key: Any,
                                                                   ) -> None:
     monkeypatch.setenv("SF_PASS", "wrong")
     with pytest.raises(ConfigError, match="source 'sfpem'"):
-        SnowflakePemConnectorFactory().open(
+        SnowflakePemConnectorFactory(PluginHost()).open(
             _pem_config(private_key_passphrase_secret="env:SF_PASS"),
             Secret(_pem(rsa_key, b"s3cret")))
     monkeypatch.delenv("SF_PASS")
     with pytest.raises(SecretError, match="SF_PASS"):
-        SnowflakePemConnectorFactory().open(
+        SnowflakePemConnectorFactory(PluginHost()).open(
             _pem_config(private_key_passphrase_secret="env:SF_PASS"),
             Secret(_pem(rsa_key, b"s3cret")))
 
@@ -291,3 +293,52 @@ def test_change_signature_ignores_an_untracked_last_altered(monkeypatch: pytest.
     monkeypatch.setattr(conn, "_query", lambda *a, **k: next(answers))
     assert conn.probe(obj, ChangeSignature()) is None
     assert conn.probe(obj, ChangeSignature()) == "2024-05-01T12:00:00+00:00:5"
+
+
+# -- the passphrase reference goes through the host that hands out the factory -------------
+
+
+class _Vault:
+    """A secret resolver only an injected host knows (issue #12: no get_host() below it)."""
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.secrets = secrets
+        self.asked: list[str] = []
+
+    @hookimpl
+    def dataloader_resolve_secret(self, reference: str) -> str | None:
+        self.asked.append(reference)
+        return self.secrets.get(reference)
+
+    @hookimpl
+    def dataloader_secret_schemes(self) -> list[str]:
+        return ["vault"]
+
+
+def _pem_source() -> SourceConfig:
+    return SourceConfig(name="sf", db_type="snowflake_pem", database="db", username="u",
+                        secret="vault:key",
+                        options={"account": "acct", "private_key_passphrase_secret": "vault:pp"})
+
+
+def test_pem_passphrase_is_resolved_by_the_host_that_hands_out_the_factory(
+    rsa_key: Any,
+) -> None:
+    from dataloader_sdk.plugins import reset_host
+
+    reset_host()  # the process-wide host knows no vault: scheme
+    vault = _Vault({"vault:pp": "s3cret"})
+    factory = PluginHost([vault]).connector("snowflake_pem")
+    connector = factory.open(_pem_source(), Secret(_pem(rsa_key, b"s3cret"), "vault:key"))
+    try:
+        assert vault.asked == ["vault:pp"]
+        assert connector.connect_kwargs()["private_key"] == _der(rsa_key)
+    finally:
+        connector.close()
+
+
+def test_pem_factory_without_a_resolver_says_where_to_get_one(rsa_key: Any) -> None:
+    with pytest.raises(SecretError, match=r"source 'sf'.*PluginHost\.connector") as err:
+        SnowflakePemConnectorFactory().open(
+            _pem_source(), Secret(_pem(rsa_key, b"s3cret"), "vault:key"))
+    assert "s3cret" not in str(err.value) and "BEGIN" not in str(err.value)

@@ -4,7 +4,7 @@ What a plugin author imports (every name below; nothing private is needed):
 
 * the contract (:mod:`.base`): :class:`Connector`, :class:`ConnectorFactory`,
   :class:`SourceColumn`, the optional capabilities :class:`ReusableConnector` and
-  :class:`JdbcCapable`, :data:`DEFAULT_BATCH_ROWS`, :func:`factory_summary`;
+  :class:`JdbcCapable`, :class:`ResolverAware`, :data:`DEFAULT_BATCH_ROWS`, :func:`factory_summary`;
 * the SQL template (:mod:`.sql`): :class:`SqlConnector`, which owns the read skeleton
   (:class:`JdbcSqlConnector` when Spark's JDBC source can read the database), the
   factory that states only its parts (:class:`SqlConnectorFactory`, with typed
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         Connector,
         ConnectorFactory,
         JdbcCapable,
+        ResolverAware,
         ReusableConnector,
         SourceColumn,
         factory_summary,
@@ -92,7 +93,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("Chunk", "conform", "rows_to_batch", "schema_of", "sliced",
                      "stream_reader"), "arrow"),
     **dict.fromkeys(("DEFAULT_BATCH_ROWS", "Connector", "ConnectorFactory", "JdbcCapable",
-                     "ReusableConnector", "SourceColumn", "factory_summary"), "base"),
+                     "ResolverAware", "ReusableConnector", "SourceColumn",
+                     "factory_summary"), "base"),
     **dict.fromkeys(("batch_rows_option", "bool_options", "choice_option", "is_positive_int",
                      "positive_ints", "required_fields", "string_map_option",
                      "string_options", "unknown_options"), "checks"),
@@ -118,6 +120,7 @@ __all__ = [
     "JdbcFlavor",
     "JdbcOptions",
     "JdbcSqlConnector",
+    "ResolverAware",
     "ReusableConnector",
     "SourceColumn",
     "SqlConnector",

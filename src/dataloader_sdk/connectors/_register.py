@@ -16,7 +16,7 @@ _BUILTINS = {
     "sqlserver": "sqlserver:SqlServerConnectorFactory",
     "oracle": "oracle:OracleConnectorFactory",
     "snowflake": "snowflake:SnowflakeConnectorFactory",
-    "snowflake_pem": "snowflake:SnowflakePemConnectorFactory",
+    "snowflake_pem": "snowflake.pem:SnowflakePemConnectorFactory",
     "clickhouse": "clickhouse:ClickHouseConnectorFactory",
 }
 

@@ -19,13 +19,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dataloader_sdk.connectors.jdbc import JdbcOptions
-    from dataloader_sdk.secrets import Secret
+    from dataloader_sdk.secrets import Secret, SecretResolver
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "Connector",
     "ConnectorFactory",
     "JdbcCapable",
+    "ResolverAware",
     "ReusableConnector",
     "SourceColumn",
     "factory_summary",
@@ -175,4 +176,20 @@ class ConnectorFactory(Protocol):
 
     def open(self, config: SourceConfig, secret: Secret | None) -> Connector:
         """Open a connection. Raises SourceTransientError/SourcePermanentError."""
+        ...
+
+
+@runtime_checkable
+class ResolverAware(Protocol):
+    """A factory that resolves secret references of its own (optional capability).
+
+    A source has one ``secret``, resolved before :meth:`ConnectorFactory.open`. A
+    connector needing a second one (``snowflake_pem``'s key passphrase) gets the resolver
+    of the host that hands the factory out: :meth:`PluginHost.connector
+    <dataloader_sdk.plugins.PluginHost.connector>` returns ``with_resolver(host)``. Nothing
+    below the facade looks up the process-wide host.
+    """
+
+    def with_resolver(self, resolver: SecretResolver) -> ConnectorFactory:
+        """This factory bound to ``resolver`` (a new object; the registered one is kept)."""
         ...

@@ -25,7 +25,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from dataloader_sdk.connectors.base import SourceColumn
-from dataloader_sdk.connectors.drivers import require_driver
 from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
 from dataloader_sdk.connectors.snowflake.options import SnowflakeOptions
 from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect, bindable, decimal_type
@@ -56,7 +55,6 @@ __all__ = [
     "SnowflakeConnector",
     "SnowflakeConnectorFactory",
     "SnowflakeDialect",
-    "SnowflakePemConnectorFactory",
     "snowflake_jdbc_options",
 ]
 
@@ -371,31 +369,3 @@ class SnowflakeConnectorFactory(SqlConnectorFactory[SnowflakeOptions, SnowflakeC
     options = SnowflakeOptions
     connector = SnowflakeConnector
     driver_of = "snowflake"
-
-
-class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
-    """``snowflake_pem``: key-pair authentication.
-
-    The source's ``secret`` references the private key (PKCS#8 PEM, encrypted or not, or
-    base64 DER); ``options.private_key_passphrase_secret`` references its passphrase.
-    """
-
-    summary = "Snowflake with key-pair authentication (PKCS#8 private key)"
-
-    def open(self, config: SourceConfig, secret: Secret | None) -> SnowflakeConnector:
-        """Load the key (raising SecretError if it is malformed) and open a connector."""
-        from dataloader_sdk.connectors.snowflake.keys import load_private_key
-        from dataloader_sdk.errors import SecretError
-        from dataloader_sdk.plugins import get_host
-        from dataloader_sdk.secrets import resolve
-
-        require_driver("snowflake_pem")
-        if secret is None:
-            raise SecretError(f"source {config.name!r}: snowflake_pem needs the private key "
-                              "secret; set the source's secret reference")
-        options = SnowflakeOptions.parse(config)
-        ref = options.passphrase_ref
-        passphrase = resolve(ref, get_host(), source=config.name) if ref is not None else None
-        key = load_private_key(secret, passphrase, source=config.name)
-        return SnowflakeConnector(config, secret, options, private_key=key,
-                                  passphrase=passphrase)
