@@ -16,7 +16,8 @@ from dataloader_sdk.errors import ForeignCommitError
 from dataloader_sdk.model import CommitInfo, TableRecord, TableState
 
 if TYPE_CHECKING:
-    from dataloader_sdk.control.store import Claim, ControlStore
+    from dataloader_sdk.control.protocol import RunStore
+    from dataloader_sdk.control.store import Claim
     from dataloader_sdk.engines.base import Engine
 
 __all__ = ["reconcile", "refuse_foreign"]
@@ -26,7 +27,7 @@ log = logging.getLogger("dataloader_sdk.runner")
 
 
 def reconcile(
-    store: ControlStore, engine: Engine, claim: Claim, table: TableRecord, own: str
+    store: RunStore, engine: Engine, claim: Claim, table: TableRecord, own: str
 ) -> TableState:
     """Refuse a foreign table; roll the control state forward from a newer own commit."""
     target = table.config.target
@@ -53,7 +54,7 @@ def reconcile(
     return state
 
 
-def refuse_foreign(store: ControlStore, engine: Engine, table: TableRecord) -> CommitInfo | None:
+def refuse_foreign(store: RunStore, engine: Engine, table: TableRecord) -> CommitInfo | None:
     """Refuse a target whose newest dataloader commit came from another control DB;
     return that commit (``None``: none among the last few versions)."""
     newest = engine.newest_commit(table.config.target)

@@ -26,7 +26,8 @@ from dataloader_sdk.progress import ProgressCallback, ProgressUpdate
 from dataloader_sdk.secrets import Secret, redact
 
 if TYPE_CHECKING:
-    from dataloader_sdk.control.store import Claim, ControlStore
+    from dataloader_sdk.control.protocol import RunStore
+    from dataloader_sdk.control.store import Claim
     from dataloader_sdk.plugins import PluginHost
 
 __all__ = ["RunOutcome", "finish", "record_cancelled", "record_failed"]
@@ -43,7 +44,7 @@ class RunOutcome:
 
 
 def finish(
-    store: ControlStore, claim: Claim, run: RunRecord, status: FinishStatus, *,
+    store: RunStore, claim: Claim, run: RunRecord, status: FinishStatus, *,
     now: datetime, permanent: bool = False,
 ) -> None:
     """Record the run's end and release its lease (one control-DB transaction)."""
@@ -52,7 +53,7 @@ def finish(
 
 
 def record_cancelled(
-    store: ControlStore, host: PluginHost, claim: Claim, run: RunRecord,
+    store: RunStore, host: PluginHost, claim: Claim, run: RunRecord,
     error: LoadCancelledError, notify: ProgressCallback, *, now: Callable[[], datetime],
 ) -> RunOutcome:
     """Record a cancelled run and release its lease, as far as the control DB allows."""
@@ -72,7 +73,7 @@ def record_cancelled(
 
 
 def record_failed(
-    store: ControlStore, host: PluginHost, claim: Claim, run: RunRecord, exc: Exception,
+    store: RunStore, host: PluginHost, claim: Claim, run: RunRecord, exc: Exception,
     secret: Secret | None, notify: ProgressCallback, *, now: Callable[[], datetime],
 ) -> RunOutcome:
     """Record a failed run and release its lease, as far as the control DB allows."""

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dataloader_sdk.connectors.base import Connector, SourceColumn
-    from dataloader_sdk.control.store import Claim, ControlStore
+    from dataloader_sdk.control.protocol import RunStore
+    from dataloader_sdk.control.store import Claim
     from dataloader_sdk.model import RunRecord
 
 __all__ = ["FinishStatus", "Origin", "as_dataloader_error", "probe", "raised_in",
@@ -86,7 +87,7 @@ def source_stream(reader: pa.RecordBatchReader, what: str) -> pa.RecordBatchRead
 
 
 def record_and_finish(
-    store: ControlStore, claim: Claim, run: RunRecord, status: FinishStatus, *,
+    store: RunStore, claim: Claim, run: RunRecord, status: FinishStatus, *,
     now: datetime, permanent: bool = False,
 ) -> None:
     """Record how a run ended and release its lease, in one control-DB transaction.

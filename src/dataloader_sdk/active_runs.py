@@ -19,7 +19,7 @@ from dataloader_sdk.cancel import LoadCancelledError
 from dataloader_sdk.errors import LeaseError
 
 if TYPE_CHECKING:
-    from dataloader_sdk.control.store import ControlStore
+    from dataloader_sdk.control.protocol import RunStore
     from dataloader_sdk.lease import LeaseHeartbeat
     from dataloader_sdk.model import RunRecord
 
@@ -45,7 +45,7 @@ class ActiveRuns:
         with self._lock:
             self._runs.pop(run_id, None)
 
-    def abort(self, store: ControlStore, clock: Callable[[], datetime], reason: str) -> int:
+    def abort(self, store: RunStore, clock: Callable[[], datetime], reason: str) -> int:
         """Record every registered run as cancelled and release its lease, now.
 
         Best effort, each run on its own; the runs' threads are not waited for. Returns

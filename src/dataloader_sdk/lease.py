@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from dataloader_sdk.errors import DataLoaderError, LeaseError
 
 if TYPE_CHECKING:
-    from dataloader_sdk.control.store import Claim, ControlStore
+    from dataloader_sdk.control.protocol import RunStore
+    from dataloader_sdk.control.store import Claim
 
 __all__ = ["LeaseHeartbeat"]
 
@@ -34,7 +35,7 @@ class LeaseHeartbeat:
     renewal. :meth:`check` and :meth:`verify` then raise, before the next commit.
     """
 
-    def __init__(self, store: ControlStore, claim: Claim, clock: Callable[[], datetime],
+    def __init__(self, store: RunStore, claim: Claim, clock: Callable[[], datetime],
                  lease_seconds: int) -> None:
         self._store = store
         self._claim = claim

@@ -69,7 +69,8 @@ from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
 if TYPE_CHECKING:
     from dataloader_sdk.connectors.base import Connector
     from dataloader_sdk.connectors.pool import SourcePool
-    from dataloader_sdk.control.store import Claim, ControlStore
+    from dataloader_sdk.control.protocol import RunStore
+    from dataloader_sdk.control.store import Claim
     from dataloader_sdk.engines.base import Engine
     from dataloader_sdk.plugins import PluginHost
 
@@ -82,7 +83,7 @@ class TableRunner:
 
     def __init__(
         self,
-        store: ControlStore,
+        store: RunStore,
         engine: Engine,
         host: PluginHost,
         *,
