@@ -292,11 +292,8 @@ class PluginHost:
     # -- typed accessors -------------------------------------------------------------
 
     def connector(self, db_type: str) -> ConnectorFactory:
-        """The connector factory for ``db_type`` (UnknownNameError lists the known ones).
-
-        A factory that resolves secret references of its own
-        (:class:`~dataloader_sdk.connectors.base.ResolverAware`) comes bound to this host.
-        """
+        """The connector factory for ``db_type`` (UnknownNameError lists the known ones);
+        a :class:`~dataloader_sdk.connectors.base.ResolverAware` one bound to this host."""
         from dataloader_sdk.connectors.base import ResolverAware
 
         factory = self._connectors.get(db_type)
