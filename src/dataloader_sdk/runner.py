@@ -45,6 +45,7 @@ from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancellable
 from dataloader_sdk.connectors.pool import SourcePool, single_use
 from dataloader_sdk.control.identity import app_id
 from dataloader_sdk.delta_types import delta_compatible
+from dataloader_sdk.engines.base import LineageValues
 from dataloader_sdk.errors import (
     DataLoaderError,
     DestinationError,
@@ -71,6 +72,7 @@ from dataloader_sdk.model import (
     TargetName,
 )
 from dataloader_sdk.read_guards import guard_empty_read, guard_read_end
+from dataloader_sdk.read_paths import JdbcReadPath, StepWrite, choose_read_path, unchanged_note
 from dataloader_sdk.secrets import Secret, redact, resolve
 from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
 
@@ -336,6 +338,7 @@ class TableRunner:
             obj = config.source_object
             columns = connector.columns(obj)
             require_columns(table, columns, strategy.required_columns(options))
+            read_path = choose_read_path(table, connector, self._engine, columns)
             token.check(table.name)
             probes = {
                 request: probe(connector, obj, request)
@@ -362,7 +365,8 @@ class TableRunner:
                     # (before a reset or a re-add) left: replace it, never merge into it.
                     step = replace(step, write=replacing(step.write))
                 run, state, stop = self._run_step(claim, run, connector, step, source,
-                                                  notify, heartbeat, token, total, state)
+                                                  notify, heartbeat, token, total, state,
+                                                  read_path)
                 if stop:
                     break
         return replace(
@@ -382,6 +386,7 @@ class TableRunner:
         token: CancelToken,
         total: int | None,
         state: TableState,
+        read_path: JdbcReadPath | None = None,
     ) -> tuple[RunRecord, TableState, bool]:
         """Read, write and advance one step.
 
@@ -393,6 +398,25 @@ class TableRunner:
         target: TargetName = table.config.target
         read_before = run.rows_read
         notify(ProgressUpdate(table.name, "reading", read_before, total))
+        own = self._app_id(table)
+        commit = CommitInfo(
+            app_id=own, txn_version=step.txn_version, run_id=run.run_id,
+            table_id=table.table_id, table=table.name, strategy=table.config.strategy,
+            state_after=step.state_after, environment=self._store.environment,
+            control_id=self._store.control_id,
+        )
+        lineage = LineageValues(run.run_id, step.loaded_at,
+                                f"{source.name}:{table.config.source_object}")
+        if read_path is not None:
+            # Only the read differs: the same checks, commit and state update follow.
+            token.check(table.name)
+            done = read_path.write_step(
+                step, commit, lineage, watermark_before=str(run.watermark_before),
+                before_commit=heartbeat.verify, count=self._engine.count)
+            if done.outcome is None:
+                return replace(run, rows_read=run.rows_read + done.rows,
+                               note=unchanged_note(done.rows, state)), state, True
+            return self._advance(claim, run, step, done, state, notify)
         # Each connector honours its source's options.batch_rows itself. The cancel check
         # sits right on the source, so a cancel stops the read at the next batch.
         reader = cancellable(
@@ -407,9 +431,7 @@ class TableRunner:
                 if reader is None:
                     # Only rows the last commit merged: no commit, no state change, and
                     # txn_version stays, so the next step's version follows the last commit.
-                    note = (f"nothing changed: the {rows} row(s) re-read at watermark "
-                            f"{state.watermark} were loaded by step {state.txn_version}; "
-                            "no commit")
+                    note = unchanged_note(rows, state)
                     return replace(run, rows_read=run.rows_read + rows, note=note), state, True
             tap = BoundaryTap(step.boundary)
             reader = tap.wrap(reader)
@@ -421,17 +443,24 @@ class TableRunner:
             before_commit=heartbeat.verify,
         )
         counted = with_lineage(
-            delta_compatible(reader), run_id=run.run_id, loaded_at=step.loaded_at,
-            source=f"{source.name}:{table.config.source_object}",
-        )
-        own = self._app_id(table)
-        commit = CommitInfo(
-            app_id=own, txn_version=step.txn_version, run_id=run.run_id,
-            table_id=table.table_id, table=table.name, strategy=table.config.strategy,
-            state_after=step.state_after, environment=self._store.environment,
-            control_id=self._store.control_id,
+            delta_compatible(reader), run_id=lineage.run_id, loaded_at=lineage.loaded_at,
+            source=lineage.source,
         )
         outcome = self._engine.write(target, counted.reader, step.write, commit)
+        done = StepWrite(counted.rows, outcome, tap.digest() if tap is not None else None)
+        return self._advance(claim, run, step, done, state, notify)
+
+    def _advance(
+        self, claim: Claim, run: RunRecord, step: LoadStep, done: StepWrite,
+        state: TableState, notify: ProgressCallback,
+    ) -> tuple[RunRecord, TableState, bool]:
+        """Advance the control state after a step's write (or repair it after a replay)."""
+        table = claim.table
+        target = table.config.target
+        own = self._app_id(table)
+        outcome = done.outcome
+        if outcome is None:
+            raise TypeError("an unchanged step has no write to advance from")
         repaired: TableState | None = None
         if outcome.replayed:
             # Never advance to our own state_after for a step we did not write: the
@@ -452,14 +481,14 @@ class TableRunner:
                           "committed by another run, state rolled forward")
         else:
             state = step.state_after
-            if tap is not None:
-                state = with_digest(state, tap.digest())
+            if step.boundary is not None:
+                state = with_digest(state, done.digest)
             self._store.save_state(claim, state)
         self._host.emit(StepCommitted(run.run_id, table.name, step.txn_version,
                                       outcome.rows_written, outcome.replayed))
         run = replace(
             run,
-            rows_read=run.rows_read + counted.rows,
+            rows_read=run.rows_read + done.rows,
             rows_written=run.rows_written + outcome.rows_written,
             steps_committed=run.steps_committed + (0 if outcome.replayed else 1),
             watermark_after=(repaired or step.state_after).watermark,

@@ -65,8 +65,14 @@ def check_against_source(
         return [], redact(str(exc), secret)
     present = {c.name for c in columns}
     available = ", ".join(sorted(present))
-    return [
+    problems = [
         FieldProblem("strategy_options", f"column {name!r} does not exist in the source; "
                      f"available columns: {available}")
         for name in required if name not in present
-    ], None
+    ]
+    # The jdbc read path splits the read on this column (model/read.py).
+    partition = config.read.partition_column
+    if config.read.path == "jdbc" and partition is not None and partition not in present:
+        problems.append(FieldProblem("read.partition_column", f"column {partition!r} does "
+                                     f"not exist in the source; available columns: {available}"))
+    return problems, None

@@ -18,12 +18,14 @@ from dataloader_sdk.model import ProbeRequest, ScalarValue, Select, SourceConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from dataloader_sdk.connectors.jdbc import JdbcOptions
     from dataloader_sdk.secrets import Secret
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "Connector",
     "ConnectorFactory",
+    "JdbcCapable",
     "ReusableConnector",
     "SourceColumn",
 ]
@@ -94,6 +96,50 @@ class ReusableConnector(Protocol):
         Called after a table's run succeeded, never while a read is in flight. Return
         ``False`` when the connection's state is unknown (a read left unfinished, a broken
         or mid-transaction session): the pool then closes the connector.
+        """
+        ...
+
+
+@runtime_checkable
+class JdbcCapable(Protocol):
+    """A connector Spark's JDBC source can read (optional; the ``jdbc`` read path).
+
+    The connector describes the connection and renders every SQL text Spark sends, with
+    its own dialect: Spark JDBC cannot bind parameters, so values are rendered as dialect
+    literals (``literal_binds``) and identifiers quoted by the dialect, never pasted. The
+    engine runs the texts and imports no connector. ``connectors/jdbc_render.py`` gives
+    SQL connectors all but :meth:`jdbc_options`.
+    """
+
+    def jdbc_options(
+        self, obj: SourceObject | None = None, *, fetchsize: int | None = None
+    ) -> JdbcOptions:
+        """The JDBC URL, driver, user, password (a redacted ``Secret``) and fetch size."""
+        ...
+
+    def jdbc_window(self, select: Select, partition_column: str) -> str:
+        """``select`` as the ``dbtable`` subquery ``(SELECT ...) dl_window``.
+
+        Raises:
+            ConfigError: ``partition_column`` is not among the selected columns.
+        """
+        ...
+
+    def jdbc_bounds(self, window: str, partition_column: str) -> str:
+        """The ``dbtable`` subquery of ``min``/``max`` of the column inside ``window``."""
+        ...
+
+    def jdbc_partitions(
+        self, partition_column: str, lower: ScalarValue | None, upper: ScalarValue | None,
+        partitions: int,
+    ) -> list[str]:
+        """Disjoint predicates, one per Spark partition, covering every row once.
+
+        ``partitions`` ranges split ``[lower, upper]`` (open at both ends, so values
+        outside the bounds are read too) plus one ``IS NULL`` partition.
+
+        Raises:
+            ConfigError: the column's values cannot be split (a boolean or text column).
         """
         ...
 

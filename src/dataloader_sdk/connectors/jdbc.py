@@ -1,11 +1,12 @@
 """JDBC options for Spark partitioned reads, built from a source config.
 
-A connector that can be read by Spark's JDBC source describes the connection as
-:class:`JdbcOptions`; ``dataloader_sdk.engines.spark.read_jdbc_partitioned`` turns those plus
-a structured :class:`~dataloader_sdk.model.Select` into a partitioned DataFrame. The
-password stays a :class:`~dataloader_sdk.secrets.Secret` until the options are handed to
-Spark (:meth:`JdbcOptions.connection_properties`), and every message that could carry it
-passes through :meth:`JdbcOptions.redact`.
+A connector that can be read by Spark's JDBC source (``connectors.base.JdbcCapable``)
+describes the connection as :class:`JdbcOptions`; on a table's ``jdbc`` read path
+(``dataloader_sdk.read_paths``) the Spark engine reads the SQL the connector rendered
+(``connectors/jdbc_render.py``) over it, in partitions. The password stays a
+:class:`~dataloader_sdk.secrets.Secret` until the options are handed to Spark
+(:meth:`JdbcOptions.connection_properties`), and every message that could carry it passes
+through :meth:`JdbcOptions.redact`.
 
 One builder per database (PostgreSQL here; other connectors add theirs). Nothing here
 imports pyspark or a driver.

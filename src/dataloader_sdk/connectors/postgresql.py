@@ -34,10 +34,15 @@ from dataloader_sdk.connectors._pg_read import (
 from dataloader_sdk.connectors._pg_types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors._validate import positive_ints, required_fields, unknown_options
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS, SourceColumn
-from dataloader_sdk.connectors.jdbc import POSTGRES_DRIVER, property_problems
+from dataloader_sdk.connectors.jdbc import (
+    POSTGRES_DRIVER,
+    JdbcOptions,
+    postgres_jdbc_options,
+    property_problems,
+)
+from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
-    SqlConnector,
     batch_rows_option,
     classify_message,
     typed_cursor_value,
@@ -109,7 +114,7 @@ class PostgresConnectorFactory:
         return PostgresConnector(config, secret)
 
 
-class PostgresConnector(SqlConnector):
+class PostgresConnector(JdbcSqlConnector):
     """A PostgreSQL source. Not shared between threads.
 
     It keeps its sessions (psycopg for metadata and probes, ADBC for reads) until
@@ -392,6 +397,12 @@ class PostgresConnector(SqlConnector):
         if kind == "json_array":
             return sa.cast(sa.func.array_to_json(col), sa.Text())
         return col
+
+    def jdbc_options(
+        self, obj: SourceObject | None = None, *, fetchsize: int | None = None
+    ) -> JdbcOptions:
+        """Spark JDBC options for this source (see :func:`postgres_jdbc_options`)."""
+        return postgres_jdbc_options(self.config, self.secret, obj, fetchsize=fetchsize)
 
     def render(self, select: Select, columns: Sequence[SourceColumn]) -> str:
         """The read SQL with values rendered as literals by psycopg (for ``COPY``)."""

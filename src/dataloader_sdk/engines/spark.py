@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from dataloader_sdk.engines import _spark_jdbc
 from dataloader_sdk.engines._common import destination_error, table_lock
 from dataloader_sdk.engines._drop import drop_local_table
 from dataloader_sdk.engines._merge import (
@@ -49,7 +50,6 @@ from dataloader_sdk.engines._merge import (
 from dataloader_sdk.engines._schema import check_compatible, normalize_type
 from dataloader_sdk.engines._spark_errors import write_error
 from dataloader_sdk.engines._spark_frames import Frame, frame_from_reader, frame_from_table
-from dataloader_sdk.engines._spark_jdbc import read_jdbc_partitioned
 from dataloader_sdk.engines._spark_merge import dedup_frame, existing_types, sequence_guard
 from dataloader_sdk.engines._spark_session import default_session, delta_table_class
 from dataloader_sdk.engines._spark_sql import (
@@ -61,8 +61,11 @@ from dataloader_sdk.engines._spark_types import arrow_schema_to_spark, spark_sch
 from dataloader_sdk.engines.base import (
     RECENT_COMMITS,
     EngineSettings,
+    JdbcConnection,
+    LineageValues,
     MaintenanceOutcome,
     MaintenanceTask,
+    StagedRead,
     TableFiles,
     WriteOutcome,
     find_commit,
@@ -75,6 +78,7 @@ from dataloader_sdk.model import (
     Overwrite,
     Predicate,
     ReplaceWhere,
+    ScalarValue,
     TargetName,
     WriteMode,
 )
@@ -87,7 +91,6 @@ __all__ = [
     "CATALOG_ROOT_PREFIX",
     "SparkEngine",
     "SparkEngineFactory",
-    "read_jdbc_partitioned",
 ]
 
 log = logging.getLogger(__name__)
@@ -313,6 +316,30 @@ class SparkEngine:
             return _Prepared(Frame(frame, -1, lambda: None), table_schema)
 
         return self._write(target, mode, commit, prepare)
+
+    # -- the jdbc read path (engines.base.JdbcReader) ---------------------------------
+
+    def jdbc_bounds(
+        self, conn: JdbcConnection, bounds_table: str
+    ) -> tuple[ScalarValue | None, ScalarValue | None]:
+        """``min``/``max`` of a JDBC read's partition column (see ``JdbcReader``)."""
+        return _spark_jdbc.jdbc_bounds(self.spark, conn, bounds_table)
+
+    def read_jdbc(
+        self, conn: JdbcConnection, window_table: str, predicates: Sequence[str]
+    ) -> _spark_jdbc.SparkStagedRead:
+        """A partitioned JDBC read, persisted and counted (see ``JdbcReader``)."""
+        return _spark_jdbc.read_jdbc(self.spark, conn, window_table, predicates)
+
+    def write_staged(
+        self, target: TargetName, staged: StagedRead, mode: WriteMode, commit: CommitInfo,
+        lineage: LineageValues,
+    ) -> WriteOutcome:
+        """:meth:`write_dataframe` of a staged JDBC read with its lineage columns."""
+        if not isinstance(staged, _spark_jdbc.SparkStagedRead):
+            raise TypeError(f"not a read this engine staged: {type(staged).__name__}")
+        frame = _spark_jdbc.with_lineage_columns(staged.frame, lineage)
+        return self.write_dataframe(target, frame, mode, commit)
 
     def _write(
         self,
