@@ -23,6 +23,7 @@ from dataloader_sdk.engines.base import Engine, WriteOutcome
 from dataloader_sdk.engines.spark import SparkEngine
 from dataloader_sdk.loader import DataLoader
 from dataloader_sdk.model import SourceConfig, TableConfig, TableRead
+from dataloader_sdk.plugins import get_host
 from dataloader_sdk.testing import CASES, ConformanceCase, SqlAlchemySourceHarness, run_conformance
 from dataloader_sdk.testing.faults import (
     CRASH_POINTS,
@@ -30,7 +31,7 @@ from dataloader_sdk.testing.faults import (
     FaultyEngine,
     FaultyJdbcEngine,
 )
-from dataloader_sdk.testing.machine import NOW, TARGET
+from dataloader_sdk.testing.machine import NOW, TARGET, build_machine
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -63,13 +64,13 @@ def test_every_strategy_runs_on_the_jdbc_path() -> None:
     assert {c.strategy for c in JDBC_CASES} == {c.strategy for c in CASES}
 
 
-@pytest.mark.parametrize("case", JDBC_CASES, ids=lambda c: c.id)
-def test_spark_jdbc_read_path_matches_the_reference_model(
-    case: ConformanceCase, spark: SparkSession, pg_server: PostgresServer, pg_database: str,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
+READ = TableRead(path="jdbc", partition_column="id", partitions=2, fetch_size=50)
+
+
+def _harness(pg_server: PostgresServer, pg_database: str,
+             monkeypatch: pytest.MonkeyPatch) -> SqlAlchemySourceHarness:
     monkeypatch.setenv("DL_JDBC_CONFORMANCE_PG_PASSWORD", pg_server.password)
-    harness = SqlAlchemySourceHarness(
+    return SqlAlchemySourceHarness(
         pg_server.url(pg_database),
         SourceConfig(name="x", db_type="postgresql", host=pg_server.host,
                      port=pg_server.port, database=pg_database, username=pg_server.user,
@@ -78,6 +79,14 @@ def test_spark_jdbc_read_path_matches_the_reference_model(
         after_write="SELECT pg_stat_force_next_flush()",
     )
 
+
+@pytest.mark.parametrize("case", JDBC_CASES, ids=lambda c: c.id)
+def test_spark_jdbc_read_path_matches_the_reference_model(
+    case: ConformanceCase, spark: SparkSession, pg_server: PostgresServer, pg_database: str,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    harness = _harness(pg_server, pg_database, monkeypatch)
+
     def engine(root: Path) -> Engine:
         return _CountingSparkEngine(spark=spark, root=str(root))
 
@@ -85,13 +94,42 @@ def test_spark_jdbc_read_path_matches_the_reference_model(
     monkeypatch.setattr(_CountingSparkEngine, "staged_writes", 0)
     try:
         run_conformance(case, harness, engine, workdir=tmp_path, examples=EXAMPLES, steps=8,
-                        read=TableRead(path="jdbc", partition_column="id", partitions=2,
-                                       fetch_size=50))
+                        read=READ)
     finally:
         harness.dispose()
     # Every load went through the JDBC read; none streamed Arrow batches.
     assert _CountingSparkEngine.arrow_writes == 0
-    print(f"{case.id}: {_CountingSparkEngine.staged_writes} staged write(s)")
+
+
+@pytest.mark.parametrize("case", JDBC_CASES, ids=lambda c: c.id)
+def test_a_scripted_sequence_with_crashes_matches_the_reference_model(
+    case: ConformanceCase, spark: SparkSession, pg_server: PostgresServer, pg_database: str,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The random runs above may draw few loads; this fixed sequence of the same machine
+    loads every strategy on the jdbc path, with a crash after the commit (rolled forward)
+    and a no-op run, comparing the target with the model after each load."""
+    harness = _harness(pg_server, pg_database, monkeypatch)
+
+    def engine(root: Path) -> Engine:
+        return _CountingSparkEngine(spark=spark, root=str(root))
+
+    monkeypatch.setattr(_CountingSparkEngine, "arrow_writes", 0)
+    monkeypatch.setattr(_CountingSparkEngine, "staged_writes", 0)
+    machine = build_machine(case, harness, engine, tmp_path, get_host(), read=READ)()
+    try:
+        machine.insert(n=3, tie=False, offset=0)
+        machine.load(None)
+        machine.insert(n=2, tie=True, offset=-2)
+        machine.load("after_commit")
+        machine.insert(n=1, tie=False, offset=1)
+        machine.load(None)
+        machine.load_twice()
+    finally:
+        machine.teardown()
+        harness.dispose()
+    assert _CountingSparkEngine.arrow_writes == 0
+    assert _CountingSparkEngine.staged_writes >= 2
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
