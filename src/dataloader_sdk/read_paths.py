@@ -15,8 +15,9 @@ every load. The checks the connector path makes on the stream are made on the st
 read here, with the same code: the rows the probe proved (``min_rows``), the empty-read
 guard, the lease check right before the commit, and the boundary rule (a re-read of
 only the rows the last commit merged commits nothing). The boundary digest needs the
-rows on the driver, so it is kept only for reads of at most ``MAX_BOUNDARY_ROWS`` rows;
-a bigger read merges its boundary rows again on the next run, as without the rule.
+rows on the driver, so it is kept only for reads of at most ``MAX_BOUNDARY_ROWS`` rows:
+after a bigger read (a first load) the next run merges its boundary rows once more, as
+without the rule, and keeps the digest of that small re-read from then on.
 """
 
 from __future__ import annotations
