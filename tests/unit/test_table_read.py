@@ -119,14 +119,48 @@ def test_cli_adds_and_shows_a_jdbc_table(tmp_path: Path) -> None:
     refused = _cli(home, *base, "--read-path", "jdbc", "--partitions", "0")
     assert refused.exit_code == 2
     assert "read.partition_column" in refused.stderr and "read.partitions" in refused.stderr
+    # The source is asked: its connector must declare JDBC, and have the column.
     missing = _cli(home, *base, "--read-path", "jdbc", "--partition-column", "nope")
-    assert missing.exit_code == 2 and "'nope' does not exist" in missing.stderr
+    assert missing.exit_code == 2
+    assert "read.path" in missing.stderr and "declares no JDBC capability" in missing.stderr
+    assert "'nope' does not exist" in missing.stderr
     assert "orders" not in _cli(home, "tables", "list").output
+    # --no-check stores it anyway (the run refuses it before reading, see tests/spark).
     added = _cli(home, *base, "--read-path", "jdbc", "--partition-column", "id",
-                 "--partitions", "3", "--fetch-size", "100")
+                 "--partitions", "3", "--fetch-size", "100", "--no-check")
     assert added.exit_code == 0, added.output
     shown = _cli(home, "tables", "show", "orders").output
     assert '"path": "jdbc"' in shown and '"partitions": 3' in shown
     assert _cli(home, "tables", "update", "orders", "--set", "read.partitions=5",
                 ).exit_code == 0
     assert '"partitions": 5' in _cli(home, "tables", "show", "orders").output
+
+
+def test_a_run_refuses_jdbc_without_the_capabilities_before_reading(tmp_path: Path) -> None:
+    import sqlite3
+
+    from dataloader_sdk.engines.base import EngineSettings
+    from dataloader_sdk.engines.delta_rs import DeltaRsEngine
+    from dataloader_sdk.loader import DataLoader
+    from dataloader_sdk.model import SourceConfig
+
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO orders VALUES (1, 'a')")
+    conn.close()
+    engine = DeltaRsEngine(EngineSettings(str(tmp_path / "delta")))
+    loader = DataLoader(ControlStore.open(f"sqlite:///{tmp_path / 'control.db'}"), engine)
+    try:
+        loader.add_source(SourceConfig(name="erp", db_type="sqlalchemy",
+                                       options={"url": f"sqlite:///{source}"}), actor="t")
+        loader.add_table(_table(TableRead(path="jdbc", partition_column="id")), actor="t")
+        record = loader.load_table("orders", raise_on_error=False)
+        assert (record.status, record.error_class) == ("failed", "ValidationError")
+        message = record.error_message or ""
+        assert "'orders'" in message and "read.path" in message
+        assert "engine 'delta_rs' cannot read over JDBC" in message
+        assert "source 'erp' declares no JDBC capability" in message
+        assert record.rows_read == 0 and not engine.exists(TargetName("bronze", "orders"))
+    finally:
+        loader.close()
