@@ -5,6 +5,7 @@ Kept out of :mod:`dataloader_sdk.runner` so the runner reads as the protocol it 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -39,11 +40,15 @@ if TYPE_CHECKING:
     from dataloader_sdk.connectors.base import Connector, SourceColumn
     from dataloader_sdk.control.protocol import RunStore
     from dataloader_sdk.control.store import Claim
-    from dataloader_sdk.model import RunRecord
+    from dataloader_sdk.engines.base import Engine
+    from dataloader_sdk.model import LoadStep, RunRecord, TableState, TargetName
 
-__all__ = ["FinishStatus", "Origin", "as_dataloader_error", "probe", "raised_in",
+__all__ = ["FinishStatus", "Origin", "as_dataloader_error", "committed_state", "probe",
+           "raised_in",
            "record_and_finish", "replacing", "require_columns", "source_stream",
            "unchanged_read"]
+
+log = logging.getLogger("dataloader_sdk.runner")
 
 FinishStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
 #: Where an exception was raised: it decides the class an unexpected one is filed under.
@@ -173,3 +178,28 @@ def as_dataloader_error(exc: BaseException, table: str) -> DataLoaderError:
     if isinstance(exc, DataLoaderError):
         return exc
     return SourceError(f"table {table!r}: unexpected {type(exc).__name__}: {exc}")
+
+
+def committed_state(
+    engine: Engine, table: str, target: TargetName, step: LoadStep, own: str
+) -> TableState:
+    """The state a replayed step's commit recorded, to roll the control state forward.
+
+    Never our own ``state_after`` for a step we did not write: the commit that holds this
+    version may have read a different window.
+
+    Raises:
+        DestinationError: the target holds no dataloader metadata for the step.
+    """
+    with raised_in("engine", f"table {table!r}: reading the last commit"):
+        last = engine.last_commit(target, own)
+    if last is None:
+        raise DestinationError(
+            f"table {table!r}: target {target} says step {step.txn_version} is "
+            "already committed but holds no dataloader commit metadata for it (log "
+            "retention may have removed it); check the table's history, then reset "
+            "the table state (dataloader tables reset) and reload"
+        )
+    log.warning("table %s: step %d was already committed (run %s); not re-applied",
+                table, step.txn_version, last.run_id)
+    return last.state_after

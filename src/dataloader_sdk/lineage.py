@@ -19,7 +19,7 @@ the runner records as ``rows_read``.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -32,6 +32,7 @@ __all__ = [
     "RUN_ID_COLUMN",
     "SOURCE_COLUMN",
     "CountingReader",
+    "check_lineage",
     "lineage_fields",
     "with_lineage",
 ]
@@ -134,6 +135,29 @@ class CountingReader:
             yield out
 
 
+def check_lineage(names: Iterable[str], *, loaded_at: datetime, source: str) -> None:
+    """Refuse source columns named like a lineage column, and a naive ``loaded_at``.
+
+    Raises:
+        ConfigError: a clash (compared case-insensitively, as Delta compares column
+            names), or ``loaded_at`` without a timezone.
+    """
+    taken = {name.lower(): name for name in names}
+    clashes = [taken[c.lower()] for c in LINEAGE_COLUMNS if c.lower() in taken]
+    if clashes:
+        listed = ", ".join(repr(c) for c in clashes)
+        raise ConfigError(
+            f"source {source!r} already has column(s) {listed}, which clash with the lineage "
+            f"columns {', '.join(LINEAGE_COLUMNS)} that dataloader adds; rename them in the "
+            "source query (e.g. 'SELECT _dl_run_id AS src_dl_run_id ...') or exclude them"
+        )
+    if loaded_at.tzinfo is None or loaded_at.utcoffset() is None:
+        raise ConfigError(
+            f"loaded_at {loaded_at.isoformat()} for source {source!r} has no timezone; pass a "
+            "timezone-aware datetime (e.g. dataloader_sdk.model.utcnow())"
+        )
+
+
 def with_lineage(
     reader: pa.RecordBatchReader, *, run_id: str, loaded_at: datetime, source: str
 ) -> CountingReader:
@@ -153,20 +177,7 @@ def with_lineage(
             (compared case-insensitively, as Delta compares column names), or
             ``loaded_at`` is naive.
     """
-    taken = {name.lower(): name for name in reader.schema.names}
-    clashes = [taken[c.lower()] for c in LINEAGE_COLUMNS if c.lower() in taken]
-    if clashes:
-        listed = ", ".join(repr(c) for c in clashes)
-        raise ConfigError(
-            f"source {source!r} already has column(s) {listed}, which clash with the lineage "
-            f"columns {', '.join(LINEAGE_COLUMNS)} that dataloader adds; rename them in the "
-            "source query (e.g. 'SELECT _dl_run_id AS src_dl_run_id ...') or exclude them"
-        )
-    if loaded_at.tzinfo is None or loaded_at.utcoffset() is None:
-        raise ConfigError(
-            f"loaded_at {loaded_at.isoformat()} for source {source!r} has no timezone; pass a "
-            "timezone-aware datetime (e.g. dataloader_sdk.model.utcnow())"
-        )
+    check_lineage(reader.schema.names, loaded_at=loaded_at, source=source)
     return CountingReader(
         reader,
         run_id=run_id,

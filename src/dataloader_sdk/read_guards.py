@@ -16,7 +16,7 @@ from dataloader_sdk.model import EmptyReadGuard, LoadStep, Predicate, TargetName
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["guard_empty_read", "guard_read_end"]
+__all__ = ["guard_empty_read", "guard_read_end", "window_mismatch"]
 
 
 def guard_read_end(
@@ -37,19 +37,26 @@ def guard_read_end(
             rows += batch.num_rows
             yield batch
         if rows < step.min_rows:
-            raise WindowMismatchError(
-                f"table {table!r}: the source's MAX of the cursor showed at least "
-                f"{step.min_rows} row(s) in the read window above watermark "
-                f"{watermark_before} (up to {step.state_after.watermark}), but the read "
-                f"returned {rows}. Nothing was committed and the watermark did not move. "
-                "If the source changed meanwhile the retry loads it; if this repeats, the "
-                "cursor column holds values that do not compare like its MAX (for example "
-                "timestamps stored as text in mixed formats): normalise the column, or "
-                "load from a source_query that casts it"
-            )
+            raise window_mismatch(table, step, watermark_before, rows)
         before_commit()
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def window_mismatch(
+    table: str, step: LoadStep, watermark_before: str, rows: int
+) -> WindowMismatchError:
+    """The error of a read that returned fewer rows than the probe proved (``rows``)."""
+    return WindowMismatchError(
+        f"table {table!r}: the source's MAX of the cursor showed at least "
+        f"{step.min_rows} row(s) in the read window above watermark "
+        f"{watermark_before} (up to {step.state_after.watermark}), but the read "
+        f"returned {rows}. Nothing was committed and the watermark did not move. "
+        "If the source changed meanwhile the retry loads it; if this repeats, the "
+        "cursor column holds values that do not compare like its MAX (for example "
+        "timestamps stored as text in mixed formats): normalise the column, or "
+        "load from a source_query that casts it"
+    )
 
 
 def guard_empty_read(

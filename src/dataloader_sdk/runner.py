@@ -34,6 +34,7 @@ from dataloader_sdk._reconcile import reconcile
 from dataloader_sdk._run_endings import RunOutcome, finish, record_cancelled, record_failed
 from dataloader_sdk._run_parts import (
     FinishStatus,
+    committed_state,
     probe,
     raised_in,
     replacing,
@@ -45,7 +46,7 @@ from dataloader_sdk.active_runs import ActiveRuns
 from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancellable
 from dataloader_sdk.control.identity import app_id
 from dataloader_sdk.delta_types import delta_compatible
-from dataloader_sdk.errors import DestinationError
+from dataloader_sdk.engines.base import LineageValues
 from dataloader_sdk.events import LoadFinished, LoadStarted, StepCommitted
 from dataloader_sdk.lease import LeaseHeartbeat
 from dataloader_sdk.lineage import with_lineage
@@ -62,6 +63,7 @@ from dataloader_sdk.model import (
 )
 from dataloader_sdk.progress import Phase, ProgressCallback, ProgressUpdate, no_progress
 from dataloader_sdk.read_guards import guard_empty_read, guard_read_end
+from dataloader_sdk.read_paths import JdbcReadPath, StepWrite, choose_read_path, unchanged_note
 from dataloader_sdk.secrets import Secret
 from dataloader_sdk.source_open import open_source
 from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
@@ -187,16 +189,10 @@ class TableRunner:
         the run in the claim's transaction; :meth:`run` then does not record it again.
         """
         return RunRecord(
-            run_id=run_id or uuid.uuid4().hex,
-            table_id=table.table_id,
-            table=table.name,
-            strategy=table.config.strategy,
-            engine=self._engine.name,
-            status="running",
-            started_at=self._clock(),
-            watermark_before=table.state.watermark,
-            watermark_after=table.state.watermark,
-            orchestrator_run_id=orchestrator_run_id,
+            run_id=run_id or uuid.uuid4().hex, table_id=table.table_id, table=table.name,
+            strategy=table.config.strategy, engine=self._engine.name, status="running",
+            started_at=self._clock(), watermark_before=table.state.watermark,
+            watermark_after=table.state.watermark, orchestrator_run_id=orchestrator_run_id,
         )
 
     def _cancelled(
@@ -248,6 +244,7 @@ class TableRunner:
             with raised_in("source", f"table {table.name!r}: {source.db_type} columns"):
                 columns = connector.columns(obj)
             require_columns(table, columns, strategy.required_columns(options))
+            read_path = choose_read_path(table, connector, self._engine, columns)
             token.check(table.name)
             probes = {
                 request: probe(connector, obj, request, db_type=source.db_type,
@@ -275,7 +272,8 @@ class TableRunner:
                     # (before a reset or a re-add) left: replace it, never merge into it.
                     step = replace(step, write=replacing(step.write))
                 run, state, stop = self._run_step(claim, run, connector, step, source,
-                                                  notify, heartbeat, token, total, state)
+                                                  notify, heartbeat, token, total, state,
+                                                  read_path)
                 if stop:
                     break
         return replace(
@@ -295,6 +293,7 @@ class TableRunner:
         token: CancelToken,
         total: int | None,
         state: TableState,
+        read_path: JdbcReadPath | None = None,
     ) -> tuple[RunRecord, TableState, bool]:
         """Read, write and advance one step.
 
@@ -306,6 +305,25 @@ class TableRunner:
         target: TargetName = table.config.target
         read_before = run.rows_read
         notify(ProgressUpdate(table.name, "reading", read_before, total))
+        own = self._app_id(table)
+        commit = CommitInfo(
+            app_id=own, txn_version=step.txn_version, run_id=run.run_id,
+            table_id=table.table_id, table=table.name, strategy=table.config.strategy,
+            state_after=step.state_after, environment=self._store.environment,
+            control_id=self._store.control_id,
+        )
+        lineage = LineageValues(run.run_id, step.loaded_at,
+                                f"{source.name}:{table.config.source_object}")
+        if read_path is not None:
+            # Only the read differs: the same checks, commit and state update follow.
+            token.check(table.name)
+            done = read_path.write_step(
+                step, commit, lineage, watermark_before=str(run.watermark_before),
+                before_commit=heartbeat.verify, count=self._engine.count)
+            if done.outcome is None:
+                return replace(run, rows_read=run.rows_read + done.rows,
+                               note=unchanged_note(done.rows, state)), state, True
+            return self._advance(claim, run, step, done, state, notify)
         # Each connector honours its source's options.batch_rows itself. The cancel check
         # sits right on the source, so a cancel stops the read at the next batch.
         # No local may hold the source's stream: a cancel's traceback keeps this frame, and
@@ -324,9 +342,7 @@ class TableRunner:
                 if reader is None:
                     # Only rows the last commit merged: no commit, no state change, and
                     # txn_version stays, so the next step's version follows the last commit.
-                    note = (f"nothing changed: the {rows} row(s) re-read at watermark "
-                            f"{state.watermark} were loaded by step {state.txn_version}; "
-                            "no commit")
+                    note = unchanged_note(rows, state)
                     return replace(run, rows_read=run.rows_read + rows, note=note), state, True
             tap = BoundaryTap(step.boundary)
             reader = tap.wrap(reader)
@@ -338,47 +354,41 @@ class TableRunner:
             before_commit=heartbeat.verify,
         )
         counted = with_lineage(
-            delta_compatible(reader), run_id=run.run_id, loaded_at=step.loaded_at,
-            source=f"{source.name}:{table.config.source_object}",
-        )
-        own = self._app_id(table)
-        commit = CommitInfo(
-            app_id=own, txn_version=step.txn_version, run_id=run.run_id,
-            table_id=table.table_id, table=table.name, strategy=table.config.strategy,
-            state_after=step.state_after, environment=self._store.environment,
-            control_id=self._store.control_id,
+            delta_compatible(reader), run_id=lineage.run_id, loaded_at=lineage.loaded_at,
+            source=lineage.source,
         )
         with raised_in("engine", f"table {table.name!r}: {self._engine.name} write"):
             outcome = self._engine.write(target, counted.reader, step.write, commit)
+        done = StepWrite(counted.rows, outcome, tap.digest() if tap is not None else None)
+        return self._advance(claim, run, step, done, state, notify)
+
+    def _advance(
+        self, claim: Claim, run: RunRecord, step: LoadStep, done: StepWrite,
+        state: TableState, notify: ProgressCallback,
+    ) -> tuple[RunRecord, TableState, bool]:
+        """Advance the control state after a step's write (or repair it after a replay)."""
+        table = claim.table
+        target = table.config.target
+        own = self._app_id(table)
+        outcome = done.outcome
+        if outcome is None:
+            raise TypeError("an unchanged step has no write to advance from")
         repaired: TableState | None = None
         if outcome.replayed:
-            # Never advance to our own state_after for a step we did not write: the
-            # commit that holds this version may have read a different window.
-            with raised_in("engine", f"table {table.name!r}: reading the last commit"):
-                last = self._engine.last_commit(target, own)
-            if last is None:
-                raise DestinationError(
-                    f"table {table.name!r}: target {target} says step {step.txn_version} is "
-                    "already committed but holds no dataloader commit metadata for it (log "
-                    "retention may have removed it); check the table's history, then reset "
-                    "the table state (dataloader tables reset) and reload"
-                )
-            repaired = last.state_after
+            repaired = committed_state(self._engine, table.name, target, step, own)
             self._save_state(claim, repaired)
-            log.warning("table %s: step %d was already committed (run %s); not re-applied",
-                        table.name, step.txn_version, last.run_id)
             run = replace(run, note=f"{run.note}; step {step.txn_version} was already "
                           "committed by another run, state rolled forward")
         else:
             state = step.state_after
-            if tap is not None:
-                state = with_digest(state, tap.digest())
+            if step.boundary is not None:
+                state = with_digest(state, done.digest)
             self._save_state(claim, state)
         self._host.emit(StepCommitted(run.run_id, table.name, step.txn_version,
                                       outcome.rows_written, outcome.replayed))
         run = replace(
             run,
-            rows_read=run.rows_read + counted.rows,
+            rows_read=run.rows_read + done.rows,
             rows_written=run.rows_written + outcome.rows_written,
             steps_committed=run.steps_committed + (0 if outcome.replayed else 1),
             watermark_after=(repaired or step.state_after).watermark,

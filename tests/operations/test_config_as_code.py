@@ -3,6 +3,7 @@ idempotent), --prune, malformed files with line numbers, and an export → apply
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,32 @@ def test_schema_is_a_valid_json_schema_that_accepts_an_export(envs: ControlEnvs)
     _apply(envs.test, FILE)
     exported = YAML(typ="safe").load(export_config({"dataloader_test": envs.test}))
     assert list(Draft202012Validator(config_schema()).iter_errors(exported)) == []
+
+
+READ_FILE = FILE.replace("    interval_seconds: 900\n", """    interval_seconds: 900
+    read:
+      path: jdbc
+      partition_column: id
+      partitions: 8
+""")
+
+
+def test_read_settings_apply_export_and_report_bad_values(envs: ControlEnvs) -> None:
+    store = envs.test
+    assert _apply(store, READ_FILE) is not None
+    row = envs.table_row("dataloader_test", "orders")
+    assert row is not None
+    read = json.loads(row["read"]) if isinstance(row["read"], str) else row["read"]
+    assert read == {"path": "jdbc", "partition_column": "id", "partitions": 8}
+    other = envs.table_row("dataloader_test", "customers")
+    assert other is not None and other["read"] is None
+    exported = export_config({"dataloader_test": store})
+    assert "read:" in exported and "partition_column: id" in exported
+    assert _apply(store, exported) is None  # the export is what is stored
+    with pytest.raises(ConfigFileError) as err:
+        _apply(envs.prod, READ_FILE.replace("partitions: 8", "partitions: 0"))
+    assert any("tables.orders.read.partitions" in str(p) for p in err.value.problems)
+    with pytest.raises(ConfigFileError) as err:
+        _apply(envs.prod, READ_FILE.replace("      partition_column: id\n", ""))
+    assert any("tables.orders.read.partition_column" in str(p) for p in err.value.problems)
+    assert envs.raw("dataloader", "SELECT name FROM {t}table_control") == []

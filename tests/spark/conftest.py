@@ -20,7 +20,7 @@ pytest.importorskip("delta", reason="delta-spark not installed (pip install '.[s
 if shutil.which("java") is None:  # pragma: no cover - depends on the machine
     pytest.skip("the spark tests need Java 17 (java not on PATH)", allow_module_level=True)
 
-from dataloader_sdk.connectors.jdbc import POSTGRES_JDBC_PACKAGE
+from dataloader_sdk.connectors.postgresql.jdbc import POSTGRES_JDBC_PACKAGE
 from dataloader_sdk.engines.spark import SparkEngine
 
 if TYPE_CHECKING:

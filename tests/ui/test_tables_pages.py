@@ -202,6 +202,26 @@ def test_edit_saves_and_refuses_a_stale_version(editor: FlaskClient, ui_home: Pa
     assert bad.status_code == 422 and re.search(r'id="interval_seconds-error">', text_of(bad))
 
 
+def test_edit_keeps_and_changes_the_read_settings(editor: FlaskClient, ui_home: Path) -> None:
+    page = text_of(editor.get("/tables/live/edit"))
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page)
+    assert version is not None
+    data = {"csrf_token": csrf_token(editor), "name": "live", "source": "local",
+            "source_table": "customers", "target": "bronze.live", "strategy": "full",
+            "strategy_options": "{}", "priority": "3", "enabled": "y",
+            "version": version.group(1),
+            "read": '{"path": "jdbc", "partition_column": "id", "partitions": 0}'}
+    bad = editor.post("/tables/live/edit", data=data)
+    assert bad.status_code == 422
+    assert re.search(r'id="read-error">.*at least 1', text_of(bad), re.S)
+    response = editor.post("/tables/live/edit", data=data | {
+        "read": '{"path": "jdbc", "partition_column": "id", "partitions": 4}'})
+    assert response.status_code == 302
+    page = text_of(editor.get("/tables/live/edit"))
+    assert "&#34;partitions&#34;: 4" in page or '"partitions": 4' in page  # kept on the form
+    assert "partitions" in text_of(editor.get("/tables/live"))  # shown on the detail page
+
+
 def test_enable_disable_reset_and_acknowledge(editor: FlaskClient, ui_home: Path) -> None:
     token = csrf_token(editor)
     editor.post("/tables/live/disable", data={"csrf_token": token})

@@ -151,9 +151,6 @@ def test_cli_demo_and_integrations_import_no_private_name_of_another_package() -
     assert offenders == set()
 
 
-# TODO(lead, after merging H2/H3): the Spark JDBC read moves under the runner and the
-# engine stops borrowing the connectors' SQL; then this set is empty.
-KNOWN_ENGINE_TO_CONNECTOR = {"dataloader_sdk.engines._spark_jdbc"}
 
 
 def test_engines_import_no_connector() -> None:
@@ -161,4 +158,4 @@ def test_engines_import_no_connector() -> None:
     offenders = {module for module, targets in graph.items()
                  if _package(module) == "engines"
                  and any(_package(t) == "connectors" for t in targets)}
-    assert offenders - KNOWN_ENGINE_TO_CONNECTOR == set()
+    assert offenders == set()

@@ -30,6 +30,18 @@ def source_problem(loader: DataLoader, name: str) -> tuple[SourceConfig | None, 
         return None, [FieldProblem("source", f"unknown source {name!r}; known: {listed}")]
 
 
+def _jdbc_problems(config: TableConfig, source: SourceConfig,
+                   connector: object) -> list[FieldProblem]:
+    """A problem when the table asks for the jdbc read path and the connector cannot."""
+    from dataloader_sdk.connectors.base import JdbcCapable
+    from dataloader_sdk.errors import FieldProblem
+
+    if config.read.path != "jdbc" or isinstance(connector, JdbcCapable):
+        return []
+    return [FieldProblem("read.path", f"source {source.name!r} ({source.db_type}) declares "
+                         "no JDBC capability; use --read-path connector (the default)")]
+
+
 def check_against_source(
     loader: DataLoader, config: TableConfig, source: SourceConfig, required: tuple[str, ...]
 ) -> tuple[list[FieldProblem], str | None]:
@@ -49,11 +61,12 @@ def check_against_source(
         secret = resolve(source.secret, loader.host, source=source.name) if source.secret else None
         factory = loader.host.connector(source.db_type)
         connector = factory.open(source, secret)
+        capability = _jdbc_problems(config, source, connector)
         try:
             connector.check()
         except DataLoaderError as exc:
             connector.close()
-            return [], redact(str(exc), secret)
+            return capability, redact(str(exc), secret)
         try:
             columns = connector.columns(config.source_object)
         finally:
@@ -65,8 +78,15 @@ def check_against_source(
         return [], redact(str(exc), secret)
     present = {c.name for c in columns}
     available = ", ".join(sorted(present))
-    return [
-        FieldProblem("strategy_options", f"column {name!r} does not exist in the source; "
-                     f"available columns: {available}")
-        for name in required if name not in present
-    ], None
+    problems = [
+        *capability,
+        *(FieldProblem("strategy_options", f"column {name!r} does not exist in the source; "
+                       f"available columns: {available}")
+          for name in required if name not in present),
+    ]
+    # The jdbc read path splits the read on this column (model/read.py).
+    partition = config.read.partition_column
+    if config.read.path == "jdbc" and partition is not None and partition not in present:
+        problems.append(FieldProblem("read.partition_column", f"column {partition!r} does "
+                                     f"not exist in the source; available columns: {available}"))
+    return problems, None

@@ -57,6 +57,16 @@ def tables() -> None:
 @click.option("--freshness-sla", metavar="DURATION",
               help="Report the table late (`dataloader monitor`) once its target is older "
               "than DURATION; default three intervals.")
+@click.option("--read-path", type=click.Choice(["connector", "jdbc"]), default="connector",
+              show_default=True,
+              help="How rows are read: the source's connector, or Spark JDBC (a Spark engine "
+              "reads each window in ranges of --partition-column; see docs/databricks.md).")
+@click.option("--partition-column", metavar="COLUMN",
+              help="jdbc: the numeric, date or timestamp column to split the read on.")
+@click.option("--partitions", type=int, metavar="N",
+              help="jdbc: how many ranges to read in parallel (default 8).")
+@click.option("--fetch-size", type=int, metavar="ROWS",
+              help="jdbc: rows per round trip (default the source's fetchsize, else 10000).")
 @click.option("--no-check", is_flag=True,
               help="Do not ask the source whether the table and its columns exist.")
 @pass_state
@@ -74,6 +84,10 @@ def add_table(
     priority: int,
     disabled: bool,
     freshness_sla: str | None,
+    read_path: str,
+    partition_column: str | None,
+    partitions: int | None,
+    fetch_size: int | None,
     no_check: bool,
 ) -> None:
     """Register table NAME: read a source table or query, write a Delta target.
@@ -92,10 +106,13 @@ def add_table(
           --option lookback=1h --interval 15m --priority 10
       dataloader tables add events --source erp --source-table events \\
           --target bronze.events --strategy append_only --option watermark_column=id
+      dataloader tables add big_orders --source erp --source-table orders \\
+          --target bronze.big_orders --strategy full \\
+          --read-path jdbc --partition-column id --partitions 8
     """
     from dataloader_sdk._cli.table_checks import check_against_source, source_problem
     from dataloader_sdk.errors import FieldProblem, UnknownNameError, ValidationError
-    from dataloader_sdk.model import TableConfig, TargetName
+    from dataloader_sdk.model import TableConfig, TableRead, TargetName
 
     problems: list[FieldProblem] = []
     if source_table is not None and source_query is not None:
@@ -116,6 +133,9 @@ def add_table(
         strategy_options=options, interval_seconds=parse_interval(interval),
         freshness_sla_seconds=parse_duration_option(freshness_sla, "--freshness-sla"),
         priority=priority, enabled=not disabled,
+        read=TableRead(path="jdbc" if read_path == "jdbc" else "connector",
+                       partition_column=partition_column, partitions=partitions,
+                       fetch_size=fetch_size),
     )
     # The model's "exactly one of source_table/source_query" is reported above in terms of
     # the command's flags; keep every other model problem.
@@ -231,6 +251,8 @@ def show_table(state: CliState, name: str, limit: int, as_json: bool) -> None:
         ("next run", fmt_time(rec.next_run_at)),
         ("config version", str(rec.version)),
     ]
+    if not cfg.read.is_default:
+        rows.insert(7, ("read", fmt_json(cfg.read.to_json() or {})))
     for key, value in rows:
         details.add_row(key, value)
     out = console()

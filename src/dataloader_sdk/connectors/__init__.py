@@ -3,10 +3,13 @@
 What a plugin author imports (every name below; nothing private is needed):
 
 * the contract (:mod:`.base`): :class:`Connector`, :class:`ConnectorFactory`,
-  :class:`SourceColumn`, the optional capabilities :class:`ReusableConnector` and
-  :class:`JdbcCapable`, :class:`ResolverAware`, :data:`DEFAULT_BATCH_ROWS`, :func:`factory_summary`;
+  :class:`SourceColumn`, the optional capabilities :class:`ReusableConnector`,
+  :class:`JdbcCapable` and :class:`ResolverAware`, :data:`DEFAULT_BATCH_ROWS`,
+  :func:`factory_summary`;
 * the SQL template (:mod:`.sql`): :class:`SqlConnector`, which owns the read skeleton
-  (:class:`JdbcSqlConnector` when Spark's JDBC source can read the database), the
+  (:class:`JdbcSqlConnector`, from :mod:`.jdbc_render`, when Spark's JDBC source can
+  read the database: it renders the window and partition SQL with the connector's own
+  dialect and template steps), the
   factory that states only its parts (:class:`SqlConnectorFactory`, with typed
   :class:`ConnectorOptions`), and
   its compile and error steps (:class:`CompiledQuery`, :func:`bind_type`,
@@ -68,11 +71,11 @@ if TYPE_CHECKING:
         jdbc_options_for,
         property_problems,
     )
+    from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
     from dataloader_sdk.connectors.sql import (
         CompiledQuery,
         ConnectorOptions,
         ErrorKind,
-        JdbcSqlConnector,
         SqlConnector,
         SqlConnectorFactory,
         bind_type,
@@ -100,9 +103,10 @@ _EXPORTS: dict[str, str] = {
                      "string_options", "unknown_options"), "checks"),
     **dict.fromkeys(("JDBC_PROPERTY_ALLOWLIST", "JdbcFlavor", "JdbcOptions", "check_url_fields",
                      "jdbc_options_for", "property_problems"), "jdbc"),
-    **dict.fromkeys(("CompiledQuery", "ConnectorOptions", "ErrorKind", "JdbcSqlConnector",
-                     "SqlConnector", "SqlConnectorFactory", "bind_type",
-                     "classify_message", "referenced_columns", "typed_cursor_value"), "sql"),
+    "JdbcSqlConnector": "jdbc_render",
+    **dict.fromkeys(("CompiledQuery", "ConnectorOptions", "ErrorKind", "SqlConnector",
+                     "SqlConnectorFactory", "bind_type", "classify_message",
+                     "referenced_columns", "typed_cursor_value"), "sql"),
     **dict.fromkeys(("datetime_text", "loose_date", "loose_timestamp", "to_arrow", "to_python"),
                     "values"),
 }

@@ -91,48 +91,6 @@ class Connector(Protocol):
 
 
 @runtime_checkable
-class JdbcCapable(Protocol):
-    """A connector whose source Spark's JDBC source can read (optional capability).
-
-    The runner chooses the Spark JDBC read path by this capability, never by ``db_type``.
-    Spark cannot bind parameters, so the connector also renders the SQL Spark runs, with
-    values as literals of its dialect; the engine renders nothing itself. Every built-in
-    connector but ``sqlalchemy`` has it (:class:`~dataloader_sdk.connectors.sql
-    .SqlConnector` implements the rendering once; a database adds ``jdbc_options``).
-    """
-
-    def jdbc_options(self, obj: SourceObject | None = None, *,
-                     fetchsize: int | None = None) -> JdbcOptions:
-        """How Spark reaches the source (URL, driver, user, password, table or query).
-
-        Raises:
-            ValidationError: the source cannot be read through JDBC (e.g. a missing host).
-        """
-        ...
-
-    def jdbc_window(self, select: Select, partition_column: str | None) -> str:
-        """The select Spark reads (its ``dbtable`` subquery), values as literals.
-
-        Raises:
-            ConfigError: ``partition_column`` is not among the selected columns.
-        """
-        ...
-
-    def jdbc_bounds_query(self, window: str, partition_column: str) -> str:
-        """``SELECT min(col), max(col)`` over the ``window`` (the column quoted)."""
-        ...
-
-    def jdbc_partition_predicates(self, column: str, lower: ScalarValue | None,
-                                  upper: ScalarValue | None, partitions: int) -> list[str]:
-        """One predicate per Spark partition, disjoint, covering every row (NULL included).
-
-        ``lower``/``upper`` are the column's range in the window (``None`` when empty);
-        ``partitions`` range partitions are made, plus one for NULL.
-        """
-        ...
-
-
-@runtime_checkable
 class ReusableConnector(Protocol):
     """A connector that may serve several tables of one batch (optional).
 
@@ -155,6 +113,50 @@ def factory_summary(factory: object) -> str | None:
     """The factory's one-line ``summary`` class attribute, or ``None`` when it has none."""
     summary = getattr(factory, "summary", None)
     return summary if isinstance(summary, str) and summary else None
+
+
+@runtime_checkable
+class JdbcCapable(Protocol):
+    """A connector Spark's JDBC source can read (optional; the ``jdbc`` read path).
+
+    The connector describes the connection and renders every SQL text Spark sends, with
+    its own dialect: Spark JDBC cannot bind parameters, so values are rendered as dialect
+    literals (``literal_binds``) and identifiers quoted by the dialect, never pasted. The
+    engine runs the texts and imports no connector. ``connectors/jdbc_render.py`` gives
+    SQL connectors all but :meth:`jdbc_options`.
+    """
+
+    def jdbc_options(
+        self, obj: SourceObject | None = None, *, fetchsize: int | None = None
+    ) -> JdbcOptions:
+        """The JDBC URL, driver, user, password (a redacted ``Secret``) and fetch size."""
+        ...
+
+    def jdbc_window(self, select: Select, partition_column: str) -> str:
+        """``select`` as the ``dbtable`` subquery ``(SELECT ...) dl_window``.
+
+        Raises:
+            ConfigError: ``partition_column`` is not among the selected columns.
+        """
+        ...
+
+    def jdbc_bounds(self, window: str, partition_column: str) -> str:
+        """The ``dbtable`` subquery of ``min``/``max`` of the column inside ``window``."""
+        ...
+
+    def jdbc_partitions(
+        self, partition_column: str, lower: ScalarValue | None, upper: ScalarValue | None,
+        partitions: int,
+    ) -> list[str]:
+        """Disjoint predicates, one per Spark partition, covering every row once.
+
+        ``partitions`` ranges split ``[lower, upper]`` (open at both ends, so values
+        outside the bounds are read too) plus one ``IS NULL`` partition.
+
+        Raises:
+            ConfigError: the column's values cannot be split (a boolean or text column).
+        """
+        ...
 
 
 @runtime_checkable

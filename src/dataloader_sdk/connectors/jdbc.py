@@ -1,11 +1,12 @@
 """JDBC options for Spark partitioned reads, built from a source config.
 
-A connector that can be read by Spark's JDBC source describes the connection as
-:class:`JdbcOptions`; ``dataloader_sdk.engines.spark.read_jdbc_partitioned`` turns those plus
-a structured :class:`~dataloader_sdk.model.Select` into a partitioned DataFrame. The
-password stays a :class:`~dataloader_sdk.secrets.Secret` until the options are handed to
-Spark (:meth:`JdbcOptions.connection_properties`), and every message that could carry it
-passes through :meth:`JdbcOptions.redact`.
+A connector that can be read by Spark's JDBC source (``connectors.base.JdbcCapable``)
+describes the connection as :class:`JdbcOptions`; on a table's ``jdbc`` read path
+(``dataloader_sdk.read_paths``) the Spark engine reads the SQL the connector rendered
+(``connectors/jdbc_render.py``) over it, in partitions. The password stays a
+:class:`~dataloader_sdk.secrets.Secret` until the options are handed to Spark
+(:meth:`JdbcOptions.connection_properties`), and every message that could carry it passes
+through :meth:`JdbcOptions.redact`.
 
 The shared part lives here once: :class:`JdbcOptions`, the property allowlist, the URL
 field checks and :func:`jdbc_options_for`, which every database's ``jdbc.py`` calls with
@@ -25,7 +26,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -273,7 +273,7 @@ class JdbcFlavor:
     A database states its URL, driver class and dialect; the rest (fetch size, table
     quoting, property allowlist) is :func:`jdbc_options_for`. An instance is the
     ``<db>_jdbc_options(config, secret, obj=None, *, fetchsize=None)`` function of its
-    package, and a :class:`~dataloader_sdk.connectors.sql.JdbcSqlConnector` names it in
+    package, and a :class:`~dataloader_sdk.connectors.jdbc_render.JdbcSqlConnector` names it in
     its ``jdbc`` attribute.
 
     Attributes:
@@ -332,20 +332,3 @@ def register_dialect(name: str) -> None:
 
     if name in _OWN_DIALECTS:
         registry.register(name, *_OWN_DIALECTS[name])
-
-
-_MOVED = {
-    "POSTGRES_DRIVER": "dataloader_sdk.connectors.postgresql.jdbc",
-    "POSTGRES_JDBC_PACKAGE": "dataloader_sdk.connectors.postgresql.jdbc",
-    "postgres_jdbc_options": "dataloader_sdk.connectors.postgresql.jdbc",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # The PostgreSQL builder moved to connectors.postgresql; the old import path keeps
-    # working for the Spark engine and user notebooks (docs/databricks.md).
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,23 +1,25 @@
-"""SQL text for Spark JDBC reads: the window query and partition predicates as literals.
+"""The SQL a Spark JDBC read sends, rendered by the source's own dialect.
 
 Spark's JDBC source cannot bind parameters, so the window query and the partition
 predicates are rendered as dialect literals by SQLAlchemy (``literal_binds``): identifiers
 quoted and values rendered by the dialect from their Python type, never pasted as strings.
+Rendering uses the connector's dialect with the ``named`` paramstyle: a ``pyformat``
+dialect (psycopg) would double every ``%`` for a driver that never sees this text.
 
 Partitioning: the window ``SELECT ... WHERE <select.where>`` becomes the ``dbtable``
-subquery ``(...) AS dl_window`` and each Spark partition reads it with one predicate::
+subquery ``(...) dl_window`` and each Spark partition reads it with one predicate::
 
     col < b1 | b1 <= col < b2 | ... | col >= b(n-1) | col IS NULL
 
 The ranges are disjoint and together with the ``IS NULL`` partition cover every row of the
-window exactly once, whatever the bounds were (:func:`partition_bounds` splits
-``[lower, upper]`` into balanced ranges).
+window exactly once, whatever the bounds were. The bounds are ``min``/``max`` of the
+partition column *inside the window* (:meth:`JdbcSqlConnector.jdbc_bounds`), so the
+partitions are balanced on the rows actually read.
 
-Connectors offer this through :class:`~dataloader_sdk.connectors.base.JdbcCapable`
-(implemented once on :class:`~dataloader_sdk.connectors.sql.SqlConnector`), so an engine
-renders nothing itself. :func:`window_query` and :func:`partition_predicates` take
-:class:`~dataloader_sdk.connectors.jdbc.JdbcOptions` and keep the signatures the Spark
-engine used before.
+:class:`JdbcSqlConnector` makes a :class:`~dataloader_sdk.connectors.sql.SqlConnector`
+:class:`~dataloader_sdk.connectors.base.JdbcCapable`: a database sets its
+:class:`~dataloader_sdk.connectors.jdbc.JdbcFlavor` (URL, driver class, dialect) as
+``jdbc`` and states nothing else.
 """
 
 from __future__ import annotations
@@ -27,117 +29,28 @@ import math
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
-
-from dataloader_sdk.connectors.jdbc import register_dialect
-from dataloader_sdk.connectors.sql.compile import SelectCompiler, bind_type, referenced_columns
+from dataloader_sdk.connectors.sql import SqlConnector, referenced_columns
 from dataloader_sdk.errors import ConfigError
-from dataloader_sdk.model import Column, ScalarValue, Select, SourceConfig
+from dataloader_sdk.model import Column, ScalarValue, Select, SourceObject
 
 if TYPE_CHECKING:
-    from dataloader_sdk.connectors.jdbc import JdbcOptions
+    import sqlalchemy as sa
 
-__all__ = [
-    "WINDOW_ALIAS",
-    "bounds_query",
-    "dialect_named",
-    "literal_sql",
-    "partition_bounds",
-    "partition_predicates",
-    "register_dialect",
-    "render_partition_predicates",
-    "render_window",
-    "window_query",
-]
+    from dataloader_sdk.connectors.jdbc import JdbcFlavor, JdbcOptions
 
-#: Alias of the window subquery in Spark's ``dbtable``.
+__all__ = ["BOUNDS_ALIAS", "WINDOW_ALIAS", "JdbcSqlConnector", "split_points"]
+
+#: The alias of the window subquery Spark reads (``dbtable``).
 WINDOW_ALIAS = "dl_window"
+#: The alias of the bounds subquery.
+BOUNDS_ALIAS = "dl_bounds"
 _EPOCH = datetime(1970, 1, 1)
 
 
-def dialect_named(name: str) -> Dialect:
-    """A SQLAlchemy dialect by its registered name (``postgresql``, ``mssql``, ...).
-
-    Raises:
-        ConfigError: no dialect of that name is registered.
-    """
-    from sqlalchemy.dialects import registry
-
-    register_dialect(name)
-    try:
-        dialect_cls = registry.load(name)
-    except Exception as exc:
-        raise ConfigError(f"JDBC options: unknown SQLAlchemy dialect {name!r}") from exc
-    dialect: Dialect = dialect_cls()
-    return dialect
-
-
-def literal_sql(element: Any, dialect: Dialect) -> str:
-    """``element`` compiled for ``dialect`` with every value rendered as a literal."""
+def _literal_sql(element: Any, dialect: sa.engine.Dialect) -> str:
     return str(element.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-
-
-class _LiteralCompiler(SelectCompiler):
-    """The portable compile steps, with the literal-friendly default bind types."""
-
-    def __init__(self, dialect: Dialect, source: str) -> None:
-        self.dialect = dialect
-        self.config = SourceConfig(name=source, db_type=dialect.name)
-
-
-def render_window(dialect: Dialect, select: Select, partition_column: str | None, *,
-                  source: str = "jdbc") -> str:
-    """The window select of ``select`` as SQL text with literal values.
-
-    Raises:
-        ConfigError: ``partition_column`` is not among the selected columns.
-    """
-    if (partition_column is not None and select.columns is not None
-            and partition_column not in select.columns):
-        raise ConfigError(
-            f"partition column {partition_column!r} is not among the selected columns "
-            f"{', '.join(select.columns)}; add it or partition on a selected column"
-        )
-    compiler = _LiteralCompiler(dialect, source)
-    extra = (Column(partition_column),) if partition_column is not None else ()
-    names = referenced_columns(select.columns or (), select.where, extra)
-    src = compiler.from_clause(select.source, names)
-    projected = (
-        [src.c[n] for n in select.columns] if select.columns is not None
-        else [sa.literal_column("*")]
-    )
-    stmt = compiler.apply_filters(sa.select(*projected).select_from(src), src, select.where)
-    return literal_sql(stmt, dialect)
-
-
-def bounds_query(dialect: Dialect, window: str, partition_column: str) -> str:
-    """``SELECT min(col), max(col) FROM (<window>) dl_window`` (the column quoted)."""
-    quoted = dialect.identifier_preparer.quote(partition_column)
-    # Only the quoted column name is added; the window's values were rendered as literals.
-    return f"SELECT min({quoted}), max({quoted}) FROM ({window}) {WINDOW_ALIAS}"  # noqa: S608
-
-
-def render_partition_predicates(dialect: Dialect, partition_column: str,
-                                boundaries: Sequence[ScalarValue]) -> list[str]:
-    """Disjoint predicates covering every value of the column, plus one for NULL."""
-    col: sa.ColumnClause[Any] = sa.column(partition_column)
-
-    def lit(v: ScalarValue) -> Any:
-        return sa.literal(v, type_=bind_type(v))
-
-    preds: list[Any] = []
-    if not boundaries:
-        preds.append(col.is_not(None))
-    else:
-        preds.append(col < lit(boundaries[0]))
-        for a, b in itertools.pairwise(boundaries):
-            preds.append(sa.and_(col >= lit(a), col < lit(b)))
-        preds.append(col >= lit(boundaries[-1]))
-    preds.append(col.is_(None))
-    return [literal_sql(p, dialect) for p in preds]
 
 
 def _as_number(value: ScalarValue) -> float | int | Decimal:
@@ -167,12 +80,11 @@ def _from_number(number: float | int | Decimal, like: ScalarValue) -> ScalarValu
     return number
 
 
-def partition_bounds(lower: ScalarValue, upper: ScalarValue, n: int) -> list[ScalarValue]:
-    """``n - 1`` increasing split points strictly inside ``(lower, upper]`` (fewer when
-    the range is too narrow; none for one partition or an empty range).
+def split_points(lower: ScalarValue, upper: ScalarValue, n: int) -> list[ScalarValue]:
+    """``n - 1`` increasing split points strictly inside ``(lower, upper]``.
 
     Raises:
-        ConfigError: the values are neither numbers, dates nor timestamps.
+        ConfigError: the values cannot be split (booleans, text).
     """
     lo, hi = _as_number(lower), _as_number(upper)
     if n <= 1 or hi <= lo:
@@ -194,17 +106,100 @@ def partition_bounds(lower: ScalarValue, upper: ScalarValue, n: int) -> list[Sca
     return out
 
 
-def window_query(options: JdbcOptions, select: Select, partition_column: str) -> str:
-    """The window select as SQL text with its values rendered as dialect literals.
+class JdbcSqlConnector(SqlConnector):
+    """A SQL connector whose reads Spark JDBC can also run (see the module docstring).
 
-    The dialect is the one named in ``options.dialect``.
+    A database subclasses it and sets :attr:`jdbc`; the SQL comes from the same template
+    steps (:meth:`from_clause`, :meth:`apply_filters`) its own reads use.
     """
-    return render_window(dialect_named(options.dialect), select, partition_column)
 
+    #: How Spark reaches this database (its JDBC URL, driver class and dialect).
+    jdbc: ClassVar[JdbcFlavor | None] = None
 
-def partition_predicates(
-    options: JdbcOptions, partition_column: str, boundaries: Sequence[ScalarValue]
-) -> list[str]:
-    """Disjoint predicates covering every value of the column, plus one for NULL."""
-    return render_partition_predicates(dialect_named(options.dialect), partition_column,
-                                       boundaries)
+    def jdbc_options(self, obj: SourceObject | None = None, *,
+                     fetchsize: int | None = None) -> JdbcOptions:
+        """Spark JDBC options for this source (see :class:`~dataloader_sdk.connectors
+        .jdbc.JdbcFlavor`).
+
+        Raises:
+            ConfigError: the subclass set no :attr:`jdbc` flavor.
+            ValidationError: the source cannot be read through JDBC (a missing host).
+        """
+        if self.jdbc is None:
+            raise ConfigError(f"source {self.config.name!r}: {type(self).__name__} sets no "
+                              "jdbc flavor")
+        return self.jdbc(self.config, self.secret, obj, fetchsize=fetchsize)
+
+    def _render_dialect(self) -> sa.engine.Dialect:
+        dialect: sa.engine.Dialect = type(self.dialect)(paramstyle="named")  # type: ignore[call-arg]
+        return dialect
+
+    def jdbc_window(self, select: Select, partition_column: str) -> str:
+        """``select`` as the ``dbtable`` subquery ``(SELECT ...) dl_window``, values as
+        dialect literals.
+
+        Raises:
+            ConfigError: ``partition_column`` is not among the selected columns.
+        """
+        import sqlalchemy as sa
+
+        if select.columns is not None and partition_column not in select.columns:
+            raise ConfigError(
+                f"partition column {partition_column!r} is not among the selected columns "
+                f"{', '.join(select.columns)}; add it or partition on a selected column"
+            )
+        names = referenced_columns(select.columns or (), select.where,
+                                   (Column(partition_column),))
+        src = self.from_clause(select.source, names)
+        projected = (
+            [src.c[n] for n in select.columns] if select.columns is not None
+            else [sa.literal_column("*")]
+        )
+        stmt = self.apply_filters(sa.select(*projected).select_from(src), src, select.where)
+        return f"({_literal_sql(stmt, self._render_dialect())}) {WINDOW_ALIAS}"
+
+    def jdbc_bounds(self, window: str, partition_column: str) -> str:
+        """The ``dbtable`` subquery of ``min``/``max`` of ``partition_column`` in ``window``."""
+        # Only the column name is added, quoted by the dialect; the window's values were
+        # rendered by the dialect in jdbc_window.
+        quoted = self._render_dialect().identifier_preparer.quote(partition_column)
+        return (f"(SELECT min({quoted}), max({quoted}) FROM {window}) "  # noqa: S608
+                f"{BOUNDS_ALIAS}")
+
+    def jdbc_partitions(
+        self, partition_column: str, lower: ScalarValue | None, upper: ScalarValue | None,
+        partitions: int,
+    ) -> list[str]:
+        """Disjoint predicates covering every value of the column, plus one for NULL.
+
+        Raises:
+            ConfigError: ``partitions`` below 1, or values that cannot be split.
+        """
+        if partitions < 1:
+            raise ConfigError(f"partitions must be at least 1, got {partitions}")
+        boundaries = (split_points(lower, upper, partitions)
+                      if lower is not None and upper is not None else [])
+        return self.jdbc_predicates(partition_column, boundaries)
+
+    def jdbc_predicates(
+        self, partition_column: str, boundaries: Sequence[ScalarValue]
+    ) -> list[str]:
+        """The range predicates between ``boundaries`` and the ``IS NULL`` one, rendered."""
+        import sqlalchemy as sa
+
+        col: sa.ColumnClause[Any] = sa.column(partition_column)
+
+        def lit(v: ScalarValue) -> Any:
+            return sa.literal(v, type_=self.bind_type(v))
+
+        preds: list[Any] = []
+        if not boundaries:
+            preds.append(col.is_not(None))
+        else:
+            preds.append(col < lit(boundaries[0]))
+            for a, b in itertools.pairwise(boundaries):
+                preds.append(sa.and_(col >= lit(a), col < lit(b)))
+            preds.append(col >= lit(boundaries[-1]))
+        preds.append(col.is_(None))
+        dialect = self._render_dialect()
+        return [_literal_sql(p, dialect) for p in preds]

@@ -13,7 +13,14 @@ import json
 from collections.abc import Mapping
 from typing import cast
 
-from dataloader_sdk.model import JSONValue, SourceConfig, TableConfig, TableState, TargetName
+from dataloader_sdk.model import (
+    JSONValue,
+    SourceConfig,
+    TableConfig,
+    TableRead,
+    TableState,
+    TargetName,
+)
 from dataloader_sdk.model.changes import DiffKind, RiskFlag, SourceConfigDiff, TableConfigDiff
 from dataloader_sdk.model.operations import FieldChange, config_to_json, diff_json
 
@@ -54,6 +61,7 @@ def table_from_json(name: str, data: Mapping[str, JSONValue]) -> TableConfig:
         priority=cast(int, data.get("priority", 100)),
         enabled=cast(bool, data.get("enabled", True)),
         freshness_sla_seconds=cast("int | None", data.get("freshness_sla_seconds")),
+        read=TableRead.from_json(data.get("read")),
     )
 
 

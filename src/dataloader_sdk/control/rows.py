@@ -19,6 +19,7 @@ from dataloader_sdk.model import (
     RunStatus,
     SourceConfig,
     TableConfig,
+    TableRead,
     TableRecord,
     TableState,
     TableStatus,
@@ -43,6 +44,16 @@ __all__ = [
 def _obj(value: object) -> dict[str, JSONValue]:
     # JSON columns come back as plain dicts; anything else was written by hand.
     return dict(cast(Mapping[str, JSONValue], value)) if isinstance(value, Mapping) else {}
+
+
+def _read(name: str, value: object) -> TableRead:
+    try:
+        return TableRead.from_json(cast(JSONValue, value))
+    except ValidationError as exc:
+        raise ConfigError(
+            f"table {name!r} has unreadable read settings in table_control ({exc}); "
+            "fix them with update_table"
+        ) from exc
 
 
 def source_values(cfg: SourceConfig) -> dict[str, object]:
@@ -133,6 +144,7 @@ def row_to_table(row: Any) -> TableRecord:
         priority=row.priority,
         enabled=bool(row.enabled),
         freshness_sla_seconds=row.freshness_sla_seconds,
+        read=_read(name, row.read),
     )
     return TableRecord(
         table_id=row.table_id,

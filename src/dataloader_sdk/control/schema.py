@@ -139,6 +139,8 @@ table_control = sa.Table(
     # defaults; NULL: defaults) and its bookkeeping (control/maintenance.py).
     sa.Column("maintenance", _json()),
     sa.Column("maintenance_state", _json()),
+    # 0009_read_path: how the table is read (model/read.py; NULL: through its connector).
+    sa.Column("read", _json()),
 )
 
 historical_metadata = sa.Table(

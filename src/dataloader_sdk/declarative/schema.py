@@ -64,6 +64,19 @@ def config_schema() -> dict[str, Any]:
             "priority": {"type": "integer"},
             "enabled": {"type": "boolean"},
             "freshness_sla_seconds": _opt("integer", minimum=1),
+            "read": {
+                "type": ["object", "null"],
+                "description": "How rows are read: path connector (default) or jdbc "
+                               "(a Spark engine reads the window with Spark JDBC in "
+                               "ranges of partition_column).",
+                "additionalProperties": False,
+                "properties": {
+                    "path": {"enum": ["connector", "jdbc"]},
+                    "partition_column": _opt("string"),
+                    "partitions": _opt("integer", minimum=1),
+                    "fetch_size": _opt("integer", minimum=1),
+                },
+            },
         },
     }
     environment = {

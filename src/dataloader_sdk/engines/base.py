@@ -10,18 +10,19 @@ the control state forward after a crash between the Delta commit and the control
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
+from dataloader_sdk.model import CommitInfo, Predicate, ScalarValue, TargetName, WriteMode
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["RECENT_COMMITS", "Engine", "EngineFactory", "EngineSettings", "Maintainable",
-           "MaintenanceOutcome", "MaintenanceTask", "TableFiles", "WriteOutcome", "find_commit"]
+__all__ = ["RECENT_COMMITS", "Engine", "EngineFactory", "EngineSettings", "JdbcConnection",
+           "JdbcReader", "LineageValues", "Maintainable", "MaintenanceOutcome",
+           "MaintenanceTask", "StagedRead", "TableFiles", "WriteOutcome", "find_commit"]
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,103 @@ class Maintainable(Protocol):
 
         Raises:
             DestinationError: a step failed; the table's data is unchanged.
+        """
+        ...
+
+
+class JdbcConnection(Protocol):
+    """How an engine reaches a source over JDBC (``connectors.jdbc.JdbcOptions`` is one).
+
+    The engine never builds SQL or imports a connector: it runs the texts the source's
+    connector rendered (``connectors.base.JdbcCapable``) over this connection.
+    """
+
+    @property
+    def url(self) -> str:
+        """The JDBC URL, without credentials."""
+        ...
+
+    def connection_properties(self) -> dict[str, str]:
+        """Driver properties for the read; reveals the password (never log them)."""
+        ...
+
+    def redact(self, text: str) -> str:
+        """``text`` without the password, for error messages."""
+        ...
+
+
+@dataclass(frozen=True)
+class LineageValues:
+    """The values of the lineage columns (``dataloader_sdk.lineage``) of one step."""
+
+    run_id: str
+    loaded_at: datetime
+    source: str
+
+
+class StagedRead(Protocol):
+    """A step's rows read by the engine itself and held until written once.
+
+    The rows are fixed when the read is staged, so the count, the boundary digest and
+    the write all see the same rows.
+    """
+
+    @property
+    def rows(self) -> int:
+        """How many rows were read."""
+        ...
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The rows' Arrow schema."""
+        ...
+
+    def to_arrow(self) -> pa.Table:
+        """Every row on the driver: only for small reads (boundary digests)."""
+        ...
+
+    def release(self) -> None:
+        """Free what holds the rows. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class JdbcReader(Protocol):
+    """The JDBC read capability of an engine (Spark has it): the ``jdbc`` read path.
+
+    A table read this way goes through the runner like any other: the same lease, replay
+    check, lineage columns, commit metadata, control state and history; the engine reads
+    the rows in parallel partitions and writes them without passing them through Python.
+    """
+
+    def jdbc_bounds(
+        self, conn: JdbcConnection, bounds_table: str
+    ) -> tuple[ScalarValue | None, ScalarValue | None]:
+        """Run the rendered ``(SELECT min(c), max(c) FROM ...) alias`` subquery.
+
+        Raises:
+            SourceError: the query failed (message redacted).
+        """
+        ...
+
+    def read_jdbc(
+        self, conn: JdbcConnection, window_table: str, predicates: Sequence[str]
+    ) -> StagedRead:
+        """Read the rendered ``(SELECT ...) alias`` subquery, one partition per predicate.
+
+        Raises:
+            SourceError: the read failed (message redacted).
+        """
+        ...
+
+    def write_staged(
+        self, target: TargetName, staged: StagedRead, mode: WriteMode, commit: CommitInfo,
+        lineage: LineageValues,
+    ) -> WriteOutcome:
+        """:meth:`Engine.write` of staged rows, the lineage columns appended.
+
+        Raises:
+            DestinationError: the write failed; the table is unchanged.
         """
         ...
 

@@ -44,6 +44,7 @@ from dataloader_sdk.model.plan import (
     RunRecord,
     WriteMode,
 )
+from dataloader_sdk.model.read import DEFAULT_JDBC_PARTITIONS, TABLE_READ_PATHS, TableRead, TableReadPath
 from dataloader_sdk.model.select import (
     AnyOf,
     ChangeSignature,
@@ -70,7 +71,9 @@ from dataloader_sdk.model.state import (
 )
 
 __all__ = [
+    "DEFAULT_JDBC_PARTITIONS",
     "RUN_STATUSES",
+    "TABLE_READ_PATHS",
     "TABLE_STATUSES",
     "AnyOf",
     "Append",
@@ -104,6 +107,8 @@ __all__ = [
     "SourceConfig",
     "SourceObject",
     "TableConfig",
+    "TableRead",
+    "TableReadPath",
     "TableRecord",
     "TableState",
     "TableStatus",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from dataloader_sdk.errors import FieldProblem, ValidationError
 from dataloader_sdk.model._base import JSONValue, identifier_problem, logical_name_problem
 from dataloader_sdk.model._credentials import credential_problems
+from dataloader_sdk.model.read import TableRead
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,8 @@ class TableConfig:
     #: How old the target may get before the landing monitor reports it (seconds);
     #: ``None``: three times ``interval_seconds``.
     freshness_sla_seconds: int | None = None
+    #: How the rows are read: the connector (default) or Spark JDBC (``model/read.py``).
+    read: TableRead = field(default_factory=TableRead)
 
     @property
     def source_object(self) -> SourceObject:
@@ -169,4 +172,5 @@ class TableConfig:
                                     "must be a positive number of seconds (or unset)"))
         if not isinstance(self.strategy_options, Mapping):
             out.append(FieldProblem("strategy_options", "must be a JSON object"))
+        out.extend(self.read.problems())
         return out

@@ -16,6 +16,7 @@ from typing import Literal, get_args
 from dataloader_sdk.errors import FieldProblem, ValidationError
 from dataloader_sdk.model._base import TABLE_STATUSES, JSONValue, TableStatus
 from dataloader_sdk.model.config import TableConfig, TargetName
+from dataloader_sdk.model.read import TableRead
 from dataloader_sdk.model.state import TableRecord
 
 __all__ = [
@@ -45,9 +46,12 @@ SELECTION_KEYS: tuple[str, ...] = (
 SETTABLE_FIELDS: tuple[str, ...] = (
     "source", "source_schema", "source_table", "source_query", "target", "target_schema",
     "strategy", "strategy_options", "interval_seconds", "priority", "enabled",
-    "freshness_sla_seconds",
+    "freshness_sla_seconds", "read",
 )
 _OPTION_PREFIX = "strategy_options."
+#: ``read.KEY`` sets one read setting (``read.path``, ``read.partitions``, ...).
+_READ_PREFIX = "read."
+_READ_KEYS: tuple[str, ...] = ("path", "partition_column", "partitions", "fetch_size")
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ def config_to_json(cfg: TableConfig) -> dict[str, JSONValue]:
         "priority": cfg.priority,
         "enabled": cfg.enabled,
         "freshness_sla_seconds": cfg.freshness_sla_seconds,
+        "read": cfg.read.to_json(),
     }
 
 
@@ -221,12 +226,17 @@ class TableChanges:
             if path.startswith(_OPTION_PREFIX):
                 if not path[len(_OPTION_PREFIX):]:
                     out.append(FieldProblem(path, "name the option: strategy_options.KEY"))
+            elif path.startswith(_READ_PREFIX):
+                if path[len(_READ_PREFIX):] not in _READ_KEYS:
+                    out.append(FieldProblem(path, f"unknown read setting; settable: "
+                                            f"{', '.join('read.' + k for k in _READ_KEYS)}"))
             elif path == "name":
                 out.append(FieldProblem("name", "tables cannot be renamed by an edit; "
                                         "add the table under the new name and remove the old"))
             elif path not in SETTABLE_FIELDS:
                 out.append(FieldProblem(path, "unknown field; settable: "
-                                        f"{', '.join(SETTABLE_FIELDS)}, strategy_options.KEY"))
+                                        f"{', '.join(SETTABLE_FIELDS)}, strategy_options.KEY, "
+                                        "read.KEY"))
         if "strategy_options" in self.values and any(
                 p.startswith(_OPTION_PREFIX) for p in self.values):
             out.append(FieldProblem("strategy_options", "set the whole object or single "
@@ -250,6 +260,10 @@ class TableChanges:
                 else:
                     options[key] = value
                 updates["strategy_options"] = options
+            elif path.startswith(_READ_PREFIX) or path == "read":
+                read = self._read(updates.get("read", cfg.read), path, value, problems)
+                if read is not None:
+                    updates["read"] = read
             elif path == "target" or path == "target_schema":
                 target = self._target(cfg.target, path, value, problems)
                 if target is not None:
@@ -261,6 +275,22 @@ class TableChanges:
             elif path in SETTABLE_FIELDS:
                 updates[path] = value
         return replace(cfg, **updates), problems  # type: ignore[arg-type]
+
+    @staticmethod
+    def _read(
+        current: object, path: str, value: JSONValue, problems: list[FieldProblem]
+    ) -> TableRead | None:
+        base = current.to_json() or {} if isinstance(current, TableRead) else {}
+        if path == "read":
+            data: JSONValue = value
+        else:
+            data = {**base, path[len(_READ_PREFIX):]: value}
+            data = {k: v for k, v in data.items() if v is not None} or None
+        try:
+            return TableRead.from_json(data)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+            return None
 
     @staticmethod
     def _target(

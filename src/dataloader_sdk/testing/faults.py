@@ -12,16 +12,23 @@ write crashes there:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
-from dataloader_sdk.engines.base import Engine, WriteOutcome
-from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
+from dataloader_sdk.engines.base import (
+    Engine,
+    JdbcConnection,
+    JdbcReader,
+    LineageValues,
+    StagedRead,
+    WriteOutcome,
+)
+from dataloader_sdk.model import CommitInfo, Predicate, ScalarValue, TargetName, WriteMode
 
-__all__ = ["CRASH_POINTS", "CrashPoint", "FaultyEngine", "InjectedCrash"]
+__all__ = ["CRASH_POINTS", "CrashPoint", "FaultyEngine", "FaultyJdbcEngine", "InjectedCrash"]
 
 CrashPoint = Literal["mid_read", "before_commit", "after_commit"]
 CRASH_POINTS: tuple[CrashPoint, ...] = ("mid_read", "before_commit", "after_commit")
@@ -32,7 +39,16 @@ class InjectedCrash(Exception):
 
 
 class FaultyEngine:
-    """An engine that crashes once where it is told to; otherwise the wrapped engine."""
+    """An engine that crashes once where it is told to; otherwise the wrapped engine.
+
+    Wrapping an engine with the JDBC read capability gives a :class:`FaultyJdbcEngine`,
+    which has it too and crashes its staged writes the same way.
+    """
+
+    def __new__(cls, inner: Engine) -> Any:
+        if cls is FaultyEngine and isinstance(inner, JdbcReader):
+            return super().__new__(FaultyJdbcEngine)
+        return super().__new__(cls)
 
     def __init__(self, inner: Engine) -> None:
         self.inner = inner
@@ -100,6 +116,45 @@ class FaultyEngine:
     def last_commit_time(self, target: TargetName) -> datetime | None:
         """Passed through."""
         return self.inner.last_commit_time(target)
+
+
+class FaultyJdbcEngine(FaultyEngine):
+    """A :class:`FaultyEngine` over an engine that reads over JDBC (``JdbcReader``)."""
+
+    def jdbc_bounds(
+        self, conn: JdbcConnection, bounds_table: str
+    ) -> tuple[ScalarValue | None, ScalarValue | None]:
+        """Passed through."""
+        inner: Any = self.inner
+        bounds: tuple[ScalarValue | None, ScalarValue | None] = inner.jdbc_bounds(
+            conn, bounds_table)
+        return bounds
+
+    def read_jdbc(
+        self, conn: JdbcConnection, window_table: str, predicates: Sequence[str]
+    ) -> StagedRead:
+        """Passed through."""
+        inner: Any = self.inner
+        staged: StagedRead = inner.read_jdbc(conn, window_table, predicates)
+        return staged
+
+    def write_staged(
+        self, target: TargetName, staged: StagedRead, mode: WriteMode, commit: CommitInfo,
+        lineage: LineageValues,
+    ) -> WriteOutcome:
+        """Write through the inner engine, crashing once where armed (``mid_read`` and
+        ``before_commit`` die before the commit: the rows are read before the write)."""
+        point, self._armed = self._armed, None
+        if point in ("mid_read", "before_commit"):
+            self.crashes += 1
+            raise InjectedCrash(f"process died before the Delta commit ({point})")
+        inner: Any = self.inner
+        outcome: WriteOutcome = inner.write_staged(target, staged, mode, commit, lineage)
+        self.writes += 1
+        if point == "after_commit":
+            self.crashes += 1
+            raise InjectedCrash("process died after the Delta commit, before the control update")
+        return outcome
 
 
 def _break_after_first(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:

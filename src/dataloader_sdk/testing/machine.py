@@ -21,7 +21,7 @@ from typing import Any
 from dataloader_sdk.control.store import ControlStore
 from dataloader_sdk.engines.base import Engine
 from dataloader_sdk.loader import DataLoader
-from dataloader_sdk.model import TableConfig, TargetName
+from dataloader_sdk.model import TableConfig, TableRead, TargetName
 from dataloader_sdk.plugins import PluginHost, get_host
 from dataloader_sdk.testing.cases import TODAY, ConformanceCase
 from dataloader_sdk.testing.faults import CRASH_POINTS, FaultyEngine
@@ -55,8 +55,11 @@ def run_conformance(
     host: PluginHost | None = None,
     examples: int | None = None,
     steps: int | None = None,
+    read: TableRead | None = None,
 ) -> None:
     """Run the model-based conformance test of ``case`` on a source and an engine.
+
+    ``read`` sets the table's read path (default: through the connector).
 
     Raises:
         AssertionError: the target differed from the model (hypothesis shrinks the
@@ -65,7 +68,8 @@ def run_conformance(
     from hypothesis import HealthCheck, settings
     from hypothesis.stateful import run_state_machine_as_test
 
-    machine = build_machine(case, source, engine_factory, workdir, host or get_host())
+    machine = build_machine(case, source, engine_factory, workdir, host or get_host(),
+                            read=read)
     run_state_machine_as_test(
         machine,
         settings=settings(
@@ -85,6 +89,8 @@ def build_machine(
     engine_factory: EngineFactory,
     workdir: Path,
     host: PluginHost,
+    *,
+    read: TableRead | None = None,
 ) -> type[Any]:
     """A hypothesis ``RuleBasedStateMachine`` class for ``case``."""
     from hypothesis import strategies as st
@@ -116,7 +122,7 @@ def build_machine(
             self.loader.add_table(TableConfig(
                 name="conformance", source=config.name, source_table=self.sim.name,
                 source_schema=source.schema, target=TARGET, strategy=case.strategy,
-                strategy_options=case.options,
+                strategy_options=case.options, read=read or TableRead(),
             ), actor="conformance")
 
         def teardown(self) -> None:

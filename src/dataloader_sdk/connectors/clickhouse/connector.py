@@ -41,7 +41,8 @@ from dataloader_sdk.connectors.clickhouse.types import (
     conform,
     parse_type,
 )
-from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
+from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
+from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.errors import SourcePermanentError
 from dataloader_sdk.model import (

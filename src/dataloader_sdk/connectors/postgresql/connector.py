@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
 from dataloader_sdk.connectors.postgresql import catalog as cat
 from dataloader_sdk.connectors.postgresql.jdbc import postgres_jdbc_options
 from dataloader_sdk.connectors.postgresql.options import PostgresOptions
@@ -31,7 +32,6 @@ from dataloader_sdk.connectors.postgresql.read import AdbcSession, stream_connec
 from dataloader_sdk.connectors.postgresql.types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors.sql import (
     ErrorKind,
-    JdbcSqlConnector,
     classify_message,
     typed_cursor_value,
 )

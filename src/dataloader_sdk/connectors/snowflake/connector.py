@@ -25,6 +25,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from dataloader_sdk.connectors.base import SourceColumn
+from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
 from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
 from dataloader_sdk.connectors.snowflake.options import SnowflakeOptions
 from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect, bindable, decimal_type
@@ -33,7 +34,7 @@ from dataloader_sdk.connectors.snowflake.types import (
     arrow_type_for,
     conform,
 )
-from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector, classify_message
+from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.errors import (
     ConfigError,

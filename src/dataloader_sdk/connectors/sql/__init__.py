@@ -15,7 +15,7 @@ from dataloader_sdk.connectors.sql.compile import (
     bind_type,
     referenced_columns,
 )
-from dataloader_sdk.connectors.sql.connector import JdbcSqlConnector, SqlConnector
+from dataloader_sdk.connectors.sql.connector import SqlConnector
 from dataloader_sdk.connectors.sql.cursor import typed_cursor_value
 from dataloader_sdk.connectors.sql.errors import ErrorKind, ErrorReporter, classify_message
 from dataloader_sdk.connectors.sql.factory import ConnectorOptions, SqlConnectorFactory
@@ -26,7 +26,6 @@ __all__ = [
     "ConnectorOptions",
     "ErrorKind",
     "ErrorReporter",
-    "JdbcSqlConnector",
     "SelectCompiler",
     "SqlConnector",
     "SqlConnectorFactory",

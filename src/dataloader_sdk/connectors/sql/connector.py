@@ -22,29 +22,21 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import pyarrow as pa
-from sqlalchemy.engine import Dialect
 
 from dataloader_sdk.connectors.arrow import Chunk, conform, schema_of, stream_reader
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.checks import batch_rows_option
-from dataloader_sdk.connectors.jdbc import JdbcFlavor, JdbcOptions
-from dataloader_sdk.connectors.jdbc_render import (
-    bounds_query,
-    partition_bounds,
-    render_partition_predicates,
-    render_window,
-)
 from dataloader_sdk.connectors.sql.compile import SelectCompiler
 from dataloader_sdk.connectors.sql.errors import ErrorReporter
 from dataloader_sdk.connectors.values import to_arrow
-from dataloader_sdk.errors import ConfigError, SourceError
-from dataloader_sdk.model import ScalarValue, Select, SourceConfig, SourceObject
+from dataloader_sdk.errors import SourceError
+from dataloader_sdk.model import Select, SourceConfig, SourceObject
 from dataloader_sdk.secrets import Secret
 
-__all__ = ["JdbcSqlConnector", "SqlConnector"]
+__all__ = ["SqlConnector"]
 
 
 class SqlConnector(SelectCompiler, ErrorReporter):
@@ -59,9 +51,6 @@ class SqlConnector(SelectCompiler, ErrorReporter):
     #: Whether timestamps finer than the declared unit are truncated (see
     #: :func:`~dataloader_sdk.connectors.arrow.conform`); otherwise they fail the read.
     truncate_timestamps: bool = False
-    #: The database's JDBC differences (URL, driver, dialect); ``None`` when Spark cannot
-    #: read it. Set it on a :class:`JdbcSqlConnector`, which adds ``jdbc_options``.
-    jdbc: ClassVar[JdbcFlavor | None] = None
 
     def __init__(self, config: SourceConfig, secret: Secret | None) -> None:
         self.config = config
@@ -98,33 +87,6 @@ class SqlConnector(SelectCompiler, ErrorReporter):
                 :meth:`~ErrorReporter.missing_table_error`) or a type has no mapping.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement _describe")
-
-    # -- Spark JDBC (see JdbcCapable) ---------------------------------------------------
-
-    def jdbc_dialect(self) -> Dialect:
-        """The dialect of :attr:`jdbc` (literal rendering needs no driver)."""
-        if self.jdbc is None:
-            raise ConfigError(f"source {self.config.name!r}: db_type "
-                              f"{self.config.db_type!r} cannot be read through Spark JDBC")
-        return self.jdbc.dialect()
-
-    def jdbc_window(self, select: Select, partition_column: str | None) -> str:
-        """The window Spark reads, values as literals (see :func:`.jdbc_render
-        .render_window`)."""
-        return render_window(self.jdbc_dialect(), select, partition_column,
-                             source=self.config.name)
-
-    def jdbc_bounds_query(self, window: str, partition_column: str) -> str:
-        """``SELECT min(col), max(col)`` over ``window`` (see :func:`.jdbc_render
-        .bounds_query`)."""
-        return bounds_query(self.jdbc_dialect(), window, partition_column)
-
-    def jdbc_partition_predicates(self, column: str, lower: ScalarValue | None,
-                                  upper: ScalarValue | None, partitions: int) -> list[str]:
-        """``partitions`` disjoint ranges of ``[lower, upper]`` plus ``IS NULL``."""
-        bounds = (partition_bounds(lower, upper, partitions)
-                  if lower is not None and upper is not None else [])
-        return render_partition_predicates(self.jdbc_dialect(), column, bounds)
 
     # -- read ------------------------------------------------------------------------
 
@@ -201,21 +163,3 @@ class SqlConnector(SelectCompiler, ErrorReporter):
             schema, chunks, batch_rows=rows, catch=catch,
             on_error=lambda exc: self.read_error(exc, obj),
             to_batch=lambda batch: self.conform_batch(batch, schema), convert=self.to_arrow)
-
-
-class JdbcSqlConnector(SqlConnector):
-    """A :class:`SqlConnector` whose database Spark's JDBC source reads.
-
-    It is :class:`~dataloader_sdk.connectors.base.JdbcCapable`: a subclass sets
-    :attr:`~SqlConnector.jdbc` to its database's
-    :class:`~dataloader_sdk.connectors.jdbc.JdbcFlavor` and states nothing else.
-    """
-
-    def jdbc_options(self, obj: SourceObject | None = None, *,
-                     fetchsize: int | None = None) -> JdbcOptions:
-        """Spark JDBC options for this source (see :class:`~dataloader_sdk.connectors
-        .jdbc.JdbcFlavor`)."""
-        if self.jdbc is None:
-            raise ConfigError(f"source {self.config.name!r}: {type(self).__name__} sets no "
-                              "jdbc flavor")
-        return self.jdbc(self.config, self.secret, obj, fetchsize=fetchsize)

@@ -27,7 +27,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dataloader_sdk.connectors.arrow import Chunk
 from dataloader_sdk.connectors.base import SourceColumn
-from dataloader_sdk.connectors.sql import ErrorKind, JdbcSqlConnector
+from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
+from dataloader_sdk.connectors.sql import ErrorKind
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.connectors.sqlserver import types
 from dataloader_sdk.connectors.sqlserver.jdbc import SQLSERVER_JDBC_DRIVER, sqlserver_jdbc_options

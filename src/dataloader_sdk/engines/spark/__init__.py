@@ -18,7 +18,8 @@ way.
 
 Modules: ``engine`` (the engine and its factory), ``settings`` (typed engine settings),
 ``tables`` (session, names, existence), ``commands`` (one commit per write mode),
-``history`` (app transactions and commit metadata read back), ``frames`` (Arrow steps
+``history`` (app transactions and commit metadata read back), ``jdbc`` (the ``jdbc``
+read path: partitioned reads of SQL the connector rendered), ``frames`` (Arrow steps
 into Spark), ``merge``, ``sql``, ``types``, ``errors``, ``session`` and ``maintenance``.
 
 pyspark is imported only inside functions: importing this package without pyspark works,
@@ -27,7 +28,6 @@ and using the engine then raises a ConfigError saying what to install.
 
 from __future__ import annotations
 
-from dataloader_sdk.engines._spark_jdbc import read_jdbc_partitioned
 from dataloader_sdk.engines.spark.engine import SparkEngine, SparkEngineFactory
 from dataloader_sdk.engines.spark.settings import CATALOG_ROOT_PREFIX, SparkSettings
 
@@ -36,5 +36,4 @@ __all__ = [
     "SparkEngine",
     "SparkEngineFactory",
     "SparkSettings",
-    "read_jdbc_partitioned",
 ]

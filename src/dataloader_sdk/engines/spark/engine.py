@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,8 +12,11 @@ import pyarrow as pa
 from dataloader_sdk.engines.base import (
     RECENT_COMMITS,
     EngineSettings,
+    JdbcConnection,
+    LineageValues,
     MaintenanceOutcome,
     MaintenanceTask,
+    StagedRead,
     TableFiles,
     WriteOutcome,
 )
@@ -23,6 +26,7 @@ from dataloader_sdk.engines.common.locks import table_lock
 from dataloader_sdk.engines.common.merge import dedup, soft_deletes, validate_merge_source
 from dataloader_sdk.engines.common.schema import check_compatible, normalize_type
 from dataloader_sdk.engines.spark import history
+from dataloader_sdk.engines.spark import jdbc as spark_jdbc
 from dataloader_sdk.engines.spark.commands import Prepared, apply
 from dataloader_sdk.engines.spark.errors import write_error
 from dataloader_sdk.engines.spark.frames import Frame, frame_from_reader, frame_from_table
@@ -32,7 +36,15 @@ from dataloader_sdk.engines.spark.sql import quote_ident, render_where
 from dataloader_sdk.engines.spark.tables import SparkTables
 from dataloader_sdk.engines.spark.types import arrow_schema_to_spark, spark_schema_to_arrow
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
-from dataloader_sdk.model import CommitInfo, Merge, Overwrite, Predicate, TargetName, WriteMode
+from dataloader_sdk.model import (
+    CommitInfo,
+    Merge,
+    Overwrite,
+    Predicate,
+    ScalarValue,
+    TargetName,
+    WriteMode,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -192,6 +204,30 @@ class SparkEngine(SparkTables):
             return Prepared(Frame(frame, -1, lambda: None), table_schema)
 
         return self._write(target, mode, commit, prepare)
+
+    # -- the jdbc read path (engines.base.JdbcReader) ---------------------------------
+
+    def jdbc_bounds(
+        self, conn: JdbcConnection, bounds_table: str
+    ) -> tuple[ScalarValue | None, ScalarValue | None]:
+        """``min``/``max`` of a JDBC read's partition column (see ``JdbcReader``)."""
+        return spark_jdbc.jdbc_bounds(self.spark, conn, bounds_table)
+
+    def read_jdbc(
+        self, conn: JdbcConnection, window_table: str, predicates: Sequence[str]
+    ) -> spark_jdbc.SparkStagedRead:
+        """A partitioned JDBC read, persisted and counted (see ``JdbcReader``)."""
+        return spark_jdbc.read_jdbc(self.spark, conn, window_table, predicates)
+
+    def write_staged(
+        self, target: TargetName, staged: StagedRead, mode: WriteMode, commit: CommitInfo,
+        lineage: LineageValues,
+    ) -> WriteOutcome:
+        """:meth:`write_dataframe` of a staged JDBC read with its lineage columns."""
+        if not isinstance(staged, spark_jdbc.SparkStagedRead):
+            raise TypeError(f"not a read this engine staged: {type(staged).__name__}")
+        frame = spark_jdbc.with_lineage_columns(staged.frame, lineage)
+        return self.write_dataframe(target, frame, mode, commit)
 
     def _write(
         self,

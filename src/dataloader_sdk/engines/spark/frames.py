@@ -10,7 +10,7 @@ and Spark reads that directory back with the explicit schema; the Delta write is
 commit. Memory on the driver stays at one batch plus the Parquet writer's buffers. The
 directory is removed after the write. Without a usable staging directory the rows are
 collected on the driver (logged), which is fine for what one machine can hold anyway; for
-tables too big for that, read with Spark JDBC (``read_jdbc_partitioned``) instead.
+tables too big for that, read with Spark JDBC (the table's ``jdbc`` read path) instead.
 """
 
 from __future__ import annotations

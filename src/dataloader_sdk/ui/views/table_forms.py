@@ -16,7 +16,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from dataloader_sdk.errors import FieldProblem, ValidationError
-from dataloader_sdk.model import TableConfig, TargetName
+from dataloader_sdk.model import TableConfig, TableRead, TargetName
 
 __all__ = ["TableForm", "config_from_form", "fill_form"]
 
@@ -39,6 +39,8 @@ class TableForm(FlaskForm):  # type: ignore[misc]
                             validators=[Optional()])
     freshness_sla_seconds = IntegerField("Freshness SLA (seconds; empty = 3 intervals)",
                                          validators=[Optional(), NumberRange(min=1)])
+    read = TextAreaField("Read settings (JSON object; empty = through the connector)",
+                         default="")
     enabled = BooleanField("Enabled", default=True)
     version = HiddenField()
 
@@ -67,6 +69,14 @@ def config_from_form(form: TableForm) -> TableConfig:
             options = parsed
         else:
             problems.append(FieldProblem("strategy_options", "must be a JSON object {...}"))
+    read = TableRead()
+    raw_read = (form.read.data or "").strip()
+    try:
+        read = TableRead.from_json(json.loads(raw_read) if raw_read else None)
+    except ValueError as exc:
+        problems.append(FieldProblem("read", f"is not valid JSON ({exc})"))
+    except ValidationError as exc:
+        problems.extend(exc.problems)
     target: TargetName | None = None
     try:
         target = TargetName.parse((form.target.data or "").strip())
@@ -81,6 +91,7 @@ def config_from_form(form: TableForm) -> TableConfig:
         strategy_options=options, interval_seconds=form.interval_seconds.data,
         priority=form.priority.data if form.priority.data is not None else 100,
         enabled=bool(form.enabled.data), freshness_sla_seconds=form.freshness_sla_seconds.data,
+        read=read,
     )
 
 
@@ -98,5 +109,7 @@ def fill_form(form: TableForm, cfg: TableConfig, version: int) -> None:
     form.interval_seconds.data = cfg.interval_seconds
     form.priority.data = cfg.priority
     form.freshness_sla_seconds.data = cfg.freshness_sla_seconds
+    read = cfg.read.to_json()
+    form.read.data = json.dumps(read, indent=2, sort_keys=True) if read is not None else ""
     form.enabled.data = cfg.enabled
     form.version.data = str(version)
