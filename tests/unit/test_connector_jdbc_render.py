@@ -33,11 +33,19 @@ def _config(db_type: str, **options: object) -> SourceConfig:
                         username="u", options=options)  # type: ignore[arg-type]
 
 
+def _snowflake_resolved() -> SnowflakeConnector:
+    # Snowflake's FROM uses the table name as stored, which a run has resolved (columns())
+    # before it renders anything; here the name is taken as resolved, without a server.
+    conn = SnowflakeConnector(_config("snowflake", account="acme"), None)
+    conn._resolved[OBJ] = OBJ
+    return conn
+
+
 CONNECTORS = {
     "postgresql": lambda: PostgresConnector(_config("postgresql"), None),
     "sqlserver": lambda: SqlServerConnector(_config("sqlserver"), None),
     "oracle": lambda: OracleConnector(_config("oracle"), None),
-    "snowflake": lambda: SnowflakeConnector(_config("snowflake", account="acme"), None),
+    "snowflake": lambda: _snowflake_resolved(),
     "clickhouse": lambda: ClickHouseConnector(_config("clickhouse"), None),
 }
 

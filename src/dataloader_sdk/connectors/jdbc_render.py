@@ -31,12 +31,14 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dataloader_sdk.connectors.sql import SqlConnector, referenced_columns
+from dataloader_sdk.connectors.sql import SqlConnector, bind_type, referenced_columns
+from dataloader_sdk.connectors.sql.compile import SelectCompiler
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import Column, ScalarValue, Select, SourceObject
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+    from sqlalchemy.engine import Dialect
 
     from dataloader_sdk.connectors.jdbc import JdbcFlavor, JdbcOptions
 
@@ -106,6 +108,23 @@ def split_points(lower: ScalarValue, upper: ScalarValue, n: int) -> list[ScalarV
     return out
 
 
+class _LiteralSteps(SelectCompiler):
+    """The connector's FROM with the portable bind types, for SQL rendered as literals.
+
+    A database's own bind types serve its driver's parameters (SQL Server, Oracle and
+    ClickHouse pass timestamps as text), while a literal is rendered by the dialect from
+    the value's Python type: a timestamp bound as text cannot be rendered at all.
+    """
+
+    def __init__(self, connector: SqlConnector, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.config = connector.config
+        self._connector = connector
+
+    def from_clause(self, obj: SourceObject, names: Sequence[str]) -> sa.FromClause:
+        return self._connector.from_clause(obj, names)
+
+
 class JdbcSqlConnector(SqlConnector):
     """A SQL connector whose reads Spark JDBC can also run (see the module docstring).
 
@@ -150,13 +169,14 @@ class JdbcSqlConnector(SqlConnector):
             )
         names = referenced_columns(select.columns or (), select.where,
                                    (Column(partition_column),))
-        src = self.from_clause(select.source, names)
+        steps = _LiteralSteps(self, self._render_dialect())
+        src = steps.from_clause(select.source, names)
         projected = (
             [src.c[n] for n in select.columns] if select.columns is not None
             else [sa.literal_column("*")]
         )
-        stmt = self.apply_filters(sa.select(*projected).select_from(src), src, select.where)
-        return f"({_literal_sql(stmt, self._render_dialect())}) {WINDOW_ALIAS}"
+        stmt = steps.apply_filters(sa.select(*projected).select_from(src), src, select.where)
+        return f"({_literal_sql(stmt, steps.dialect)}) {WINDOW_ALIAS}"
 
     def jdbc_bounds(self, window: str, partition_column: str) -> str:
         """The ``dbtable`` subquery of ``min``/``max`` of ``partition_column`` in ``window``."""
@@ -190,7 +210,7 @@ class JdbcSqlConnector(SqlConnector):
         col: sa.ColumnClause[Any] = sa.column(partition_column)
 
         def lit(v: ScalarValue) -> Any:
-            return sa.literal(v, type_=self.bind_type(v))
+            return sa.literal(v, type_=bind_type(v))  # portable: see _LiteralSteps
 
         preds: list[Any] = []
         if not boundaries:

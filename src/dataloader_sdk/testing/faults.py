@@ -45,7 +45,9 @@ class FaultyEngine:
     which has it too and crashes its staged writes the same way.
     """
 
-    def __new__(cls, inner: Engine) -> Any:
+    def __new__(cls, inner: Engine, *args: Any, **kwargs: Any) -> Any:
+        # Subclasses (a test's own faulty engine) may take more arguments; only the plain
+        # FaultyEngine switches to the JDBC-capable variant.
         if cls is FaultyEngine and isinstance(inner, JdbcReader):
             return super().__new__(FaultyJdbcEngine)
         return super().__new__(cls)
