@@ -47,6 +47,7 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
+from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
@@ -223,7 +224,7 @@ class OracleConnector(JdbcSqlConnector):
                  str(nu) != "N") for n, t, p, s, nu in rows]
 
     def _query_columns(self, obj: SourceObject) -> list[tuple[str, types.OracleType, bool]]:
-        stmt: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(
+        stmt: SelectStatement = sa.select(sa.literal_column("*")).select_from(
             self.from_clause(obj, ())).where(sa.literal_column("1") == sa.literal_column("0"))
         _, description = self._execute(self.compile(stmt).sql, action="describing", obj=obj,
                                        hint="check the source_query")
@@ -267,7 +268,7 @@ class OracleConnector(JdbcSqlConnector):
         return next((c for c in self.columns(obj) if c.name == first), None)
 
     def build_probe(self, obj: SourceObject, request: MaxOf | MinOf | RowCount
-                    ) -> sa.Select[Any]:
+                    ) -> SelectStatement:
         """As the base; a UTC/ROWID column keeps its projection (numbers stay numbers)."""
         stmt = super().build_probe(obj, request)
         if isinstance(request, RowCount):
@@ -307,7 +308,7 @@ class OracleConnector(JdbcSqlConnector):
         if obj.query is not None:
             return None
         owner, table = self._owner_and_name(obj)
-        stmt: sa.Select[Any] = sa.select(sa.func.max(sa.literal_column("ORA_ROWSCN"))).select_from(
+        stmt: SelectStatement = sa.select(sa.func.max(sa.literal_column("ORA_ROWSCN"))).select_from(
             sa.table(str(obj.table), schema=obj.schema))
         scn = self._rows(self.compile(stmt).sql, action="reading ORA_ROWSCN of", obj=obj)
         mods = self._rows(

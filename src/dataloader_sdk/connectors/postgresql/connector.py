@@ -46,6 +46,7 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
+from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     import psycopg
@@ -269,7 +270,7 @@ class PostgresConnector(JdbcSqlConnector):
         return [(str(n), int(o), int(m), bool(nu)) for n, o, m, nu in rows]
 
     def _raw_query_columns(self, obj: SourceObject) -> list[tuple[str, int, int, bool]]:
-        stmt: sa.Select[Any] = (
+        stmt: SelectStatement = (
             sa.select(sa.literal_column("*")).select_from(self.from_clause(obj, ())).limit(0)
         )
         compiled = self.compile(stmt)

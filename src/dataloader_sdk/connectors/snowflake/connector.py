@@ -50,7 +50,8 @@ from dataloader_sdk.model import (
 )
 
 if TYPE_CHECKING:
-    from dataloader_sdk.secrets import Secret
+    from dataloader_sdk.statements import SelectStatement
+from dataloader_sdk.secrets import Secret
 
 __all__ = [
     "SnowflakeConnector",
@@ -67,6 +68,7 @@ __all__ = [
 _TRANSIENT_ERRNOS = frozenset(
     {604, 625, 630, 250001, 250003, 251005, 251006, 290429, 290500, 290502, 290503, 290504}
 )
+
 # Snowflake's epoch placeholder for "not tracked" (fakesnow reports it for every table).
 _EPOCH_PLUS_A_DAY = datetime(1970, 1, 2, tzinfo=timezone.utc)
 
@@ -259,7 +261,7 @@ class SnowflakeConnector(JdbcSqlConnector):
         import snowflake.connector
         from snowflake.connector.constants import FIELD_ID_TO_NAME
 
-        stmt: sa.Select[Any] = (
+        stmt: SelectStatement = (
             sa.select(sa.literal_column("*")).select_from(self.from_clause(obj, ())).limit(0))
         compiled = self.compile(stmt)
         try:

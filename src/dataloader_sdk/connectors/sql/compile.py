@@ -48,6 +48,7 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
+from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["QUERY_ALIAS", "CompiledQuery", "SelectCompiler", "bind_type", "referenced_columns"]
 
@@ -182,8 +183,8 @@ class SelectCompiler:
         raise TypeError(f"unsupported predicate {pred!r}")
 
     def apply_filters(
-        self, stmt: sa.Select[Any], src: sa.FromClause, where: Sequence[Predicate]
-    ) -> sa.Select[Any]:
+        self, stmt: SelectStatement, src: sa.FromClause, where: Sequence[Predicate]
+    ) -> SelectStatement:
         """AND every predicate onto ``stmt``."""
         names = (f"p{i}" for i in itertools.count())
         for pred in where:
@@ -198,7 +199,7 @@ class SelectCompiler:
         """
         return src.c[column.name]
 
-    def build_select(self, select: Select, columns: Sequence[SourceColumn]) -> sa.Select[Any]:
+    def build_select(self, select: Select, columns: Sequence[SourceColumn]) -> SelectStatement:
         """The SQLAlchemy select of ``select`` producing exactly ``columns``, in order."""
         names = referenced_columns((c.name for c in columns), select.where)
         src = self.from_clause(select.source, names)
@@ -207,7 +208,7 @@ class SelectCompiler:
 
     def build_probe(
         self, obj: SourceObject, request: MaxOf | MinOf | RowCount
-    ) -> sa.Select[Any]:
+    ) -> SelectStatement:
         """``SELECT max(expr)``, ``min(expr)`` or ``count(*)`` under the predicates.
 
         :class:`~dataloader_sdk.model.ChangeSignature` is connector-specific and has no
@@ -215,7 +216,7 @@ class SelectCompiler:
         """
         extra = (request.expr,) if isinstance(request, MaxOf | MinOf) else ()
         src = self.from_clause(obj, referenced_columns((), request.where, extra))
-        stmt: sa.Select[Any]
+        stmt: SelectStatement
         if isinstance(request, MaxOf):
             stmt = sa.select(sa.func.max(self.cursor_expr(src, request.expr)))
         elif isinstance(request, MinOf):
@@ -226,7 +227,7 @@ class SelectCompiler:
             raise TypeError(f"unsupported probe {request!r}")
         return self.apply_filters(stmt.select_from(src), src, request.where)
 
-    def compile(self, stmt: sa.Select[Any]) -> CompiledQuery:
+    def compile(self, stmt: SelectStatement) -> CompiledQuery:
         """Compile for :attr:`dialect`; values stay parameters (never rendered inline)."""
         compiled = stmt.compile(dialect=self.dialect)
         params = dict(compiled.params)

@@ -54,6 +54,7 @@ from dataloader_sdk.model import (
     SourceObject,
 )
 from dataloader_sdk.secrets import REDACTED, redact
+from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
@@ -235,12 +236,12 @@ class SqlAlchemyConnector(SqlConnector):
                 return ops[pred.op]
         return super().predicate(src, pred, names)
 
-    def build_select(self, select: Select, columns: Sequence[SourceColumn]) -> sa.Select[Any]:
+    def build_select(self, select: Select, columns: Sequence[SourceColumn]) -> SelectStatement:
         """As the base, knowing the column types (for SQLite's cursor comparisons)."""
         self._types = {c.name: c.arrow_type for c in self.columns(select.source)}
         return super().build_select(select, columns)
 
-    def build_probe(self, obj: SourceObject, request: MaxOf | MinOf | RowCount) -> sa.Select[Any]:
+    def build_probe(self, obj: SourceObject, request: MaxOf | MinOf | RowCount) -> SelectStatement:
         """As the base; on SQLite ``MAX``/``MIN`` of a date or timestamp cursor is taken
         over the normalised values, the order the read's predicates use."""
         self._types = {c.name: c.arrow_type for c in self.columns(obj)}
@@ -259,7 +260,7 @@ class SqlAlchemyConnector(SqlConnector):
         name = self.dialect.name
         try:
             if obj.query is not None:
-                stmt: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(
+                stmt: SelectStatement = sa.select(sa.literal_column("*")).select_from(
                     self.from_clause(obj, ())
                 )
                 with self.conn.execute(stmt.limit(0)) as result:

@@ -56,6 +56,7 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
+from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
@@ -210,7 +211,7 @@ class SqlServerConnector(JdbcSqlConnector):
 
     def _query_columns(self, obj: SourceObject) -> list[tuple[str, types.MssqlType, bool]]:
         """Result columns of a ``source_query`` from the ODBC description (no rows read)."""
-        stmt: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(
+        stmt: SelectStatement = sa.select(sa.literal_column("*")).select_from(
             self.from_clause(obj, ())).where(sa.literal_column("1") == sa.literal_column("0"))
         _, description = self._query(self.compile(stmt).sql, action="describing", obj=obj,
                                      hint="check the source_query")
@@ -243,7 +244,7 @@ class SqlServerConnector(JdbcSqlConnector):
         return types.cast_type(value)
 
     def build_probe(self, obj: SourceObject, request: MaxOf | MinOf | RowCount
-                    ) -> sa.Select[Any]:
+                    ) -> SelectStatement:
         """As the base, with ``COUNT_BIG(*)`` and the cursor column's projection applied."""
         stmt = super().build_probe(obj, request)
         if isinstance(request, RowCount):
