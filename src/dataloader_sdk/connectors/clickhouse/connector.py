@@ -130,9 +130,8 @@ class ClickHouseConnector(JdbcSqlConnector):
         """Connect and run ``SELECT 1``."""
         self._query("SELECT 1", {}, action="running SELECT 1")
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Close the client (idempotent). Readers close their own client."""
-        self.close_streams()  # unfinished readers first (see SqlConnector.close_streams)
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -138,9 +138,8 @@ class OracleConnector(JdbcSqlConnector):
         """Connect and run ``SELECT 1 FROM DUAL``."""
         self._rows("SELECT 1 FROM DUAL", action="running SELECT 1 FROM DUAL")
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Close the session (idempotent). Readers close their own connections."""
-        self.close_streams()  # unfinished readers first (see SqlConnector.close_streams)
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()

@@ -146,9 +146,8 @@ class PostgresConnector(JdbcSqlConnector):
         """Connect and run ``SELECT 1``."""
         self._query("SELECT 1", action="running SELECT 1")
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Close the psycopg and ADBC sessions (idempotent)."""
-        self.close_streams()  # an abandoned reader's COPY ends before its session does
         self._adbc.close()
         if self._conn is not None:
             self._conn.close()

@@ -143,9 +143,8 @@ class SnowflakeConnector(JdbcSqlConnector):
         """Connect and run ``SELECT 1``."""
         self._query("SELECT 1", (), action="running SELECT 1")
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Close the session (idempotent)."""
-        self.close_streams()  # unfinished readers first (see SqlConnector.close_streams)
         if self._conn is not None:
             self._conn.close()
             self._conn = None

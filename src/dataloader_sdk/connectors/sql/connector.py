@@ -113,8 +113,18 @@ class SqlConnector(SelectCompiler, ErrorReporter):
             return exc
         return self.classify_error(exc, action="reading", obj=obj)
 
+    def close(self) -> None:
+        """Release everything (idempotent): the readers not yet drained first, while their
+        connection is still open (:meth:`close_streams`), then the database's own
+        sessions and clients (:meth:`_release`)."""
+        self.close_streams()
+        self._release()
+
+    def _release(self) -> None:
+        """Close the database's sessions and clients (hook; idempotent). Default: none."""
+
     def close_streams(self) -> None:
-        """Close the streams of readers that were not drained (call it first in ``close``).
+        """Close the streams of readers that were not drained (:meth:`close` does it first).
 
         A reader the runner abandons (a failed write, an error, a cancelled run) is
         released when Python collects it, which may be after the connection is gone; its

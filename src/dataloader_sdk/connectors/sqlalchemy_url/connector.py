@@ -144,9 +144,8 @@ class SqlAlchemyConnector(SqlConnector):
         except sa.exc.DBAPIError as exc:
             raise self.classify_error(exc, action="running SELECT 1") from None
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Close the connection and dispose of the engine (idempotent)."""
-        self.close_streams()  # an abandoned reader's ``finally`` runs while it still can
         if self._streaming is not None:
             self._drop_connection(self._streaming)
             self._streaming = None

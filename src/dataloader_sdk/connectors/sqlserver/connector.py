@@ -124,9 +124,8 @@ class SqlServerConnector(JdbcSqlConnector):
         """Connect and run ``SELECT 1``."""
         self._query("SELECT 1", action="running SELECT 1")
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Close the metadata session (idempotent). Readers close their own connections."""
-        self.close_streams()  # unfinished readers first (see SqlConnector.close_streams)
         self.session.close()
 
     def error_kind(self, exc: BaseException) -> ErrorKind:

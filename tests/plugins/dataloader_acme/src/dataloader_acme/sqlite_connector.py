@@ -125,8 +125,7 @@ class AcmeSqliteConnector(SqlConnector):
     def check(self) -> None:
         self._rows("SELECT 1", (), action="running SELECT 1")
 
-    def close(self) -> None:
-        self.close_streams()  # unfinished readers first, while their connection is open
+    def _release(self) -> None:  # close() closes unfinished readers first, then this
         if self._conn is not None:
             self._conn.close()
             self._conn = None
