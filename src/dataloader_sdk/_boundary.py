@@ -27,12 +27,20 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from dataloader_sdk.model import BoundaryRule, Coalesce, JSONValue, TableState
+from dataloader_sdk.model import BoundaryRule, Coalesce, CursorExpr, JSONValue, TableState
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["MAX_BOUNDARY_ROWS", "BoundaryTap", "known_digest", "peek_digest", "with_digest"]
+__all__ = [
+    "MAX_BOUNDARY_ROWS",
+    "BoundaryTap",
+    "cursor_values",
+    "digest_rows",
+    "known_digest",
+    "peek_digest",
+    "with_digest",
+]
 
 #: Rows at the boundary kept in memory at most; above it no digest is kept (the run merges).
 MAX_BOUNDARY_ROWS = 50_000
@@ -114,7 +122,7 @@ class BoundaryTap:
     (filtered again when the maximum rises); at most ``limit`` rows are held.
     """
 
-    def __init__(self, rule: BoundaryRule, limit: int = MAX_BOUNDARY_ROWS) -> None:
+    def __init__(self, rule: BoundaryRule | None, limit: int = MAX_BOUNDARY_ROWS) -> None:
         self._rule = rule
         self._limit = limit
         self._top: Any = None
@@ -125,8 +133,12 @@ class BoundaryTap:
         self._ended = False
 
     def wrap(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-        """``reader``, observed batch by batch."""
+        """``reader``, observed batch by batch (``reader`` itself for a step without a
+        boundary rule, whose :meth:`digest` is ``None``)."""
         import pyarrow as pa
+
+        if self._rule is None:
+            return reader
 
         self._schema = reader.schema
 
@@ -145,21 +157,18 @@ class BoundaryTap:
 
     def digest(self) -> str | None:
         """The digest of the rows at the top of the read, once it was read to its end."""
-        if self._failed or not self._ended or self._schema is None:
+        if self._rule is None or self._failed or not self._ended or self._schema is None:
             return None
         return digest_rows(self._schema, self._kept)
+
+    @property
+    def _watched(self) -> BoundaryRule:
+        assert self._rule is not None  # without a rule, wrap() observes nothing
+        return self._rule
 
     def _give_up(self) -> None:
         self._failed = True
         self._kept = []
-
-    def _cursor(self, batch: pa.RecordBatch) -> pa.Array:
-        import pyarrow.compute as pc
-
-        cursor = self._rule.cursor
-        if isinstance(cursor, Coalesce):
-            return pc.coalesce(*(batch.column(name) for name in cursor.names))
-        return batch.column(cursor.name)
 
     def _observe(self, batch: pa.RecordBatch) -> None:
         import pyarrow.compute as pc
@@ -167,7 +176,7 @@ class BoundaryTap:
         if batch.num_rows == 0:
             return
         # The maximum stays an Arrow scalar: as_py() of a zoned timestamp imports pandas.
-        top = pc.max(self._cursor(batch))
+        top = pc.max(cursor_values(self._watched.cursor, batch))
         if not top.is_valid:
             return  # only NULL cursors: never in a window
         if self._top is None or pc.greater(top, self._top).as_py():
@@ -186,7 +195,7 @@ class BoundaryTap:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        cursor = self._cursor(batch)
+        cursor = cursor_values(self._watched.cursor, batch)
         low = self._low
         if not isinstance(low, pa.Scalar):
             low = pa.scalar(low, type=cursor.type)
@@ -197,7 +206,7 @@ class BoundaryTap:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        lookback = self._rule.lookback
+        lookback = self._watched.lookback
         if not lookback:
             return top
         try:
@@ -206,6 +215,15 @@ class BoundaryTap:
             # e.g. a date cursor with a timedelta lookback: Python's arithmetic (as_py()
             # may import pandas, only on this rare path).
             return top.as_py() - lookback
+
+
+def cursor_values(cursor: CursorExpr, batch: pa.RecordBatch) -> pa.Array:
+    """The cursor of each row of ``batch`` (a column, or the COALESCE of several)."""
+    import pyarrow.compute as pc
+
+    if isinstance(cursor, Coalesce):
+        return pc.coalesce(*(batch.column(name) for name in cursor.names))
+    return batch.column(cursor.name)
 
 
 def _lookback_scalar(lookback: int | timedelta) -> pa.Scalar:

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dataloader_sdk._boundary import BoundaryTap, with_digest
+from dataloader_sdk._boundary_skip import BoundarySkip
 from dataloader_sdk._reconcile import reconcile
 from dataloader_sdk._run_endings import RunOutcome, finish, record_cancelled, record_failed
 from dataloader_sdk._run_parts import (
@@ -335,17 +336,15 @@ class TableRunner:
                 on_batch=lambda rows: notify(
                     ProgressUpdate(table.name, "reading", read_before + rows, total)),
             )
-        tap: BoundaryTap | None = None
-        if step.boundary is not None:
-            if step.boundary.known is not None:
-                reader, rows = unchanged_read(reader, step.boundary.known, step.min_rows)
-                if reader is None:
-                    # Only rows the last commit merged: no commit, no state change, and
-                    # txn_version stays, so the next step's version follows the last commit.
-                    note = unchanged_note(rows, state)
-                    return replace(run, rows_read=run.rows_read + rows, note=note), state, True
-            tap = BoundaryTap(step.boundary)
-            reader = tap.wrap(reader)
+        if step.boundary is not None and step.boundary.known is not None:
+            reader, rows = unchanged_read(reader, step.boundary.known, step.min_rows)
+            if reader is None:
+                # Only rows the last commit merged: no commit, no state change, and
+                # txn_version stays, so the next step's version follows the last commit.
+                note = unchanged_note(rows, state)
+                return replace(run, rows_read=run.rows_read + rows, note=note), state, True
+        tap, skip = BoundaryTap(step.boundary), BoundarySkip(step.boundary)
+        reader = tap.wrap(reader)  # ahead of the skip: the next digest sees every row read
         if step.guard is not None:
             reader = guard_empty_read(reader, table=table.name, guard=step.guard,
                                       target=target, count=self._engine.count)
@@ -354,12 +353,11 @@ class TableRunner:
             before_commit=heartbeat.verify,
         )
         counted = with_lineage(
-            delta_compatible(reader), run_id=lineage.run_id, loaded_at=lineage.loaded_at,
-            source=lineage.source,
-        )
+            delta_compatible(skip.wrap(reader)), run_id=lineage.run_id,
+            loaded_at=lineage.loaded_at, source=lineage.source)
         with raised_in("engine", f"table {table.name!r}: {self._engine.name} write"):
             outcome = self._engine.write(target, counted.reader, step.write, commit)
-        done = StepWrite(counted.rows, outcome, tap.digest() if tap is not None else None)
+        done = StepWrite(counted.rows + skip.dropped, outcome, tap.digest())
         return self._advance(claim, run, step, done, state, notify)
 
     def _advance(

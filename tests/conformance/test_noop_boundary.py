@@ -10,11 +10,13 @@ the model says nothing changed, checks that the run never reached the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dataloader_sdk.model import RunRecord
 from dataloader_sdk.plugins import get_host
 from dataloader_sdk.testing import EngineFactory, SqlAlchemySourceHarness, case
 from dataloader_sdk.testing.machine import build_machine
@@ -73,12 +75,33 @@ def test_noop_runs_write_nothing_and_every_boundary_change_loads(
         _load(m, noop=False, point="before_commit")
         _load(m, noop=False)
         _load(m, noop=True, point="mid_read")          # armed, but nothing reaches the engine
+        # New rows above W: the rows re-read at and below W hash to the last commit's
+        # digest, so only the new row is merged (the merge leaves their file alone).
+        m.insert(n=1, tie=False, offset=0)
+        newest = _new_run(m, lambda: _load(m, noop=False))
+        assert newest.rows_written == 1 < newest.rows_read, newest
+        # A tie with W and a new row above it: the boundary differs, so all rows merge.
+        m.late_insert(back=0)
+        m.insert(n=1, tie=False, offset=0)
+        newest = _new_run(m, lambda: _load(m, noop=False))
+        assert newest.rows_written == newest.rows_read > 2, newest
+        _load(m, noop=True)
         records = [r for r in m.loader.store.runs("conformance")
                    if r.status == "succeeded" and r.steps_committed == 0 and r.rows_read]
         assert records and all(r.rows_written == 0 and "nothing changed" in r.note
                                for r in records)
     finally:
         m.teardown()
+
+
+def _new_run(machine: Any, load: Callable[[], None]) -> RunRecord:
+    """The history row of the run ``load`` makes (the machine's clock may stand still,
+    so "newest" cannot be told by start time)."""
+    before = {r.run_id for r in machine.loader.store.runs("conformance", limit=1000)}
+    load()
+    (new,) = [r for r in machine.loader.store.runs("conformance", limit=1000)
+              if r.run_id not in before]
+    return new
 
 
 class _Pick:

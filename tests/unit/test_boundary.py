@@ -115,6 +115,10 @@ def test_incremental_asks_for_the_comparison_only_when_the_upper_bound_is_the_wa
     assert known_digest(step.state_after) is None and step.state_after.extra == {"x": 1}
     (newer,) = plan(IncrementalStrategy(), options, state, upper=11).steps
     assert newer.boundary is not None and newer.boundary.known is None
+    # Above the watermark, the rows re-read at it may be left out of the merge.
+    assert (newer.boundary.merged_up_to, newer.boundary.merged_digest) == (Watermark.of(10), "d1")
     stale = state.with_(txn_version=4)  # a digest copied forward is never trusted
     (step,) = plan(IncrementalStrategy(), options, stale, upper=10).steps
     assert step.boundary is not None and step.boundary.known is None
+    (step,) = plan(IncrementalStrategy(), options, stale, upper=11).steps
+    assert step.boundary is not None and step.boundary.merged_up_to is None

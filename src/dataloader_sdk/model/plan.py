@@ -72,11 +72,18 @@ class BoundaryRule:
     from the state: a step whose read hashes to exactly ``known`` re-read only rows the
     last commit already merged, so the runner commits nothing. Any difference (a new row
     tied with the watermark, a changed or late row inside the lookback) loads as usual.
+
+    A step that reads beyond the watermark sets ``merged_up_to`` (the last commit's
+    watermark) and ``merged_digest`` (that commit's digest) instead: its rows at or below
+    ``merged_up_to`` are left out of the merge when they hash to ``merged_digest``, so the
+    merge does not rewrite the file holding them (see ``_boundary_skip.py``).
     """
 
     cursor: CursorExpr
     lookback: int | timedelta | None = None
     known: str | None = None
+    merged_up_to: Watermark | None = None
+    merged_digest: str | None = None
 
 
 @dataclass(frozen=True)

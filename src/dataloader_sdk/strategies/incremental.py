@@ -101,7 +101,9 @@ class IncrementalStrategy:
         version = ctx.state.txn_version + 1
         # The boundary rule (see _boundary.py): when MAX(cursor) still equals the watermark,
         # a read hashing to the digest kept for the last commit re-read only rows that
-        # commit merged, and the runner commits nothing.
+        # commit merged, and the runner commits nothing. Above it, the rows re-read at the
+        # watermark are left out of the merge when they hash to it (_boundary_skip.py).
+        merged = known_digest(ctx.state)
         unchanged = ctx.state.watermark is not None and window.after == ctx.state.watermark
         step = LoadStep(
             select=Select(ctx.table.config.source_object, where=with_null_policy(
@@ -114,7 +116,9 @@ class IncrementalStrategy:
             loaded_at=ctx.now,
             label=f"incremental up to {window.after}",
             min_rows=window.min_rows,
-            boundary=BoundaryRule(opts.watermark_column, opts.lookback,
-                                  known=known_digest(ctx.state) if unchanged else None),
+            boundary=BoundaryRule(
+                opts.watermark_column, opts.lookback, known=merged if unchanged else None,
+                merged_up_to=None if unchanged or merged is None else ctx.state.watermark,
+                merged_digest=None if unchanged else merged),
         )
         return LoadPlan((step,))

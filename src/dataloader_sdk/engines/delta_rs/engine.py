@@ -28,6 +28,7 @@ from dataloader_sdk.engines.common.streams import CountedStream
 from dataloader_sdk.engines.delta_rs import tuning
 from dataloader_sdk.engines.delta_rs.orphans import data_files, inflight, remove_orphans
 from dataloader_sdk.engines.delta_rs.paths import check_delta_rs_root, table_path
+from dataloader_sdk.engines.delta_rs.recent import RecentCommits
 from dataloader_sdk.engines.delta_rs.staging import PrefetchedRows
 from dataloader_sdk.engines.delta_rs.writes import ModeWriter, arrow_schema
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
@@ -72,6 +73,7 @@ class DeltaRsEngine:
         check_delta_rs_root(settings.root)
         self.settings = settings
         self._storage = dict(settings.storage_options) or None
+        self._recent = RecentCommits()
 
     # -- locating and loading ---------------------------------------------------------
 
@@ -104,6 +106,7 @@ class DeltaRsEngine:
         """Delete a local target table's directory (see ``engines/common/drop.py``)."""
         uri = self.uri(target)
         with table_lock(uri):
+            self._recent.forget(uri)
             return drop_local_table(target, uri)
 
     # -- writing ----------------------------------------------------------------------
@@ -239,9 +242,19 @@ class DeltaRsEngine:
         return find_commit(history, app_id) if history is not None else None
 
     def newest_commit(self, target: TargetName) -> CommitInfo | None:
-        """The newest dataloader commit among the table's last few versions."""
-        history = self._history(target, RECENT_COMMITS)
-        return find_commit(history, None) if history is not None else None
+        """The newest dataloader commit among the table's last few versions (kept while
+        a local table's log stands still: ``delta_rs/recent.py``)."""
+        uri = self.uri(target)
+        kept, newest = self._recent.lookup(uri)
+        if kept:
+            return newest
+        table = self._load(target)
+        if table is None:
+            return None
+        with reading_history(target):
+            newest = find_commit(table.history(RECENT_COMMITS), None)
+        self._recent.keep(uri, table.version(), newest)
+        return newest
 
     def recorded_version(self, target: TargetName, app_id: str) -> int | None:
         """The app-transaction version recorded in the table's snapshot for ``app_id``."""
