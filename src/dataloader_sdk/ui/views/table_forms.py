@@ -16,7 +16,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from dataloader_sdk.errors import FieldProblem, ValidationError
-from dataloader_sdk.model import TableConfig, TableRead, TargetName
+from dataloader_sdk.model import MaintenancePolicy, TableConfig, TableRead, TargetName
 
 __all__ = ["TableForm", "config_from_form", "fill_form"]
 
@@ -41,6 +41,8 @@ class TableForm(FlaskForm):  # type: ignore[misc]
                                          validators=[Optional(), NumberRange(min=1)])
     read = TextAreaField("Read settings (JSON object; empty = through the connector)",
                          default="")
+    maintenance = TextAreaField("Maintenance policy (JSON object of the settings that "
+                                "differ; empty = the defaults)", default="")
     enabled = BooleanField("Enabled", default=True)
     version = HiddenField()
 
@@ -77,6 +79,14 @@ def config_from_form(form: TableForm) -> TableConfig:
         problems.append(FieldProblem("read", f"is not valid JSON ({exc})"))
     except ValidationError as exc:
         problems.extend(exc.problems)
+    maintenance = MaintenancePolicy()
+    raw_policy = (form.maintenance.data or "").strip()
+    try:
+        maintenance = MaintenancePolicy.parse(json.loads(raw_policy) if raw_policy else None)
+    except ValueError as exc:
+        problems.append(FieldProblem("maintenance", f"is not valid JSON ({exc})"))
+    except ValidationError as exc:
+        problems.extend(exc.problems)
     target: TargetName | None = None
     try:
         target = TargetName.parse((form.target.data or "").strip())
@@ -91,7 +101,7 @@ def config_from_form(form: TableForm) -> TableConfig:
         strategy_options=options, interval_seconds=form.interval_seconds.data,
         priority=form.priority.data if form.priority.data is not None else 100,
         enabled=bool(form.enabled.data), freshness_sla_seconds=form.freshness_sla_seconds.data,
-        read=read,
+        read=read, maintenance=maintenance,
     )
 
 
@@ -111,5 +121,7 @@ def fill_form(form: TableForm, cfg: TableConfig, version: int) -> None:
     form.freshness_sla_seconds.data = cfg.freshness_sla_seconds
     read = cfg.read.to_json()
     form.read.data = json.dumps(read, indent=2, sort_keys=True) if read is not None else ""
+    policy = cfg.maintenance.to_json()
+    form.maintenance.data = json.dumps(policy, indent=2, sort_keys=True) if policy else ""
     form.enabled.data = cfg.enabled
     form.version.data = str(version)
