@@ -73,3 +73,41 @@ def test_the_form_edits_the_policy_and_the_page_shows_it(editor: FlaskClient,
     # Emptying the field puts the table back on the defaults.
     cleared = editor.post("/tables/live/edit", data=_edit_data(editor) | {"maintenance": ""})
     assert cleared.status_code == 302 and _policy(ui_home) is None
+
+
+def _policies(home: Path) -> dict[str, Any]:
+    conn = control_db(home)
+    try:
+        rows = conn.execute("SELECT name, maintenance FROM table_control").fetchall()
+    finally:
+        conn.close()
+    return {name: json.loads(value) if value is not None else None for name, value in rows}
+
+
+def test_bulk_edit_sets_one_maintenance_setting(editor: FlaskClient, ui_home: Path) -> None:
+    import html
+
+    before = _policies(ui_home)
+    base = {"csrf_token": csrf_token(editor), "source": "erp", "scope": "checked",
+            "names": ["orders", "invoices"], "maintenance_key": "compact_min_files"}
+    bad = editor.post("/bulk/preview", data=base | {"maintenance_value": "0"})
+    assert bad.status_code == 422
+    assert re.search(r'id="maintenance_value-error">.*at least 1', text_of(bad), re.S)
+    unset = editor.post("/bulk/preview", data=base | {"maintenance_key": "",
+                                                      "maintenance_value": "40"})
+    assert unset.status_code == 422 and "choose the setting" in text_of(unset)
+    preview = editor.post("/bulk/preview", data=base | {"maintenance_value": "40"})
+    body = text_of(preview)
+    assert preview.status_code == 200, body
+    assert "maintenance.compact_min_files" in body and _policies(ui_home) == before
+    form_html = body[body.index('action="/bulk/apply"'):]
+    data: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                                  form_html):
+        data.setdefault(name, []).append(html.unescape(value))
+    applied = editor.post("/bulk/apply", data=data)
+    assert applied.status_code == 302, text_of(applied)
+    after = _policies(ui_home)
+    assert after["orders"] == after["invoices"] == {"compact_min_files": 40}
+    assert {k: v for k, v in after.items() if k not in ("orders", "invoices")} == {
+        k: v for k, v in before.items() if k not in ("orders", "invoices")}
