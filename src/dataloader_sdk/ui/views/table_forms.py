@@ -8,8 +8,8 @@ what a valid table is, the store and the strategy decide: their
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -52,6 +52,23 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+_S = TypeVar("_S")
+
+
+def _settings(field: Any, name: str, parse: Callable[[Any], _S],
+              problems: list[FieldProblem]) -> _S | None:
+    """A JSON settings field (``read``, ``maintenance``) parsed; empty: the defaults.
+    ``None`` when it cannot be read (its problems are added, named ``NAME.KEY``)."""
+    raw = (field.data or "").strip()
+    try:
+        return parse(json.loads(raw) if raw else None)
+    except ValueError as exc:
+        problems.append(FieldProblem(name, f"is not valid JSON ({exc})"))
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    return None
+
+
 def config_from_form(form: TableForm) -> TableConfig:
     """The config the form describes.
 
@@ -71,22 +88,9 @@ def config_from_form(form: TableForm) -> TableConfig:
             options = parsed
         else:
             problems.append(FieldProblem("strategy_options", "must be a JSON object {...}"))
-    read = TableRead()
-    raw_read = (form.read.data or "").strip()
-    try:
-        read = TableRead.from_json(json.loads(raw_read) if raw_read else None)
-    except ValueError as exc:
-        problems.append(FieldProblem("read", f"is not valid JSON ({exc})"))
-    except ValidationError as exc:
-        problems.extend(exc.problems)
-    maintenance = MaintenancePolicy()
-    raw_policy = (form.maintenance.data or "").strip()
-    try:
-        maintenance = MaintenancePolicy.parse(json.loads(raw_policy) if raw_policy else None)
-    except ValueError as exc:
-        problems.append(FieldProblem("maintenance", f"is not valid JSON ({exc})"))
-    except ValidationError as exc:
-        problems.extend(exc.problems)
+    read = _settings(form.read, "read", TableRead.from_json, problems) or TableRead()
+    maintenance = _settings(form.maintenance, "maintenance", MaintenancePolicy.parse,
+                            problems) or MaintenancePolicy()
     target: TargetName | None = None
     try:
         target = TargetName.parse((form.target.data or "").strip())
