@@ -78,3 +78,67 @@ def test_source_config_refuses_an_inline_password() -> None:
     problems = {p.field: p.problem for p in cfg.problems()}
     assert set(problems) == {"port", "secret"}
     assert "hunter2" not in problems["secret"]
+
+
+# -- the maintenance policy as table config ----------------------------------------------
+
+def _orders(**kw: object) -> TableConfig:
+    return TableConfig("orders", "erp", TargetName("bronze", "orders"), source_table="orders",
+                       **kw)  # type: ignore[arg-type]
+
+
+def test_a_table_config_carries_its_maintenance_policy() -> None:
+    from dataloader_sdk.control.config_diff import table_from_json, table_json
+    from dataloader_sdk.model import MaintenancePolicy
+    from dataloader_sdk.model.operations import config_to_json
+
+    plain = _orders()
+    assert plain.maintenance == MaintenancePolicy() and plain.maintenance.is_default
+    assert "maintenance" not in config_to_json(plain)  # as before the policy was config
+    tuned = _orders(maintenance=MaintenancePolicy(compact_min_files=40, enabled=False))
+    assert table_json(tuned)["maintenance"] == {"enabled": False, "compact_min_files": 40}
+    assert table_from_json("orders", table_json(tuned)) == tuned
+    assert table_from_json("orders", table_json(plain)) == plain
+    bad = _orders(maintenance=MaintenancePolicy(checkpoint_every=0,
+                                                vacuum_retention_hours=12))
+    assert {p.field for p in bad.problems()} == {"maintenance.checkpoint_every",
+                                                 "maintenance.vacuum_retention_hours"}
+    with pytest.raises(ValidationError, match=r"maintenance\.colour"):
+        table_from_json("orders", {**table_json(plain), "maintenance": {"colour": 1}})
+
+
+def test_changes_set_one_maintenance_setting_and_diff_per_setting() -> None:
+    from dataloader_sdk.model import MaintenancePolicy
+    from dataloader_sdk.model.operations import TableChanges, config_to_json, diff_json
+
+    cfg = _orders(maintenance=MaintenancePolicy(checkpoint_every=50))
+    after, problems = TableChanges({"maintenance.compact_min_files": 40}).apply(cfg)
+    assert problems == [] and after.maintenance == MaintenancePolicy(
+        checkpoint_every=50, compact_min_files=40)
+    reset, _ = TableChanges({"maintenance.checkpoint_every": None}).apply(cfg)
+    assert reset.maintenance.is_default
+    whole, _ = TableChanges({"maintenance": {"enabled": False}}).apply(cfg)
+    assert whole.maintenance == MaintenancePolicy(enabled=False)
+    kept, problems = TableChanges({"maintenance.small_file_bytes": "big"}).apply(cfg)
+    assert problems == [] and [p.field for p in kept.problems()] == [
+        "maintenance.small_file_bytes"]  # the validators name it, with the table's others
+    assert [p.field for p in TableChanges({"maintenance.colour": 1}).problems()] == [
+        "maintenance.colour"]
+    assert [(c.field, c.kind, c.before, c.after) for c in diff_json(
+        config_to_json(_orders()), config_to_json(after))] == [
+        ("maintenance.checkpoint_every", "added", None, 50),
+        ("maintenance.compact_min_files", "added", None, 40)]
+
+
+def test_lowering_retention_with_the_override_is_a_risk() -> None:
+    from dataloader_sdk.control.config_diff import diff_table
+    from dataloader_sdk.model import MaintenancePolicy
+
+    short = MaintenancePolicy(vacuum_retention_hours=48, allow_short_retention=True)
+    diff = diff_table("orders", _orders(), _orders(maintenance=short))
+    assert [f.code for f in diff.flags] == ["short_retention"]
+    assert not diff.needs_choice
+    # Raising it, or a long retention with the override set, is no risk.
+    assert diff_table("orders", _orders(maintenance=short), _orders()).flags == ()
+    assert diff_table("orders", _orders(), _orders(maintenance=MaintenancePolicy(
+        allow_short_retention=True))).flags == ()

@@ -78,6 +78,8 @@ def table_doc(rec: TableRecord) -> dict[str, Any]:
         "status": rec.status,
         "watermark": watermark_doc(rec.state.watermark),
         **({"read": cfg.read.to_json()} if not cfg.read.is_default else {}),
+        **({"maintenance": cfg.maintenance.to_json()} if not cfg.maintenance.is_default
+           else {}),
         "last_run_at": to_jsonable(rec.last_run_at),
         "next_run_at": to_jsonable(rec.next_run_at),
     }

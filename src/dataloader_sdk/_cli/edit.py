@@ -157,7 +157,7 @@ def _edit(
 _SET = click.option("--set", "set_pairs", multiple=True, required=True, metavar="KEY=VALUE",
                     help="Field to change, repeatable: priority=5, enabled=false, "
                     "interval=15m, strategy_options.lookback=1h, target_schema=silver, "
-                    "read.partitions=16 "
+                    "read.partitions=16, maintenance.compact_min_files=40 "
                     "(see docs/operations.md).")
 _DRY_RUN = click.option("--dry-run", is_flag=True,
                         help="Show the per-table before/after diff; write nothing.")

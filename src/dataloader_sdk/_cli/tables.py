@@ -67,6 +67,9 @@ def tables() -> None:
               help="jdbc: how many ranges to read in parallel (default 8).")
 @click.option("--fetch-size", type=int, metavar="ROWS",
               help="jdbc: rows per round trip (default the source's fetchsize, else 10000).")
+@click.option("--maintenance", "maintenance_pairs", multiple=True, metavar="KEY=VALUE",
+              help="A maintenance policy setting, e.g. compact_min_files=40 or enabled=false "
+              "(docs/maintenance.md); the rest keep their defaults. Repeatable.")
 @click.option("--no-check", is_flag=True,
               help="Do not ask the source whether the table and its columns exist.")
 @pass_state
@@ -88,6 +91,7 @@ def add_table(
     partition_column: str | None,
     partitions: int | None,
     fetch_size: int | None,
+    maintenance_pairs: tuple[str, ...],
     no_check: bool,
 ) -> None:
     """Register table NAME: read a source table or query, write a Delta target.
@@ -109,10 +113,13 @@ def add_table(
       dataloader tables add big_orders --source erp --source-table orders \\
           --target bronze.big_orders --strategy full \\
           --read-path jdbc --partition-column id --partitions 8
+      dataloader tables add clicks --source erp --source-table clicks \
+          --target bronze.clicks --strategy append_only --option watermark_column=id \
+          --maintenance compact_min_files=40 --maintenance checkpoint_every=50
     """
     from dataloader_sdk._cli.table_checks import check_against_source, source_problem
     from dataloader_sdk.errors import FieldProblem, UnknownNameError, ValidationError
-    from dataloader_sdk.model import TableConfig, TableRead, TargetName
+    from dataloader_sdk.model import MaintenancePolicy, TableConfig, TableRead, TargetName
 
     problems: list[FieldProblem] = []
     if source_table is not None and source_query is not None:
@@ -127,6 +134,12 @@ def add_table(
         problems.extend(exc.problems)
         target_name = TargetName(schema="invalid", table="invalid")
     options = parse_options(option_pairs)
+    maintenance = MaintenancePolicy()
+    try:
+        maintenance = MaintenancePolicy.parse(
+            parse_options(maintenance_pairs, param="--maintenance") or None, table=name)
+    except ValidationError as exc:
+        problems.extend(exc.problems)
     config = TableConfig(
         name=name, source=source, target=target_name, source_table=source_table,
         source_schema=source_schema, source_query=source_query, strategy=strategy,
@@ -136,6 +149,7 @@ def add_table(
         read=TableRead(path="jdbc" if read_path == "jdbc" else "connector",
                        partition_column=partition_column, partitions=partitions,
                        fetch_size=fetch_size),
+        maintenance=maintenance,
     )
     # The model's "exactly one of source_table/source_query" is reported above in terms of
     # the command's flags; keep every other model problem.
@@ -253,6 +267,9 @@ def show_table(state: CliState, name: str, limit: int, as_json: bool) -> None:
     ]
     if not cfg.read.is_default:
         rows.insert(7, ("read", fmt_json(cfg.read.to_json() or {})))
+    rows.insert(rows.index(("enabled", "yes" if cfg.enabled else "no")), (
+        "maintenance", "defaults" if cfg.maintenance.is_default
+        else fmt_json(cfg.maintenance.to_json())))
     for key, value in rows:
         details.add_row(key, value)
     out = console()

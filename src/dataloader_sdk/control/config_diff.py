@@ -15,6 +15,7 @@ from typing import cast
 
 from dataloader_sdk.model import (
     JSONValue,
+    MaintenancePolicy,
     SourceConfig,
     TableConfig,
     TableRead,
@@ -22,6 +23,7 @@ from dataloader_sdk.model import (
     TargetName,
 )
 from dataloader_sdk.model.changes import DiffKind, RiskFlag, SourceConfigDiff, TableConfigDiff
+from dataloader_sdk.model.maintenance import DELTA_DEFAULT_RETENTION_HOURS
 from dataloader_sdk.model.operations import FieldChange, config_to_json, diff_json
 
 __all__ = [
@@ -62,6 +64,7 @@ def table_from_json(name: str, data: Mapping[str, JSONValue]) -> TableConfig:
         enabled=cast(bool, data.get("enabled", True)),
         freshness_sla_seconds=cast("int | None", data.get("freshness_sla_seconds")),
         read=TableRead.from_json(data.get("read")),
+        maintenance=MaintenancePolicy.parse(data.get("maintenance"), table=name),
     )
 
 
@@ -160,6 +163,16 @@ def _flags(
             "soft_delete", f"soft-delete policy changed from {_soft(soft_old)} to "
             f"{_soft(soft_new)}: rows loaded before apply the old policy until they change "
             "again; reset to apply the new one to every row"))
+    old_keep = old.maintenance.vacuum_retention_hours
+    new_keep = new.maintenance.vacuum_retention_hours
+    if (new.maintenance.allow_short_retention is True and isinstance(new_keep, int)
+            and isinstance(old_keep, int) and new_keep < old_keep
+            and new_keep < DELTA_DEFAULT_RETENTION_HOURS):
+        flags.append(RiskFlag(
+            "short_retention", f"vacuum retention lowered from {old_keep} to {new_keep} "
+            f"hours, below Delta's default of {DELTA_DEFAULT_RETENTION_HOURS} "
+            "(allow_short_retention): vacuum may delete files a reader of an older version "
+            "or a concurrent writer still needs, and time travel to them stops working"))
     return flags
 
 

@@ -82,7 +82,8 @@ def list_settings(store: ControlStore) -> list[MaintenanceSettings]:
 
 def set_policy(store: ControlStore, name: str, policy: MaintenancePolicy | None, *,
                actor: str, now: datetime) -> MaintenancePolicy:
-    """Store table ``name``'s policy (``None``: back to the defaults); audited.
+    """Store table ``name``'s policy (``None``: back to the defaults); audited, and the
+    table's config version is bumped (``dataloader maintain TABLE --set``).
 
     Raises:
         ValidationError: an invalid policy (every field named); nothing is changed.
@@ -98,7 +99,10 @@ def set_policy(store: ControlStore, name: str, policy: MaintenancePolicy | None,
 
     def write(conn: sa.Connection) -> None:
         row = table_row(conn, name, lock=True)
-        conn.execute(sa.update(T).where(T.c.name == name).values(maintenance=stored))
+        # The policy is table config: bump the version so an edit planned before this
+        # one (a form, a bulk plan, a promotion) conflicts instead of undoing it.
+        conn.execute(sa.update(T).where(T.c.name == name).values(
+            maintenance=stored, version=row.version + 1, updated_at=now))
         write_audit(conn, kind="table", entity=name, action="update", actor=actor, at=now,
                     before={"maintenance": row.maintenance}, after={"maintenance": stored},
                     environment=store.environment)

@@ -15,6 +15,7 @@ from dataloader_sdk.model import (
     RUN_STATUSES,
     TABLE_STATUSES,
     JSONValue,
+    MaintenancePolicy,
     RunRecord,
     RunStatus,
     SourceConfig,
@@ -53,6 +54,18 @@ def _read(name: str, value: object) -> TableRead:
         raise ConfigError(
             f"table {name!r} has unreadable read settings in table_control ({exc}); "
             "fix them with update_table"
+        ) from exc
+
+
+def _maintenance(name: str, value: object) -> MaintenancePolicy:
+    # Kept as stored: a bad value (edited by hand) is named when the table is next edited,
+    # and ``dataloader maintain`` refuses it; only an unreadable shape stops reading.
+    try:
+        return MaintenancePolicy.parse(value, table=name)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"table {name!r} has an unreadable maintenance policy in table_control ({exc}); "
+            "fix it with `dataloader maintain TABLE --reset-policy` or update_table"
         ) from exc
 
 
@@ -101,6 +114,8 @@ def table_config_values(cfg: TableConfig) -> dict[str, object]:
     ``source_name``)."""
     values: dict[str, object] = dict(config_to_json(cfg))
     values["source_name"] = values.pop("source")
+    # Always written (NULL: the defaults), so an edit back to the defaults clears it.
+    values["maintenance"] = cfg.maintenance.to_json() or None
     return values
 
 
@@ -145,6 +160,7 @@ def row_to_table(row: Any) -> TableRecord:
         enabled=bool(row.enabled),
         freshness_sla_seconds=row.freshness_sla_seconds,
         read=_read(name, row.read),
+        maintenance=_maintenance(name, getattr(row, "maintenance", None)),
     )
     return TableRecord(
         table_id=row.table_id,
@@ -166,6 +182,8 @@ def record_to_json(record: TableRecord) -> dict[str, JSONValue]:
     """The audit snapshot of a table: its config, version and state."""
     values = cast(dict[str, JSONValue], table_config_values(record.config))
     values["source"] = values.pop("source_name")  # the config's name for the column
+    if values["maintenance"] is None:  # snapshots of tables on the defaults stay as they were
+        del values["maintenance"]
     return {
         "table_id": record.table_id,
         **values,

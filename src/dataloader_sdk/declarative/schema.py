@@ -77,6 +77,21 @@ def config_schema() -> dict[str, Any]:
                     "fetch_size": _opt("integer", minimum=1),
                 },
             },
+            "maintenance": {
+                "type": ["object", "null"],
+                "description": "When the Delta table is compacted, checkpointed and "
+                               "vacuumed (docs/maintenance.md); settings left out keep "
+                               "their defaults. A vacuum_retention_hours below 168 needs "
+                               "allow_short_retention: true.",
+                "additionalProperties": False,
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    **{name: {"type": "integer", "minimum": 1} for name in (
+                        "compact_min_files", "small_file_bytes", "checkpoint_every",
+                        "vacuum_retention_hours", "vacuum_every_hours")},
+                    "allow_short_retention": {"type": "boolean"},
+                },
+            },
         },
     }
     environment = {

@@ -31,6 +31,7 @@ from dataloader_sdk.model.config import (
     TableConfig,
     TargetName,
 )
+from dataloader_sdk.model.maintenance import MaintenancePolicy
 from dataloader_sdk.model.plan import (
     Append,
     BoundaryRule,
@@ -90,6 +91,7 @@ __all__ = [
     "JSONValue",
     "LoadPlan",
     "LoadStep",
+    "MaintenancePolicy",
     "MaxOf",
     "Merge",
     "MinOf",

@@ -42,7 +42,7 @@ DiffKind = Literal["added", "removed", "changed", "unchanged"]
 #: Risky changes, each with an implication the flag's message spells out.
 RiskCode = Literal[
     "strategy", "primary_keys", "cursor", "cursor_type", "target", "soft_delete",
-    "removed", "source_missing",
+    "removed", "source_missing", "short_retention",
 ]
 RISK_CODES: tuple[RiskCode, ...] = get_args(RiskCode)
 

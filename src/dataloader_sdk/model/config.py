@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from dataloader_sdk.errors import FieldProblem, ValidationError
 from dataloader_sdk.model._base import JSONValue, identifier_problem, logical_name_problem
 from dataloader_sdk.model._credentials import credential_problems
+from dataloader_sdk.model.maintenance import MaintenancePolicy
 from dataloader_sdk.model.read import TableRead
 
 
@@ -132,6 +133,9 @@ class TableConfig:
     freshness_sla_seconds: int | None = None
     #: How the rows are read: the connector (default) or Spark JDBC (``model/read.py``).
     read: TableRead = field(default_factory=TableRead)
+    #: When its Delta files are compacted, checkpointed and vacuumed
+    #: (``model/maintenance.py``; docs/maintenance.md).
+    maintenance: MaintenancePolicy = field(default_factory=MaintenancePolicy)
 
     @property
     def source_object(self) -> SourceObject:
@@ -173,4 +177,5 @@ class TableConfig:
         if not isinstance(self.strategy_options, Mapping):
             out.append(FieldProblem("strategy_options", "must be a JSON object"))
         out.extend(self.read.problems())
+        out.extend(self.maintenance.problems())
         return out

@@ -2,7 +2,9 @@
 
 A table without a stored policy uses :class:`MaintenancePolicy`'s defaults; a stored
 policy holds only the fields that differ (JSON), so a later release's better default
-reaches every table that never chose otherwise. See docs/maintenance.md.
+reaches every table that never chose otherwise. The policy is part of a table's
+configuration (``TableConfig.maintenance``: config files, promotion, bulk edits, the UI);
+the bookkeeping is not. See docs/maintenance.md.
 """
 
 from __future__ import annotations
@@ -76,30 +78,60 @@ class MaintenancePolicy:
                 "those files; set allow_short_retention to true to allow it"))
         return out
 
+    @property
+    def is_default(self) -> bool:
+        """Whether nothing differs from the defaults (stored as ``NULL``, never exported)."""
+        return not self.to_json()
+
     def to_json(self) -> dict[str, JSONValue]:
         """The fields that differ from the defaults (what the control DB stores)."""
         default = MaintenancePolicy()
-        return {k: v for k, v in asdict(self).items() if getattr(default, k) != v}
+        # Compared with their types: 1 == True, but "enabled: 1" is not the default.
+        return {k: v for k, v in asdict(self).items()
+                if getattr(default, k) != v or type(getattr(default, k)) is not type(v)}
+
+    @classmethod
+    def parse(cls, data: object, *, table: str = "") -> MaintenancePolicy:
+        """A policy from JSON with the values kept as given (``None``: the defaults), so
+        :meth:`problems` reports bad ones with the rest of a table's fields.
+
+        Raises:
+            ValidationError: ``data`` is not an object, or names an unknown setting.
+        """
+        if data is None:
+            return cls()
+        where = f"table {table!r}" if table else "table maintenance policy"
+        if not isinstance(data, Mapping):
+            raise ValidationError(where, [FieldProblem(
+                "maintenance", "must be an object such as {compact_min_files: 40}, got "
+                f"{type(data).__name__}")])
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(str(k) for k in data if k not in known)
+        if unknown:
+            raise ValidationError(where, [
+                FieldProblem(f"maintenance.{k}",
+                             f"unknown setting; known: {', '.join(sorted(known))}")
+                for k in unknown])
+        return replace(cls(), **{str(k): v for k, v in data.items()})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None, *, table: str) -> MaintenancePolicy:
-        """A policy from stored or user-given JSON (``None``: the defaults).
+        """A valid policy from stored or user-given JSON (``None``: the defaults).
 
         Raises:
             ValidationError: unknown keys or bad values, all named, for ``table``.
         """
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise ValidationError(f"table {table!r}", [FieldProblem(
-                "maintenance", f"must be an object, got {type(data).__name__}")])
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(str(k) for k in data if k not in known)
-        problems = [FieldProblem(f"maintenance.{k}",
-                                 f"unknown setting; known: {', '.join(sorted(known))}")
-                    for k in unknown]
-        policy = replace(cls(), **{k: v for k, v in data.items() if k in known})
-        problems += policy.problems()
+        try:
+            policy = cls.parse(data, table=table)
+        except ValidationError as exc:
+            if not isinstance(data, Mapping):
+                raise
+            # Report the unknown keys together with the bad values of the known ones.
+            known = {f.name for f in fields(cls)}
+            rest = cls.parse({k: v for k, v in data.items() if k in known}, table=table)
+            raise ValidationError(f"table {table!r}",
+                                  [*exc.problems, *rest.problems()]) from None
+        problems = policy.problems()
         if problems:
             raise ValidationError(f"table {table!r}", problems)
         return policy

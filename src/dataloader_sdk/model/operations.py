@@ -16,6 +16,7 @@ from typing import Literal, get_args
 from dataloader_sdk.errors import FieldProblem, ValidationError
 from dataloader_sdk.model._base import TABLE_STATUSES, JSONValue, TableStatus
 from dataloader_sdk.model.config import TableConfig, TargetName
+from dataloader_sdk.model.maintenance import MaintenancePolicy
 from dataloader_sdk.model.read import TableRead
 from dataloader_sdk.model.state import TableRecord
 
@@ -46,12 +47,18 @@ SELECTION_KEYS: tuple[str, ...] = (
 SETTABLE_FIELDS: tuple[str, ...] = (
     "source", "source_schema", "source_table", "source_query", "target", "target_schema",
     "strategy", "strategy_options", "interval_seconds", "priority", "enabled",
-    "freshness_sla_seconds", "read",
+    "freshness_sla_seconds", "read", "maintenance",
 )
 _OPTION_PREFIX = "strategy_options."
-#: ``read.KEY`` sets one read setting (``read.path``, ``read.partitions``, ...).
-_READ_PREFIX = "read."
-_READ_KEYS: tuple[str, ...] = ("path", "partition_column", "partitions", "fetch_size")
+#: ``read.KEY`` / ``maintenance.KEY`` set one setting of a nested group (``read.path``,
+#: ``maintenance.compact_min_files``); ``None`` puts it back to its default.
+_NESTED_KEYS: dict[str, tuple[str, ...]] = {
+    "read": ("path", "partition_column", "partitions", "fetch_size"),
+    "maintenance": ("enabled", "compact_min_files", "small_file_bytes", "checkpoint_every",
+                    "vacuum_retention_hours", "vacuum_every_hours", "allow_short_retention"),
+}
+#: Top-level objects diffed per setting even when absent on one side (see diff_json).
+_PER_SETTING = frozenset({"maintenance"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,9 @@ def diff_json(
     """The field-level diff of two JSON objects, nested objects flattened to dotted paths.
 
     Lists are compared whole. A key whose value is ``None`` counts as absent, so
-    "not set" and "missing" never show up as a change. Sorted by field path.
+    "not set" and "missing" never show up as a change. Sorted by field path. A table's
+    ``maintenance`` (absent while on the defaults) is diffed setting by setting even
+    when one side is absent: a first policy shows as the settings it changes.
     """
     old = {k: v for k, v in (before or {}).items() if v is not None}
     new = {k: v for k, v in (after or {}).items() if v is not None}
@@ -86,6 +95,8 @@ def diff_json(
     for key in sorted(old.keys() | new.keys()):
         path = f"{prefix}{key}"
         a, b = old.get(key), new.get(key)
+        if not prefix and key in _PER_SETTING:
+            a, b = a or {}, b or {}
         if isinstance(a, Mapping) and isinstance(b, Mapping):
             out.extend(diff_json(a, b, prefix=path + "."))
         elif a is None:
@@ -98,8 +109,12 @@ def diff_json(
 
 
 def config_to_json(cfg: TableConfig) -> dict[str, JSONValue]:
-    """A table config as the JSON object its diffs are computed from."""
-    return {
+    """A table config as the JSON object its diffs are computed from.
+
+    ``maintenance`` appears only when a policy differs from the defaults, so a table that
+    never chose one diffs, exports and promotes exactly as before the policy was config.
+    """
+    out: dict[str, JSONValue] = {
         "name": cfg.name,
         "source": cfg.source,
         "source_schema": cfg.source_schema,
@@ -114,6 +129,9 @@ def config_to_json(cfg: TableConfig) -> dict[str, JSONValue]:
         "freshness_sla_seconds": cfg.freshness_sla_seconds,
         "read": cfg.read.to_json(),
     }
+    if not cfg.maintenance.is_default:
+        out["maintenance"] = cfg.maintenance.to_json()
+    return out
 
 
 @dataclass(frozen=True)
@@ -226,17 +244,17 @@ class TableChanges:
             if path.startswith(_OPTION_PREFIX):
                 if not path[len(_OPTION_PREFIX):]:
                     out.append(FieldProblem(path, "name the option: strategy_options.KEY"))
-            elif path.startswith(_READ_PREFIX):
-                if path[len(_READ_PREFIX):] not in _READ_KEYS:
-                    out.append(FieldProblem(path, f"unknown read setting; settable: "
-                                            f"{', '.join('read.' + k for k in _READ_KEYS)}"))
+            elif (group := path.partition(".")[0]) in _NESTED_KEYS and "." in path:
+                if path.partition(".")[2] not in _NESTED_KEYS[group]:
+                    out.append(FieldProblem(path, f"unknown {group} setting; settable: "
+                                            f"{', '.join(f'{group}.{k}' for k in _NESTED_KEYS[group])}"))
             elif path == "name":
                 out.append(FieldProblem("name", "tables cannot be renamed by an edit; "
                                         "add the table under the new name and remove the old"))
             elif path not in SETTABLE_FIELDS:
                 out.append(FieldProblem(path, "unknown field; settable: "
                                         f"{', '.join(SETTABLE_FIELDS)}, strategy_options.KEY, "
-                                        "read.KEY"))
+                                        "read.KEY, maintenance.KEY"))
         if "strategy_options" in self.values and any(
                 p.startswith(_OPTION_PREFIX) for p in self.values):
             out.append(FieldProblem("strategy_options", "set the whole object or single "
@@ -260,10 +278,11 @@ class TableChanges:
                 else:
                     options[key] = value
                 updates["strategy_options"] = options
-            elif path.startswith(_READ_PREFIX) or path == "read":
-                read = self._read(updates.get("read", cfg.read), path, value, problems)
-                if read is not None:
-                    updates["read"] = read
+            elif (group := path.partition(".")[0]) in _NESTED_KEYS:
+                nested = self._nested(group, updates.get(group, getattr(cfg, group)), path,
+                                      value, problems)
+                if nested is not None:
+                    updates[group] = nested
             elif path == "target" or path == "target_schema":
                 target = self._target(cfg.target, path, value, problems)
                 if target is not None:
@@ -277,17 +296,23 @@ class TableChanges:
         return replace(cfg, **updates), problems  # type: ignore[arg-type]
 
     @staticmethod
-    def _read(
-        current: object, path: str, value: JSONValue, problems: list[FieldProblem]
-    ) -> TableRead | None:
-        base = current.to_json() or {} if isinstance(current, TableRead) else {}
-        if path == "read":
+    def _nested(
+        group: str, current: object, path: str, value: JSONValue,
+        problems: list[FieldProblem],
+    ) -> TableRead | MaintenancePolicy | None:
+        """``read``/``maintenance`` with one setting (``group.KEY``) or the whole object
+        (``group``) changed; bad values are kept for the validators to name."""
+        if path == group:
             data: JSONValue = value
         else:
-            data = {**base, path[len(_READ_PREFIX):]: value}
+            base = (current.to_json() if isinstance(current, (TableRead, MaintenancePolicy))
+                    else None)
+            data = {**(base or {}), path.partition(".")[2]: value}
             data = {k: v for k, v in data.items() if v is not None} or None
         try:
-            return TableRead.from_json(data)
+            if group == "read":
+                return TableRead.from_json(data)
+            return MaintenancePolicy.parse(data)
         except ValidationError as exc:
             problems.extend(exc.problems)
             return None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -32,7 +32,7 @@ from dataloader_sdk.errors import (
     FieldProblem,
     ValidationError,
 )
-from dataloader_sdk.model import TABLE_STATUSES
+from dataloader_sdk.model import TABLE_STATUSES, MaintenancePolicy
 from dataloader_sdk.ui.auth import actor, role_required
 from dataloader_sdk.ui.context import loader, store
 from dataloader_sdk.ui.forms import apply_problems, form_errors
@@ -57,7 +57,9 @@ _SET_FIELDS = {"priority": "set_priority", "interval_seconds": "set_interval_sec
                "freshness_sla_seconds": "set_freshness_sla_seconds",
                "enabled": "set_enabled", "target_schema": "set_target_schema",
                "source": "set_source", "strategy": "set_strategy",
-               "strategy_options": "option_value"}
+               "strategy_options": "option_value", "maintenance": "maintenance_value"}
+_MAINTENANCE = [SelectChoice("", "(no change)"),
+                *(SelectChoice(f.name, f.name) for f in fields(MaintenancePolicy))]
 
 
 class BulkForm(FlaskForm):  # type: ignore[misc]
@@ -75,6 +77,10 @@ class BulkForm(FlaskForm):  # type: ignore[misc]
     option_key = StringField("Strategy option name", validators=[Optional(), Length(max=200)])
     option_value = TextAreaField("Strategy option value (JSON; null removes it)",
                                  validators=[Optional(), Length(max=10_000)])
+    maintenance_key = SelectField("Maintenance setting", choices=_MAINTENANCE,
+                                  validate_choice=False)
+    maintenance_value = StringField("Maintenance value (JSON: 40, false; empty = default)",
+                                    validators=[Optional(), Length(max=200)])
 
 
 def _filters(args: Any) -> dict[str, str]:
@@ -97,7 +103,7 @@ def _changes(form: BulkForm) -> TableChanges:
 
     values: dict[str, JSONValue] = {}
     for name, field_name in _SET_FIELDS.items():
-        if name == "strategy_options":
+        if name in ("strategy_options", "maintenance"):
             continue
         data = getattr(form, field_name).data
         if data is None or data == "":
@@ -116,6 +122,18 @@ def _changes(form: BulkForm) -> TableChanges:
                                         f"not JSON ({exc.msg}); quote text: \"value\""]
     elif raw.strip():
         form.option_key.errors = [*form.option_key.errors, "name the option to set"]
+    # One maintenance policy setting (docs/maintenance.md); TableChanges names a bad key.
+    setting = form.maintenance_key.data or ""
+    raw = (form.maintenance_value.data or "").strip()
+    if setting:
+        try:
+            values[f"maintenance.{setting}"] = json.loads(raw) if raw else None
+        except json.JSONDecodeError as exc:
+            form.maintenance_value.errors = [*form.maintenance_value.errors,
+                                             f"not JSON ({exc.msg}): a number, true or false"]
+    elif raw:
+        form.maintenance_key.errors = [*form.maintenance_key.errors,
+                                       "choose the setting to change"]
     return TableChanges(values)
 
 
@@ -208,7 +226,8 @@ def _problems_on_fields(form: BulkForm, by_table: Mapping[str, Sequence[FieldPro
 
 def _hidden_fields() -> list[tuple[str, str]]:
     """The posted selection and changes, carried from the preview to the apply step."""
-    keep = ("scope", "names", *_FILTERS, *_SET_FIELDS.values(), "option_key")
+    keep = ("scope", "names", *_FILTERS, *_SET_FIELDS.values(), "option_key",
+            "maintenance_key")
     return [(k, v) for k in request.form for v in request.form.getlist(k) if k in keep]
 
 

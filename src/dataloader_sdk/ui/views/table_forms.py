@@ -8,15 +8,15 @@ what a valid table is, the store and the strategy decide: their
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from dataloader_sdk.errors import FieldProblem, ValidationError
-from dataloader_sdk.model import TableConfig, TableRead, TargetName
+from dataloader_sdk.model import MaintenancePolicy, TableConfig, TableRead, TargetName
 
 __all__ = ["TableForm", "config_from_form", "fill_form"]
 
@@ -41,6 +41,8 @@ class TableForm(FlaskForm):  # type: ignore[misc]
                                          validators=[Optional(), NumberRange(min=1)])
     read = TextAreaField("Read settings (JSON object; empty = through the connector)",
                          default="")
+    maintenance = TextAreaField("Maintenance policy (JSON object of the settings that "
+                                "differ; empty = the defaults)", default="")
     enabled = BooleanField("Enabled", default=True)
     version = HiddenField()
 
@@ -48,6 +50,23 @@ class TableForm(FlaskForm):  # type: ignore[misc]
 def _text(value: object) -> str | None:
     text = (value or "").strip() if isinstance(value, str) else None
     return text or None
+
+
+_S = TypeVar("_S")
+
+
+def _settings(field: Any, name: str, parse: Callable[[Any], _S],
+              problems: list[FieldProblem]) -> _S | None:
+    """A JSON settings field (``read``, ``maintenance``) parsed; empty: the defaults.
+    ``None`` when it cannot be read (its problems are added, named ``NAME.KEY``)."""
+    raw = (field.data or "").strip()
+    try:
+        return parse(json.loads(raw) if raw else None)
+    except ValueError as exc:
+        problems.append(FieldProblem(name, f"is not valid JSON ({exc})"))
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    return None
 
 
 def config_from_form(form: TableForm) -> TableConfig:
@@ -69,14 +88,9 @@ def config_from_form(form: TableForm) -> TableConfig:
             options = parsed
         else:
             problems.append(FieldProblem("strategy_options", "must be a JSON object {...}"))
-    read = TableRead()
-    raw_read = (form.read.data or "").strip()
-    try:
-        read = TableRead.from_json(json.loads(raw_read) if raw_read else None)
-    except ValueError as exc:
-        problems.append(FieldProblem("read", f"is not valid JSON ({exc})"))
-    except ValidationError as exc:
-        problems.extend(exc.problems)
+    read = _settings(form.read, "read", TableRead.from_json, problems) or TableRead()
+    maintenance = _settings(form.maintenance, "maintenance", MaintenancePolicy.parse,
+                            problems) or MaintenancePolicy()
     target: TargetName | None = None
     try:
         target = TargetName.parse((form.target.data or "").strip())
@@ -91,7 +105,7 @@ def config_from_form(form: TableForm) -> TableConfig:
         strategy_options=options, interval_seconds=form.interval_seconds.data,
         priority=form.priority.data if form.priority.data is not None else 100,
         enabled=bool(form.enabled.data), freshness_sla_seconds=form.freshness_sla_seconds.data,
-        read=read,
+        read=read, maintenance=maintenance,
     )
 
 
@@ -111,5 +125,7 @@ def fill_form(form: TableForm, cfg: TableConfig, version: int) -> None:
     form.freshness_sla_seconds.data = cfg.freshness_sla_seconds
     read = cfg.read.to_json()
     form.read.data = json.dumps(read, indent=2, sort_keys=True) if read is not None else ""
+    policy = cfg.maintenance.to_json()
+    form.maintenance.data = json.dumps(policy, indent=2, sort_keys=True) if policy else ""
     form.enabled.data = cfg.enabled
     form.version.data = str(version)
