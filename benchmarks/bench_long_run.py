@@ -21,9 +21,11 @@ Run from the repository root::
    maintenance the loader runs after it when due.
 3. Twice, on separate copies of the same start: maintenance **off** (the policy disabled:
    the baseline, what the SDK did before maintenance existed) and **on** (the default
-   policy). Each reports the mean run time of the first and the last 100 runs (the
-   target: last <= 1.2x first), the Delta file count and the files on disk at the end,
-   and the time to read the whole table back.
+   policy), run by run in turn so both see the same machine load. Each reports the mean
+   run time of the first and the last 100 runs (the target: last <= 1.2x first), the same
+   for the process's CPU time (steadier on a shared machine), the mean of each tenth of
+   the runs, the Delta file count and the files on disk at the end, and the time to read
+   the whole table back.
 
 The source is re-read independently with ``sqlite3`` at the end and compared with the
 Delta table, so a fast but wrong run cannot pass. See docs/benchmarks.md.
@@ -102,57 +104,90 @@ def _project(work: Path, rows: int, strategy: str) -> Path:
     return home
 
 
-def _run_mode(seed: Path, work: Path, mode: str, runs: int, changes: int,
-              how: str) -> dict[str, Any]:
-    from dataloader_sdk import DataLoader, Settings
-    from dataloader_sdk.control.maintenance import set_policy
-    from dataloader_sdk.model import TargetName, utcnow
-    from dataloader_sdk.model.maintenance import MaintenancePolicy
+class _Copy:
+    """One mode's copy of the seed project: its own source file, control DB and table."""
 
-    home = work / mode
-    shutil.copytree(seed, home)
-    # The seed's settings name the seed's paths: point the copy at its own.
-    settings = Settings.default(home)
-    db = home / "source.db"
-    loader = DataLoader.from_settings(settings)
-    source = loader.store.get_source("src")
-    from dataclasses import replace
+    def __init__(self, seed: Path, work: Path, mode: str) -> None:
+        from dataclasses import replace
 
-    loader.store.update_source(replace(source, options={"url": f"sqlite:///{db}"}),
-                               actor="bench")
-    set_policy(loader.store, "orders", MaintenancePolicy(enabled=mode == "on"),
-               actor="bench", now=utcnow())
-    rng = random.Random(11)
-    times: list[float] = []
-    for _ in range(runs):
-        _change(db, rng, changes, how)
-        start = time.perf_counter()
-        record = loader.load_table("orders")
-        times.append(time.perf_counter() - start)
+        from dataloader_sdk import DataLoader, Settings
+        from dataloader_sdk.control.maintenance import set_policy
+        from dataloader_sdk.model import utcnow
+        from dataloader_sdk.model.maintenance import MaintenancePolicy
+
+        self.mode = mode
+        home = work / mode
+        shutil.copytree(seed, home)
+        # The seed's settings name the seed's paths: point the copy at its own.
+        self.db = home / "source.db"
+        self.loader = DataLoader.from_settings(Settings.default(home))
+        source = self.loader.store.get_source("src")
+        self.loader.store.update_source(
+            replace(source, options={"url": f"sqlite:///{self.db}"}), actor="bench")
+        set_policy(self.loader.store, "orders", MaintenancePolicy(enabled=mode == "on"),
+                   actor="bench", now=utcnow())
+        self.rng = random.Random(11)  # the same changes in every copy
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def run_once(self, changes: int, how: str) -> None:
+        _change(self.db, self.rng, changes, how)
+        start, cpu = time.perf_counter(), time.process_time()
+        record = self.loader.load_table("orders")
+        self.wall.append(time.perf_counter() - start)
+        # CPU of the whole process (delta-rs's threads too): far less swayed by other
+        # work on a shared machine than the wall time.
+        self.cpu.append(time.process_time() - cpu)
         assert record.status == "succeeded", record
-    target = TargetName(*TARGET_PARTS)
-    files = loader.engine.table_files(target, 8 << 20)  # type: ignore[attr-defined]
-    start = time.perf_counter()
-    table = loader.engine.read(target)
-    read_seconds = time.perf_counter() - start
-    got = sorted(zip(table["id"].to_pylist(), table["payload"].to_pylist(),
-                     table["seq"].to_pylist(), strict=True))
-    assert got == _source_rows(db), f"{mode}: the Delta table differs from the source"
-    uri = Path(loader.engine.uri(target))  # type: ignore[attr-defined]
-    on_disk = sum(1 for p in uri.rglob("*.parquet") if "_delta_log" not in p.parts)
-    loader.close()
-    window = min(WINDOW, max(1, runs // 2))
-    first = statistics.mean(times[:window])
-    last = statistics.mean(times[-window:])
-    return {
-        "mode": mode, "runs": runs, "window": window,
-        "first_mean_s": round(first, 4), "last_mean_s": round(last, 4),
-        "last_over_first": round(last / first, 3),
-        "delta_files": files.files if files else None,
-        "files_on_disk": on_disk, "delta_version": files.version if files else None,
-        "read_table_s": round(read_seconds, 4),
-        "total_s": round(sum(times), 2),
-    }
+
+    def report(self) -> dict[str, Any]:
+        from dataloader_sdk.model import TargetName
+
+        loader = self.loader
+        target = TargetName(*TARGET_PARTS)
+        files = loader.engine.table_files(target, 8 << 20)  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        table = loader.engine.read(target)
+        read_seconds = time.perf_counter() - start
+        got = sorted(zip(table["id"].to_pylist(), table["payload"].to_pylist(),
+                         table["seq"].to_pylist(), strict=True))
+        assert got == _source_rows(self.db), f"{self.mode}: the Delta table differs"
+        uri = Path(loader.engine.uri(target))  # type: ignore[attr-defined]
+        on_disk = sum(1 for p in uri.rglob("*.parquet") if "_delta_log" not in p.parts)
+        loader.close()
+        runs = len(self.wall)
+        window = min(WINDOW, max(1, runs // 2))
+
+        def ratio(values: list[float]) -> tuple[float, float, float]:
+            first, last = statistics.mean(values[:window]), statistics.mean(values[-window:])
+            return round(first, 4), round(last, 4), round(last / first, 3)
+
+        first, last, over = ratio(self.wall)
+        cpu_first, cpu_last, cpu_over = ratio(self.cpu)
+        tenth = max(1, runs // 10)
+        return {
+            "mode": self.mode, "runs": runs, "window": window,
+            "first_mean_s": first, "last_mean_s": last, "last_over_first": over,
+            "cpu_first_mean_s": cpu_first, "cpu_last_mean_s": cpu_last,
+            "cpu_last_over_first": cpu_over,
+            # The mean wall time of each tenth of the runs: the shape of any growth.
+            "tenths_s": [round(statistics.mean(self.wall[i:i + tenth]), 4)
+                         for i in range(0, runs - tenth + 1, tenth)],
+            "delta_files": files.files if files else None,
+            "files_on_disk": on_disk, "delta_version": files.version if files else None,
+            "read_table_s": round(read_seconds, 4),
+            "total_s": round(sum(self.wall), 2),
+        }
+
+
+def _run_modes(seed: Path, work: Path, runs: int, changes: int,
+               how: str) -> list[dict[str, Any]]:
+    """Maintenance off and on, run by run in turn, so both see the same machine load."""
+    copies = [_Copy(seed, work, mode) for mode in ("off", "on")]
+    for _ in range(runs):
+        for copy in copies:
+            copy.run_once(changes, how)
+    return [copy.report() for copy in copies]
 
 
 def main() -> None:
@@ -174,8 +209,7 @@ def main() -> None:
             parser.error("--strategy append_only needs --changed append (it never updates)")
         seed = _project(work, args.rows, args.strategy)
         load = os.getloadavg()
-        results = [_run_mode(seed, work, mode, args.runs, changes, args.changed)
-                   for mode in ("off", "on")]
+        results = _run_modes(seed, work, args.runs, changes, args.changed)
         report = {"rows": args.rows, "changes_per_run": changes, "changed": args.changed,
                   "strategy": args.strategy,
                   "loadavg_at_start": [round(x, 2) for x in load], "results": results}
