@@ -44,6 +44,7 @@ from dataloader_sdk.connectors.clickhouse.types import (
 from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.connectors.sql.resources import KeptSession, owned_stream
 from dataloader_sdk.errors import SourcePermanentError
 from dataloader_sdk.model import (
     ScalarValue,
@@ -85,7 +86,7 @@ class ClickHouseConnector(ClickHouseProbes, JdbcSqlConnector):
                  options: ClickHouseOptions | None = None) -> None:
         super().__init__(config, secret)
         self.options = options or ClickHouseOptions.parse(config)
-        self._client: Any = None
+        self._client: KeptSession[Any] = KeptSession(self._new_client)
         self._projections: dict[SourceColumn, Projection] = {}
 
     # -- connection --------------------------------------------------------------------
@@ -117,9 +118,7 @@ class ClickHouseConnector(ClickHouseProbes, JdbcSqlConnector):
     @property
     def client(self) -> Any:
         """The clickhouse-connect client for metadata and probes (opened on first use)."""
-        if self._client is None:
-            self._client = self._new_client()
-        return self._client
+        return self._client.get()
 
     def check(self) -> None:
         """Connect and run ``SELECT 1``."""
@@ -127,9 +126,7 @@ class ClickHouseConnector(ClickHouseProbes, JdbcSqlConnector):
 
     def _release(self) -> None:
         """Close the client (idempotent). Readers close their own client."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._client.close()
 
     # -- errors -------------------------------------------------------------------------
 
@@ -265,25 +262,16 @@ class ClickHouseConnector(ClickHouseProbes, JdbcSqlConnector):
                 batch_rows: int) -> Iterator[pa.RecordBatch]:
         """Arrow blocks of ``max_block_size`` rows on a client of the read's own."""
         compiled = self.compile(self.build_select(select, columns))
-        # A dedicated client: the stream holds its connection until drained.
-        client = self._new_client()
-        try:
+
+        def start(client: Any) -> Iterator[pa.RecordBatch]:
             stream = client.query_arrow_stream(
                 compiled.sql, parameters=self._params(compiled.params) or None,
                 settings={"max_block_size": batch_rows})
             stream.__enter__()
-        except BaseException:
-            client.close()
-            raise
+            return owned_stream(stream, iter, lambda s: s.__exit__(None, None, None))
 
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                yield from stream
-            finally:
-                stream.__exit__(None, None, None)
-                client.close()
-
-        return batches()
+        # A dedicated client: the stream holds its connection until drained.
+        return owned_stream(self._new_client(), start)
 
 
 class ClickHouseConnectorFactory(SqlConnectorFactory[ClickHouseOptions, ClickHouseConnector]):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -32,7 +32,7 @@ from dataloader_sdk.connectors.oracle.options import OracleOptions
 from dataloader_sdk.connectors.oracle.probes import OracleProbes
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message, cursor_column
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
-from dataloader_sdk.errors import SourcePermanentError
+from dataloader_sdk.connectors.sql.resources import KeptSession, owned_stream
 from dataloader_sdk.model import (
     MaxOf,
     MinOf,
@@ -87,6 +87,22 @@ def oracle_error_kind(exc: BaseException) -> ErrorKind:
     return classify_message(text)
 
 
+def _close_quietly(conn: Any) -> None:
+    # A session or read connection the server already dropped: nothing is left to free.
+    with contextlib.suppress(Exception):
+        conn.close()
+
+
+def _arrow_batches(frames: Iterable[Any]) -> Iterator[pa.RecordBatch]:
+    for frame in frames:
+        # An empty oracledb DataFrame may hold no arrays at all and then cannot export an
+        # Arrow stream (IndexError in oracledb 26); the declared schema already describes
+        # it, so skip it.
+        if not frame.column_arrays() or frame.num_rows() == 0:
+            continue
+        yield from pa.table(frame).to_batches()
+
+
 class OracleConnector(OracleProbes, JdbcSqlConnector):
     """An Oracle source through python-oracledb thin mode. Not shared between threads."""
 
@@ -97,7 +113,7 @@ class OracleConnector(OracleProbes, JdbcSqlConnector):
                  options: OracleOptions | None = None) -> None:
         super().__init__(config, secret)
         self.options = options or OracleOptions.parse(config)
-        self._conn: Any = None
+        self._conn: KeptSession[Any] = KeptSession(self.connect, _close_quietly)
         self._projections: dict[SourceColumn, types.Projection] = {}
 
     # -- connection ------------------------------------------------------------------
@@ -125,9 +141,7 @@ class OracleConnector(OracleProbes, JdbcSqlConnector):
     @property
     def conn(self) -> Any:
         """The session for metadata and probes (opened on first use)."""
-        if self._conn is None:
-            self._conn = self.connect()
-        return self._conn
+        return self._conn.get()
 
     def check(self) -> None:
         """Connect and run ``SELECT 1 FROM DUAL``."""
@@ -135,10 +149,7 @@ class OracleConnector(OracleProbes, JdbcSqlConnector):
 
     def _release(self) -> None:
         """Close the session (idempotent). Readers close their own connections."""
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
+        self._conn.close()
 
     def error_kind(self, exc: BaseException) -> ErrorKind:
         """ORA-/DPY- codes first, the message otherwise."""
@@ -179,19 +190,8 @@ class OracleConnector(OracleProbes, JdbcSqlConnector):
                 Arrow mapping (the message names the column and what to do).
         """
         raw = self._query_columns(obj) if obj.query is not None else self._table_columns(obj)
-        out: list[SourceColumn] = []
-        for name, otype, nullable in raw:
-            mapped = types.arrow_type_for(otype)
-            if mapped is None:
-                raise SourcePermanentError(
-                    f"source {self.config.name!r}: column {name!r} of {obj} has type "
-                    f"{otype} which has no Arrow mapping; select it converted in a "
-                    "source_query (e.g. TO_CHAR(col)) or leave it out"
-                )
-            column = SourceColumn(name, str(otype), mapped[0], nullable)
-            self._projections[column] = mapped[1]
-            out.append(column)
-        return out
+        return self._mapped_columns(obj, raw, types.arrow_type_for, self._projections,
+                                    converted="TO_CHAR(col)")
 
     def _table_columns(self, obj: SourceObject) -> list[tuple[str, types.OracleType, bool]]:
         owner, table = self._owner_and_name(obj)
@@ -290,28 +290,9 @@ class OracleConnector(OracleProbes, JdbcSqlConnector):
         """Arrow batches from ``fetch_df_batches`` on a connection of the read's own."""
         compiled = self.compile(self.build_select(select, columns))
         params = self._params(compiled.params)
-        conn = self.connect()
-        try:
-            frames = conn.fetch_df_batches(statement=compiled.sql, parameters=params,
-                                           size=batch_rows, fetch_decimals=True)
-        except BaseException:
-            conn.close()
-            raise
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                for frame in frames:
-                    # An empty oracledb DataFrame may hold no arrays at all and then cannot
-                    # export an Arrow stream (IndexError in oracledb 26); the declared
-                    # schema already describes it, so skip it.
-                    if not frame.column_arrays() or frame.num_rows() == 0:
-                        continue
-                    yield from pa.table(frame).to_batches()
-            finally:
-                with contextlib.suppress(Exception):
-                    conn.close()
-
-        return batches()
+        return owned_stream(self.connect(), lambda conn: _arrow_batches(conn.fetch_df_batches(
+            statement=compiled.sql, parameters=params, size=batch_rows, fetch_decimals=True)),
+            _close_quietly)
 
 
 class OracleConnectorFactory(SqlConnectorFactory[OracleOptions, OracleConnector]):

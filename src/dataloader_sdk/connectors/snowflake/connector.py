@@ -36,6 +36,7 @@ from dataloader_sdk.connectors.snowflake.types import (
 )
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.connectors.sql.resources import KeptSession, owned_stream
 from dataloader_sdk.errors import (
     ConfigError,
     SourcePermanentError,
@@ -85,7 +86,7 @@ class SnowflakeConnector(SnowflakeProbes, JdbcSqlConnector):
         self.options = options or SnowflakeOptions.parse(config)
         self._private_key = private_key
         self._passphrase = passphrase
-        self._conn: Any = None
+        self._conn: KeptSession[Any] = KeptSession(self._connect)
         self._resolved: dict[SourceObject, SourceObject] = {}
 
     # -- connection ------------------------------------------------------------------
@@ -117,17 +118,18 @@ class SnowflakeConnector(SnowflakeProbes, JdbcSqlConnector):
             kwargs["password"] = self.secret.reveal()
         return kwargs
 
+    def _connect(self) -> Any:
+        import snowflake.connector
+
+        try:
+            return snowflake.connector.connect(**self.connect_kwargs())
+        except snowflake.connector.Error as exc:
+            raise self.classify_error(exc, action="connecting") from None
+
     @property
     def conn(self) -> Any:
         """The driver connection (opened on first use)."""
-        if self._conn is None:
-            import snowflake.connector
-
-            try:
-                self._conn = snowflake.connector.connect(**self.connect_kwargs())
-            except snowflake.connector.Error as exc:
-                raise self.classify_error(exc, action="connecting") from None
-        return self._conn
+        return self._conn.get()
 
     def check(self) -> None:
         """Connect and run ``SELECT 1``."""
@@ -135,9 +137,7 @@ class SnowflakeConnector(SnowflakeProbes, JdbcSqlConnector):
 
     def _release(self) -> None:
         """Close the session (idempotent)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._conn.close()
 
     # -- errors -----------------------------------------------------------------------
 
@@ -301,22 +301,12 @@ class SnowflakeConnector(SnowflakeProbes, JdbcSqlConnector):
                 batch_rows: int) -> Iterator[pa.RecordBatch]:
         """The result's Arrow batches as the driver fetches them (one cursor per read)."""
         compiled = self.compile(self.build_select(select, columns))
-        cur = self.conn.cursor()
-        try:
+
+        def start(cur: Any) -> Iterator[pa.RecordBatch]:
             cur.execute(compiled.sql, bindable(compiled.positional))
-            tables = cur.fetch_arrow_batches()
-        except BaseException:
-            cur.close()
-            raise
+            return (batch for table in cur.fetch_arrow_batches() for batch in table.to_batches())
 
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                for table in tables:
-                    yield from table.to_batches()
-            finally:
-                cur.close()
-
-        return batches()
+        return owned_stream(self.conn.cursor(), start)
 
 
 class SnowflakeConnectorFactory(SqlConnectorFactory[SnowflakeOptions, SnowflakeConnector]):

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -38,7 +38,7 @@ from dataloader_sdk.connectors.sql.cursor import typed_cursor_value
 from dataloader_sdk.connectors.sql.errors import ErrorReporter
 from dataloader_sdk.connectors.sql.probes import column_type
 from dataloader_sdk.connectors.values import to_arrow, to_python
-from dataloader_sdk.errors import SourceError
+from dataloader_sdk.errors import SourceError, SourcePermanentError
 from dataloader_sdk.model import (
     ChangeSignature,
     MaxOf,
@@ -54,6 +54,9 @@ from dataloader_sdk.secrets import Secret
 from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["SqlConnector"]
+
+TypeT = TypeVar("TypeT")
+ProjectionT = TypeVar("ProjectionT")
 
 
 class SqlConnector(SelectCompiler, ErrorReporter):
@@ -140,6 +143,33 @@ class SqlConnector(SelectCompiler, ErrorReporter):
         """A string that changes whenever table ``obj`` changes (hook). Default ``None``:
         no cheap signature, strategies compare row counts and maxima."""
         return None
+
+    def _mapped_columns(
+        self, obj: SourceObject, raw: Iterable[tuple[str, TypeT, bool]],
+        type_map: Callable[[TypeT], tuple[pa.DataType, ProjectionT] | None],
+        projections: dict[SourceColumn, ProjectionT], *, converted: str,
+    ) -> list[SourceColumn]:
+        """``(name, source type, nullable)`` rows as columns typed by ``type_map``, each
+        column's projection recorded in ``projections`` (for a database whose type map
+        also says how a read selects the column).
+
+        Raises:
+            SourcePermanentError: a type has no mapping; the message names the column and
+                suggests selecting it ``converted`` (e.g. ``TO_CHAR(col)``) in a query.
+        """
+        out: list[SourceColumn] = []
+        for name, source_type, nullable in raw:
+            mapped = type_map(source_type)
+            if mapped is None:
+                raise SourcePermanentError(
+                    f"source {self.config.name!r}: column {name!r} of {obj} has type "
+                    f"{source_type} which has no Arrow mapping; select it converted in a "
+                    f"source_query (e.g. {converted}) or leave it out"
+                )
+            column = SourceColumn(name, str(source_type), mapped[0], nullable)
+            projections[column] = mapped[1]
+            out.append(column)
+        return out
 
     # -- read ------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ from dataloader_sdk.connectors.sqlserver.odbc import (
 )
 from dataloader_sdk.connectors.sqlserver.options import DEFAULT_DRIVER, SqlServerOptions
 from dataloader_sdk.connectors.sqlserver.probes import SqlServerProbes
-from dataloader_sdk.errors import SourceError, SourcePermanentError
+from dataloader_sdk.errors import SourceError
 from dataloader_sdk.model import (
     CursorExpr,
     MaxOf,
@@ -164,19 +164,8 @@ class SqlServerConnector(SqlServerProbes, JdbcSqlConnector):
         """
         raw = (self._query_columns(obj) if obj.query is not None
                else self._table_columns(obj))
-        out: list[SourceColumn] = []
-        for name, mtype, nullable in raw:
-            mapped = types.arrow_type_for(mtype)
-            if mapped is None:
-                raise SourcePermanentError(
-                    f"source {self.config.name!r}: column {name!r} of {obj} has type "
-                    f"{mtype} which has no Arrow mapping; select it converted in a "
-                    "source_query (e.g. CONVERT(NVARCHAR(MAX), col)) or leave it out"
-                )
-            column = SourceColumn(name, str(mtype), mapped[0], nullable)
-            self._projections[column] = mapped[1]
-            out.append(column)
-        return out
+        return self._mapped_columns(obj, raw, types.arrow_type_for, self._projections,
+                                    converted="CONVERT(NVARCHAR(MAX), col)")
 
     def _type_name(self, name: str) -> str:
         """The SQL Server type name of an ``INFORMATION_SCHEMA`` ``DATA_TYPE``."""
