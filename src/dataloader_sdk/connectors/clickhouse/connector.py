@@ -254,9 +254,8 @@ class ClickHouseConnector(ClickHouseProbes, JdbcSqlConnector):
 
         return (Error, OSError)
 
-    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-        """``DateTime`` seconds as timestamps (see :func:`.types.conform`)."""
-        return conform(batch, schema)
+    #: ``DateTime`` seconds as timestamps (see :func:`.types.conform`).
+    conform_batch = staticmethod(conform)
 
     def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
                 batch_rows: int) -> Iterator[pa.RecordBatch]:

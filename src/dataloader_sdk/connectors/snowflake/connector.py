@@ -293,9 +293,8 @@ class SnowflakeConnector(SnowflakeProbes, JdbcSqlConnector):
 
         return (snowflake.connector.Error, OSError)
 
-    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-        """Nanosecond timestamps truncated to µs, ``TIME`` as text (see :mod:`.types`)."""
-        return conform(batch, schema)
+    #: Nanosecond timestamps truncated to µs, ``TIME`` as text (see :func:`.types.conform`).
+    conform_batch = staticmethod(conform)
 
     def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
                 batch_rows: int) -> Iterator[pa.RecordBatch]:
