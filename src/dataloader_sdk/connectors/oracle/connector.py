@@ -42,10 +42,10 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
-from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
+    from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["ORACLE_JDBC_DRIVER", "OracleConnector", "OracleConnectorFactory",
            "oracle_error_kind", "oracle_jdbc_options"]
@@ -151,9 +151,8 @@ class OracleConnector(OracleProbes, JdbcSqlConnector):
         """Close the session (idempotent). Readers close their own connections."""
         self._conn.close()
 
-    def error_kind(self, exc: BaseException) -> ErrorKind:
-        """ORA-/DPY- codes first, the message otherwise."""
-        return oracle_error_kind(exc)
+    #: ORA-/DPY- codes first, the message otherwise.
+    error_kind = staticmethod(oracle_error_kind)
 
     def _execute(self, sql: str, params: dict[str, Any] | None = None, *, action: str,
                  obj: SourceObject | None = None, hint: str = ""

@@ -49,10 +49,10 @@ from dataloader_sdk.model import (
     SourceObject,
 )
 from dataloader_sdk.secrets import REDACTED, redact
-from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
+    from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["SqlAlchemyConnector", "SqlAlchemyConnectorFactory"]
 

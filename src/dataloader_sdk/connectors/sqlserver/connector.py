@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dataloader_sdk.connectors.arrow import Chunk
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
-from dataloader_sdk.connectors.sql import ErrorKind, cursor_column
+from dataloader_sdk.connectors.sql import cursor_column
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.connectors.sqlserver import types
 from dataloader_sdk.connectors.sqlserver.jdbc import SQLSERVER_JDBC_DRIVER, sqlserver_jdbc_options
@@ -53,10 +53,10 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
-from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
+    from dataloader_sdk.statements import SelectStatement
 
 __all__ = [
     "SQLSERVER_JDBC_DRIVER",
@@ -125,9 +125,8 @@ class SqlServerConnector(SqlServerProbes, JdbcSqlConnector):
         """Close the metadata session (idempotent). Readers close their own connections."""
         self.session.close()
 
-    def error_kind(self, exc: BaseException) -> ErrorKind:
-        """SQLSTATE first (pyodbc ``args[0]``, arrow-odbc message), the message otherwise."""
-        return odbc_error_kind(exc)
+    #: SQLSTATE first (pyodbc ``args[0]``, arrow-odbc message), the message otherwise.
+    error_kind = staticmethod(odbc_error_kind)
 
     def _query(self, sql: str, params: Sequence[Any] = (), *, action: str,
                obj: SourceObject | None = None, hint: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from dataloader_sdk.connectors.checks import (
     bool_options,
@@ -12,11 +13,14 @@ from dataloader_sdk.connectors.checks import (
     unknown_options,
 )
 from dataloader_sdk.connectors.options import option_names, options_from
-from dataloader_sdk.connectors.sqlserver.odbc import READ_PATHS, ReadPath
 from dataloader_sdk.errors import FieldProblem
 from dataloader_sdk.model import SourceConfig
 
-__all__ = ["DEFAULT_DRIVER", "SqlServerOptions"]
+__all__ = ["DEFAULT_DRIVER", "READ_PATHS", "ReadPath", "SqlServerOptions"]
+
+#: How a read streams: arrow-odbc's Arrow batches, or pyodbc rows.
+ReadPath = Literal["arrow_odbc", "pyodbc"]
+READ_PATHS: tuple[ReadPath, ...] = get_args(ReadPath)
 
 DEFAULT_DRIVER = "ODBC Driver 18 for SQL Server"
 _INT_OPTIONS = ("batch_rows", "login_timeout", "max_text_size", "max_binary_size", "fetchsize")
