@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, Generic, TypeVar
 
 __all__ = ["KeptSession", "owned_stream"]
@@ -52,7 +52,7 @@ class KeptSession(Generic[T]):
 
 
 def owned_stream(resource: R, start: Callable[[R], Iterable[T]],
-                 release: Callable[[R], None] = _close) -> Iterator[T]:
+                 release: Callable[[R], None] = _close) -> Generator[T, None, None]:
     """``start(resource)``'s items, with ``resource`` released exactly once.
 
     ``start`` runs at once (so a bad query fails on the caller's stack); the resource is
@@ -64,7 +64,7 @@ def owned_stream(resource: R, start: Callable[[R], Iterable[T]],
         release(resource)
         raise
 
-    def stream() -> Iterator[T]:
+    def stream() -> Generator[T, None, None]:
         try:
             yield from items
         finally:
