@@ -180,25 +180,21 @@ def _as_bytes(v: Any) -> bytes:
     return bytes(v)
 
 
+#: The conversion of each Arrow type family (a timestamp's depends on its zone; any
+#: other type is text).
+_CONVERTERS: tuple[tuple[Callable[[pa.DataType], bool], Callable[[Any], Any]], ...] = (
+    (pa.types.is_boolean, bool), (pa.types.is_integer, _as_int),
+    (pa.types.is_floating, float), (pa.types.is_decimal, _as_decimal),
+    (pa.types.is_date, _as_date), (pa.types.is_time, _as_time),
+    (pa.types.is_binary, _as_bytes),
+)
+
+
 def _converter(t: pa.DataType) -> Callable[[Any], Any]:
-    if pa.types.is_boolean(t):
-        return bool
-    if pa.types.is_integer(t):
-        return _as_int
-    if pa.types.is_floating(t):
-        return float
-    if pa.types.is_decimal(t):
-        return _as_decimal
     if pa.types.is_timestamp(t):
         aware = t.tz is not None
         return lambda v: _as_datetime(v, aware)
-    if pa.types.is_date(t):
-        return _as_date
-    if pa.types.is_time(t):
-        return _as_time
-    if pa.types.is_binary(t):
-        return _as_bytes
-    return _as_str
+    return next((convert for matches, convert in _CONVERTERS if matches(t)), _as_str)
 
 
 _CONVERSION_ERRORS = (TypeError, ValueError, ArithmeticError)

@@ -1,6 +1,7 @@
 """The ``clickhouse`` connector: clickhouse-connect over HTTP, or embedded chDB.
 
 * :mod:`.connector`: the factory and the connector (its differences from the template);
+* :mod:`.probes`: the probe hooks (the answer's type, the change signature);
 * :mod:`.types`: the type map; :mod:`.sql`: the dialect and parameters;
 * :mod:`.jdbc`: Spark JDBC URL and driver.
 """

@@ -8,8 +8,8 @@
   for a ``source_query``); the type map is in :mod:`.types`.
 * Reads stream ClickHouse's ``ArrowStream`` output (``query_arrow_stream``) block by
   block on a dedicated client, conformed to the declared schema and sliced to
-  ``batch_rows``; probes run with ``aggregate_functions_null_for_empty=1`` so the max of an
-  empty table is ``None``, not ClickHouse's default ``0``.
+  ``batch_rows``; probes are typed like the read (see
+  :mod:`~dataloader_sdk.connectors.clickhouse.probes`).
 * ``options.chdb_path`` selects clickhouse-connect's chDB backend (an embedded ClickHouse
   engine on a local directory): the stand-in the tests use, and handy for local files.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -28,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.clickhouse.jdbc import DEFAULT_PORTS, clickhouse_jdbc_options
 from dataloader_sdk.connectors.clickhouse.options import ClickHouseOptions
+from dataloader_sdk.connectors.clickhouse.probes import ClickHouseProbes
 from dataloader_sdk.connectors.clickhouse.sql import (
     ChParam,
     ClickHouseDialect,
@@ -44,12 +44,9 @@ from dataloader_sdk.connectors.clickhouse.types import (
 from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.connectors.sql.resources import KeptSession, owned_stream
 from dataloader_sdk.errors import SourcePermanentError
 from dataloader_sdk.model import (
-    ChangeSignature,
-    MaxOf,
-    MinOf,
-    ProbeRequest,
     ScalarValue,
     Select,
     SourceConfig,
@@ -71,11 +68,10 @@ _TRANSIENT_CODES = frozenset(
     {32, 159, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 394, 425, 999}
 )
 _CODE_RE = re.compile(r"\bCode:\s*(\d+)")
-_PROBE_SETTINGS = {"aggregate_functions_null_for_empty": 1}
 
 
 
-class ClickHouseConnector(JdbcSqlConnector):
+class ClickHouseConnector(ClickHouseProbes, JdbcSqlConnector):
     """A ClickHouse source. Not shared between threads.
 
     Args:
@@ -90,7 +86,7 @@ class ClickHouseConnector(JdbcSqlConnector):
                  options: ClickHouseOptions | None = None) -> None:
         super().__init__(config, secret)
         self.options = options or ClickHouseOptions.parse(config)
-        self._client: Any = None
+        self._client: KeptSession[Any] = KeptSession(self._new_client)
         self._projections: dict[SourceColumn, Projection] = {}
 
     # -- connection --------------------------------------------------------------------
@@ -122,9 +118,7 @@ class ClickHouseConnector(JdbcSqlConnector):
     @property
     def client(self) -> Any:
         """The clickhouse-connect client for metadata and probes (opened on first use)."""
-        if self._client is None:
-            self._client = self._new_client()
-        return self._client
+        return self._client.get()
 
     def check(self) -> None:
         """Connect and run ``SELECT 1``."""
@@ -132,9 +126,7 @@ class ClickHouseConnector(JdbcSqlConnector):
 
     def _release(self) -> None:
         """Close the client (idempotent). Readers close their own client."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._client.close()
 
     # -- errors -------------------------------------------------------------------------
 
@@ -244,68 +236,6 @@ class ClickHouseConnector(JdbcSqlConnector):
         parts = [p.strip().strip('`"') for p in text.split(",") if p.strip()]
         return tuple(parts) if parts and all(p in names for p in parts) else ()
 
-    # -- probes --------------------------------------------------------------------------
-
-    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
-        """``max``/``min``/``count`` with server-side parameters; typed like the read."""
-        if isinstance(request, ChangeSignature):
-            return self._change_signature(obj)
-        compiled = self.compile(self.build_probe(obj, request))
-        from clickhouse_connect.driver.exceptions import Error
-
-        try:
-            table = self.client.query_arrow(compiled.sql, parameters=self._params(
-                compiled.params) or None, settings=dict(_PROBE_SETTINGS))
-        except Error as exc:
-            raise self.classify_error(exc, action="probing", obj=obj) from None
-        if table.num_rows == 0:
-            return None
-        if not isinstance(request, MaxOf | MinOf):
-            count = table.column(0)[0].as_py()
-            return int(count) if count is not None else None
-        column = self._cursor_column(obj, request.expr.columns[0])
-        arr = table.column(0).combine_chunks()
-        batch = conform(pa.record_batch([arr], names=[column.name]),
-                        pa.schema([pa.field(column.name, column.arrow_type)]))
-        value: ScalarValue | None = batch.column(0)[0].as_py()
-        if isinstance(value, Decimal) and parse_type(column.source_type).name.startswith("UInt"):
-            return int(value)  # UInt64 is decimal(20,0) in Arrow only because Delta lacks it
-        return value
-
-    def _cursor_column(self, obj: SourceObject, name: str) -> SourceColumn:
-        for column in self.columns(obj):
-            if column.name == name:
-                if self._projections.get(column) != "native":
-                    raise SourcePermanentError(
-                        f"source {self.config.name!r}: column {name!r} of {obj} has type "
-                        f"{column.source_type}, which cannot be a cursor; use an integer, "
-                        "decimal, date or timestamp column")
-                return column
-        raise self.missing_columns_error(obj, [name], [c.name for c in self.columns(obj)])
-
-    def _change_signature(self, obj: SourceObject) -> str | None:
-        """Rows, the highest block number and the highest data version of the active parts.
-
-        Every insert takes a new block number and every mutation (``ALTER TABLE ... UPDATE``
-        / ``DELETE``, lightweight deletes) takes one as the new data version of the parts
-        it rewrites, so any change changes the signature, while a background merge (which
-        keeps both maxima and the row count) does not. Other engines and queries have no
-        parts: ``None``.
-        """
-        if obj.query is not None:
-            return None
-        database = self._database(obj)
-        rows = self._query(
-            "SELECT engine FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-            {"db": database, "t": obj.table}, action="reading the engine of", obj=obj)
-        if not rows or "MergeTree" not in str(rows[0][0]):
-            return None
-        rows = self._query(
-            "SELECT sum(rows), max(max_block_number), max(data_version) "
-            "FROM system.parts WHERE database = {db:String} AND table = {t:String} AND active",
-            {"db": database, "t": obj.table}, action="reading parts of", obj=obj)
-        return ":".join(str(v) for v in rows[0]) if rows else None
-
     # -- read --------------------------------------------------------------------------
 
     def project(self, src: sa.FromClause, column: SourceColumn) -> ColumnElement[Any]:
@@ -324,33 +254,23 @@ class ClickHouseConnector(JdbcSqlConnector):
 
         return (Error, OSError)
 
-    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-        """``DateTime`` seconds as timestamps (see :func:`.types.conform`)."""
-        return conform(batch, schema)
+    #: ``DateTime`` seconds as timestamps (see :func:`.types.conform`).
+    conform_batch = staticmethod(conform)
 
     def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
                 batch_rows: int) -> Iterator[pa.RecordBatch]:
         """Arrow blocks of ``max_block_size`` rows on a client of the read's own."""
         compiled = self.compile(self.build_select(select, columns))
-        # A dedicated client: the stream holds its connection until drained.
-        client = self._new_client()
-        try:
+
+        def start(client: Any) -> Iterator[pa.RecordBatch]:
             stream = client.query_arrow_stream(
                 compiled.sql, parameters=self._params(compiled.params) or None,
                 settings={"max_block_size": batch_rows})
             stream.__enter__()
-        except BaseException:
-            client.close()
-            raise
+            return owned_stream(stream, iter, lambda s: s.__exit__(None, None, None))
 
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                yield from stream
-            finally:
-                stream.__exit__(None, None, None)
-                client.close()
-
-        return batches()
+        # A dedicated client: the stream holds its connection until drained.
+        return owned_stream(self._new_client(), start)
 
 
 class ClickHouseConnectorFactory(SqlConnectorFactory[ClickHouseOptions, ClickHouseConnector]):

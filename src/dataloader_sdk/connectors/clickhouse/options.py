@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataloader_sdk.connectors.checks import bool_options, positive_ints, unknown_options
+from dataloader_sdk.connectors.options import option_names, options_from
 from dataloader_sdk.errors import FieldProblem
 from dataloader_sdk.model import SourceConfig
 
-__all__ = ["OPTIONS", "ClickHouseOptions"]
-
-OPTIONS = ("secure", "connect_timeout", "send_receive_timeout", "batch_rows", "chdb_path",
-           "verify")
+__all__ = ["ClickHouseOptions"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class ClickHouseOptions:
     @staticmethod
     def problems(config: SourceConfig) -> list[FieldProblem]:
         """Every problem of ``config`` for ClickHouse, at once."""
-        out = [*unknown_options(config, OPTIONS),
+        out = [*unknown_options(config, option_names(ClickHouseOptions, "batch_rows")),
                *positive_ints(config, ("connect_timeout", "send_receive_timeout", "batch_rows"))]
         opts = config.options
         chdb = opts.get("chdb_path")
@@ -46,12 +44,4 @@ class ClickHouseOptions:
     @classmethod
     def parse(cls, config: SourceConfig) -> ClickHouseOptions:
         """The options of a config that passed :meth:`problems`."""
-        opts = config.options
-        chdb = opts.get("chdb_path")
-        return cls(
-            chdb_path=chdb if isinstance(chdb, str) else None,
-            secure=opts.get("secure") is True,
-            verify=opts.get("verify", True) is not False,
-            connect_timeout=int(opts.get("connect_timeout", 10)),  # type: ignore[arg-type]
-            send_receive_timeout=int(opts.get("send_receive_timeout", 300)),  # type: ignore[arg-type]
-        )
+        return options_from(cls, config)

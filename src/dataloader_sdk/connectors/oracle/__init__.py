@@ -1,6 +1,7 @@
 """The ``oracle`` connector: python-oracledb thin mode, Arrow batches from the driver.
 
 * :mod:`.connector`: the factory and the connector (its differences from the template);
+* :mod:`.probes`: the probe hooks (the answer's type, the change signature);
 * :mod:`.types`: the type map and projections; :mod:`.jdbc`: Spark JDBC URL and driver.
 """
 

@@ -8,15 +8,14 @@
 * Reads stream ``Connection.fetch_df_batches`` (Arrow data frames built by the driver, no
   Python object per value) on a connection of their own; every batch is conformed to the
   declared schema of :mod:`~dataloader_sdk.connectors.oracle.types`.
-* Probes run with ``fetch_decimals=True``, so ``MaxOf`` of a ``NUMBER`` is an exact
-  ``Decimal``/``int``, never a float.
+* Probes run with ``fetch_decimals=True`` (see :mod:`~dataloader_sdk.connectors.oracle.probes`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -30,27 +29,23 @@ from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
 from dataloader_sdk.connectors.oracle import types
 from dataloader_sdk.connectors.oracle.jdbc import ORACLE_JDBC_DRIVER, oracle_jdbc_options
 from dataloader_sdk.connectors.oracle.options import OracleOptions
-from dataloader_sdk.connectors.sql import ErrorKind, classify_message
+from dataloader_sdk.connectors.oracle.probes import OracleProbes
+from dataloader_sdk.connectors.sql import ErrorKind, classify_message, cursor_column
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
-from dataloader_sdk.connectors.values import to_python
-from dataloader_sdk.errors import SourcePermanentError
+from dataloader_sdk.connectors.sql.resources import KeptSession, owned_stream
 from dataloader_sdk.model import (
-    ChangeSignature,
-    Coalesce,
-    Column,
     MaxOf,
     MinOf,
-    ProbeRequest,
     RowCount,
     ScalarValue,
     Select,
     SourceConfig,
     SourceObject,
 )
-from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
+    from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["ORACLE_JDBC_DRIVER", "OracleConnector", "OracleConnectorFactory",
            "oracle_error_kind", "oracle_jdbc_options"]
@@ -92,7 +87,23 @@ def oracle_error_kind(exc: BaseException) -> ErrorKind:
     return classify_message(text)
 
 
-class OracleConnector(JdbcSqlConnector):
+def _close_quietly(conn: Any) -> None:
+    # A session or read connection the server already dropped: nothing is left to free.
+    with contextlib.suppress(Exception):
+        conn.close()
+
+
+def _arrow_batches(frames: Iterable[Any]) -> Iterator[pa.RecordBatch]:
+    for frame in frames:
+        # An empty oracledb DataFrame may hold no arrays at all and then cannot export an
+        # Arrow stream (IndexError in oracledb 26); the declared schema already describes
+        # it, so skip it.
+        if not frame.column_arrays() or frame.num_rows() == 0:
+            continue
+        yield from pa.table(frame).to_batches()
+
+
+class OracleConnector(OracleProbes, JdbcSqlConnector):
     """An Oracle source through python-oracledb thin mode. Not shared between threads."""
 
     dialect: Dialect = ora_dialect.oracledb.dialect()  # type: ignore[no-untyped-call]
@@ -102,7 +113,7 @@ class OracleConnector(JdbcSqlConnector):
                  options: OracleOptions | None = None) -> None:
         super().__init__(config, secret)
         self.options = options or OracleOptions.parse(config)
-        self._conn: Any = None
+        self._conn: KeptSession[Any] = KeptSession(self.connect, _close_quietly)
         self._projections: dict[SourceColumn, types.Projection] = {}
 
     # -- connection ------------------------------------------------------------------
@@ -130,9 +141,7 @@ class OracleConnector(JdbcSqlConnector):
     @property
     def conn(self) -> Any:
         """The session for metadata and probes (opened on first use)."""
-        if self._conn is None:
-            self._conn = self.connect()
-        return self._conn
+        return self._conn.get()
 
     def check(self) -> None:
         """Connect and run ``SELECT 1 FROM DUAL``."""
@@ -140,14 +149,10 @@ class OracleConnector(JdbcSqlConnector):
 
     def _release(self) -> None:
         """Close the session (idempotent). Readers close their own connections."""
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
+        self._conn.close()
 
-    def error_kind(self, exc: BaseException) -> ErrorKind:
-        """ORA-/DPY- codes first, the message otherwise."""
-        return oracle_error_kind(exc)
+    #: ORA-/DPY- codes first, the message otherwise.
+    error_kind = staticmethod(oracle_error_kind)
 
     def _execute(self, sql: str, params: dict[str, Any] | None = None, *, action: str,
                  obj: SourceObject | None = None, hint: str = ""
@@ -184,19 +189,8 @@ class OracleConnector(JdbcSqlConnector):
                 Arrow mapping (the message names the column and what to do).
         """
         raw = self._query_columns(obj) if obj.query is not None else self._table_columns(obj)
-        out: list[SourceColumn] = []
-        for name, otype, nullable in raw:
-            mapped = types.arrow_type_for(otype)
-            if mapped is None:
-                raise SourcePermanentError(
-                    f"source {self.config.name!r}: column {name!r} of {obj} has type "
-                    f"{otype} which has no Arrow mapping; select it converted in a "
-                    "source_query (e.g. TO_CHAR(col)) or leave it out"
-                )
-            column = SourceColumn(name, str(otype), mapped[0], nullable)
-            self._projections[column] = mapped[1]
-            out.append(column)
-        return out
+        return self._mapped_columns(obj, raw, types.arrow_type_for, self._projections,
+                                    converted="TO_CHAR(col)")
 
     def _table_columns(self, obj: SourceObject) -> list[tuple[str, types.OracleType, bool]]:
         owner, table = self._owner_and_name(obj)
@@ -253,7 +247,7 @@ class OracleConnector(JdbcSqlConnector):
             {"owner": owner, "name": table}, action="reading the primary key of", obj=obj)
         return tuple(str(self.dialect.normalize_name(str(r[0]))) for r in rows)
 
-    # -- probes ------------------------------------------------------------------------
+    # -- probe statements (answers: see .probes) --------------------------------------
 
     def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
         """Dates and timestamps bound as text through TO_DATE/TO_TIMESTAMP[_TZ]."""
@@ -262,61 +256,18 @@ class OracleConnector(JdbcSqlConnector):
     def _params(self, params: Any) -> dict[str, Any]:
         return {k: types.param_value(v) for k, v in dict(params).items()}
 
-    def _first_column(self, obj: SourceObject, expr: Column | Coalesce) -> SourceColumn | None:
-        first = expr.name if isinstance(expr, Column) else expr.names[0]
-        return next((c for c in self.columns(obj) if c.name == first), None)
-
     def build_probe(self, obj: SourceObject, request: MaxOf | MinOf | RowCount
                     ) -> SelectStatement:
         """As the base; a UTC/ROWID column keeps its projection (numbers stay numbers)."""
         stmt = super().build_probe(obj, request)
         if isinstance(request, RowCount):
             return stmt
-        column = self._first_column(obj, request.expr)
+        column = cursor_column(self, obj, request.expr.columns[0])
         projection = self._projections.get(column, "native") if column else "native"
         if projection in ("utc", "rowid") and column is not None:
             return stmt.with_only_columns(
                 types.project(stmt.selected_columns[0], projection, column.arrow_type))
         return stmt
-
-    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
-        """max/min/count with bound parameters; numbers exact (``Decimal``/``int``)."""
-        if isinstance(request, ChangeSignature):
-            return self._change_signature(obj)
-        compiled = self.compile(self.build_probe(obj, request))
-        rows = self._rows(compiled.sql, self._params(compiled.params), action="probing",
-                          obj=obj)
-        value = rows[0][0] if rows else None
-        if value is None or isinstance(request, RowCount):
-            return None if value is None else int(value)
-        column = self._first_column(obj, request.expr)
-        if column is None or self._projections.get(column) == "number_text":
-            result: ScalarValue = value  # an unbounded NUMBER's max stays an exact number
-            return result
-        converted: ScalarValue = to_python(value, column.arrow_type)
-        return converted
-
-    def _change_signature(self, obj: SourceObject) -> str | None:
-        """``MAX(ORA_ROWSCN)`` plus the ``ALL_TAB_MODIFICATIONS`` counters.
-
-        ORA_ROWSCN is per block unless the table has ROWDEPENDENCIES, so it only grows
-        when something in the table changed; the DML counters (flushed by Oracle every
-        few minutes or by DBMS_STATS.FLUSH_DATABASE_MONITORING_INFO) add deletes and
-        truncates. check_and_load also compares row count and max(cursor).
-        """
-        if obj.query is not None:
-            return None
-        owner, table = self._owner_and_name(obj)
-        stmt: SelectStatement = sa.select(sa.func.max(sa.literal_column("ORA_ROWSCN"))).select_from(
-            sa.table(str(obj.table), schema=obj.schema))
-        scn = self._rows(self.compile(stmt).sql, action="reading ORA_ROWSCN of", obj=obj)
-        mods = self._rows(
-            "SELECT INSERTS, UPDATES, DELETES, TRUNCATED FROM ALL_TAB_MODIFICATIONS "
-            "WHERE TABLE_OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) "
-            "AND TABLE_NAME = :name AND PARTITION_NAME IS NULL",
-            {"owner": owner, "name": table}, action="reading modifications of", obj=obj)
-        counters = ":".join(str(v) for v in mods[0]) if mods else "-"
-        return f"scn:{scn[0][0] if scn else None}:mods:{counters}"
 
     # -- read --------------------------------------------------------------------------
 
@@ -338,28 +289,9 @@ class OracleConnector(JdbcSqlConnector):
         """Arrow batches from ``fetch_df_batches`` on a connection of the read's own."""
         compiled = self.compile(self.build_select(select, columns))
         params = self._params(compiled.params)
-        conn = self.connect()
-        try:
-            frames = conn.fetch_df_batches(statement=compiled.sql, parameters=params,
-                                           size=batch_rows, fetch_decimals=True)
-        except BaseException:
-            conn.close()
-            raise
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                for frame in frames:
-                    # An empty oracledb DataFrame may hold no arrays at all and then cannot
-                    # export an Arrow stream (IndexError in oracledb 26); the declared
-                    # schema already describes it, so skip it.
-                    if not frame.column_arrays() or frame.num_rows() == 0:
-                        continue
-                    yield from pa.table(frame).to_batches()
-            finally:
-                with contextlib.suppress(Exception):
-                    conn.close()
-
-        return batches()
+        return owned_stream(self.connect(), lambda conn: _arrow_batches(conn.fetch_df_batches(
+            statement=compiled.sql, parameters=params, size=batch_rows, fetch_decimals=True)),
+            _close_quietly)
 
 
 class OracleConnectorFactory(SqlConnectorFactory[OracleOptions, OracleConnector]):

@@ -11,13 +11,11 @@ from dataloader_sdk.connectors.checks import (
     required_fields,
     unknown_options,
 )
+from dataloader_sdk.connectors.options import option_names, options_from
 from dataloader_sdk.errors import FieldProblem
 from dataloader_sdk.model import SourceConfig
 
-__all__ = ["OPTIONS", "OracleOptions"]
-
-OPTIONS = ("service_name", "sid", "batch_rows", "tcp_connect_timeout", "protocol",
-           "fetchsize")
+__all__ = ["OracleOptions"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,7 @@ class OracleOptions:
     def problems(config: SourceConfig) -> list[FieldProblem]:
         """Every problem of ``config`` for Oracle, at once."""
         out = [*required_fields(config, ("host", "username"), "oracle"),
-               *unknown_options(config, OPTIONS),
+               *unknown_options(config, option_names(OracleOptions, "batch_rows", "fetchsize")),
                *positive_ints(config, ("batch_rows", "tcp_connect_timeout", "fetchsize"))]
         opts = config.options
         given = [n for n, v in (("database", config.database),
@@ -54,11 +52,6 @@ class OracleOptions:
     @classmethod
     def parse(cls, config: SourceConfig) -> OracleOptions:
         """The options of a config that passed :meth:`problems`."""
-        opts = config.options
-        service, sid = opts.get("service_name"), opts.get("sid")
-        return cls(
-            service_name=service if isinstance(service, str) and service else config.database,
-            sid=sid if isinstance(sid, str) and sid else None,
-            tcp_connect_timeout=float(opts.get("tcp_connect_timeout", 20)),  # type: ignore[arg-type]
-            protocol="tcps" if opts.get("protocol") == "tcps" else "tcp",
-        )
+        service = config.options.get("service_name")
+        return options_from(cls, config, service_name=service
+                            if isinstance(service, str) and service else config.database)

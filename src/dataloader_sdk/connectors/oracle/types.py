@@ -38,11 +38,9 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
+from dataloader_sdk.connectors.sql.functions import TemplateFunction, template_function
 from dataloader_sdk.connectors.values import datetime_text
 
 __all__ = [
@@ -125,50 +123,15 @@ def arrow_type_for(t: OracleType) -> tuple[pa.DataType, Projection] | None:
 # -- dialect-compiled projections -------------------------------------------------------
 
 
-class _OraFunc(FunctionElement[Any]):
-    inherit_cache = True
-    #: The SQL template; ``{}`` is the column.
-    template = "{}"
-
-
-class _CastNumber(_OraFunc):
-    inherit_cache = True
-    name = "ora_cast_number"
-
-
-class _NumberText(_OraFunc):
-    inherit_cache = True
-    name = "ora_number_text"
-    template = "TO_CHAR({}, 'TM9', 'NLS_NUMERIC_CHARACTERS=''.,''')"
-
-
-class _Double(_OraFunc):
-    inherit_cache = True
-    name = "ora_double"
-    template = "CAST({} AS BINARY_DOUBLE)"
-
-
-class _Utc(_OraFunc):
-    inherit_cache = True
-    name = "ora_utc"
-    template = "SYS_EXTRACT_UTC({})"
-
-
-class _RowidText(_OraFunc):
-    inherit_cache = True
-    name = "ora_rowid"
-    template = "ROWIDTOCHAR({})"
-
-
-@compiles(_OraFunc)
-def _compile_ora(element: _OraFunc, compiler: SQLCompiler, **kw: Any) -> str:
-    clauses = list(element.clauses)
-    inner = compiler.process(clauses[0], **kw)
-    if isinstance(element, _CastNumber):
-        # precision and scale are the 2nd and 3rd clauses (integer literals we made)
-        p, s = (compiler.process(c, **kw) for c in clauses[1:3])
-        return f"CAST({inner} AS NUMBER({p},{s}))"
-    return element.template.format(inner)
+_CastNumber = template_function("ora_cast_number", "CAST({} AS NUMBER({},{}))")
+#: The projections that wrap a column in one function.
+_WRAPPERS: dict[str, type[TemplateFunction]] = {
+    "number_text": template_function(
+        "ora_number_text", "TO_CHAR({}, 'TM9', 'NLS_NUMERIC_CHARACTERS=''.,''')"),
+    "double": template_function("ora_double", "CAST({} AS BINARY_DOUBLE)"),
+    "utc": template_function("ora_utc", "SYS_EXTRACT_UTC({})"),
+    "rowid": template_function("ora_rowid", "ROWIDTOCHAR({})"),
+}
 
 
 def project(expr: ColumnElement[Any], projection: Projection,
@@ -178,9 +141,7 @@ def project(expr: ColumnElement[Any], projection: Projection,
         p, s = ((arrow.precision, arrow.scale) if pa.types.is_decimal(arrow)
                 else (MAX_INT64_DIGITS, 0))
         return _CastNumber(expr, sa.literal_column(str(int(p))), sa.literal_column(str(int(s))))
-    wrappers: dict[str, type[_OraFunc]] = {
-        "number_text": _NumberText, "double": _Double, "utc": _Utc, "rowid": _RowidText}
-    wrapper = wrappers.get(projection)
+    wrapper = _WRAPPERS.get(projection)
     return wrapper(expr) if wrapper is not None else expr
 
 

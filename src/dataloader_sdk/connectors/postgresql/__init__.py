@@ -1,6 +1,7 @@
 """The ``postgresql`` connector: psycopg 3 for metadata and probes, ADBC for bulk reads.
 
 * :mod:`.connector`: the factory and the connector (its differences from the template);
+* :mod:`.probes`: the probe hooks (the answer's type, the change signature);
 * :mod:`.options`: the typed options; :mod:`.types`: the type map;
 * :mod:`.catalog`: catalog statements; :mod:`.read`: the ADBC/connectorx streams;
 * :mod:`.jdbc`: Spark JDBC URL and driver.

@@ -2,8 +2,8 @@
 
 * Metadata (columns, primary key) comes from the catalogs (``pg_attribute``, ``pg_index``)
   and, for a ``source_query``, from the result description of ``... LIMIT 0``.
-* Probes run through psycopg with server-side bound parameters, so a ``MaxOf`` answer is a
-  typed Python value at full precision (``Decimal``, aware ``datetime``, ``int``).
+* Probes run through psycopg with server-side bound parameters (see
+  :mod:`~dataloader_sdk.connectors.postgresql.probes`).
 * Bulk reads stream Arrow batches from ADBC's binary ``COPY`` reader (the fastest path
   measured, see benchmarks/README.md). ``COPY`` cannot take parameters, so the read query's
   values are rendered client-side by psycopg's own literal adaptation (``ClientCursor
@@ -28,24 +28,12 @@ from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
 from dataloader_sdk.connectors.postgresql import catalog as cat
 from dataloader_sdk.connectors.postgresql.jdbc import postgres_jdbc_options
 from dataloader_sdk.connectors.postgresql.options import PostgresOptions
+from dataloader_sdk.connectors.postgresql.probes import PostgresProbes
 from dataloader_sdk.connectors.postgresql.read import AdbcSession, stream_connectorx
 from dataloader_sdk.connectors.postgresql.types import PgType, Projection, arrow_type_for
-from dataloader_sdk.connectors.sql import (
-    ErrorKind,
-    classify_message,
-    typed_cursor_value,
-)
+from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
-from dataloader_sdk.model import (
-    ChangeSignature,
-    MaxOf,
-    MinOf,
-    ProbeRequest,
-    ScalarValue,
-    Select,
-    SourceConfig,
-    SourceObject,
-)
+from dataloader_sdk.model import Select, SourceConfig, SourceObject
 from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
@@ -68,7 +56,7 @@ _SESSION = "-c TimeZone=UTC -c IntervalStyle=iso_8601"
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
 
 
-class PostgresConnector(JdbcSqlConnector):
+class PostgresConnector(PostgresProbes, JdbcSqlConnector):
     """A PostgreSQL source. Not shared between threads.
 
     It keeps its sessions (psycopg for metadata and probes, ADBC for reads) until
@@ -306,36 +294,6 @@ class PostgresConnector(JdbcSqlConnector):
         rows = self._query(cat.PRIMARY_KEY, (self._regclass(obj),),
                            action="reading the primary key of", obj=obj)
         return tuple(str(r[0]) for r in rows)
-
-    # -- probes --------------------------------------------------------------------------
-
-    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
-        """``max(expr)`` / ``count(*)`` with bound parameters; typed at full precision."""
-        if isinstance(request, ChangeSignature):
-            return self._change_signature(obj)
-        compiled = self.compile(self.build_probe(obj, request))
-        rows = self._query(compiled.sql, dict(compiled.params), action="probing", obj=obj)
-        value: ScalarValue | None = rows[0][0] if rows else None
-        if isinstance(request, MaxOf | MinOf) and value is not None:
-            # psycopg hands values over typed; a text cursor holding numbers or timestamps
-            # compares by collation, not value, and is refused (see typed_cursor_value).
-            first = request.expr.columns[0]
-            types = {c.name: c.arrow_type for c in self.columns(obj)}
-            return typed_cursor_value(self.config.name, obj, first, value,
-                                      types.get(first, pa.string()), lambda v, _t: v)
-        return value
-
-    def _change_signature(self, obj: SourceObject) -> str | None:
-        """relfilenode plus the insert/update/delete counters of ``pg_stat_all_tables``.
-
-        The statistics collector reports with a delay of up to a second or so, and a query
-        has no catalog entry, so strategies must treat this as a hint (``None`` for queries).
-        """
-        if obj.query is not None:
-            return None
-        rows = self._query(cat.CHANGE_SIGNATURE, (self._regclass(obj),),
-                           action="reading statistics of", obj=obj)
-        return ":".join(str(v) for v in rows[0]) if rows else None
 
     # -- read --------------------------------------------------------------------------
 

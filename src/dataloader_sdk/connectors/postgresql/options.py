@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from dataloader_sdk.connectors.checks import (
     choice_option,
@@ -20,7 +20,7 @@ from dataloader_sdk.model import SourceConfig
 __all__ = ["OPTIONS", "READ_PATHS", "SSLMODES", "PostgresOptions", "ReadPath"]
 
 ReadPath = Literal["adbc", "connectorx"]
-READ_PATHS: tuple[ReadPath, ...] = ("adbc", "connectorx")
+READ_PATHS: tuple[ReadPath, ...] = get_args(ReadPath)
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 OPTIONS = ("sslmode", "connect_timeout", "application_name", "batch_rows", "read_path",
            "jdbc_properties", "fetchsize")

@@ -1,6 +1,7 @@
 """The ``snowflake`` and ``snowflake_pem`` connectors: the Python connector's Arrow batches.
 
 * :mod:`.connector`: the ``snowflake`` factory and the connector (its differences);
+* :mod:`.probes`: the probe hooks (the answer's type, the change signature);
 * :mod:`.types`: the type map; :mod:`.sql`: the dialect and exact decimal binding;
 * :mod:`.pem` and :mod:`.keys`: the ``snowflake_pem`` factory and its private keys;
 * :mod:`.jdbc`: Spark JDBC options.

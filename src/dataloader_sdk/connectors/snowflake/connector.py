@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
 from dataloader_sdk.connectors.snowflake.jdbc import snowflake_jdbc_options
 from dataloader_sdk.connectors.snowflake.options import SnowflakeOptions
+from dataloader_sdk.connectors.snowflake.probes import SnowflakeProbes
 from dataloader_sdk.connectors.snowflake.sql import SnowflakeDialect, bindable, decimal_type
 from dataloader_sdk.connectors.snowflake.types import (
     UnsupportedTypeError,
@@ -36,18 +36,12 @@ from dataloader_sdk.connectors.snowflake.types import (
 )
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.connectors.sql.resources import KeptSession, owned_stream
 from dataloader_sdk.errors import (
     ConfigError,
     SourcePermanentError,
 )
-from dataloader_sdk.model import (
-    ChangeSignature,
-    ProbeRequest,
-    ScalarValue,
-    Select,
-    SourceConfig,
-    SourceObject,
-)
+from dataloader_sdk.model import ScalarValue, Select, SourceConfig, SourceObject
 
 if TYPE_CHECKING:
     from dataloader_sdk.statements import SelectStatement
@@ -69,12 +63,9 @@ _TRANSIENT_ERRNOS = frozenset(
     {604, 625, 630, 250001, 250003, 251005, 251006, 290429, 290500, 290502, 290503, 290504}
 )
 
-# Snowflake's epoch placeholder for "not tracked" (fakesnow reports it for every table).
-_EPOCH_PLUS_A_DAY = datetime(1970, 1, 2, tzinfo=timezone.utc)
 
 
-
-class SnowflakeConnector(JdbcSqlConnector):
+class SnowflakeConnector(SnowflakeProbes, JdbcSqlConnector):
     """A Snowflake source. Not shared between threads.
 
     Args:
@@ -95,7 +86,7 @@ class SnowflakeConnector(JdbcSqlConnector):
         self.options = options or SnowflakeOptions.parse(config)
         self._private_key = private_key
         self._passphrase = passphrase
-        self._conn: Any = None
+        self._conn: KeptSession[Any] = KeptSession(self._connect)
         self._resolved: dict[SourceObject, SourceObject] = {}
 
     # -- connection ------------------------------------------------------------------
@@ -127,17 +118,18 @@ class SnowflakeConnector(JdbcSqlConnector):
             kwargs["password"] = self.secret.reveal()
         return kwargs
 
+    def _connect(self) -> Any:
+        import snowflake.connector
+
+        try:
+            return snowflake.connector.connect(**self.connect_kwargs())
+        except snowflake.connector.Error as exc:
+            raise self.classify_error(exc, action="connecting") from None
+
     @property
     def conn(self) -> Any:
         """The driver connection (opened on first use)."""
-        if self._conn is None:
-            import snowflake.connector
-
-            try:
-                self._conn = snowflake.connector.connect(**self.connect_kwargs())
-            except snowflake.connector.Error as exc:
-                raise self.classify_error(exc, action="connecting") from None
-        return self._conn
+        return self._conn.get()
 
     def check(self) -> None:
         """Connect and run ``SELECT 1``."""
@@ -145,9 +137,7 @@ class SnowflakeConnector(JdbcSqlConnector):
 
     def _release(self) -> None:
         """Close the session (idempotent)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._conn.close()
 
     # -- errors -----------------------------------------------------------------------
 
@@ -295,41 +285,6 @@ class SnowflakeConnector(JdbcSqlConnector):
         col, seq = fields.index("column_name"), fields.index("key_sequence")
         return tuple(str(r[col]) for r in sorted(rows, key=lambda r: int(r[seq])))
 
-    # -- probes ---------------------------------------------------------------------------
-
-    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
-        """``max``/``min``/``count`` with bound parameters, or the change signature."""
-        if isinstance(request, ChangeSignature):
-            return self._change_signature(obj)
-        compiled = self.compile(self.build_probe(obj, request))
-        rows = self._query(compiled.sql, compiled.positional, action="probing", obj=obj)
-        value: ScalarValue | None = rows[0][0] if rows else None
-        return value
-
-    def _change_signature(self, obj: SourceObject) -> str | None:
-        """``LAST_ALTERED`` and ``ROW_COUNT`` of ``INFORMATION_SCHEMA.TABLES``.
-
-        ``None`` for a query, a view, or where LAST_ALTERED is not maintained (a
-        placeholder at the epoch, as fakesnow reports): then strategies fall back to row
-        count and max(cursor).
-        """
-        if obj.query is not None:
-            return None
-        resolved, _ = self.resolve(obj)
-        rows = self._query(
-            "SELECT LAST_ALTERED, ROW_COUNT FROM INFORMATION_SCHEMA.TABLES "
-            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", (resolved.schema, resolved.table),
-            action="reading INFORMATION_SCHEMA.TABLES for", obj=obj)
-        if not rows:
-            return None
-        altered, count = rows[0]
-        if not isinstance(altered, datetime) or count is None:
-            return None
-        aware = altered if altered.tzinfo else altered.replace(tzinfo=timezone.utc)
-        if aware < _EPOCH_PLUS_A_DAY:
-            return None
-        return f"{aware.astimezone(timezone.utc).isoformat()}:{count}"
-
     # -- read ---------------------------------------------------------------------------
 
     def read_errors(self) -> tuple[type[BaseException], ...]:
@@ -338,30 +293,19 @@ class SnowflakeConnector(JdbcSqlConnector):
 
         return (snowflake.connector.Error, OSError)
 
-    def conform_batch(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-        """Nanosecond timestamps truncated to µs, ``TIME`` as text (see :mod:`.types`)."""
-        return conform(batch, schema)
+    #: Nanosecond timestamps truncated to µs, ``TIME`` as text (see :func:`.types.conform`).
+    conform_batch = staticmethod(conform)
 
     def _stream(self, select: Select, columns: Sequence[SourceColumn], schema: pa.Schema,
                 batch_rows: int) -> Iterator[pa.RecordBatch]:
         """The result's Arrow batches as the driver fetches them (one cursor per read)."""
         compiled = self.compile(self.build_select(select, columns))
-        cur = self.conn.cursor()
-        try:
+
+        def start(cur: Any) -> Iterator[pa.RecordBatch]:
             cur.execute(compiled.sql, bindable(compiled.positional))
-            tables = cur.fetch_arrow_batches()
-        except BaseException:
-            cur.close()
-            raise
+            return (batch for table in cur.fetch_arrow_batches() for batch in table.to_batches())
 
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                for table in tables:
-                    yield from table.to_batches()
-            finally:
-                cur.close()
-
-        return batches()
+        return owned_stream(self.conn.cursor(), start)
 
 
 class SnowflakeConnectorFactory(SqlConnectorFactory[SnowflakeOptions, SnowflakeConnector]):

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -48,11 +48,14 @@ from dataloader_sdk.model import (
     SourceConfig,
     SourceObject,
 )
-from dataloader_sdk.statements import SelectStatement
+
+if TYPE_CHECKING:
+    from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["QUERY_ALIAS", "CompiledQuery", "SelectCompiler", "bind_type", "referenced_columns"]
 
 QUERY_ALIAS = "q"
+
 
 class _VerbatimQuery(TextClause):
     """A user ``source_query``, emitted exactly as written.

@@ -9,20 +9,24 @@ differs, as a sqlglot dialect does:
 * :meth:`SqlConnector._stream`: start the compiled read and return an iterator of Arrow
   batches or chunks of rows; it releases its cursor in its own ``finally``;
 * :attr:`SqlConnector.read_errors`: the driver's exception classes;
+* :meth:`SqlConnector._probe_value`: run a probe's statement and return its one value;
 * optionally :meth:`~SelectCompiler.project`, :meth:`~SelectCompiler.bind_type`,
-  :meth:`SqlConnector.conform_batch`, :meth:`SqlConnector.error_kind`.
+  :meth:`SqlConnector.conform_batch`, :meth:`SqlConnector.error_kind`, and the probe
+  hooks :meth:`SqlConnector._cursor_value` and :meth:`SqlConnector._change_signature`.
 
 The template's :meth:`SqlConnector.read` restricts the columns, builds the schema,
 chooses the batch size, starts the stream (classifying a failure to start), conforms
-every batch to the declared schema, slices it and classifies failures mid-stream.
+every batch to the declared schema, slices it and classifies failures mid-stream. Its
+:meth:`SqlConnector.probe` answers every probe kind through the probe hooks (see
+:mod:`.probes`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -30,13 +34,29 @@ from dataloader_sdk.connectors.arrow import Chunk, conform, schema_of, stream_re
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.checks import batch_rows_option
 from dataloader_sdk.connectors.sql.compile import SelectCompiler
+from dataloader_sdk.connectors.sql.cursor import typed_cursor_value
 from dataloader_sdk.connectors.sql.errors import ErrorReporter
-from dataloader_sdk.connectors.values import to_arrow
-from dataloader_sdk.errors import SourceError
-from dataloader_sdk.model import Select, SourceConfig, SourceObject
+from dataloader_sdk.connectors.sql.probes import column_type
+from dataloader_sdk.connectors.values import to_arrow, to_python
+from dataloader_sdk.errors import SourceError, SourcePermanentError
+from dataloader_sdk.model import (
+    ChangeSignature,
+    MaxOf,
+    MinOf,
+    ProbeRequest,
+    RowCount,
+    ScalarValue,
+    Select,
+    SourceConfig,
+    SourceObject,
+)
 from dataloader_sdk.secrets import Secret
+from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["SqlConnector"]
+
+TypeT = TypeVar("TypeT")
+ProjectionT = TypeVar("ProjectionT")
 
 
 class SqlConnector(SelectCompiler, ErrorReporter):
@@ -87,6 +107,69 @@ class SqlConnector(SelectCompiler, ErrorReporter):
                 :meth:`~ErrorReporter.missing_table_error`) or a type has no mapping.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement _describe")
+
+    # -- probes ----------------------------------------------------------------------
+
+    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
+        """Answer a probe with the database's hooks (docs/plugins.md lists every answer).
+
+        ``ChangeSignature``: ``None`` for a ``source_query`` (it has no catalog entry),
+        else :meth:`_change_signature`. ``MaxOf``/``MinOf``/``RowCount``: the statement of
+        :meth:`~SelectCompiler.build_probe` run by :meth:`_probe_value`; no row or
+        ``NULL`` answers ``None``, a count an ``int``, a max/min :meth:`_cursor_value`.
+        """
+        if isinstance(request, ChangeSignature):
+            return None if obj.query is not None else self._change_signature(obj)
+        value = self._probe_value(obj, request, self.build_probe(obj, request))
+        if value is None or isinstance(request, RowCount):
+            return None if value is None else int(value)
+        return self._cursor_value(obj, request.expr.columns[0], value)
+
+    def _probe_value(self, obj: SourceObject, request: MaxOf | MinOf | RowCount,
+                     stmt: SelectStatement) -> Any:
+        """Run a probe's statement and return its one value, ``None`` for no row (hook;
+        errors classified as in every statement, see :meth:`~ErrorReporter.classify_error`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement _probe_value")
+
+    def _cursor_value(self, obj: SourceObject, column: str, raw: Any) -> ScalarValue:
+        """A ``MAX``/``MIN`` answer of ``column`` as the watermark value (hook). Default:
+        :func:`~dataloader_sdk.connectors.sql.typed_cursor_value` converting by the type
+        map (:func:`~dataloader_sdk.connectors.values.to_python`)."""
+        return typed_cursor_value(self.config.name, obj, column, raw,
+                                  column_type(self, obj, column), to_python)
+
+    def _change_signature(self, obj: SourceObject) -> str | None:
+        """A string that changes whenever table ``obj`` changes (hook). Default ``None``:
+        no cheap signature, strategies compare row counts and maxima."""
+        return None
+
+    def _mapped_columns(
+        self, obj: SourceObject, raw: Iterable[tuple[str, TypeT, bool]],
+        type_map: Callable[[TypeT], tuple[pa.DataType, ProjectionT] | None],
+        projections: dict[SourceColumn, ProjectionT], *, converted: str,
+    ) -> list[SourceColumn]:
+        """``(name, source type, nullable)`` rows as columns typed by ``type_map``, each
+        column's projection recorded in ``projections`` (for a database whose type map
+        also says how a read selects the column).
+
+        Raises:
+            SourcePermanentError: a type has no mapping; the message names the column and
+                suggests selecting it ``converted`` (e.g. ``TO_CHAR(col)``) in a query.
+        """
+        out: list[SourceColumn] = []
+        for name, source_type, nullable in raw:
+            mapped = type_map(source_type)
+            if mapped is None:
+                raise SourcePermanentError(
+                    f"source {self.config.name!r}: column {name!r} of {obj} has type "
+                    f"{source_type} which has no Arrow mapping; select it converted in a "
+                    f"source_query (e.g. {converted}) or leave it out"
+                )
+            column = SourceColumn(name, str(source_type), mapped[0], nullable)
+            projections[column] = mapped[1]
+            out.append(column)
+        return out
 
     # -- read ------------------------------------------------------------------------
 

@@ -30,23 +30,18 @@ from dataloader_sdk.connectors.sql import (
     SqlConnector,
     classify_message,
     referenced_columns,
-    typed_cursor_value,
 )
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.connectors.sqlalchemy_url import sqlite_cursor
 from dataloader_sdk.connectors.sqlalchemy_url.options import SqlAlchemyOptions
+from dataloader_sdk.connectors.sqlalchemy_url.probes import SqlAlchemyProbes
 from dataloader_sdk.connectors.sqlalchemy_url.types import MYSQL_DIALECTS, arrow_type_for
-from dataloader_sdk.connectors.values import to_python
 from dataloader_sdk.errors import SourceError, SourceTransientError
 from dataloader_sdk.model import (
-    ChangeSignature,
-    Coalesce,
-    Column,
     Compare,
     MaxOf,
     MinOf,
     Predicate,
-    ProbeRequest,
     RowCount,
     ScalarValue,
     Select,
@@ -54,10 +49,10 @@ from dataloader_sdk.model import (
     SourceObject,
 )
 from dataloader_sdk.secrets import REDACTED, redact
-from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
+    from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["SqlAlchemyConnector", "SqlAlchemyConnectorFactory"]
 
@@ -91,7 +86,7 @@ def _set_utc_session(dbapi_conn: Any, record: Any) -> None:
         cursor.close()
 
 
-class SqlAlchemyConnector(SqlConnector):
+class SqlAlchemyConnector(SqlAlchemyProbes, SqlConnector):
     """A source reached through a SQLAlchemy engine. Not shared between threads."""
 
     def __init__(self, config: SourceConfig, secret: Secret | None,
@@ -290,24 +285,6 @@ class SqlAlchemyConnector(SqlConnector):
         except sa.exc.DBAPIError as exc:
             raise self.classify_error(exc, action="reading the primary key of", obj=obj) from None
         return tuple(pk.get("constrained_columns") or ())
-
-    # -- probes --------------------------------------------------------------------------
-
-    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
-        """``max``/``min``/``count`` with bound parameters; values typed by the type map."""
-        if isinstance(request, ChangeSignature):
-            return None  # no portable cheap signature; strategies fall back to count/max
-        try:
-            value = self.conn.execute(self.build_probe(obj, request)).scalar()
-        except sa.exc.DBAPIError as exc:
-            raise self.classify_error(exc, action="probing", obj=obj) from None
-        if isinstance(request, MaxOf | MinOf) and value is not None:
-            first = request.expr.name if isinstance(request.expr, Column) else (
-                request.expr.names[0] if isinstance(request.expr, Coalesce) else "")
-            types = {c.name: c.arrow_type for c in self.columns(obj)}
-            return typed_cursor_value(
-                self.config.name, obj, first, value, types.get(first, pa.string()), to_python)
-        return int(value) if value is not None else None
 
     # -- read --------------------------------------------------------------------------
 

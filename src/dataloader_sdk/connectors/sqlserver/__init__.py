@@ -1,6 +1,7 @@
 """The ``sqlserver`` connector: pyodbc for metadata and probes, arrow-odbc for bulk reads.
 
 * :mod:`.connector`: the factory and the connector (its differences from the template);
+* :mod:`.probes`: the probe hooks (the answer's type, the change signature);
 * :mod:`.types`: the type map and projections; :mod:`.odbc`: the ODBC transport;
 * :mod:`.jdbc`: Spark JDBC URL and driver.
 """

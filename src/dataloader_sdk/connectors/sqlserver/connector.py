@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dataloader_sdk.connectors.arrow import Chunk
 from dataloader_sdk.connectors.base import SourceColumn
 from dataloader_sdk.connectors.jdbc_render import JdbcSqlConnector
-from dataloader_sdk.connectors.sql import ErrorKind
+from dataloader_sdk.connectors.sql import cursor_column
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
 from dataloader_sdk.connectors.sqlserver import types
 from dataloader_sdk.connectors.sqlserver.jdbc import SQLSERVER_JDBC_DRIVER, sqlserver_jdbc_options
@@ -41,25 +41,22 @@ from dataloader_sdk.connectors.sqlserver.odbc import (
     stream_pyodbc,
 )
 from dataloader_sdk.connectors.sqlserver.options import DEFAULT_DRIVER, SqlServerOptions
-from dataloader_sdk.connectors.values import to_python
-from dataloader_sdk.errors import SourceError, SourcePermanentError
+from dataloader_sdk.connectors.sqlserver.probes import SqlServerProbes
+from dataloader_sdk.errors import SourceError
 from dataloader_sdk.model import (
-    ChangeSignature,
-    Coalesce,
-    Column,
+    CursorExpr,
     MaxOf,
     MinOf,
-    ProbeRequest,
     RowCount,
     ScalarValue,
     Select,
     SourceConfig,
     SourceObject,
 )
-from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     from dataloader_sdk.secrets import Secret
+    from dataloader_sdk.statements import SelectStatement
 
 __all__ = [
     "SQLSERVER_JDBC_DRIVER",
@@ -71,7 +68,7 @@ __all__ = [
 DEFAULT_PORT = 1433
 
 
-class SqlServerConnector(JdbcSqlConnector):
+class SqlServerConnector(SqlServerProbes, JdbcSqlConnector):
     """A SQL Server source over ODBC. Not shared between threads.
 
     Args:
@@ -128,9 +125,8 @@ class SqlServerConnector(JdbcSqlConnector):
         """Close the metadata session (idempotent). Readers close their own connections."""
         self.session.close()
 
-    def error_kind(self, exc: BaseException) -> ErrorKind:
-        """SQLSTATE first (pyodbc ``args[0]``, arrow-odbc message), the message otherwise."""
-        return odbc_error_kind(exc)
+    #: SQLSTATE first (pyodbc ``args[0]``, arrow-odbc message), the message otherwise.
+    error_kind = staticmethod(odbc_error_kind)
 
     def _query(self, sql: str, params: Sequence[Any] = (), *, action: str,
                obj: SourceObject | None = None, hint: str = ""
@@ -167,19 +163,8 @@ class SqlServerConnector(JdbcSqlConnector):
         """
         raw = (self._query_columns(obj) if obj.query is not None
                else self._table_columns(obj))
-        out: list[SourceColumn] = []
-        for name, mtype, nullable in raw:
-            mapped = types.arrow_type_for(mtype)
-            if mapped is None:
-                raise SourcePermanentError(
-                    f"source {self.config.name!r}: column {name!r} of {obj} has type "
-                    f"{mtype} which has no Arrow mapping; select it converted in a "
-                    "source_query (e.g. CONVERT(NVARCHAR(MAX), col)) or leave it out"
-                )
-            column = SourceColumn(name, str(mtype), mapped[0], nullable)
-            self._projections[column] = mapped[1]
-            out.append(column)
-        return out
+        return self._mapped_columns(obj, raw, types.arrow_type_for, self._projections,
+                                    converted="CONVERT(NVARCHAR(MAX), col)")
 
     def _type_name(self, name: str) -> str:
         """The SQL Server type name of an ``INFORMATION_SCHEMA`` ``DATA_TYPE``."""
@@ -232,7 +217,7 @@ class SqlServerConnector(JdbcSqlConnector):
         )
         return tuple(str(r[0]) for r in rows)
 
-    # -- probes ------------------------------------------------------------------------
+    # -- probe statements (answers: see .probes) --------------------------------------
 
     def bind_type(self, value: ScalarValue) -> sa.types.TypeEngine[Any]:
         """Every value is sent as text and cast on the server to its own type."""
@@ -252,57 +237,9 @@ class SqlServerConnector(JdbcSqlConnector):
         return stmt.with_only_columns(
             types.project(stmt.selected_columns[0], projection))
 
-    def _first_column(self, obj: SourceObject, expr: Column | Coalesce) -> SourceColumn | None:
-        first = expr.name if isinstance(expr, Column) else expr.names[0]
-        return next((c for c in self.columns(obj) if c.name == first), None)
-
-    def _projection_of(self, obj: SourceObject, expr: Column | Coalesce) -> types.Projection:
-        column = self._first_column(obj, expr)
+    def _projection_of(self, obj: SourceObject, expr: CursorExpr) -> types.Projection:
+        column = cursor_column(self, obj, expr.columns[0])
         return self._projections.get(column, "native") if column is not None else "native"
-
-    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
-        """max/min/count with parameters cast on the server; values in the declared type."""
-        if isinstance(request, ChangeSignature):
-            return self._change_signature(obj)
-        compiled = self.compile(self.build_probe(obj, request))
-        rows = self._rows(compiled.sql, [param_text(v) for v in compiled.positional],
-                           action="probing", obj=obj)
-        value = rows[0][0] if rows else None
-        if value is None or isinstance(request, RowCount):
-            return None if value is None else int(value)
-        column = self._first_column(obj, request.expr)
-        arrow = column.arrow_type if column is not None else pa.string()
-        result: ScalarValue = to_python(value, arrow)
-        return result
-
-    def _change_signature(self, obj: SourceObject) -> str | None:
-        """Change tracking version, else max(rowversion) + partition row counts, else None.
-
-        ``sys.partitions`` row counts alone would miss updates, so they are used only with
-        a rowversion column (which catches inserts and updates; the counts catch deletes).
-        """
-        if obj.query is not None:
-            return None
-        name = self.dialect.identifier_preparer.format_table(
-            sa.table(str(obj.table), schema=obj.schema))
-        rows = self._rows(
-            "SELECT CHANGE_TRACKING_CURRENT_VERSION() FROM sys.change_tracking_tables "
-            "WHERE object_id = OBJECT_ID(?)", (name,), action="reading change tracking of",
-            obj=obj)
-        if rows and rows[0][0] is not None:
-            return f"ct:{rows[0][0]}"
-        rowversion = next((c.name for c in self.columns(obj)
-                           if c.source_type in ("timestamp", "rowversion")), None)
-        if rowversion is None:
-            return None
-        table = sa.table(str(obj.table), sa.column(rowversion), schema=obj.schema)
-        top = self.compile(sa.select(sa.cast(sa.func.max(table.c[rowversion]), sa.BigInteger))
-                           .select_from(table))
-        rows = self._rows(top.sql, action="reading the rowversion of", obj=obj)
-        counts = self._rows(
-            "SELECT SUM(rows) FROM sys.partitions WHERE object_id = OBJECT_ID(?) "
-            "AND index_id IN (0, 1)", (name,), action="reading partition counts of", obj=obj)
-        return f"rv:{rows[0][0]}:{counts[0][0] if counts else None}" if rows else None
 
     # -- read --------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
@@ -34,9 +34,7 @@ from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.values import datetime_text
 
 __all__ = [
-    "READ_PATHS",
     "OdbcSession",
-    "ReadPath",
     "connection_string",
     "odbc_error_kind",
     "param_text",
@@ -44,9 +42,6 @@ __all__ = [
     "stream_arrow_odbc",
     "stream_pyodbc",
 ]
-
-ReadPath = Literal["arrow_odbc", "pyodbc"]
-READ_PATHS: tuple[ReadPath, ...] = ("arrow_odbc", "pyodbc")
 
 # SQLSTATEs a retry can fix: 08 connection exceptions, HYT00/HYT01 timeouts, 40001
 # deadlock victim / serialization failure, 40003 statement completion unknown.
@@ -95,6 +90,14 @@ def connection_string(attributes: Sequence[tuple[str, str | None]]) -> str:
     return "".join(f"{k}={_braced(v)};" for k, v in attributes if v is not None)
 
 
+#: How each value type is spelled for the server's cast, most specific first (``bool``
+#: before ``int``, ``datetime`` before ``date``); anything else is ``str(value)``.
+_PARAM_TEXT: tuple[tuple[type, Callable[[Any], str]], ...] = (
+    (bool, lambda v: "1" if v else "0"), (Decimal, lambda v: format(v, "f")),
+    (float, repr), (datetime, datetime_text), (date, date.isoformat),
+)
+
+
 def param_text(value: Any) -> str | None:
     """A predicate value as the text the SQL casts back (exact for every ScalarValue).
 
@@ -103,17 +106,8 @@ def param_text(value: Any) -> str | None:
     """
     if value is None:
         return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return datetime_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    spell = next((spell for kind, spell in _PARAM_TEXT if isinstance(value, kind)), str)
+    return spell(value)
 
 
 def transport_type(t: pa.DataType) -> pa.DataType:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from dataloader_sdk.connectors.checks import (
     bool_options,
@@ -11,15 +12,17 @@ from dataloader_sdk.connectors.checks import (
     required_fields,
     unknown_options,
 )
-from dataloader_sdk.connectors.sqlserver.odbc import READ_PATHS, ReadPath
+from dataloader_sdk.connectors.options import option_names, options_from
 from dataloader_sdk.errors import FieldProblem
 from dataloader_sdk.model import SourceConfig
 
-__all__ = ["DEFAULT_DRIVER", "OPTIONS", "SqlServerOptions"]
+__all__ = ["DEFAULT_DRIVER", "READ_PATHS", "ReadPath", "SqlServerOptions"]
+
+#: How a read streams: arrow-odbc's Arrow batches, or pyodbc rows.
+ReadPath = Literal["arrow_odbc", "pyodbc"]
+READ_PATHS: tuple[ReadPath, ...] = get_args(ReadPath)
 
 DEFAULT_DRIVER = "ODBC Driver 18 for SQL Server"
-OPTIONS = ("driver", "encrypt", "trust_server_certificate", "read_path", "batch_rows",
-           "login_timeout", "max_text_size", "max_binary_size", "fetchsize")
 _INT_OPTIONS = ("batch_rows", "login_timeout", "max_text_size", "max_binary_size", "fetchsize")
 
 
@@ -39,7 +42,8 @@ class SqlServerOptions:
     def problems(config: SourceConfig) -> list[FieldProblem]:
         """Every problem of ``config`` for SQL Server, at once."""
         out = [*required_fields(config, ("host", "database", "username"), "sqlserver"),
-               *unknown_options(config, OPTIONS),
+               *unknown_options(config, option_names(SqlServerOptions, "batch_rows",
+                                                      "fetchsize")),
                *positive_ints(config, _INT_OPTIONS),
                *bool_options(config, ("encrypt", "trust_server_certificate"))]
         driver = config.options.get("driver")
@@ -54,14 +58,4 @@ class SqlServerOptions:
     @classmethod
     def parse(cls, config: SourceConfig) -> SqlServerOptions:
         """The options of a config that passed :meth:`problems`."""
-        opts = config.options
-        driver = opts.get("driver")
-        return cls(
-            driver=driver if isinstance(driver, str) else None,
-            encrypt=bool(opts.get("encrypt", True)),
-            trust_server_certificate=bool(opts.get("trust_server_certificate", False)),
-            read_path="pyodbc" if opts.get("read_path") == "pyodbc" else "arrow_odbc",
-            login_timeout=int(opts.get("login_timeout", 30)),  # type: ignore[arg-type]
-            max_text_size=int(opts.get("max_text_size", 1 << 16)),  # type: ignore[arg-type]
-            max_binary_size=int(opts.get("max_binary_size", 1 << 16)),  # type: ignore[arg-type]
-        )
+        return options_from(cls, config)

@@ -33,10 +33,9 @@ from typing import Any, Literal
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
+
+from dataloader_sdk.connectors.sql.functions import TemplateFunction, template_function
 
 __all__ = [
     "UNSUPPORTED",
@@ -124,65 +123,29 @@ def arrow_type_for(t: MssqlType) -> tuple[pa.DataType, Projection] | None:
 # -- dialect-compiled projections -------------------------------------------------------
 
 
-class _GuidText(FunctionElement[str]):
-    inherit_cache = True
-    name = "guid_text"
-    type = sa.String()
+# The names are the statements' cache identity; the test stand-in gives these elements a
+# PostgreSQL spelling of its own (tests/servers/odbc_standin.py).
+_GuidText = template_function("guid_text", "LOWER(CONVERT(NVARCHAR(36), {}))", sa.String())
+_Utc = template_function(
+    "to_utc", "CONVERT(DATETIME2(7), SWITCHOFFSET({}, '+00:00'))", sa.DateTime())
+_AsText = template_function("as_text", "CONVERT(NVARCHAR(MAX), {})", sa.String())
+#: The projections that wrap a column in one function.
+_WRAPPERS: dict[str, type[TemplateFunction]] = {"guid": _GuidText, "utc": _Utc, "text": _AsText}
 
 
-class _Utc(FunctionElement[datetime]):
-    inherit_cache = True
-    name = "to_utc"
-    type = sa.DateTime()
-
-
-class _AsText(FunctionElement[str]):
-    inherit_cache = True
-    name = "as_text"
-    type = sa.String()
-
-
-class RowCountAll(FunctionElement[int]):
+class RowCountAll(TemplateFunction):
     """``COUNT_BIG(*)`` on SQL Server (``count(*)`` is an int there and overflows)."""
 
     inherit_cache = True
     name = "row_count_all"
     type = sa.BigInteger()
-
-
-def _arg(compiler: SQLCompiler, element: FunctionElement[Any], **kw: Any) -> str:
-    return compiler.process(next(iter(element.clauses)), **kw)
-
-
-@compiles(_GuidText, "mssql")
-def _guid_mssql(element: _GuidText, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"LOWER(CONVERT(NVARCHAR(36), {_arg(compiler, element, **kw)}))"
-
-
-@compiles(_Utc, "mssql")
-def _utc_mssql(element: _Utc, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CONVERT(DATETIME2(7), SWITCHOFFSET({_arg(compiler, element, **kw)}, '+00:00'))"
-
-
-@compiles(_AsText, "mssql")
-def _text_mssql(element: _AsText, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CONVERT(NVARCHAR(MAX), {_arg(compiler, element, **kw)})"
-
-
-@compiles(RowCountAll, "mssql")
-def _count_mssql(element: RowCountAll, compiler: SQLCompiler, **kw: Any) -> str:
-    return "COUNT_BIG(*)"
+    template = "COUNT_BIG(*)"
 
 
 def project(expr: ColumnElement[Any], projection: Projection) -> ColumnElement[Any]:
     """``expr`` wrapped in its projection."""
-    if projection == "guid":
-        return _GuidText(expr)
-    if projection == "utc":
-        return _Utc(expr)
-    if projection == "text":
-        return _AsText(expr)
-    return expr
+    wrapper = _WRAPPERS.get(projection)
+    return wrapper(expr) if wrapper is not None else expr
 
 
 # -- bound parameters -------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 It reads a SQLite file through the standard library's ``sqlite3`` module and states only
 what differs from the template: the dialect, the options, the type map, how to describe a
-table, how to start a read, and how to answer probes. Quoting, bound parameters, the
-column cache, the schema, batch sizes, conforming batches and classifying errors are the
-template's. Every import from dataloader_sdk is public.
+table, how to start a read, and how to run a probe. Quoting, bound parameters, the
+column cache, the schema, batch sizes, conforming batches, probe answers and classifying
+errors are the template's. Every import from dataloader_sdk is public.
 """
 
 from __future__ import annotations
@@ -28,21 +28,12 @@ from dataloader_sdk.connectors import (
     datetime_text,
     positive_ints,
     required_fields,
-    to_python,
-    typed_cursor_value,
     unknown_options,
 )
 from dataloader_sdk.errors import FieldProblem
-from dataloader_sdk.model import (
-    ChangeSignature,
-    ProbeRequest,
-    RowCount,
-    ScalarValue,
-    Select,
-    SourceConfig,
-    SourceObject,
-)
+from dataloader_sdk.model import MaxOf, MinOf, RowCount, Select, SourceConfig, SourceObject
 from dataloader_sdk.secrets import Secret
+from dataloader_sdk.statements import SelectStatement
 
 
 @dataclass(frozen=True)
@@ -155,17 +146,12 @@ class AcmeSqliteConnector(SqlConnector):
         keyed = sorted((pk, name) for name, _, _, pk in self._table_info(obj) if pk)
         return tuple(name for _, name in keyed)
 
-    def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
-        if isinstance(request, ChangeSignature):
-            return None  # no cheap signature: strategies compare counts and maxima
-        compiled = self.compile(self.build_probe(obj, request))
-        value = self._rows(compiled.sql, compiled.positional, action="probing", obj=obj)[0][0]
-        if isinstance(request, RowCount) or value is None:
-            return value if value is None else int(value)
-        first = request.expr.columns[0]
-        types = {c.name: c.arrow_type for c in self.columns(obj)}
-        return typed_cursor_value(self.config.name, obj, first, value,
-                                  types.get(first, pa.string()), to_python)
+    def _probe_value(self, obj: SourceObject, request: MaxOf | MinOf | RowCount,
+                     stmt: SelectStatement) -> Any:
+        # The template's probe() converts the answer by the type map and refuses unsafe
+        # cursors; no _change_signature: strategies compare counts and maxima.
+        compiled = self.compile(stmt)
+        return self._rows(compiled.sql, compiled.positional, action="probing", obj=obj)[0][0]
 
     def read_errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error,)

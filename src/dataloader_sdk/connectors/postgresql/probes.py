@@ -1,0 +1,53 @@
+"""PostgreSQL's probe hooks: psycopg answers at full precision, a statistics signature.
+
+Probes run through psycopg with server-side bound parameters, so a ``MaxOf`` answer is a
+typed Python value at full precision (``Decimal``, aware ``datetime``, ``int``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dataloader_sdk.connectors.postgresql import catalog as cat
+from dataloader_sdk.connectors.sql.cursor import typed_cursor_value
+from dataloader_sdk.connectors.sql.probes import ProbeHost, column_type, first_value, signature
+
+if TYPE_CHECKING:
+    from dataloader_sdk.model import MaxOf, MinOf, RowCount, ScalarValue, SourceObject
+    from dataloader_sdk.statements import SelectStatement
+
+__all__ = ["PostgresProbes"]
+
+
+class _Host(ProbeHost, Protocol):
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
+               action: str, obj: SourceObject | None = None) -> list[tuple[Any, ...]]: ...
+
+    def _regclass(self, obj: SourceObject) -> int: ...
+
+
+class PostgresProbes:
+    """The probe hooks of :class:`~dataloader_sdk.connectors.postgresql.PostgresConnector`."""
+
+    def _probe_value(self: _Host, obj: SourceObject, request: MaxOf | MinOf | RowCount,
+                     stmt: SelectStatement) -> Any:
+        compiled = self.compile(stmt)
+        return first_value(self._query(compiled.sql, dict(compiled.params), action="probing",
+                                       obj=obj))
+
+    def _cursor_value(self: _Host, obj: SourceObject, column: str, raw: Any) -> ScalarValue:
+        # psycopg hands values over typed; a text cursor holding numbers or timestamps
+        # compares by collation, not value, and is refused (see typed_cursor_value).
+        return typed_cursor_value(self.config.name, obj, column, raw,
+                                  column_type(self, obj, column), lambda v, _t: v)
+
+    def _change_signature(self: _Host, obj: SourceObject) -> str | None:
+        """relfilenode plus the insert/update/delete counters of ``pg_stat_all_tables``.
+
+        The statistics collector reports with a delay of up to a second or so, so
+        strategies must treat this as a hint.
+        """
+        rows = self._query(cat.CHANGE_SIGNATURE, (self._regclass(obj),),
+                           action="reading statistics of", obj=obj)
+        return signature(rows[0]) if rows else None
