@@ -9,13 +9,12 @@ from __future__ import annotations
 __all__ = [
     "ATTRIBUTES",
     "CHANGE_SIGNATURE",
+    "COLUMN_TYPES",
     "CURRENT_SCHEMA",
     "LIST_TABLES",
     "PRIMARY_KEY",
     "REGCLASS",
     "REGCLASS_QUALIFIED",
-    "RESOLVE_TYPES",
-    "TABLE_COLUMNS",
 ]
 
 REGCLASS = "SELECT to_regclass(format('%%I', %s::text))::oid"
@@ -34,38 +33,29 @@ ATTRIBUTES = (
     "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
 )
 
-# Domains resolve to their base type (at most 16 levels); the type text is the declared
-# type's. The statements are written out whole (no joined fragments), so each one reads
-# as what the server runs.
-
-#: (ord, typname, mod, is_array, type text) for parallel arrays of type oids and mods.
-RESOLVE_TYPES = (
-    "WITH RECURSIVE u AS ("
-    "  SELECT ord, oid AS t, mod FROM unnest(%s::oid[], %s::int4[]) "
-    "  WITH ORDINALITY AS x(oid, mod, ord)"
-    "), r AS ("
-    "  SELECT u.ord, u.t, u.mod, 0 AS depth FROM u"
-    "  UNION ALL"
-    "  SELECT r.ord, t.typbasetype, t.typtypmod, r.depth + 1 FROM r"
-    "  JOIN pg_type t ON t.oid = r.t WHERE t.typtype = 'd' AND r.depth < 16"
-    ") SELECT DISTINCT ON (r.ord) r.ord, t.typname, r.mod, t.typcategory = 'A',"
-    "  format_type(u.t, u.mod)"
-    " FROM r JOIN pg_type t ON t.oid = r.t JOIN u ON u.ord = r.ord"
-    " ORDER BY r.ord, r.depth DESC"
-)
-
-#: A table's columns with resolved types in one round trip: ``REGCLASS``, ``ATTRIBUTES``
-#: and ``RESOLVE_TYPES`` joined; parameters ``schema`` (None: the search path) and
-#: ``table``. Columns: ord, typname, mod, is_array, type text, attname, nullable. No rows:
-#: no such table (or no columns).
-TABLE_COLUMNS = (
+#: Columns with their types resolved (domains to their base type, at most 16 levels; the
+#: type text is the declared type's), in one round trip, for either
+#:
+#: * a table: parameters ``schema`` (None: the search path) and ``table``, ``oids`` and
+#:   ``mods`` None (``REGCLASS`` and ``ATTRIBUTES`` joined in; ``quote_ident``, unlike
+#:   ``format('%I')``, gives NULL for the NULL table of the other mode); or
+#: * the result columns of a query: parallel arrays ``oids`` and ``mods``, ``schema`` and
+#:   ``table`` None.
+#:
+#: Columns: ord, typname, mod, is_array, type text, attname (None for a query's
+#: columns), nullable. No rows: no such table (or no columns). One statement for both,
+#: written out whole, so the domain resolution exists once and reads as what runs.
+COLUMN_TYPES = (
     "WITH RECURSIVE u AS ("
     "  SELECT a.attnum AS ord, a.atttypid AS t, a.atttypmod AS mod, a.attname,"
     "  NOT a.attnotnull AS nullable FROM pg_attribute a"
     "  WHERE a.attrelid = to_regclass(CASE WHEN %(schema)s::text IS NULL"
-    "    THEN format('%%I', %(table)s::text)"
-    "    ELSE format('%%I.%%I', %(schema)s::text, %(table)s::text) END)"
+    "    THEN quote_ident(%(table)s::text)"
+    "    ELSE quote_ident(%(schema)s::text) || '.' || quote_ident(%(table)s::text) END)"
     "  AND a.attnum > 0 AND NOT a.attisdropped"
+    "  UNION ALL"
+    "  SELECT x.ord, x.oid, x.mod, NULL, true"
+    "  FROM unnest(%(oids)s::oid[], %(mods)s::int4[]) WITH ORDINALITY AS x(oid, mod, ord)"
     "), r AS ("
     "  SELECT u.ord, u.t, u.mod, 0 AS depth FROM u"
     "  UNION ALL"

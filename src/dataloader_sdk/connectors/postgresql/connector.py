@@ -245,7 +245,8 @@ class PostgresConnector(PostgresProbes, JdbcSqlConnector):
         column-less) table falls back to those steps, which say what is wrong.
         """
         rows = self._query(
-            cat.TABLE_COLUMNS, {"schema": obj.schema, "table": obj.table},
+            cat.COLUMN_TYPES,
+            {"schema": obj.schema, "table": obj.table, "oids": None, "mods": None},
             action="reading columns of", obj=obj,
         )
         return [(str(n), bool(nu), PgType(str(typ), int(mod), bool(arr)), str(text))
@@ -282,10 +283,12 @@ class PostgresConnector(PostgresProbes, JdbcSqlConnector):
         """Resolve OIDs (domains to their base type) and the source type text."""
         if not cols:
             return []
-        rows = self._query(cat.RESOLVE_TYPES, ([c[0] for c in cols], [c[1] for c in cols]),
-                           action="reading types of", obj=obj)
+        rows = self._query(cat.COLUMN_TYPES, {
+            "schema": None, "table": None,
+            "oids": [c[0] for c in cols], "mods": [c[1] for c in cols],
+        }, action="reading types of", obj=obj)
         return [(PgType(str(name), int(mod), bool(arr)), str(text))
-                for _, name, mod, arr, text in rows]
+                for _, name, mod, arr, text, _, _ in rows]
 
     def primary_key(self, obj: SourceObject) -> tuple[str, ...]:
         """Primary-key columns in key order (empty for a query or a keyless table)."""
