@@ -121,7 +121,8 @@ def maintain_table(
         settings.state, maintained_at=when, last_error=None, last_error_at=None,
         compacted_at=when if task.compact else settings.state.compacted_at,
         vacuumed_at=when if task.vacuum else settings.state.vacuumed_at,
-        checkpoint_version=(outcome.version if outcome.checkpointed or task.checkpoint
+        checkpoint_version=(outcome.checkpoint_version if outcome.checkpoint_version is not None
+                            else outcome.version if outcome.checkpointed or task.checkpoint
                             else settings.state.checkpoint_version),
     )
     control.save_state(store, name, state)

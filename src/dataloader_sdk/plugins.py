@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import pluggy
 
 from dataloader_sdk.errors import PluginLoadError, UnknownNameError
+from dataloader_sdk.plugin_guard import GuardingPluginManager
 
 if TYPE_CHECKING:
     from dataloader_sdk.connectors.base import ConnectorFactory
@@ -245,7 +246,8 @@ class PluginHost:
         self, plugins: Iterable[object] = (), *, load_entry_points: bool = True,
         blocked: Iterable[str] = (),
     ) -> None:
-        self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        # Observers go through pluggy's own call loop, each one guarded (plugin_guard.py).
+        self._pm = GuardingPluginManager(ENTRY_POINT_GROUP, ["dataloader_on_event"], log)
         self._pm.add_hookspecs(HookSpecs)
         self.failures: list[PluginFailure] = []
         for name in blocked:
@@ -343,12 +345,7 @@ class PluginHost:
 
     def emit(self, event: LoadEvent) -> None:
         """Deliver a lifecycle event to every observer; observer errors are only logged."""
-        for impl in self._pm.hook.dataloader_on_event.get_hookimpls():
-            try:
-                impl.function(event=event)
-            except Exception:
-                log.exception("plugin %s failed while handling %s", impl.plugin_name,
-                              type(event).__name__)
+        self._pm.hook.dataloader_on_event(event=event)
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register one more plugin object; pluggy calls its registration hooks now."""

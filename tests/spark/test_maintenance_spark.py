@@ -1,6 +1,9 @@
-"""Maintenance on the Spark engine: OPTIMIZE and VACUUM through delta-spark (one test)."""
+"""Maintenance on the Spark engine: OPTIMIZE, VACUUM and a forced log checkpoint."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -35,3 +38,22 @@ def test_optimize_and_vacuum_keep_rows_and_the_load_commit(spark_engine: SparkEn
     # The session's retention check is back on after the short-retention override.
     assert spark_engine.spark.conf.get(
         "spark.databricks.delta.retentionDurationCheck.enabled") != "false"
+
+
+def test_a_due_checkpoint_is_forced_at_the_current_version(spark_engine: SparkEngine) -> None:
+    for version in range(1, 4):
+        rows = pa.table({"id": pa.array([version], pa.int64())})
+        spark_engine.write(T, reader(rows), Append(), commit(version))
+    files = spark_engine.table_files(T, 8 << 20)
+    assert files is not None and files.version == 2  # below delta.checkpointInterval (10)
+    log_dir = Path(spark_engine.location(T)) / "_delta_log"
+    assert not list(log_dir.glob("*.checkpoint.parquet"))
+    outcome = spark_engine.maintain(T, MaintenanceTask(checkpoint=True))
+    assert outcome.checkpointed and outcome.checkpoint_version == files.version
+    assert (log_dir / f"{files.version:020d}.checkpoint.parquet").exists()
+    last = json.loads((log_dir / "_last_checkpoint").read_text())
+    assert last["version"] == files.version
+    assert spark_engine.recorded_version(T, APP) == 3
+    assert sorted(spark_engine.read(T)["id"].to_pylist()) == [1, 2, 3]
+    # A dry run forces nothing.
+    assert not spark_engine.maintain(T, MaintenanceTask(checkpoint=True, dry_run=True)).checkpointed

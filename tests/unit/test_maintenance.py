@@ -168,6 +168,22 @@ def test_hook_after_loads_compacts_when_due(home: Path) -> None:
         loader.close()
 
 
+def test_the_state_keeps_the_version_the_checkpoint_was_written_at(home: Path) -> None:
+    loader = opened(home)
+    try:
+        set_policy(loader.store, "events", MaintenancePolicy(enabled=False), actor="t",
+                   now=NOW)
+        loads(loader, home, 3)
+        report = maintain_table(loader.store, loader.engine, "events")
+        assert report.outcome is not None and report.outcome.checkpointed
+        log_dir = Path(loader.engine.uri(TARGET)) / "_delta_log"  # type: ignore[attr-defined]
+        written = json.loads((log_dir / "_last_checkpoint").read_text())["version"]
+        assert report.outcome.checkpoint_version == written
+        assert get_settings(loader.store, "events").state.checkpoint_version == written
+    finally:
+        loader.close()
+
+
 class BrokenMaintenance(DeltaRsEngine):
     """A real delta-rs engine whose maintenance fails (the loads work)."""
 

@@ -200,3 +200,85 @@ def test_a_plugin_registered_later_registers_through_the_historic_hooks() -> Non
 
     with pytest.raises(PluginLoadError, match="already registered by 'late'"):
         host.register(Dup(), name="dup")
+
+
+class _Recorder:
+    """An observer that keeps the names of the events it heard."""
+
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    @hookimpl
+    def dataloader_on_event(self, event: object) -> None:
+        self.heard.append(type(event).__name__)
+
+
+class _Broken:
+    @hookimpl
+    def dataloader_on_event(self, event: object) -> None:
+        raise RuntimeError("lineage down: http://loader:hunter2@lineage.internal/api")
+
+
+class _Monitor:
+    """A pluggy wrapper: it sees the hook only when the call goes through pluggy's loop."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl(wrapper=True)
+    def dataloader_on_event(self, event: object) -> Any:
+        self.calls += 1
+        return (yield)
+
+
+def test_a_failing_observer_is_logged_and_silences_neither_the_others_nor_the_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataloader_sdk._cli.logs import configure_logging
+    from tests.reliability._home import make_source, open_loader, register
+
+    make_source(tmp_path / "src.db", range(1, 11))
+    loader = open_loader(tmp_path / "home")
+    before, after, monitor = _Recorder(), _Recorder(), _Monitor()
+    monitored: list[str] = []
+    undo_monitoring = loader.host._pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: monitored.append(name), lambda *args: None)
+    for name, plugin in (("before", before), ("broken", _Broken()), ("after", after),
+                         ("monitor", monitor)):
+        loader.host.register(plugin, name=name)
+    register(loader, tmp_path / "src.db")
+    detach = configure_logging(0, "json")
+    try:
+        assert loader.load_table("orders").status == "succeeded"
+    finally:
+        detach()
+        undo_monitoring()
+        loader.close()
+    expected = ["LoadStarted", "StepCommitted", "LoadFinished"]
+    assert before.heard == expected
+    assert after.heard == expected
+    # Every event went through pluggy's hook caller: its wrappers and monitoring saw it.
+    assert monitor.calls == 3
+    assert monitored.count("dataloader_on_event") == 3
+    logged = capsys.readouterr().err
+    assert logged.count("failed while handling") == 3
+    assert logged.count("plugin broken failed while handling") == 3
+    assert "lineage down" in logged and "hunter2" not in logged  # redacted as every record
+
+
+def test_other_hook_implementations_of_an_observer_plugin_stay_pluggy_s() -> None:
+    class Both:
+        @hookimpl
+        def dataloader_secret_schemes(self) -> list[str]:
+            return ["both"]
+
+        @hookimpl
+        def dataloader_on_event(self, event: object) -> None:
+            raise RuntimeError("boom")
+
+    host = PluginHost(load_entry_points=False)
+    host.register(Both(), name="both")
+    assert host.secret_schemes() == ["both"]
+    host.emit(object())  # type: ignore[arg-type]  # logged, not raised
+    names = [impl.plugin_name for impl in host._pm.hook.dataloader_on_event.get_hookimpls()]
+    assert names == ["both.dataloader_on_event"]

@@ -149,7 +149,11 @@ class MaintenanceTask:
 
 @dataclass(frozen=True)
 class MaintenanceOutcome:
-    """What a maintenance pass did (or, on a dry run, would do)."""
+    """What a maintenance pass did (or, on a dry run, would do).
+
+    ``version``: the table's version after the pass; ``checkpoint_version``: the version
+    the pass wrote a log checkpoint of (``None``: none written, or not known).
+    """
 
     files_removed: int = 0
     files_added: int = 0
@@ -157,6 +161,7 @@ class MaintenanceOutcome:
     vacuumed_files: int = 0
     version: int | None = None
     attempts: int = 1
+    checkpoint_version: int | None = None
 
 
 @runtime_checkable

@@ -23,11 +23,12 @@ import contextlib
 import errno
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from dataloader_sdk.errors import DataLoaderError, DestinationError, DestinationTransientError
 
-__all__ = ["destination_error", "first_line", "is_transient", "reading_history"]
+__all__ = ["counting_rows", "destination_error", "failures_as_destination_errors", "first_line",
+           "is_transient", "reading_history"]
 
 #: OS errors after which a retry can succeed (space freed, permission fixed).
 TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
@@ -119,14 +120,28 @@ def destination_error(prefix: str, exc: BaseException, advice: str) -> Destinati
 
 
 @contextmanager
-def reading_history(target: object) -> Iterator[None]:
-    """Turns a failure to read a table's Delta history into a :class:`DestinationError`."""
+def failures_as_destination_errors(prefix: str, advice: str) -> Iterator[None]:
+    """Turns an engine library's exception in the block into :func:`destination_error`'s
+    error (``prefix``: what failed, naming the table); the SDK's own errors pass through."""
     try:
         yield
     except DataLoaderError:
         raise
     except Exception as exc:
-        raise destination_error(
-            f"table {target}: cannot read the Delta history", exc,
-            "Check that the table's _delta_log is readable.",
-        ) from exc
+        raise destination_error(prefix, exc, advice) from exc
+
+
+def reading_history(target: object) -> AbstractContextManager[None]:
+    """Turns a failure to read a table's Delta history into a :class:`DestinationError`."""
+    return failures_as_destination_errors(
+        f"table {target}: cannot read the Delta history",
+        "Check that the table's _delta_log is readable.",
+    )
+
+
+def counting_rows(target: object) -> AbstractContextManager[None]:
+    """Turns a failure to count a table's rows into a :class:`DestinationError`."""
+    return failures_as_destination_errors(
+        f"table {target}: cannot count rows",
+        "Check that the predicate's columns exist in the table.",
+    )

@@ -5,8 +5,9 @@ this (with ``spark/sql.py``) is the one place in the SDK where values become lit
 Identifiers are always quoted; values are rendered from their Python type, never from
 user-supplied text. :class:`SqlText` holds what both dialects share (expressions,
 comparisons, NULL tests, OR groups, AND lists, and which Python types become literals,
-refusing NaN and infinity); a dialect states only its identifier quoting and the form of
-each kind of literal. The module-level functions are the delta-rs dialect.
+refusing NaN and infinity) and the plain literal forms below; a dialect states only its
+identifier quoting and the literal forms it types differently (Spark: ``spark/sql.py``).
+The module-level functions are the delta-rs dialect.
 
 Literal forms were chosen by testing deltalake 1.6 (see docs/engines.md):
 
@@ -92,35 +93,38 @@ class SqlText:
             return self.string(check_text(value))
         raise ConfigError(f"cannot render a predicate value of type {type(value).__name__}")
 
-    # The dialect's literal forms; each receives a value render_literal has checked.
+    # The literal forms; each receives a value render_literal has checked. These are the
+    # plain forms DataFusion (delta-rs) coerces to the compared column's type (see the
+    # module docstring); a dialect overrides those it types differently (spark/sql.py).
 
     def integer(self, value: int) -> str:
-        """An integer literal."""
-        raise NotImplementedError
+        """A plain integer."""
+        return str(value)
 
     def decimal(self, value: Decimal) -> str:
-        """An exact decimal literal (``value`` is finite)."""
-        raise NotImplementedError
+        """A positional number, no exponent (``value`` is finite)."""
+        return format(value, "f")
 
     def floating(self, value: float) -> str:
-        """A floating-point literal (``value`` is finite)."""
-        raise NotImplementedError
+        """A positional number (``value`` is finite): repr round-trips, Decimal's 'f'
+        avoids exponents the parser may not accept."""
+        return format(Decimal(repr(value)), "f")
 
     def utc_timestamp(self, value: datetime) -> str:
-        """An instant: ``value`` is naive and in UTC."""
-        raise NotImplementedError
+        """An instant (``value`` is naive and in UTC): an untyped string with a ``Z``."""
+        return self.string(value.isoformat(timespec="microseconds") + "Z")
 
     def local_timestamp(self, value: datetime) -> str:
-        """A timestamp without time zone (``value`` is naive)."""
-        raise NotImplementedError
+        """A timestamp without time zone (``value`` is naive): an untyped string."""
+        return self.string(value.isoformat(timespec="microseconds"))
 
     def calendar_date(self, value: date) -> str:
-        """A date literal."""
-        raise NotImplementedError
+        """A date: an untyped ISO date string."""
+        return self.string(value.isoformat())
 
     def string(self, text: str) -> str:
-        """A string literal (``text`` holds no NUL)."""
-        raise NotImplementedError
+        """Single-quoted, embedded quotes doubled (``text`` holds no NUL)."""
+        return "'" + check_text(text).replace("'", "''") + "'"
 
     def _qualified(self, name: str, alias: str | None) -> str:
         return f"{alias}.{self.quote_ident(name)}" if alias else self.quote_ident(name)
@@ -162,42 +166,11 @@ class SqlText:
 
 
 class DeltaRsSql(SqlText):
-    """DataFusion SQL as delta-rs parses it (see the module docstring for the literals)."""
+    """DataFusion SQL as delta-rs parses it: the plain literal forms of :class:`SqlText`."""
 
     def quote_ident(self, name: str) -> str:
         """A double-quoted identifier (embedded quotes doubled)."""
         return '"' + check_name(name).replace('"', '""') + '"'
-
-    # Literals delta-rs coerces to the compared column's type (see the module docstring).
-
-    def integer(self, value: int) -> str:
-        """A plain integer."""
-        return str(value)
-
-    def decimal(self, value: Decimal) -> str:
-        """A positional number, no exponent."""
-        return format(value, "f")
-
-    def floating(self, value: float) -> str:
-        """A positional number: repr round-trips, Decimal's 'f' avoids exponents the
-        parser may not accept."""
-        return format(Decimal(repr(value)), "f")
-
-    def utc_timestamp(self, value: datetime) -> str:
-        """An untyped string with a ``Z``."""
-        return self.string(value.isoformat(timespec="microseconds") + "Z")
-
-    def local_timestamp(self, value: datetime) -> str:
-        """An untyped string without zone."""
-        return self.string(value.isoformat(timespec="microseconds"))
-
-    def calendar_date(self, value: date) -> str:
-        """An untyped ISO date string."""
-        return self.string(value.isoformat())
-
-    def string(self, text: str) -> str:
-        """Single-quoted, embedded quotes doubled."""
-        return "'" + check_text(text).replace("'", "''") + "'"
 
 
 #: The delta-rs dialect; the functions below are its methods.

@@ -21,9 +21,15 @@ from dataloader_sdk.engines.base import (
     find_commit,
 )
 from dataloader_sdk.engines.common.drop import drop_local_table
-from dataloader_sdk.engines.common.errors import destination_error, reading_history
+from dataloader_sdk.engines.common.errors import (
+    counting_rows,
+    destination_error,
+    failures_as_destination_errors,
+    reading_history,
+)
 from dataloader_sdk.engines.common.locks import table_lock
 from dataloader_sdk.engines.common.predicates import render_where
+from dataloader_sdk.engines.common.replay_safe import ReplaySafeWriter, TableAtWrite, WriteStep
 from dataloader_sdk.engines.common.streams import CountedStream
 from dataloader_sdk.engines.delta_rs import tuning
 from dataloader_sdk.engines.delta_rs.orphans import data_files, inflight, remove_orphans
@@ -32,7 +38,7 @@ from dataloader_sdk.engines.delta_rs.recent import RecentCommits
 from dataloader_sdk.engines.delta_rs.staging import PrefetchedRows
 from dataloader_sdk.engines.delta_rs.writes import ModeWriter, arrow_schema
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
-from dataloader_sdk.model import CommitInfo, Predicate, TargetName, WriteMode
+from dataloader_sdk.model import CommitInfo, Predicate, TargetName
 
 __all__ = ["DeltaRsEngine", "DeltaRsEngineFactory", "table_uri"]
 
@@ -56,7 +62,7 @@ def _commit_metadata(commit: CommitInfo) -> dict[str, str]:
     return {**meta, "userMetadata": json.dumps(meta, sort_keys=True)}
 
 
-class DeltaRsEngine:
+class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
     """Writes Delta tables under one root with delta-rs (see the module docstring).
 
     Args:
@@ -77,21 +83,21 @@ class DeltaRsEngine:
 
     # -- locating and loading ---------------------------------------------------------
 
-    def uri(self, target: TargetName) -> str:
-        """The table's location."""
+    def location(self, target: TargetName) -> str:
+        """The table's URI (see :func:`table_uri`)."""
         return table_uri(self.settings.root, target)
 
+    uri = location  # the name this engine's callers and tests know
+
     def _load(self, target: TargetName) -> DeltaTable | None:
-        uri = self.uri(target)
-        try:
+        uri = self.location(target)
+        with failures_as_destination_errors(
+            f"table {target}: cannot open the Delta table at {uri}",
+            "Check that the engine root is reachable and the storage options are right.",
+        ):
             if not DeltaTable.is_deltatable(uri, storage_options=self._storage):
                 return None
             return DeltaTable(uri, storage_options=self._storage)
-        except Exception as exc:
-            raise destination_error(
-                f"table {target}: cannot open the Delta table at {uri}", exc,
-                "Check that the engine root is reachable and the storage options are right.",
-            ) from exc
 
     def exists(self, target: TargetName) -> bool:
         """Whether the target table exists."""
@@ -104,86 +110,58 @@ class DeltaRsEngine:
 
     def drop(self, target: TargetName) -> bool:
         """Delete a local target table's directory (see ``engines/common/drop.py``)."""
-        uri = self.uri(target)
+        uri = self.location(target)
         with table_lock(uri):
             self._recent.forget(uri)
             return drop_local_table(target, uri)
 
     # -- writing ----------------------------------------------------------------------
 
-    def write(
-        self,
-        target: TargetName,
-        data: pa.RecordBatchReader,
-        mode: WriteMode,
-        commit: CommitInfo,
+    # write() is the template's (common/replay_safe.py): lock, replay check, then this.
+
+    def _table_at_write(self, target: TargetName, app_id: str) -> TableAtWrite[DeltaTable] | None:
+        table = self._load(target)
+        if table is None:
+            return None
+        return TableAtWrite(table, table.version(), table.transaction_version(app_id))
+
+    def _write_new(
+        self, step: WriteStep, data: pa.RecordBatchReader, table: TableAtWrite[DeltaTable] | None
     ) -> WriteOutcome:
-        """Write ``data`` to ``target`` in exactly one commit carrying ``commit``.
-
-        Args:
-            target: the Delta table.
-            data: the step's rows; consumed at most once, not at all on a replay.
-            mode: Overwrite, Append, Merge or ReplaceWhere.
-            commit: metadata and app transaction of the commit.
-
-        Returns:
-            Rows written (inserted + updated for a Merge), whether it was a replay, and
-            the table version after the write.
-
-        Raises:
-            DestinationError: the write was refused or failed; the table is unchanged.
-                :class:`DestinationTransientError` when retrying can succeed (disk full,
-                permission denied, a concurrent writer committed first).
-            ConfigError: the write mode is malformed (e.g. ReplaceWhere without
-                predicate), or the target's path would leave the root.
-        """
-        uri = self.uri(target)
-        with table_lock(uri):
-            table = self._load(target)
-            if table is not None:
-                recorded = table.transaction_version(commit.app_id)
-                if recorded is not None and recorded >= commit.txn_version:
-                    log.info(
-                        "table %s: step %d of %s already committed (recorded version %d); "
-                        "replay writes nothing",
-                        target,
-                        commit.txn_version,
-                        commit.app_id,
-                        recorded,
-                    )
-                    return WriteOutcome(0, replayed=True, delta_version=table.version())
-            # Read ahead to count the step (see the module docstring); an error or a
-            # cancel raised while reading ahead propagates from here, before any write.
-            ahead = PrefetchedRows(data)
-            props = CommitProperties(
-                custom_metadata=_commit_metadata(replace(commit, rows=ahead.rows)),
-                app_transactions=[Transaction(commit.app_id, commit.txn_version)],
-            )
-            source = CountedStream(ahead.reader())
-            before = data_files(uri)
-            try:
-                with inflight(lambda: self._remove_orphans(target, uri, before)):
-                    writer = ModeWriter(target, uri, table, self._storage, props,
-                                        lambda files: self._remove_orphans(target, uri, files))
-                    rows = writer.write(mode, source)
-            except BaseException as exc:
-                self._remove_orphans(target, uri, before)
-                if isinstance(exc, DataLoaderError) or not isinstance(exc, Exception):
-                    raise
-                if source.error is not None:
-                    # A check on the rows failed while delta-rs pulled them: report
-                    # that error, not delta-rs's.
-                    raise source.error from None
-                raise destination_error(
-                    f"table {target}: delta-rs failed to write ({type(mode).__name__})",
-                    exc,
-                    "The table is unchanged; fix the cause and run the table again (the "
-                    "step will be retried with the same version).",
-                ) from exc
-            after = self._load(target)
-            return WriteOutcome(
-                rows, replayed=False, delta_version=after.version() if after else None
-            )
+        target, mode, commit = step.target, step.mode, step.commit
+        uri = self.location(target)
+        # Read ahead to count the step (see the module docstring); an error or a
+        # cancel raised while reading ahead propagates from here, before any write.
+        ahead = PrefetchedRows(data)
+        props = CommitProperties(
+            custom_metadata=_commit_metadata(replace(commit, rows=ahead.rows)),
+            app_transactions=[Transaction(commit.app_id, commit.txn_version)],
+        )
+        source = CountedStream(ahead.reader())
+        before = data_files(uri)
+        try:
+            with inflight(lambda: self._remove_orphans(target, uri, before)):
+                writer = ModeWriter(target, uri, table.handle if table else None, self._storage,
+                                    props, lambda files: self._remove_orphans(target, uri, files))
+                rows = writer.write(mode, source)
+        except BaseException as exc:
+            self._remove_orphans(target, uri, before)
+            if isinstance(exc, DataLoaderError) or not isinstance(exc, Exception):
+                raise
+            if source.error is not None:
+                # A check on the rows failed while delta-rs pulled them: report
+                # that error, not delta-rs's.
+                raise source.error from None
+            raise destination_error(
+                f"table {target}: delta-rs failed to write ({type(mode).__name__})",
+                exc,
+                "The table is unchanged; fix the cause and run the table again (the "
+                "step will be retried with the same version).",
+            ) from exc
+        after = self._load(target)
+        return WriteOutcome(
+            rows, replayed=False, delta_version=after.version() if after else None
+        )
 
     def _remove_orphans(self, target: TargetName, uri: str, before: set[str] | None) -> None:
         """After a failed write: remove the files it left that no version uses."""
@@ -216,7 +194,7 @@ class DeltaRsEngine:
         """
         from dataloader_sdk.engines.delta_rs import maintenance as maint
 
-        with table_lock(self.uri(target)):
+        with table_lock(self.location(target)):
             return maint.maintain(target, lambda: self._require(target), task,
                                   target_file_bytes=tuning.TARGET_FILE_SIZE,
                                   writer_properties=tuning.writer_properties())
@@ -281,13 +259,8 @@ class DeltaRsEngine:
         text = render_where(where)
         # The SQL holds quoted identifiers and literals rendered from typed values only.
         sql = "SELECT COUNT(*) AS n FROM t" + (f" WHERE {text}" if text else "")  # noqa: S608
-        try:
+        with counting_rows(target):
             result = QueryBuilder().register("t", table).execute(sql).read_all()
-        except Exception as exc:
-            raise destination_error(
-                f"table {target}: cannot count rows", exc,
-                "Check that the predicate's columns exist in the table.",
-            ) from exc
         # Through the Arrow stream interface: pa.table() on a foreign object would make
         # pyarrow import pandas to check whether it is a DataFrame.
         counted = pa.RecordBatchReader.from_stream(result).read_all()
@@ -298,7 +271,7 @@ class DeltaRsEngine:
         table = self._load(target)
         if table is None:
             raise DestinationError(
-                f"table {target} does not exist at {self.uri(target)}; load it first"
+                f"table {target} does not exist at {self.location(target)}; load it first"
             )
         return table
 

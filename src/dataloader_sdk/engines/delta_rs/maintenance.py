@@ -63,7 +63,7 @@ def maintain(
     """
     removed = added = vacuumed = 0
     attempts = 1
-    checkpointed = False
+    checkpoint_version: int | None = None
     table = load()
     if task.compact and not task.dry_run:  # a dry run reports the plan's file counts
         table, removed, added, attempts = _compact(
@@ -76,7 +76,7 @@ def maintain(
         except Exception as exc:
             raise destination_error(f"table {target}: the log checkpoint failed", exc,
                                     "The data is unchanged; maintenance tries again.") from exc
-        checkpointed = True
+        checkpoint_version = int(table.version())
     if task.vacuum:
         try:
             files = table.vacuum(
@@ -90,8 +90,9 @@ def maintain(
         vacuumed = len(files)
     table = load()
     return MaintenanceOutcome(files_removed=removed, files_added=added,
-                              checkpointed=checkpointed, vacuumed_files=vacuumed,
-                              version=int(table.version()), attempts=attempts)
+                              checkpointed=checkpoint_version is not None, vacuumed_files=vacuumed,
+                              version=int(table.version()), attempts=attempts,
+                              checkpoint_version=checkpoint_version)
 
 
 def _compact(

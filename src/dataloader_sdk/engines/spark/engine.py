@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -20,10 +19,11 @@ from dataloader_sdk.engines.base import (
     TableFiles,
     WriteOutcome,
 )
-from dataloader_sdk.engines.common.errors import destination_error, reading_history
+from dataloader_sdk.engines.common.errors import counting_rows, reading_history
 from dataloader_sdk.engines.common.first_merge import write_first_merge
 from dataloader_sdk.engines.common.locks import table_lock
 from dataloader_sdk.engines.common.merge import dedup, soft_deletes, validate_merge_source
+from dataloader_sdk.engines.common.replay_safe import ReplaySafeWriter, TableAtWrite, WriteStep
 from dataloader_sdk.engines.common.schema import check_compatible, normalize_type
 from dataloader_sdk.engines.spark import history
 from dataloader_sdk.engines.spark import jdbc as spark_jdbc
@@ -51,10 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SparkEngine", "SparkEngineFactory"]
 
-log = logging.getLogger(__name__)
-
-
-class SparkEngine(SparkTables):
+class SparkEngine(SparkTables, ReplaySafeWriter[None]):
     """Writes Delta tables with pyspark + delta-spark (see the package docstring).
 
     Args:
@@ -100,19 +97,13 @@ class SparkEngine(SparkTables):
 
     # -- writing ------------------------------------------------------------------------
 
-    def write(
-        self,
-        target: TargetName,
-        data: pa.RecordBatchReader,
-        mode: WriteMode,
-        commit: CommitInfo,
-    ) -> WriteOutcome:
-        """Write Arrow batches to ``target`` in exactly one commit carrying ``commit``.
+    # write() is the template's (common/replay_safe.py): lock, replay check, then this.
 
-        Raises:
-            DestinationError: the write was refused or failed; the table is unchanged.
-            ConfigError: the write mode is malformed.
-        """
+    def _write_new(
+        self, step: WriteStep, data: pa.RecordBatchReader, table: TableAtWrite[None] | None
+    ) -> WriteOutcome:
+        """Write Arrow batches as ``step`` says (see :meth:`_apply`)."""
+        target, mode = step.target, step.mode
 
         def prepare(table_schema: pa.Schema | None) -> Prepared:
             types = existing_types(table_schema)
@@ -137,7 +128,7 @@ class SparkEngine(SparkTables):
             )
             return Prepared(frame, table_schema)
 
-        return self._write(target, mode, commit, prepare)
+        return self._apply(step, table, prepare)
 
     def _first_merge_frame(
         self, target: TargetName, data: pa.RecordBatchReader, mode: Merge
@@ -203,7 +194,8 @@ class SparkEngine(SparkTables):
                 frame = dedup_frame(target, frame, mode)
             return Prepared(Frame(frame, -1, lambda: None), table_schema)
 
-        return self._write(target, mode, commit, prepare)
+        step = WriteStep(target, mode, commit)
+        return self._write_once(step, lambda table: self._apply(step, table, prepare))
 
     # -- the jdbc read path (engines.base.JdbcReader) ---------------------------------
 
@@ -229,51 +221,47 @@ class SparkEngine(SparkTables):
         frame = spark_jdbc.with_lineage_columns(staged.frame, lineage)
         return self.write_dataframe(target, frame, mode, commit)
 
-    def _write(
+    def _table_at_write(self, target: TargetName, app_id: str) -> TableAtWrite[None] | None:
+        version = self._version(target)
+        if version is None:
+            return None
+        return TableAtWrite(None, version, self._recorded_version(target, app_id))
+
+    def _apply(
         self,
-        target: TargetName,
-        mode: WriteMode,
-        commit: CommitInfo,
+        step: WriteStep,
+        table: TableAtWrite[None] | None,
         prepare: Callable[[pa.Schema | None], Prepared],
     ) -> WriteOutcome:
-        location = self.location(target)
-        with table_lock(location):
-            before = self._version(target)
-            if before is not None:
-                recorded = self._recorded_version(target, commit.app_id)
-                if recorded is not None and recorded >= commit.txn_version:
-                    log.info(
-                        "table %s: step %d of %s already committed (recorded version %d); "
-                        "replay writes nothing", target, commit.txn_version, commit.app_id,
-                        recorded,
-                    )
-                    return WriteOutcome(0, replayed=True, delta_version=before)
-            prepared: Prepared | None = None
-            try:
-                # A Merge replacing an earlier incarnation's table is prepared as a first
-                # load (the old table's schema does not constrain it).
-                replacing = isinstance(mode, Merge) and mode.replace_existing
-                prepared = prepare(self._arrow_schema(target)
-                                   if before is not None and not replacing else None)
-                rows = apply(self, target, prepared, mode, commit, exists=before is not None)
-            except DataLoaderError:
-                raise
-            except Exception as exc:
-                columns = prepared.frame.df.columns if prepared is not None else []
-                raise write_error(
-                    target, type(mode).__name__, location, exc, columns
-                ) from exc
-            finally:
-                if prepared is not None:
-                    prepared.frame.cleanup()
-            after = self._version(target)
-            if before is not None and after == before:
-                # Delta skipped the write itself: the app transaction was already recorded
-                # (e.g. by delta_rs, whose commits carry no Spark userMetadata).
-                return WriteOutcome(0, replayed=True, delta_version=after)
-            if rows < 0:
-                rows = history.rows_of_last_commit(self._delta_table(target))
-            return WriteOutcome(rows, replayed=False, delta_version=after)
+        """Prepare the rows against the table's schema and run the write's command."""
+        target, mode = step.target, step.mode
+        before = table.version if table is not None else None
+        prepared: Prepared | None = None
+        try:
+            # A Merge replacing an earlier incarnation's table is prepared as a first
+            # load (the old table's schema does not constrain it).
+            replacing = isinstance(mode, Merge) and mode.replace_existing
+            prepared = prepare(self._arrow_schema(target)
+                               if before is not None and not replacing else None)
+            rows = apply(self, target, prepared, mode, step.commit, exists=before is not None)
+        except DataLoaderError:
+            raise
+        except Exception as exc:
+            columns = prepared.frame.df.columns if prepared is not None else []
+            raise write_error(
+                target, type(mode).__name__, self.location(target), exc, columns
+            ) from exc
+        finally:
+            if prepared is not None:
+                prepared.frame.cleanup()
+        after = self._version(target)
+        if before is not None and after == before:
+            # Delta skipped the write itself: the app transaction was already recorded
+            # (e.g. by delta_rs, whose commits carry no Spark userMetadata).
+            return WriteOutcome(0, replayed=True, delta_version=after)
+        if rows < 0:
+            rows = history.rows_of_last_commit(self._delta_table(target))
+        return WriteOutcome(rows, replayed=False, delta_version=after)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -332,13 +320,8 @@ class SparkEngine(SparkTables):
             return 0
         text = render_where(where)
         df = self._frame(target)
-        try:
+        with counting_rows(target):
             return int((df.where(text) if text else df).count())
-        except Exception as exc:
-            raise destination_error(
-                f"table {target}: cannot count rows", exc,
-                "Check that the predicate's columns exist in the table.",
-            ) from exc
 
     def table_files(self, target: TargetName, small_file_bytes: int) -> TableFiles | None:
         """The table's file counts from ``DESCRIBE DETAIL`` (``None``: no table)."""
@@ -350,7 +333,7 @@ class SparkEngine(SparkTables):
         return maint.table_files(self._delta_table(target), version, small_file_bytes)
 
     def maintain(self, target: TargetName, task: MaintenanceTask) -> MaintenanceOutcome:
-        """``OPTIMIZE`` and ``VACUUM`` through delta-spark (``spark/maintenance.py``)."""
+        """``OPTIMIZE``, a forced log checkpoint and ``VACUUM`` (``spark/maintenance.py``)."""
         from dataloader_sdk.engines.spark import maintenance as maint
 
         if not self.exists(target):

@@ -9,8 +9,15 @@
   ``spark.databricks.delta.retentionDurationCheck.enabled`` is off: it is switched off
   for the call only when the policy's explicit override asks for a short retention.
 * Checkpoints: Delta on Spark writes one every ``delta.checkpointInterval`` commits (10
-  by default) by itself, and delta-spark has no public call to force one, so a due
-  checkpoint is left to it (``checkpointed`` stays false).
+  by default) by itself; a checkpoint the policy finds due is forced at the table's
+  current version, as delta-rs's ``create_checkpoint()`` does. delta-spark's Python API
+  has no call for it, so it goes through py4j to the JVM's ``DeltaLog``:
+  ``forTable(session, path).checkpoint(getSnapshotAt(version))``, the call Delta makes
+  after its own commits (the log's location comes from ``DESCRIBE DETAIL``, also for a
+  catalog table). Like delta-rs's ``cleanup_metadata()``, it then drops log files older
+  than ``delta.logRetentionDuration``. Delta logs and swallows a failed checkpoint, so
+  ``_last_checkpoint`` is read back: the pass fails unless it names that version. A Spark
+  Connect session has no JVM to call: there the checkpoint stays Delta's.
 * File counts come from ``DESCRIBE DETAIL`` (``numFiles``, ``sizeInBytes``): without
   per-file sizes, every file counts as small when the *average* file is below the
   size (docs/maintenance.md).
@@ -26,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataloader_sdk.engines.base import MaintenanceOutcome, MaintenanceTask, TableFiles
 from dataloader_sdk.engines.common.errors import destination_error, is_transient
+from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import TargetName
 
 if TYPE_CHECKING:
@@ -56,19 +64,24 @@ def maintain(
     version: Callable[[], int | None],
     task: MaintenanceTask,
 ) -> MaintenanceOutcome:
-    """Run ``task`` (compaction and vacuum; see the module docstring).
+    """Run ``task`` (compaction, checkpoint and vacuum; see the module docstring).
 
     Raises:
         DestinationError: a step failed; the data is unchanged.
     """
     removed = added = 0
     attempts = 1
+    checkpoint_version: int | None = None
     if task.compact and not task.dry_run:
         removed, added, attempts = _compact(target, load)
+    if task.checkpoint and not task.dry_run:
+        checkpoint_version = _checkpoint(target, spark, load(), version())
     if task.vacuum and not task.dry_run:
         _vacuum(target, spark, load(), task)
-    return MaintenanceOutcome(files_removed=removed, files_added=added, checkpointed=False,
-                              vacuumed_files=0, version=version(), attempts=attempts)
+    return MaintenanceOutcome(files_removed=removed, files_added=added,
+                              checkpointed=checkpoint_version is not None, vacuumed_files=0,
+                              version=version(), attempts=attempts,
+                              checkpoint_version=checkpoint_version)
 
 
 def _compact(target: TargetName, load: Callable[[], DeltaTable]) -> tuple[int, int, int]:
@@ -87,6 +100,34 @@ def _compact(target: TargetName, load: Callable[[], DeltaTable]) -> tuple[int, i
                 ) from exc
             log.info("table %s: OPTIMIZE lost a commit race; retrying", target)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _checkpoint(
+    target: TargetName, spark: SparkSession, table: DeltaTable, version: int | None
+) -> int | None:
+    """Force a checkpoint at ``version`` through the JVM (see the module docstring); the
+    version checkpointed (``None``: left to Delta)."""
+    jvm: Any = getattr(spark, "_jvm", None)
+    session: Any = getattr(spark, "_jsparkSession", None)
+    if jvm is None or session is None or version is None:
+        log.info("table %s: no JVM session to force a checkpoint; Delta writes its own",
+                 target)
+        return None
+    try:
+        row: Any = table.detail().select("location").first()
+        delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(session, str(row[0]))
+        none = jvm.scala.Option.empty()  # no checkpoint hint, no catalog table
+        delta_log.checkpoint(delta_log.getSnapshotAt(version, none, none), none)
+        last = delta_log.readLastCheckpointFile()
+        written = bool(last.isDefined()) and int(last.get().version()) == version
+    except Exception as exc:
+        raise destination_error(f"table {target}: the log checkpoint failed", exc,
+                                "The data is unchanged; maintenance tries again.") from exc
+    if not written:
+        raise DestinationError(f"table {target}: Delta did not write the checkpoint of "
+                               f"version {version}; the data is unchanged, maintenance "
+                               "tries again (the Spark driver log says why)")
+    return version
 
 
 def _vacuum(target: TargetName, spark: SparkSession, table: DeltaTable,

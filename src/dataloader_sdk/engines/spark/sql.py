@@ -32,8 +32,6 @@ __all__ = [
     "quote_ident",
     "quote_target",
     "render_expr",
-    "render_literal",
-    "render_predicate",
     "render_where",
 ]
 
@@ -89,12 +87,11 @@ class SparkSql(SqlText):
         return _string(text)
 
 
-#: The Spark dialect; the functions below are its methods.
+#: The Spark dialect; the functions below are the methods the Spark engine uses (render
+#: a literal or a single predicate with ``SPARK_SQL`` itself).
 SPARK_SQL = SparkSql()
 quote_ident = SPARK_SQL.quote_ident
 render_expr = SPARK_SQL.render_expr
-render_literal = SPARK_SQL.render_literal
-render_predicate = SPARK_SQL.render_predicate
 render_where = SPARK_SQL.render_where
 
 

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from dataloader_sdk.engines.common.drop import drop_local_table
-from dataloader_sdk.engines.common.errors import destination_error
+from dataloader_sdk.engines.common.errors import failures_as_destination_errors
 from dataloader_sdk.engines.spark.session import default_session, delta_table_class
 from dataloader_sdk.engines.spark.settings import SparkSettings
 from dataloader_sdk.engines.spark.sql import quote_ident, quote_target
 from dataloader_sdk.engines.spark.types import spark_schema_to_arrow
-from dataloader_sdk.errors import DataLoaderError
 from dataloader_sdk.model import TargetName
 
 if TYPE_CHECKING:
@@ -91,17 +90,13 @@ class SparkTables:
         """Whether the target is an existing Delta table."""
         location = self.location(target)
         spark = self.spark  # a missing pyspark is a ConfigError, raised here
-        try:
+        with failures_as_destination_errors(
+            f"table {target}: cannot check whether {location} exists",
+            "Check the root/catalog is reachable from Spark.",
+        ):
             if self.catalog_mode:
                 return bool(spark.catalog.tableExists(location))
             return bool(delta_table_class().isDeltaTable(spark, location))
-        except DataLoaderError:
-            raise
-        except Exception as exc:
-            raise destination_error(
-                f"table {target}: cannot check whether {location} exists", exc,
-                "Check the root/catalog is reachable from Spark.",
-            ) from exc
 
     def _frame(self, target: TargetName) -> DataFrame:
         if self.catalog_mode:
