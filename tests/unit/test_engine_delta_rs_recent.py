@@ -47,12 +47,18 @@ def test_an_unmoved_log_is_answered_without_opening_the_table(delta_root: Path) 
     engine = _engine(delta_root)
     assert engine.newest_commit(TARGET) is None  # no table yet: nothing is kept
     _append(engine, 1)
+    _append(engine, 2)
     loads = engine.loads
-    first = engine.newest_commit(TARGET)
-    assert first is not None and first.txn_version == 1 and engine.loads == loads + 1
+    # The write kept its own commit: the next run's check opens no table, and answers
+    # what reading the history answers (a fresh engine, nothing kept).
+    fresh = _engine(delta_root).newest_commit(TARGET)
+    assert fresh is not None and fresh.txn_version == 2
     for _ in range(3):
-        assert engine.newest_commit(TARGET) == first
-    assert engine.loads == loads + 1
+        assert engine.newest_commit(TARGET) == fresh
+    assert engine.loads == loads
+    other = _engine(delta_root)
+    assert other.newest_commit(TARGET) == fresh and other.loads == 1
+    assert other.newest_commit(TARGET) == fresh and other.loads == 1
 
 
 def test_any_new_commit_ends_the_reuse(delta_root: Path) -> None:
@@ -119,3 +125,39 @@ def test_at_most_limit_tables_are_kept(delta_root: Path, limit: int) -> None:
         recent.keep(engine.uri(target), 0, None)
     kept = [recent.lookup(engine.uri(t))[0] for t in targets]
     assert kept == [False] * (3 - limit) + [True] * limit
+
+
+def test_a_write_reuses_the_last_writes_table_and_sees_other_commits(delta_root: Path) -> None:
+    engine, other = _engine(delta_root), _engine(delta_root)
+    _append(engine, 1)
+    loads = engine.loads
+    _append(engine, 2)
+    _append(engine, 3)
+    assert engine.loads == loads  # each write brought the kept table up to date
+    # Another writer commits: the kept table catches up and the replay check sees it.
+    _append(other, 4, app_id="dataloader_sdk:8")
+    _append(engine, 4)
+    assert engine.loads == loads
+    assert sorted(DeltaTable(engine.uri(TARGET)).to_pyarrow_table()["id"].to_pylist()) == \
+        [1, 2, 3, 4, 4]
+    again = engine.write(TARGET, pa.RecordBatchReader.from_batches(
+        pa.schema([("id", pa.int64())]), []), Append(), _commit(4, "dataloader_sdk:7"))
+    assert again.replayed
+
+
+def test_a_table_dropped_and_created_again_is_loaded_afresh_for_a_write(
+    delta_root: Path,
+) -> None:
+    engine, other = _engine(delta_root), _engine(delta_root)
+    _append(engine, 1)
+    _append(engine, 2)
+    assert other.drop(TARGET)
+    _append(other, 1, app_id="dataloader_sdk:9")
+    _append(other, 2, app_id="dataloader_sdk:9")  # the same versions, another log
+    loads = engine.loads
+    _append(engine, 3)
+    assert engine.loads == loads + 1  # the kept table was refused, the table loaded
+    table = DeltaTable(engine.uri(TARGET))
+    assert table.transaction_version("dataloader_sdk:9") == 2
+    assert table.transaction_version("dataloader_sdk:7") == 3
+    assert sorted(table.to_pyarrow_table()["id"].to_pylist()) == [1, 2, 3]

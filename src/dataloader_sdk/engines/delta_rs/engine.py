@@ -34,7 +34,7 @@ from dataloader_sdk.engines.common.streams import CountedStream
 from dataloader_sdk.engines.delta_rs import tuning
 from dataloader_sdk.engines.delta_rs.orphans import data_files, inflight, remove_orphans
 from dataloader_sdk.engines.delta_rs.paths import check_delta_rs_root, table_path
-from dataloader_sdk.engines.delta_rs.recent import RecentCommits
+from dataloader_sdk.engines.delta_rs.recent import RecentCommits, WriteHandles
 from dataloader_sdk.engines.delta_rs.staging import PrefetchedRows
 from dataloader_sdk.engines.delta_rs.writes import ModeWriter, arrow_schema
 from dataloader_sdk.errors import ConfigError, DataLoaderError, DestinationError
@@ -80,6 +80,7 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
         self.settings = settings
         self._storage = dict(settings.storage_options) or None
         self._recent = RecentCommits()
+        self._handles = WriteHandles()
 
     # -- locating and loading ---------------------------------------------------------
 
@@ -113,6 +114,7 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
         uri = self.location(target)
         with table_lock(uri):
             self._recent.forget(uri)
+            self._handles.forget(uri)
             return drop_local_table(target, uri)
 
     # -- writing ----------------------------------------------------------------------
@@ -120,7 +122,8 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
     # write() is the template's (common/replay_safe.py): lock, replay check, then this.
 
     def _table_at_write(self, target: TargetName, app_id: str) -> TableAtWrite[DeltaTable] | None:
-        table = self._load(target)
+        # The last write's handle brought up to date when it is kept (under the lock).
+        table = self._handles.take(self.location(target)) or self._load(target)
         if table is None:
             return None
         return TableAtWrite(table, table.version(), table.transaction_version(app_id))
@@ -158,10 +161,27 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
                 "The table is unchanged; fix the cause and run the table again (the "
                 "step will be retried with the same version).",
             ) from exc
-        after = self._load(target)
-        return WriteOutcome(
-            rows, replayed=False, delta_version=after.version() if after else None
-        )
+        return WriteOutcome(rows, replayed=False,
+                            delta_version=self._after_write(target, table, commit))
+
+    def _after_write(self, target: TargetName, table: TableAtWrite[DeltaTable] | None,
+                     commit: CommitInfo) -> int | None:
+        """The table's version after a write, and (when that version is this write's
+        commit) the newest dataloader commit for the next run's reconcile, which then
+        opens no table (``delta_rs/recent.py``)."""
+        after = table.handle if table is not None else self._load(target)
+        if after is None:
+            return None
+        if table is not None:
+            after.update_incremental()  # reads only the log entries after the handle's
+        version: int = after.version()
+        with reading_history(target):
+            newest = find_commit(after.history(1), None)
+        if newest is not None and (newest.run_id, newest.txn_version, newest.app_id) == (
+                commit.run_id, commit.txn_version, commit.app_id):
+            self._recent.keep(self.location(target), version, newest)
+        self._handles.give(self.location(target), after)
+        return version
 
     def _remove_orphans(self, target: TargetName, uri: str, before: set[str] | None) -> None:
         """After a failed write: remove the files it left that no version uses."""

@@ -1,4 +1,4 @@
-"""The newest dataloader commit of a local table, kept while its Delta log stands still.
+"""What the delta-rs engine keeps of a local table between runs, while its log stands still.
 
 Every run starts by asking the engine for the target's newest dataloader commit (the
 foreign-writer check and the roll-forward after a crash, ``_reconcile.py``). Answering
@@ -12,6 +12,11 @@ dropped and created again has new files) and no next version exists. Two ``stat`
 replace the table load. Only local tables qualify: on an object store the same checks
 cost a request each, and the table is loaded as before. A commit by anyone (this
 process, another worker, maintenance) writes the next log file, which ends the reuse.
+
+:class:`WriteHandles` keeps the ``DeltaTable`` a write used, for the table's next write:
+loading a table replays its log from the last checkpoint (with every tombstone Delta
+keeps for a week), which grew from ~6 to ~16 ms over a few hundred runs of one table
+(``bench_long_run``); bringing a kept handle up to date reads only the newer log entries.
 """
 
 from __future__ import annotations
@@ -21,11 +26,17 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from dataloader_sdk.model import CommitInfo
 
-__all__ = ["RecentCommits", "local_log"]
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
+
+__all__ = ["RecentCommits", "WriteHandles", "local_log"]
+
+T = TypeVar("T")
 
 #: Tables remembered at most (least recently asked first out): an entry is a few hundred
 #: bytes, so this bounds memory for a worker that serves thousands of tables.
@@ -42,13 +53,6 @@ def local_log(uri: str) -> Path | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Kept:
-    version: int
-    stamp: tuple[int, int]  # the version's log file: (size, mtime in ns)
-    newest: CommitInfo | None
-
-
 def _log_file(log: Path, version: int) -> Path:
     return log / f"{version:020d}.json"
 
@@ -61,45 +65,109 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return info.st_size, info.st_mtime_ns
 
 
-class RecentCommits:
-    """``newest_commit`` answers per local table, valid while its log has not moved.
-    Thread-safe."""
+@dataclass(frozen=True)
+class _Kept(Generic[T]):
+    value: T
+    version: int
+    stamp: tuple[int, int]  # the version's log file: (size, mtime in ns)
 
-    def __init__(self, limit: int = MAX_TABLES) -> None:
+
+class _PerTable(Generic[T]):
+    """A value per local table, tied to one version of its log; the ``limit`` most
+    recently kept. Thread-safe."""
+
+    def __init__(self, limit: int) -> None:
         self._limit = limit
         self._lock = threading.Lock()
-        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self._kept: OrderedDict[str, _Kept[T]] = OrderedDict()
 
-    def lookup(self, uri: str) -> tuple[bool, CommitInfo | None]:
-        """``(True, answer)`` when the table's log still ends at the kept version."""
-        log = local_log(uri)
-        with self._lock:
-            kept = self._kept.get(uri)
-        if log is None or kept is None:
-            return False, None
-        if _stamp(_log_file(log, kept.version)) != kept.stamp \
-                or _log_file(log, kept.version + 1).exists():
-            with self._lock:
-                self._kept.pop(uri, None)
-            return False, None
-        with self._lock:
-            if uri in self._kept:
-                self._kept.move_to_end(uri)
-        return True, kept.newest
-
-    def keep(self, uri: str, version: int, newest: CommitInfo | None) -> None:
-        """Remember ``newest`` as the answer for the table at log ``version``."""
+    def put(self, uri: str, version: int, value: T) -> None:
+        """Keep ``value`` for the table at log ``version`` (not for a remote table)."""
         log = local_log(uri)
         stamp = _stamp(_log_file(log, version)) if log is not None else None
         if stamp is None:
             return  # not local, or no plain log file for it: never reused
         with self._lock:
-            self._kept[uri] = _Kept(version, stamp, newest)
+            self._kept[uri] = _Kept(value, version, stamp)
             self._kept.move_to_end(uri)
             while len(self._kept) > self._limit:
                 self._kept.popitem(last=False)
 
+    def get(self, uri: str, *, take: bool, unmoved: bool) -> _Kept[T] | None:
+        """What is kept while that version's log file is the same file (and, with
+        ``unmoved``, no later version exists); ``take`` removes it."""
+        log = local_log(uri)
+        with self._lock:
+            kept = self._kept.pop(uri, None) if take else self._kept.get(uri)
+        if log is None or kept is None:
+            return None
+        if _stamp(_log_file(log, kept.version)) != kept.stamp or (
+                unmoved and _log_file(log, kept.version + 1).exists()):
+            self.forget(uri)
+            return None
+        if not take:
+            with self._lock:
+                if uri in self._kept:
+                    self._kept.move_to_end(uri)
+        return kept
+
     def forget(self, uri: str) -> None:
-        """Drop what is kept for the table (it was dropped or replaced)."""
         with self._lock:
             self._kept.pop(uri, None)
+
+
+class RecentCommits:
+    """``newest_commit`` answers per local table, valid while its log has not moved."""
+
+    def __init__(self, limit: int = MAX_TABLES) -> None:
+        self._kept: _PerTable[CommitInfo | None] = _PerTable(limit)
+
+    def lookup(self, uri: str) -> tuple[bool, CommitInfo | None]:
+        """``(True, answer)`` when the table's log still ends at the kept version."""
+        kept = self._kept.get(uri, take=False, unmoved=True)
+        return (True, kept.value) if kept is not None else (False, None)
+
+    def keep(self, uri: str, version: int, newest: CommitInfo | None) -> None:
+        """Remember ``newest`` as the answer for the table at log ``version``."""
+        self._kept.put(uri, version, newest)
+
+    def forget(self, uri: str) -> None:
+        """Drop what is kept for the table (it was dropped or replaced)."""
+        self._kept.forget(uri)
+
+
+#: Write handles kept at most: a handle holds the table's file list and tombstones
+#: (a few MB for a table of thousands of files), so only the most recently written.
+MAX_HANDLES = 32
+
+
+class WriteHandles:
+    """Each local table's ``DeltaTable`` from its last write, for its next write.
+
+    Used under the table's in-process write lock (``engines/common/locks.py``), so a
+    handle serves one write at a time: :meth:`take` removes it, :meth:`give` puts it
+    back after a successful write (a failed write's handle is dropped).
+    """
+
+    def __init__(self, limit: int = MAX_HANDLES) -> None:
+        self._kept: _PerTable[DeltaTable] = _PerTable(limit)
+
+    def take(self, uri: str) -> DeltaTable | None:
+        """The kept handle, brought up to date; ``None``: load the table afresh (none
+        kept, the table was dropped or written anew since, or the update failed)."""
+        kept = self._kept.get(uri, take=True, unmoved=False)
+        if kept is None:
+            return None
+        try:
+            kept.value.update_incremental()  # reads only the newer log entries
+        except Exception:  # any doubt: load the table afresh
+            return None
+        return kept.value
+
+    def give(self, uri: str, table: DeltaTable) -> None:
+        """Keep ``table`` (just written) for the table's next write."""
+        self._kept.put(uri, table.version(), table)
+
+    def forget(self, uri: str) -> None:
+        """Drop the handle of a table that was dropped."""
+        self._kept.forget(uri)
