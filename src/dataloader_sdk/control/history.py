@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,20 +29,31 @@ ABANDONED_MESSAGE = (
 )
 
 
-_UPDATE_RUN = (
-    sa.update(HM)
-    .where(HM.c.run_id == sa.bindparam("key_run_id", type_=HM.c.run_id.type))
-    .values({c.name: sa.bindparam(f"new_{c.name}", type_=c.type)
-             for c in HM.columns if c.name != "run_id"})
-)
-_INSERT_RUN = sa.insert(HM)
+@functools.cache
+def _upsert_statement(dialect: str) -> sa.Insert:
+    """``INSERT … ON CONFLICT (run_id) DO UPDATE`` for the control DB's dialect, built
+    once per process with bound parameters (SQLAlchemy then compiles it once)."""
+    insert: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the control DB is SQLite or PostgreSQL
+        raise ValueError(f"no run upsert for control DB dialect {dialect!r}")
+    statement = insert(HM)
+    upsert: sa.Insert = statement.on_conflict_do_update(
+        index_elements=[HM.c.run_id],
+        set_={c.name: statement.excluded[c.name] for c in HM.columns if c.name != "run_id"},
+    )
+    return upsert
 
 
 def upsert_run(conn: sa.Connection, run: RunRecord) -> None:
     """Insert ``run``, or update the row with the same ``run_id``.
 
     The runner records a run when it starts and again when it ends, so updating by
-    ``run_id`` keeps exactly one row per run.
+    ``run_id`` keeps exactly one row per run. One statement either way (it was an
+    UPDATE, then an INSERT when nothing was updated: two at every run's start).
 
     Raises:
         ValidationError: A field of ``run`` is unusable; nothing is written.
@@ -48,13 +61,7 @@ def upsert_run(conn: sa.Connection, run: RunRecord) -> None:
     problems = run_problems(run)
     if problems:
         raise ValidationError(f"run record {run.run_id!r} of table {run.table!r}", problems)
-    values = run_values(run)
-    # Prebuilt statements with bound parameters: SQLAlchemy compiles them once per process
-    # (building ``.values({...})`` afresh on each of a run's writes cost milliseconds).
-    updated = conn.execute(_UPDATE_RUN, {"key_run_id": run.run_id, **{
-        f"new_{k}": v for k, v in values.items() if k != "run_id"}})
-    if updated.rowcount == 0:
-        conn.execute(_INSERT_RUN, values)
+    conn.execute(_upsert_statement(conn.dialect.name), run_values(run))
 
 
 def close_abandoned_runs(conn: sa.Connection, table_id: int, *, now: datetime) -> int:

@@ -236,18 +236,25 @@ def _park_broken(
                 after={"status": final, "reason": problem}, environment=environment)
 
 
-def _held_row(conn: sa.Connection, held: Claim, what: str) -> Any:
-    name = held.table.name
-    row = conn.execute(
+def _locked_row(conn: sa.Connection, held: Claim) -> Any:
+    return conn.execute(
         sa.select(T).where(T.c.table_id == held.table.table_id).with_for_update()
     ).one_or_none()
+
+
+def _check_held(row: Any, held: Claim, what: str) -> None:
     if (
         row is None
         or row.status != "running"
         or row.lease_owner != held.owner
         or row.run_generation != held.generation
     ):
-        raise lease_error(name, row, what)
+        raise lease_error(held.table.name, row, what)
+
+
+def _held_row(conn: sa.Connection, held: Claim, what: str) -> Any:
+    row = _locked_row(conn, held)
+    _check_held(row, held, what)
     return row
 
 
@@ -299,14 +306,14 @@ def finish(
 ) -> TableRecord:
     """End a claimed run: set its outcome, release the lease, schedule the next run."""
     check_now(now)
-    done = conn.execute(sa.select(T).where(T.c.table_id == held.table.table_id)).one_or_none()
-    if (done is not None and done.run_generation == held.generation
-            and done.lease_owner is None and done.last_run_at == now):
+    row = _locked_row(conn, held)
+    if (row is not None and row.run_generation == held.generation
+            and row.lease_owner is None and row.last_run_at == now):
         # This claim was finished already, at this very ``now``: an earlier attempt
         # committed but its answer was lost (the store retries such calls). Finishing
         # twice would count a failure twice. (A monitor's release sets no last_run_at.)
-        return row_to_table(done)
-    row = _held_row(conn, held, "cannot finish")
+        return row_to_table(row)
+    _check_held(row, held, "cannot finish")
     name = row.name
     final = check_transition(name, row.status, status)
     values: dict[str, object] = {
@@ -333,7 +340,8 @@ def finish(
         values["next_run_at"] = now + timedelta(seconds=interval) if interval else None
     values["status"] = final
     conn.execute(sa.update(T).where(T.c.table_id == row.table_id).values(values))
-    return row_to_table(table_row(conn, name))
+    # The row as just updated, without reading it again (one read per finish, not three).
+    return row_to_table(SimpleNamespace(**{**row._mapping, **values}))
 
 
 def set_status(
