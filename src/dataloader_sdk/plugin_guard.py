@@ -93,3 +93,15 @@ class GuardingPluginManager(pluggy.PluginManager):
                                  self._log)
                 super().register(guard, name=f"{plugin_name}.{hook}")
         return plugin_name
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any | None:
+        """:meth:`pluggy.PluginManager.unregister`, with the plugin's guarded
+        implementations (registered beside it)."""
+        plugin_name = name if name is not None or plugin is None else self.get_name(plugin)
+        removed = super().unregister(plugin, name)
+        if plugin_name is not None:
+            for hook in self._guarded_hooks:
+                guard = self.get_plugin(f"{plugin_name}.{hook}")
+                if isinstance(guard, _Guarded):
+                    super().unregister(guard)
+        return removed

@@ -282,3 +282,24 @@ def test_other_hook_implementations_of_an_observer_plugin_stay_pluggy_s() -> Non
     host.emit(object())  # type: ignore[arg-type]  # logged, not raised
     names = [impl.plugin_name for impl in host._pm.hook.dataloader_on_event.get_hookimpls()]
     assert names == ["both.dataloader_on_event"]
+
+
+def test_unregistering_an_observer_plugin_removes_its_guarded_implementation() -> None:
+    seen: list[object] = []
+
+    class Observer:
+        @hookimpl
+        def dataloader_on_event(self, event: object) -> None:
+            seen.append(event)
+
+    host = PluginHost(load_entry_points=False)
+    plugin = Observer()
+    host.register(plugin, name="observer")
+    host.emit("one")  # type: ignore[arg-type]
+    host._pm.unregister(plugin)
+    host.emit("two")  # type: ignore[arg-type]
+    assert seen == ["one"]
+    assert host._pm.hook.dataloader_on_event.get_hookimpls() == []
+    host.register(Observer(), name="observer")  # the name is free again
+    host.emit("three")  # type: ignore[arg-type]
+    assert seen == ["one", "three"]
