@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -137,7 +138,7 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
         # cancel raised while reading ahead propagates from here, before any write.
         ahead = PrefetchedRows(data)
         props = CommitProperties(
-            custom_metadata=_commit_metadata(replace(commit, rows=ahead.rows)),
+            custom_metadata=(metadata := _commit_metadata(replace(commit, rows=ahead.rows))),
             app_transactions=[Transaction(commit.app_id, commit.txn_version)],
         )
         source = CountedStream(ahead.reader())
@@ -162,10 +163,10 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
                 "step will be retried with the same version).",
             ) from exc
         return WriteOutcome(rows, replayed=False,
-                            delta_version=self._after_write(target, table, commit))
+                            delta_version=self._after_write(target, table, metadata))
 
     def _after_write(self, target: TargetName, table: TableAtWrite[DeltaTable] | None,
-                     commit: CommitInfo) -> int | None:
+                     metadata: Mapping[str, str]) -> int | None:
         """The table's version after a write, and (when that version is this write's
         commit) the newest dataloader commit for the next run's reconcile, which then
         opens no table (``delta_rs/recent.py``)."""
@@ -175,11 +176,11 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
         if table is not None:
             after.update_incremental()  # reads only the log entries after the handle's
         version: int = after.version()
-        with reading_history(target):
-            newest = find_commit(after.history(1), None)
-        if newest is not None and (newest.run_id, newest.txn_version, newest.app_id) == (
-                commit.run_id, commit.txn_version, commit.app_id):
-            self._recent.keep(self.location(target), version, newest)
+        if table is not None and version == table.version + 1:
+            # Exactly one commit since the snapshot the write started from, and the write
+            # committed: it is this one (what reading the history would parse from it).
+            self._recent.keep(self.location(target), version,
+                              CommitInfo.from_metadata(metadata))
         self._handles.give(self.location(target), after)
         return version
 
