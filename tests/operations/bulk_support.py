@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
 from dataloader_sdk.control import ControlStore
 from dataloader_sdk.engines.base import EngineSettings
@@ -33,6 +34,7 @@ __all__ = [
     "make_table",
     "race_worker",
     "seed",
+    "seeded_cli",
 ]
 
 
@@ -160,3 +162,24 @@ def race_worker(url: str, priority: int, barrier: Any, results: Any) -> None:
         results.put((priority, "error", f"{type(exc).__name__}: {exc}"))
     finally:
         store.close()
+
+
+def seeded_cli(tmp_path: Path) -> Callable[..., Result]:
+    """``dataloader --home HOME ARGS...`` run in-process on an initialised project that
+    :func:`seed` filled; the project directory is the callable's ``home``."""
+    from dataloader_sdk.cli import main
+    from dataloader_sdk.config import Settings
+
+    home = tmp_path / "project"
+    home.mkdir()
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, ["--home", str(home), *args], catch_exceptions=False)
+
+    assert invoke("init").exit_code == 0
+    store = Settings.load(home=home).open_store()
+    seed(store)
+    store.close()
+    invoke.home = home  # type: ignore[attr-defined]
+    return invoke

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from dataloader_sdk.cli import main
-from dataloader_sdk.config import Settings
-from tests.operations.bulk_support import seed
+from tests.operations.bulk_support import seeded_cli
 
 Invoke = Callable[..., Result]
 
@@ -21,17 +19,7 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def dl(tmp_path: Path) -> Invoke:
     """``dataloader --home HOME ARGS...`` on an initialised, seeded project with one bulk edit."""
-    home = tmp_path / "project"
-    home.mkdir()
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(main, ["--home", str(home), *args], catch_exceptions=False)
-
-    assert invoke("init").exit_code == 0
-    store = Settings.load(home=home).open_store()
-    seed(store)
-    store.close()
+    invoke = seeded_cli(tmp_path)
     assert invoke("tables", "bulk-update", "--where", "name=sales_*", "--set", "priority=5",
                   "--yes").exit_code == 0
     return invoke

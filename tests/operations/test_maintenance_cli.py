@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from dataloader_sdk.cli import main
-from dataloader_sdk.config import Settings
-from tests.operations.bulk_support import seed
+from tests.operations.bulk_support import seeded_cli
 
 Invoke = Callable[..., Result]
 
@@ -23,19 +21,7 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def dl(tmp_path: Path) -> Invoke:
     """``dataloader --home HOME ARGS...`` in-process, on an initialised, seeded project."""
-    home = tmp_path / "project"
-    home.mkdir()
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(main, ["--home", str(home), *args], catch_exceptions=False)
-
-    assert invoke("init").exit_code == 0
-    store = Settings.load(home=home).open_store()
-    seed(store)
-    store.close()
-    invoke.home = home  # type: ignore[attr-defined]
-    return invoke
+    return seeded_cli(tmp_path)
 
 
 def _policy(dl: Invoke, name: str) -> Any:
