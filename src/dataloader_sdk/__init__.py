@@ -13,9 +13,4 @@ from dataloader_sdk._lazy import attach_stub
 __version__ = "0.1.0"
 
 _EXPORTS = attach_stub(__name__, __file__, extra=("__version__",))
-__all__ = _EXPORTS.all
-__getattr__ = _EXPORTS.getattr_for(globals())
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = _EXPORTS.attach(globals())

@@ -30,8 +30,13 @@ class LazyExports:
         #: ``__all__``: the stub's names plus the package's own (e.g. ``__version__``)
         self.all = sorted([*homes, *extra])
 
-    def getattr_for(self, namespace: dict[str, Any]) -> Callable[[str], Any]:
-        """The package's ``__getattr__``: import a public name once, then keep it."""
+    def attach(
+        self, namespace: dict[str, Any]
+    ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+        """The package's ``__getattr__`` (imports a public name once, then keeps it in
+        ``namespace``), ``__dir__`` and ``__all__``, as ``lazy_loader.attach_stub`` returns
+        them. Unpacked into the three names in one assignment, which API-doc tools leave
+        alone (they would try to read ``__all__ = <expression>`` as a literal list)."""
 
         def __getattr__(name: str) -> Any:
             module = self.homes.get(name)
@@ -41,7 +46,10 @@ class LazyExports:
             namespace[name] = value
             return value
 
-        return __getattr__
+        def __dir__() -> list[str]:
+            return list(self.all)
+
+        return __getattr__, __dir__, list(self.all)
 
 
 def attach_stub(package: str, init_file: str, *, extra: tuple[str, ...] = ()) -> LazyExports:
