@@ -11,15 +11,11 @@ from dataloader_sdk.connectors.checks import (
     string_options,
     unknown_options,
 )
+from dataloader_sdk.connectors.options import option_names, options_from
 from dataloader_sdk.errors import FieldProblem
 from dataloader_sdk.model import SourceConfig
 
 __all__ = ["OPTIONS", "PEM_OPTIONS", "SnowflakeOptions"]
-
-OPTIONS = ("account", "warehouse", "role", "schema", "protocol", "login_timeout",
-           "network_timeout", "batch_rows")
-PEM_OPTIONS = (*OPTIONS, "private_key_passphrase_secret")
-
 
 @dataclass(frozen=True)
 class SnowflakeOptions:
@@ -32,8 +28,8 @@ class SnowflakeOptions:
     protocol: Literal["https", "http"] | None = None
     login_timeout: int = 60
     network_timeout: int = 300
-    #: ``snowflake_pem``: the reference of the private key's passphrase.
-    passphrase_ref: str | None = None
+    #: ``snowflake_pem`` only: the reference of the private key's passphrase.
+    private_key_passphrase_secret: str | None = None
 
     @staticmethod
     def problems(config: SourceConfig) -> list[FieldProblem]:
@@ -67,18 +63,10 @@ class SnowflakeOptions:
     @classmethod
     def parse(cls, config: SourceConfig) -> SnowflakeOptions:
         """The options of a config that passed :meth:`problems`."""
-        opts = config.options
+        return options_from(cls, config, account=str(config.options.get("account", "")))
 
-        def text(key: str) -> str | None:
-            value = opts.get(key)
-            return value if isinstance(value, str) else None
 
-        protocol = text("protocol")
-        return cls(
-            account=str(opts.get("account", "")), warehouse=text("warehouse"),
-            role=text("role"), schema=text("schema"),
-            protocol="http" if protocol == "http" else "https" if protocol else None,
-            login_timeout=int(opts.get("login_timeout", 60)),  # type: ignore[arg-type]
-            network_timeout=int(opts.get("network_timeout", 300)),  # type: ignore[arg-type]
-            passphrase_ref=text("private_key_passphrase_secret"),
-        )
+#: The option keys of a ``snowflake_pem`` source (the fields, then the template's), and
+#: of a ``snowflake`` one, which takes no passphrase.
+PEM_OPTIONS = option_names(SnowflakeOptions, "batch_rows")
+OPTIONS = tuple(name for name in PEM_OPTIONS if name != "private_key_passphrase_secret")

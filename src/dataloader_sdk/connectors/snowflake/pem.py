@@ -56,7 +56,7 @@ class SnowflakePemConnectorFactory(SnowflakeConnectorFactory):
             raise SecretError(f"source {config.name!r}: snowflake_pem needs the private key "
                               "secret; set the source's secret reference")
         options = SnowflakeOptions.parse(config)
-        ref = options.passphrase_ref
+        ref = options.private_key_passphrase_secret
         passphrase = None
         if ref is not None:
             if self.resolver is None:
