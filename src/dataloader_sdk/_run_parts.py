@@ -6,7 +6,7 @@ Kept out of :mod:`dataloader_sdk.runner` so the runner reads as the protocol it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -14,6 +14,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
 from dataloader_sdk._boundary import peek_digest
+from dataloader_sdk.connectors.base import ProbesTogether
 from dataloader_sdk.errors import (
     ControlStoreError,
     DataLoaderError,
@@ -154,6 +155,31 @@ def probe(
         return ProbeFailed(exc)
     check_probe_answer(db_type, request, answer, columns)
     return answer
+
+
+def probe_all(
+    connector: Connector, obj: SourceObject, requests: Sequence[ProbeRequest], *,
+    db_type: str, columns: tuple[SourceColumn, ...],
+) -> dict[ProbeRequest, ProbeAnswer]:
+    """Every probe of a run: together in one round trip where the connector can
+    (:class:`~dataloader_sdk.connectors.base.ProbesTogether`), else one by one. When
+    asking together fails, they are asked one by one, so each gets its own answer or
+    ``ProbeFailed`` exactly as without the shortcut."""
+    if len(requests) > 1 and isinstance(connector, ProbesTogether):
+        try:
+            with raised_in("source", f"connector {db_type!r} probing {obj}"):
+                answers = connector.probe_together(obj, requests)
+        except DataLoaderError:
+            answers = None
+        if answers is not None:
+            if len(answers) != len(requests):
+                raise TypeError(f"connector {db_type!r}: probe_together answered "
+                                f"{len(answers)} of {len(requests)} probes")
+            for request, answer in zip(requests, answers, strict=True):
+                check_probe_answer(db_type, request, answer, columns)
+            return dict(zip(requests, answers, strict=True))
+    return {request: probe(connector, obj, request, db_type=db_type, columns=columns)
+            for request in requests}
 
 
 def require_columns(

@@ -176,7 +176,7 @@ class DataLoader(ControlPlaneOps):
         is not written to the run history.
         """
         unique = list(dict.fromkeys(names))
-        records = [self.store.get_table(name) for name in unique]  # unknown names fail first
+        records = self.store.get_tables(unique)  # unknown names fail first, in one read
         jobs = [(record, functools.partial(self._claim, record.name)) for record in records]
         with interruptible(cancel) as token:
             return self._run_pool(jobs, max_workers, per_source_limit, progress, token)

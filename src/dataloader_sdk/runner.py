@@ -36,7 +36,7 @@ from dataloader_sdk._run_endings import RunOutcome, finish, record_cancelled, re
 from dataloader_sdk._run_parts import (
     FinishStatus,
     committed_state,
-    probe,
+    probe_all,
     raised_in,
     replacing,
     require_columns,
@@ -156,7 +156,9 @@ class TableRunner:
             notify(ProgressUpdate(table.name, "claimed"))
             with heartbeat:
                 with raised_in("control store", f"table {table.name!r}: reading its source"):
-                    source = self._store.get_source(table.config.source)
+                    name = table.config.source
+                    source = (sources.source_config(name, self._store.get_source)
+                              if sources is not None else self._store.get_source(name))
                 run = self._execute(claim, run, source, secret, notify, heartbeat, token,
                                     sources)
             self._record_and_finish(heartbeat.claim, run, run.status)  # type: ignore[arg-type]
@@ -247,11 +249,8 @@ class TableRunner:
             require_columns(table, columns, strategy.required_columns(options))
             read_path = choose_read_path(table, connector, self._engine, columns)
             token.check(table.name)
-            probes = {
-                request: probe(connector, obj, request, db_type=source.db_type,
-                               columns=columns)
-                for request in strategy.probes(options, state)
-            }
+            probes = probe_all(connector, obj, strategy.probes(options, state),
+                               db_type=source.db_type, columns=columns)
             estimate = probes.get(RowCount())
             # The progress bar's total, when the strategy measured the source's rows anyway.
             total = (estimate if isinstance(estimate, int) and not isinstance(estimate, bool)

@@ -236,6 +236,10 @@ def test_probes_are_typed_at_full_precision(
     assert conn.probe(events, RowCount((IsNull(Column("changed")),))) == 33
     assert conn.probe(events, RowCount((Compare(Column("ok"), "=", True),))) == 50
     assert conn.probe(events, MaxOf(Column("id"), (Compare(Column("id"), "<", 0),))) is None
+    # An incremental run's probes, asked in one round trip, answer as one by one.
+    together = [MaxOf(Column("changed")), RowCount((IsNull(Column("changed")),)),
+                MaxOf(Column("ok")), MaxOf(Column("id"))]
+    assert conn.probe_together(events, together) == [conn.probe(events, r) for r in together]
 
 
 def test_aware_bounds_compare_as_instants(conn: SqlAlchemyConnector, events: SourceObject) -> None:

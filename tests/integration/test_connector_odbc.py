@@ -178,6 +178,10 @@ def test_probes(conn: SqlServerConnector) -> None:
     assert conn.probe(EVENTS, MaxOf(Column("updated_at"), where=empty)) is None
     # No sys.change_tracking_tables / rowversion in the stand-in: the documented None.
     assert conn.probe(EVENTS, ChangeSignature()) is None
+    # An incremental run's probes, asked in one round trip, answer as one by one.
+    together = [MaxOf(Column("updated_at")), RowCount(where=(IsNull(Column("updated_at")),)),
+                MinOf(Column("amount"))]
+    assert conn.probe_together(EVENTS, together) == [conn.probe(EVENTS, r) for r in together]
 
 
 def test_source_query_columns_and_read(conn: SqlServerConnector) -> None:

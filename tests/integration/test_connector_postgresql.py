@@ -142,6 +142,10 @@ def test_probes_are_typed_at_full_precision(conn: PostgresConnector) -> None:
     assert conn.probe(EVENTS, MaxOf(Column("id"), (Compare(Column("id"), "<", 0),))) is None
     assert isinstance(conn.probe(EVENTS, ChangeSignature()), str)
     assert conn.primary_key(EVENTS) == ("id",)
+    # An incremental run's probes, asked in one round trip, answer as one by one.
+    together = [MaxOf(Column("updated_at")), RowCount((IsNull(Column("updated_at")),)),
+                MinOf(Column("amount"))]
+    assert conn.probe_together(EVENTS, together) == [conn.probe(EVENTS, r) for r in together]
 
 
 def test_incremental_window_with_coalesce_cursor(conn: PostgresConnector) -> None:

@@ -206,6 +206,10 @@ def test_probes_and_change_signature(conn: SnowflakeConnector) -> None:
     assert conn.probe(obj, MaxOf(Column("ID"), where=(Compare(Column("ID"), ">", 900),))) is None
     # fakesnow reports LAST_ALTERED as the epoch for every table: no signature.
     assert conn.probe(obj, ChangeSignature()) is None
+    # An incremental run's probes, asked in one round trip, answer as one by one.
+    together = [MaxOf(Column("UPDATED_AT")), RowCount(where=(IsNull(Column("UPDATED_AT")),)),
+                MinOf(Column("ID"))]
+    assert conn.probe_together(obj, together) == [conn.probe(obj, r) for r in together]
 
 
 def test_quoted_lower_case_names_and_source_queries(conn: SnowflakeConnector) -> None:

@@ -165,3 +165,42 @@ def test_classified_error_names_source_and_object_and_hides_secret() -> None:
     assert "'src1'" in str(err) and "s.t" in str(err) and "hunter2-pw" not in str(err)
     err2 = c.classify_error(RuntimeError("no such table: t"), action="reading")
     assert isinstance(err2, SourcePermanentError)
+
+
+@pytest.mark.parametrize("name", sorted(DIALECTS))
+def test_a_cached_compilation_carries_each_statements_own_values(name: str) -> None:
+    """The second statement of the same shape reuses the first's compilation (the cache
+    grows by nothing) and still gets its own values, not the first's."""
+    from dataloader_sdk.connectors.sql.compile import COMPILED_CACHE
+
+    c = connector(DIALECTS[name])
+    obj = SourceObject(table="orders", schema="sales")
+
+    def compiled(value: Any, low: int) -> Any:
+        where = (Compare(Column("updated_at"), ">=", value), Compare(Column("id"), ">", low))
+        return c.compile(c.build_select(Select(obj, where=where), cols("id", "updated_at")))
+
+    first = compiled(TS, 1)
+    size = len(COMPILED_CACHE)
+    later = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    second = compiled(later, 7)
+    assert len(COMPILED_CACHE) == size  # a hit: nothing compiled anew
+    assert second.sql == first.sql
+    assert (first.params["p0"], first.params["p1"]) == (TS, 1)
+    assert (second.params["p0"], second.params["p1"]) == (later, 7)
+    if first.positional:
+        assert second.positional == (later, 7)
+    # Another shape (a different operator) is another compilation, not the cached one.
+    other = c.compile(c.build_select(
+        Select(obj, where=(Compare(Column("updated_at"), ">", later),)), cols("id")))
+    assert other.sql != first.sql and other.params["p0"] == later
+
+
+def test_a_source_query_is_compiled_every_time_with_its_own_values() -> None:
+    """A user's query has no cache key (it is emitted verbatim): compiled per statement."""
+    c = connector(DIALECTS["postgresql"])
+    obj = SourceObject(query="SELECT id, updated_at FROM sales.orders WHERE note <> ':x'")
+    sqls = [c.compile(c.build_select(
+        Select(obj, where=(Compare(Column("id"), ">", n),)), cols("id"))) for n in (1, 2)]
+    assert sqls[0].sql == sqls[1].sql and ":x" in sqls[0].sql
+    assert [s.params["p0"] for s in sqls] == [1, 2]

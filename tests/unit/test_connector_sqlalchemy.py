@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 
 from dataloader_sdk.connectors.base import DEFAULT_BATCH_ROWS
 from dataloader_sdk.connectors.sqlalchemy_url import (
@@ -26,7 +27,9 @@ from dataloader_sdk.model import (
     IsNull,
     MaxOf,
     MinOf,
+    ProbeRequest,
     RowCount,
+    ScalarValue,
     Select,
     SourceConfig,
     SourceObject,
@@ -137,6 +140,58 @@ def test_probes_are_typed(conn: SqlAlchemyConnector) -> None:
     assert conn.probe(ITEMS, MaxOf(Column("id"), (Compare(Column("id"), "<", 0),))) is None
     assert conn.probe(ITEMS, ChangeSignature()) is None
     assert conn.primary_key(ITEMS) == ("id",)
+
+
+def test_probes_asked_together_answer_as_one_by_one(conn: SqlAlchemyConnector) -> None:
+    """One statement of scalar subqueries; each answer typed as its own probe's."""
+    nothing = MaxOf(Column("id"), (IsNull(Column("id")),))  # no row: NULL, not 0
+    requests = [MaxOf(Column("seen")), RowCount((IsNull(Column("created_at")),)),
+                MinOf(Column("price")), nothing, RowCount()]
+    answers = conn.probe_together(ITEMS, requests)
+    assert answers == [conn.probe(ITEMS, r) for r in requests]
+    assert answers is not None and answers[3] is None and answers[4] == 22
+    # Asked one by one instead: values in predicates (each statement numbers its
+    # parameters from p0), and a change signature (no portable SQL).
+    assert conn.probe_together(ITEMS, [RowCount(), MaxOf(Column("id"), (
+        Compare(Column("id"), "<", 5),))]) is None
+    assert conn.probe_together(ITEMS, [RowCount(), ChangeSignature()]) is None
+
+
+def test_a_connector_that_overrides_probe_is_asked_one_by_one(conn: SqlAlchemyConnector) -> None:
+    class Own(SqlAlchemyConnector):
+        def probe(self, obj: SourceObject, request: ProbeRequest) -> ScalarValue | None:
+            return super().probe(obj, request)
+
+    own = Own(conn.config, None)
+    try:
+        assert own.probe_together(ITEMS, [RowCount(), MaxOf(Column("id"))]) is None
+    finally:
+        own.close()
+
+
+def test_a_run_asks_its_probes_together_and_one_by_one_after_a_failure(
+    conn: SqlAlchemyConnector,
+) -> None:
+    """The runner's ``probe_all``: one statement when it can; when that statement fails,
+    each probe is asked alone, so a good probe still answers and a bad one alone fails."""
+    from dataloader_sdk._run_parts import probe_all
+    from dataloader_sdk.model import ProbeFailed
+
+    columns = conn.columns(ITEMS)
+    statements: list[str] = []
+    sa.event.listen(conn.engine, "before_cursor_execute",
+                    lambda *args: statements.append(args[2]))
+    good = [MaxOf(Column("seen")), RowCount((IsNull(Column("updated_at")),))]
+    answers = probe_all(conn, ITEMS, good, db_type="sqlalchemy", columns=columns)
+    assert answers == {r: conn.probe(ITEMS, r) for r in good}
+    assert len(statements) == 1 + len(good)  # together once, then the comparison's own
+    statements.clear()
+    bad = RowCount((IsNull(Column("no_such_column")),))
+    answers = probe_all(conn, ITEMS, [good[0], bad], db_type="sqlalchemy", columns=columns)
+    assert answers[good[0]] == datetime(2024, 1, 2, 3, 4, 5, 123456)
+    failed = answers[bad]
+    assert isinstance(failed, ProbeFailed) and "no_such_column" in str(failed.error)
+    assert len(statements) == 3  # together (failed), then each alone
 
 
 def test_coalesce_cursor_and_any_of(conn: SqlAlchemyConnector) -> None:

@@ -296,6 +296,24 @@ def test_source_errors(loaded: ControlStoreProtocol) -> None:
 # ---------------------------------------------------------------- tables
 
 
+def test_get_tables_reads_many_in_order_and_names_the_unknown_one(
+    loaded: ControlStoreProtocol, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataloader_sdk.control import tables
+
+    monkeypatch.setattr(tables, "_NAMES_PER_QUERY", 2)  # several IN (...) reads
+    names = [f"t{i}" for i in range(5)]
+    for name in names:
+        loaded.add_table(_tbl(name), actor="alice")
+    wanted = ["t4", "orders", "t0", "t2", "t3"]
+    got = loaded.get_tables(wanted)
+    assert [t.name for t in got] == wanted
+    assert got == [loaded.get_table(name) for name in wanted]
+    assert loaded.get_tables([]) == []
+    with pytest.raises(UnknownNameError, match=r"unknown table 'nope'.*orders"):
+        loaded.get_tables(["orders", "t1", "t3", "nope", "t0"])
+
+
 def test_table_crud_and_audit(loaded: ControlStoreProtocol) -> None:
     rec = loaded.get_table("orders")
     assert rec.status == "idle"

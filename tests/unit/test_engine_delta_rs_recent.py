@@ -61,6 +61,18 @@ def test_an_unmoved_log_is_answered_without_opening_the_table(delta_root: Path) 
     assert other.newest_commit(TARGET) == fresh and other.loads == 1
 
 
+def test_the_write_that_creates_the_table_keeps_its_commit(delta_root: Path) -> None:
+    """A batch's first load creates its tables: the next run's check opens none of them."""
+    engine = _engine(delta_root)
+    _append(engine, 1)  # creates the table: version 0
+    assert DeltaTable(engine.uri(TARGET)).version() == 0
+    loads = engine.loads
+    newest = engine.newest_commit(TARGET)
+    assert newest is not None and newest.txn_version == 1
+    assert engine.loads == loads
+    assert _engine(delta_root).newest_commit(TARGET) == newest  # what the history says
+
+
 def test_any_new_commit_ends_the_reuse(delta_root: Path) -> None:
     engine, other = _engine(delta_root), DeltaRsEngineFactory().open(
         EngineSettings(root=str(delta_root)))

@@ -16,6 +16,8 @@ from dataloader_sdk.errors import FieldProblem
 from dataloader_sdk.model import ProbeRequest, ScalarValue, Select, SourceConfig, SourceObject
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pyarrow as pa
 
     from dataloader_sdk.connectors.jdbc import JdbcOptions
@@ -26,6 +28,7 @@ __all__ = [
     "Connector",
     "ConnectorFactory",
     "JdbcCapable",
+    "ProbesTogether",
     "ResolverAware",
     "ReusableConnector",
     "SourceColumn",
@@ -87,6 +90,21 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release the connection. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class ProbesTogether(Protocol):
+    """A connector that can answer several probes of one object in one round trip
+    (optional; the runner otherwise asks :meth:`Connector.probe` once per probe)."""
+
+    def probe_together(
+        self, obj: SourceObject, requests: Sequence[ProbeRequest]
+    ) -> list[ScalarValue | None] | None:
+        """The answers to ``requests``, in order, each what :meth:`Connector.probe` would
+        answer; ``None`` when these cannot be asked together (the runner then asks them
+        one by one). A failure is raised as ``probe`` raises it; the runner then asks
+        them one by one too, so each gets its own answer or error."""
         ...
 
 

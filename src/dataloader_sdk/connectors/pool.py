@@ -15,9 +15,12 @@ them to the next table of the same source:
   connector opts in (:class:`~dataloader_sdk.connectors.base.ReusableConnector`: its
   ``reset`` returns ``True``); any failure closes it, so the next table starts on a
   fresh connection and the run's own retry rules apply;
-* a connector is reused only for the same source config and the same secret (a source
-  edited, or a secret rotated, mid-batch gets a new connection);
-* :meth:`SourcePool.close` closes every kept connector at the end of the batch.
+* a connector is reused only for the same source config and the same secret (a secret
+  rotated mid-batch gets a new connection);
+* :meth:`SourcePool.close` closes every kept connector at the end of the batch;
+* a source's config is read from the control DB once per batch, at its first table
+  (:meth:`SourcePool.source_config`): an edit made while a batch runs applies from the
+  next batch (the secret is still resolved per table, so a rotated secret is picked up).
 
 The pool holds secrets only inside the connectors (as their ``Secret``); it logs
 nothing but source names.
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -58,7 +61,19 @@ class SourcePool:
         self._lock = threading.Lock()
         self._idle: dict[str, list[tuple[SourceConfig, Secret | None, Connector]]] = {}
         self._closed = False
+        self._configs: dict[str, SourceConfig] = {}
         self.opened = 0  #: connectors opened through the pool (for reports and tests)
+
+    def source_config(self, name: str, read: Callable[[str], SourceConfig]) -> SourceConfig:
+        """The config of source ``name`` for this batch: ``read(name)`` at its first table,
+        the same config for the others (a failed read is not kept)."""
+        with self._lock:
+            found = self._configs.get(name)
+        if found is None:
+            config = read(name)
+            with self._lock:
+                found = self._configs.setdefault(name, config)
+        return found
 
     @contextmanager
     def connector(

@@ -18,7 +18,7 @@ SQL-only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
@@ -139,6 +139,11 @@ class ConfigStore(Protocol):
 
     def remove_table(self, name: str, *, actor: str) -> None:
         """Remove a table that is not running (audited; its run history stays)."""
+        ...
+
+    def get_tables(self, names: Sequence[str]) -> list[TableRecord]:
+        """The tables ``names``, in that order (the first unknown name raises
+        :class:`~dataloader_sdk.errors.UnknownNameError`)."""
         ...
 
     def list_tables(self) -> list[TableRecord]:

@@ -7,7 +7,7 @@ Kept apart from ``store.py`` (lifecycle, transactions, history) and ``store_leas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -125,6 +125,11 @@ class ConfigOps:
     def get_table(self, name: str) -> TableRecord:
         """One table. Raises :class:`UnknownNameError` listing the known tables."""
         return self._run(lambda c: tables.get_table(c, name))
+
+    def get_tables(self, names: Sequence[str]) -> list[TableRecord]:
+        """The tables ``names``, in that order, in one read; the first unknown name raises
+        :class:`UnknownNameError` (listing the known tables)."""
+        return self._run(lambda c: tables.get_tables(c, names), "read the tables")
 
     def list_tables(self) -> list[TableRecord]:
         """Every readable table, sorted by name (unreadable rows: :meth:`broken_tables`)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -119,6 +119,10 @@ class InMemoryControlStore(ConfigMethods):
     def get_table(self, name: str) -> TableRecord:
         """One table. Raises :class:`UnknownNameError` listing the known tables."""
         return self._run(lambda d: row_to_table(d.table(name)))
+
+    def get_tables(self, names: Sequence[str]) -> list[TableRecord]:
+        """The tables ``names``, in that order (the first unknown name raises)."""
+        return [self.get_table(name) for name in names]
 
     def list_tables(self) -> list[TableRecord]:
         """Every readable table, sorted by name."""

@@ -17,7 +17,7 @@ from dataloader_sdk.connectors.values import to_python
 
 if TYPE_CHECKING:
     from dataloader_sdk.connectors.base import SourceColumn
-    from dataloader_sdk.model import MaxOf, MinOf, RowCount, ScalarValue, SourceObject
+    from dataloader_sdk.model import ScalarValue, SourceObject
     from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["OracleProbes"]
@@ -38,11 +38,9 @@ class _Host(ProbeHost, Protocol):
 class OracleProbes:
     """The probe hooks of :class:`~dataloader_sdk.connectors.oracle.OracleConnector`."""
 
-    def _probe_value(self: _Host, obj: SourceObject, request: MaxOf | MinOf | RowCount,
-                     stmt: SelectStatement) -> Any:
+    def _probe_rows(self: _Host, obj: SourceObject, stmt: SelectStatement) -> list[tuple[Any, ...]]:
         compiled = self.compile(stmt)
-        return first_value(self._rows(compiled.sql, self._params(compiled.params),
-                                      action="probing", obj=obj))
+        return self._rows(compiled.sql, self._params(compiled.params), action="probing", obj=obj)
 
     def _cursor_value(self: _Host, obj: SourceObject, column: str, raw: Any) -> ScalarValue:
         described = cursor_column(self, obj, column)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from dataloader_sdk.connectors.postgresql import catalog as cat
 from dataloader_sdk.connectors.sql.cursor import typed_cursor_value
-from dataloader_sdk.connectors.sql.probes import ProbeHost, column_type, first_value, signature
+from dataloader_sdk.connectors.sql.probes import ProbeHost, column_type, signature
 
 if TYPE_CHECKING:
-    from dataloader_sdk.model import MaxOf, MinOf, RowCount, ScalarValue, SourceObject
+    from dataloader_sdk.model import ScalarValue, SourceObject
     from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["PostgresProbes"]
@@ -30,11 +30,9 @@ class _Host(ProbeHost, Protocol):
 class PostgresProbes:
     """The probe hooks of :class:`~dataloader_sdk.connectors.postgresql.PostgresConnector`."""
 
-    def _probe_value(self: _Host, obj: SourceObject, request: MaxOf | MinOf | RowCount,
-                     stmt: SelectStatement) -> Any:
+    def _probe_rows(self: _Host, obj: SourceObject, stmt: SelectStatement) -> list[tuple[Any, ...]]:
         compiled = self.compile(stmt)
-        return first_value(self._query(compiled.sql, dict(compiled.params), action="probing",
-                                       obj=obj))
+        return self._query(compiled.sql, dict(compiled.params), action="probing", obj=obj)
 
     def _cursor_value(self: _Host, obj: SourceObject, column: str, raw: Any) -> ScalarValue:
         # psycopg hands values over typed; a text cursor holding numbers or timestamps

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dataloader_sdk.connectors.sql.probes import ProbeHost, first_value
+from dataloader_sdk.connectors.sql.probes import ProbeHost
 
 if TYPE_CHECKING:
-    from dataloader_sdk.model import MaxOf, MinOf, RowCount, ScalarValue, SourceObject
+    from dataloader_sdk.model import ScalarValue, SourceObject
     from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["SnowflakeProbes"]
@@ -28,11 +28,9 @@ class _Host(ProbeHost, Protocol):
 class SnowflakeProbes:
     """The probe hooks of :class:`~dataloader_sdk.connectors.snowflake.SnowflakeConnector`."""
 
-    def _probe_value(self: _Host, obj: SourceObject, request: MaxOf | MinOf | RowCount,
-                     stmt: SelectStatement) -> Any:
+    def _probe_rows(self: _Host, obj: SourceObject, stmt: SelectStatement) -> list[tuple[Any, ...]]:
         compiled = self.compile(stmt)
-        return first_value(self._query(compiled.sql, compiled.positional, action="probing",
-                                       obj=obj))
+        return self._query(compiled.sql, compiled.positional, action="probing", obj=obj)
 
     def _cursor_value(self: _Host, obj: SourceObject, column: str, raw: Any) -> ScalarValue:
         result: ScalarValue = raw  # the driver converts by the column's Snowflake type

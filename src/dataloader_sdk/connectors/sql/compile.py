@@ -12,7 +12,12 @@ database differs (Singer-SDK style):
 * a ``source_query`` is wrapped as a subquery (``SELECT ... FROM (<query>) AS q``) and is
   emitted verbatim: it is the user's SQL, so it is never parsed for ``:name`` binds;
 * probes (:class:`~dataloader_sdk.model.MaxOf`, :class:`~dataloader_sdk.model.MinOf`,
-  :class:`~dataloader_sdk.model.RowCount`) are compiled through the same steps.
+  :class:`~dataloader_sdk.model.RowCount`) are compiled through the same steps;
+* compiled statements are kept (:data:`COMPILED_CACHE`), keyed the way SQLAlchemy keys
+  its own statement cache: the dialect and the statement's structure, not its values.
+  An unchanged table's run compiles three statements that differ from the last run's only
+  in the watermark; compiling them was ~1 ms each, most of the connector's own time
+  (docs/benchmarks.md, the cost model).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -52,9 +57,17 @@ from dataloader_sdk.model import (
 if TYPE_CHECKING:
     from dataloader_sdk.statements import SelectStatement
 
-__all__ = ["QUERY_ALIAS", "CompiledQuery", "SelectCompiler", "bind_type", "referenced_columns"]
+__all__ = ["COMPILED_CACHE", "QUERY_ALIAS", "CompiledQuery", "SelectCompiler", "bind_type",
+           "referenced_columns"]
 
 QUERY_ALIAS = "q"
+
+#: Statements compiled by any connector of this process, most recently used kept
+#: (SQLAlchemy's thread-safe LRU, as an ``Engine`` keeps its own). The key holds the
+#: dialect and the statement's structure (tables, columns, types, operators, bind names);
+#: values are not part of it. A statement without a cache key (a user's
+#: ``source_query``, a dialect that opts out) is compiled every time.
+COMPILED_CACHE: Any = sa.util.LRUCache(2048)
 
 
 class _VerbatimQuery(TextClause):
@@ -231,8 +244,18 @@ class SelectCompiler:
         return self.apply_filters(stmt.select_from(src), src, request.where)
 
     def compile(self, stmt: SelectStatement) -> CompiledQuery:
-        """Compile for :attr:`dialect`; values stay parameters (never rendered inline)."""
-        compiled = stmt.compile(dialect=self.dialect)
-        params = dict(compiled.params)
+        """Compile for :attr:`dialect`; values stay parameters (never rendered inline).
+
+        Through SQLAlchemy's statement cache (the path ``Connection.execute`` takes, with
+        :data:`COMPILED_CACHE`): a statement of the same structure as one compiled before
+        reuses that compilation, with this statement's values as its parameters.
+        """
+        found, extracted, collected, _ = stmt._compile_w_cache(
+            self.dialect, compiled_cache=COMPILED_CACHE, column_keys=[])
+        compiled = cast("SQLCompiler", found)  # a select always compiles to SQL
+        # A cached compilation holds another statement's values: the parameters must come
+        # from this statement's own bind values, as the engine's execution context does.
+        params = dict(compiled.construct_params(extracted_parameters=extracted,
+                                                _collected_params=collected))
         order = compiled.positiontup or ()
         return CompiledQuery(str(compiled), params, tuple(params[n] for n in order))

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import sqlalchemy as sa
 
 from dataloader_sdk.connectors.arrow import Chunk, conform, schema_of, stream_reader
 from dataloader_sdk.connectors.base import SourceColumn
@@ -36,13 +37,16 @@ from dataloader_sdk.connectors.checks import batch_rows_option
 from dataloader_sdk.connectors.sql.compile import SelectCompiler
 from dataloader_sdk.connectors.sql.cursor import typed_cursor_value
 from dataloader_sdk.connectors.sql.errors import ErrorReporter
-from dataloader_sdk.connectors.sql.probes import column_type
+from dataloader_sdk.connectors.sql.probes import column_type, first_value
 from dataloader_sdk.connectors.values import to_arrow, to_python
 from dataloader_sdk.errors import SourceError, SourcePermanentError
 from dataloader_sdk.model import (
+    AnyOf,
     ChangeSignature,
+    Compare,
     MaxOf,
     MinOf,
+    Predicate,
     ProbeRequest,
     RowCount,
     ScalarValue,
@@ -54,6 +58,12 @@ from dataloader_sdk.secrets import Secret
 from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["SqlConnector"]
+
+
+def _has_values(where: Iterable[Predicate]) -> bool:
+    """Whether any predicate compares with a value (a bind parameter)."""
+    return any(isinstance(p, Compare) or (isinstance(p, AnyOf) and _has_values(p.predicates))
+               for p in where)
 
 TypeT = TypeVar("TypeT")
 ProjectionT = TypeVar("ProjectionT")
@@ -120,17 +130,58 @@ class SqlConnector(SelectCompiler, ErrorReporter):
         """
         if isinstance(request, ChangeSignature):
             return None if obj.query is not None else self._change_signature(obj)
-        value = self._probe_value(obj, request, self.build_probe(obj, request))
+        return self._answer(obj, request, self._probe_value(obj, request,
+                                                            self.build_probe(obj, request)))
+
+    def probe_together(
+        self, obj: SourceObject, requests: Sequence[ProbeRequest]
+    ) -> list[ScalarValue | None] | None:
+        """Several ``MAX``/``MIN``/``COUNT`` probes as one statement of scalar subqueries
+        (``SELECT (SELECT max(c) FROM t), (SELECT count(*) FROM t WHERE c IS NULL)``), so
+        an incremental run's probes cost one round trip; each subquery keeps its own plan
+        (an index still answers ``max``). ``None`` (ask one by one) for a change
+        signature, for predicates with values (each statement numbers its parameters
+        from ``p0``), where the database states :meth:`_probe_value` instead of
+        :meth:`_probe_rows`, or where a subclass overrides :meth:`probe`.
+        """
+        if type(self).probe is not SqlConnector.probe:
+            return None  # a connector that answers probes its own way is asked that way
+        aggregates = [r for r in requests if isinstance(r, MaxOf | MinOf | RowCount)]
+        if len(aggregates) != len(requests) or any(_has_values(r.where) for r in aggregates):
+            return None
+        stmt = sa.select(*(self.build_probe(obj, r).scalar_subquery().label(f"a{i}")
+                           for i, r in enumerate(aggregates)))
+        rows = self._probe_rows(obj, stmt)
+        if not rows:  # no _probe_rows: this database answers its probes one by one
+            return None
+        row = rows[0]
+        return [self._answer(obj, r, value) for r, value in zip(aggregates, row, strict=True)]
+
+    def _answer(self, obj: SourceObject, request: MaxOf | MinOf | RowCount,
+                value: Any) -> ScalarValue | None:
         if value is None or isinstance(request, RowCount):
             return None if value is None else int(value)
         return self._cursor_value(obj, request.expr.columns[0], value)
+
 
     def _probe_value(self, obj: SourceObject, request: MaxOf | MinOf | RowCount,
                      stmt: SelectStatement) -> Any:
         """Run a probe's statement and return its one value, ``None`` for no row (hook;
         errors classified as in every statement, see :meth:`~ErrorReporter.classify_error`).
+        The default takes the first value of :meth:`_probe_rows`.
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement _probe_value")
+        rows = self._probe_rows(obj, stmt)
+        if rows is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement _probe_value or _probe_rows")
+        return first_value(rows)
+
+    def _probe_rows(self, obj: SourceObject, stmt: SelectStatement
+                    ) -> Sequence[Sequence[Any]] | None:
+        """Run a probe statement and return its rows, values as the driver hands them
+        over (hook; instead of :meth:`_probe_value`, and then probes are also asked
+        together, see :meth:`probe_together`). The default, ``None``: not stated."""
+        return None
 
     def _cursor_value(self, obj: SourceObject, column: str, raw: Any) -> ScalarValue:
         """A ``MAX``/``MIN`` answer of ``column`` as the watermark value (hook). Default:

@@ -16,7 +16,7 @@ from dataloader_sdk.connectors.sql.probes import ProbeHost
 
 if TYPE_CHECKING:
     from dataloader_sdk.errors import SourceError
-    from dataloader_sdk.model import MaxOf, MinOf, RowCount, SourceObject
+    from dataloader_sdk.model import SourceObject
     from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["SqlAlchemyProbes"]
@@ -33,9 +33,8 @@ class _Host(ProbeHost, Protocol):
 class SqlAlchemyProbes:
     """The probe hooks of :class:`~dataloader_sdk.connectors.sqlalchemy_url.SqlAlchemyConnector`."""
 
-    def _probe_value(self: _Host, obj: SourceObject, request: MaxOf | MinOf | RowCount,
-                     stmt: SelectStatement) -> Any:
+    def _probe_rows(self: _Host, obj: SourceObject, stmt: SelectStatement) -> list[tuple[Any, ...]]:
         try:
-            return self.conn.execute(stmt).scalar()
+            return [tuple(row) for row in self.conn.execute(stmt)]
         except sa.exc.DBAPIError as exc:
             raise self.classify_error(exc, action="probing", obj=obj) from None

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
-from dataloader_sdk.connectors.sql.probes import ProbeHost, column_type, first_value
+from dataloader_sdk.connectors.sql.probes import ProbeHost, column_type
 from dataloader_sdk.connectors.sqlserver.odbc import param_text
 from dataloader_sdk.connectors.values import to_python
 
 if TYPE_CHECKING:
-    from dataloader_sdk.model import MaxOf, MinOf, RowCount, ScalarValue, SourceObject
+    from dataloader_sdk.model import ScalarValue, SourceObject
     from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["SqlServerProbes"]
@@ -31,11 +31,10 @@ class _Host(ProbeHost, Protocol):
 class SqlServerProbes:
     """The probe hooks of :class:`~dataloader_sdk.connectors.sqlserver.SqlServerConnector`."""
 
-    def _probe_value(self: _Host, obj: SourceObject, request: MaxOf | MinOf | RowCount,
-                     stmt: SelectStatement) -> Any:
+    def _probe_rows(self: _Host, obj: SourceObject, stmt: SelectStatement) -> list[tuple[Any, ...]]:
         compiled = self.compile(stmt)
-        return first_value(self._rows(compiled.sql, [param_text(v) for v in compiled.positional],
-                                      action="probing", obj=obj))
+        return self._rows(compiled.sql, [param_text(v) for v in compiled.positional],
+                          action="probing", obj=obj)
 
     def _cursor_value(self: _Host, obj: SourceObject, column: str, raw: Any) -> ScalarValue:
         result: ScalarValue = to_python(raw, column_type(self, obj, column))

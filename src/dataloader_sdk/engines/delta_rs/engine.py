@@ -176,9 +176,11 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
         if table is not None:
             after.update_incremental()  # reads only the log entries after the handle's
         version: int = after.version()
-        if table is not None and version == table.version + 1:
-            # Exactly one commit since the snapshot the write started from, and the write
-            # committed: it is this one (what reading the history would parse from it).
+        if version == (table.version + 1 if table is not None else 0):
+            # Exactly one commit since the snapshot the write started from (or the table's
+            # first, when there was none), and the write committed: it is this one (what
+            # reading the history would parse from it). A batch's first load thus leaves
+            # the next run's reconcile nothing to open.
             self._recent.keep(self.location(target), version,
                               CommitInfo.from_metadata(metadata))
         self._handles.give(self.location(target), after)
