@@ -24,8 +24,8 @@ Run from the repository root::
    policy), run by run in turn so both see the same machine load. Each reports the mean
    run time of the first and the last 100 runs (the target: last <= 1.2x first), the same
    for the process's CPU time (steadier on a shared machine), the mean of each tenth of
-   the runs, the Delta file count and the files on disk at the end, and the time to read
-   the whole table back.
+   the runs, the Delta file count, the files on disk and in ``_delta_log/`` at the end,
+   and the time to read the whole table back.
 
 The source is re-read independently with ``sqlite3`` at the end and compared with the
 Delta table, so a fast but wrong run cannot pass. See docs/benchmarks.md.
@@ -154,6 +154,8 @@ class _Copy:
         assert got == _source_rows(self.db), f"{self.mode}: the Delta table differs"
         uri = Path(loader.engine.uri(target))  # type: ignore[attr-defined]
         on_disk = sum(1 for p in uri.rglob("*.parquet") if "_delta_log" not in p.parts)
+        # delta-rs lists this directory on every commit: what the log's length costs.
+        log_files = sum(1 for _ in (uri / "_delta_log").iterdir())
         loader.close()
         runs = len(self.wall)
         window = min(WINDOW, max(1, runs // 2))
@@ -174,7 +176,8 @@ class _Copy:
             "tenths_s": [round(statistics.mean(self.wall[i:i + tenth]), 4)
                          for i in range(0, runs - tenth + 1, tenth)],
             "delta_files": files.files if files else None,
-            "files_on_disk": on_disk, "delta_version": files.version if files else None,
+            "files_on_disk": on_disk, "log_files": log_files,
+            "delta_version": files.version if files else None,
             "read_table_s": round(read_seconds, 4),
             "total_s": round(sum(self.wall), 2),
         }
