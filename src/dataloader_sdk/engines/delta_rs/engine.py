@@ -175,7 +175,7 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
             return None
         if table is not None and after.version() == table.version:
             # A write through a handle advances it to the commit it made (deltalake
-            # 1.6.6, every mode: tests/unit/test_engine_delta_rs_recent.py), so this only
+            # 1.6.6, every mode: tests/unit/test_engine_delta_rs_log.py), so this only
             # runs should one not; each update lists the whole _delta_log/.
             after.update_incremental()
         version: int = after.version()
