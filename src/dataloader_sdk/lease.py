@@ -4,7 +4,9 @@ A run longer than its lease would look stuck and could be taken over, so a backg
 thread renews the lease: one thread (:class:`Heartbeats`) for every run in progress in
 the process, not one per run. Starting and joining a thread per run cost 2.5-6 ms of a
 run under the GIL (measured with 200 unchanged tables, four workers), more than an
-unchanged small table's whole source work. A control database that hiccups must not kill the renewals (the
+unchanged small table's whole source work.
+
+A control database that hiccups must not kill the renewals (the
 lease would then expire under a healthy run); a lease that is really lost — taken over,
 failed by a monitor, or expired while the control DB stayed unreachable — must stop the
 run before it commits. :meth:`LeaseHeartbeat.verify` renews synchronously and is called by
@@ -158,16 +160,29 @@ class Heartbeats:
                 self._cond.wait(when - now)
 
     def _loop(self) -> None:
-        while (beat := self._next()) is not None:
+        try:
+            while (beat := self._next()) is not None:
+                self._renew(beat)
+        finally:
+            with self._cond:  # ended by an error too: the next add() starts a new thread
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _renew(self, beat: LeaseHeartbeat) -> None:
+        try:
             renewed = beat.beat()  # outside the lock: one slow renewal holds no other add
-            with self._cond:
-                if beat not in self._due:
-                    continue  # its run ended meanwhile
-                if beat.error is not None:
-                    del self._due[beat]  # lost: check()/verify() report it to the run
-                else:
-                    self._due[beat] = time.monotonic() + (
-                        beat.interval if renewed else beat.retry_interval)
+        except Exception as exc:  # a bug in one renewal must not end every run's renewals
+            log.warning("table %s: lease renewal failed unexpectedly, retrying: %s",
+                        beat.claim.table.name, type(exc).__name__)
+            renewed = False
+        with self._cond:
+            if beat not in self._due:
+                return  # its run ended meanwhile
+            if beat.error is not None:
+                del self._due[beat]  # lost: check()/verify() report it to the run
+            else:
+                self._due[beat] = time.monotonic() + (
+                    beat.interval if renewed else beat.retry_interval)
 
 
 @functools.cache

@@ -98,3 +98,25 @@ def test_no_renewal_after_the_run_ended(store: ControlStore) -> None:
     with beat:
         pass
     assert beat.beat() is False and calls[0] == 0  # stopped: renews nothing any more
+
+
+def test_an_unexpected_error_in_one_renewal_stops_no_other(store: ControlStore) -> None:
+    """A bug in one run's renewal (here its clock raises) must not end the shared thread."""
+    beats = Heartbeats(idle_seconds=0.3)
+    now = utcnow()
+    failures = [0]
+
+    def broken_clock() -> datetime:
+        failures[0] += 1
+        raise RuntimeError("a bug in the clock")
+
+    clock, calls = _counting_clock(now)
+    bad = LeaseHeartbeat(store, store.claim("a", owner="w1", lease_seconds=LEASE, now=now),
+                         broken_clock, LEASE, beats)
+    good = LeaseHeartbeat(store, store.claim("b", owner="w1", lease_seconds=LEASE, now=now),
+                          clock, LEASE, beats)
+    with bad, good:
+        _until(lambda: failures[0] >= 2 and calls[0] >= 2,
+               "the broken renewal retried and the good one renewed twice")
+        assert beats._thread is not None and beats._thread.is_alive()
+        assert bad.error is None  # not a lost lease: the run decides at its next check

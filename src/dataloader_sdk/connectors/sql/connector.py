@@ -65,6 +65,7 @@ def _has_values(where: Iterable[Predicate]) -> bool:
     return any(isinstance(p, Compare) or (isinstance(p, AnyOf) and _has_values(p.predicates))
                for p in where)
 
+
 TypeT = TypeVar("TypeT")
 ProjectionT = TypeVar("ProjectionT")
 
@@ -162,7 +163,6 @@ class SqlConnector(SelectCompiler, ErrorReporter):
         if value is None or isinstance(request, RowCount):
             return None if value is None else int(value)
         return self._cursor_value(obj, request.expr.columns[0], value)
-
 
     def _probe_value(self, obj: SourceObject, request: MaxOf | MinOf | RowCount,
                      stmt: SelectStatement) -> Any:
