@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from dataloader_sdk.connectors.pool import SourcePool
+from dataloader_sdk.connectors.postgresql.read import shared_databases
 from dataloader_sdk.loader import DataLoader, ProgressUpdate
 from dataloader_sdk.model import SourceConfig, TableConfig, TargetName
 from tests.servers.postgres import PostgresServer
@@ -120,15 +121,17 @@ def test_a_batch_opens_at_most_per_source_limit_connectors(
     source = _app_source(pg_source)
     names = _setup(loader, source, pg_server, pg_database)
     sessions = Sessions(pg_server, pg_database, source.options["application_name"])
+    databases = shared_databases().open_count()
     try:
         records = loader.load_tables(names, max_workers=4, per_source_limit=2,
                                      progress=sessions.sample)
         assert [r.status for r in records] == ["succeeded"] * TABLES
         # Two connectors at most (per_source_limit), each with a psycopg session for
         # metadata and probes, an ADBC session for reads, and the short session in which
-        # ADBC loads the type catalog once per database.
+        # ADBC loads the type catalog once per database (one, shared by both).
         assert 2 <= len(sessions.seen) <= 2 * PER_CONNECTOR, sorted(sessions.seen)
         sessions.wait_gone()  # the pool closed them at the end of the batch
+        assert shared_databases().open_count() == databases  # and its ADBC database
         for name in names:
             assert _target_rows(loader, name) == _source_rows(pg_server, pg_database, name)
 

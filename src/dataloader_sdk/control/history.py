@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dataloader_sdk.control.rows import row_to_run, run_problems, run_values
+from dataloader_sdk.control.run_statements import close_running_runs, with_where
 from dataloader_sdk.control.schema import historical_metadata as HM
 from dataloader_sdk.errors import ValidationError
 from dataloader_sdk.model import RunRecord
@@ -70,14 +71,9 @@ def close_abandoned_runs(conn: sa.Connection, table_id: int, *, now: datetime) -
     Called when a new claim takes the table's lease, or a monitor fails a stuck table:
     no run of the table can still be running then. Returns how many rows were closed.
     """
-    result = conn.execute(
-        sa.update(HM)
-        .where(HM.c.table_id == table_id, HM.c.status == "running")
-        .values(
-            status="failed", finished_at=now, error_class=ABANDONED,
-            error_message=ABANDONED_MESSAGE,
-        )
-    )
+    result = conn.execute(close_running_runs(), with_where(
+        {"status": "failed", "finished_at": now, "error_class": ABANDONED,
+         "error_message": ABANDONED_MESSAGE}, table_id=table_id))
     return int(result.rowcount or 0)
 
 
@@ -87,12 +83,9 @@ def cancel_open_runs(conn: sa.Connection, table_id: int, *, now: datetime, messa
     Called by ``tables unlock``: the operator released the lease, so no run of the table
     can commit any more. Returns how many rows were closed.
     """
-    result = conn.execute(
-        sa.update(HM)
-        .where(HM.c.table_id == table_id, HM.c.status == "running")
-        .values(status="cancelled", finished_at=now, error_class=CANCELLED,
-                error_message=message)
-    )
+    result = conn.execute(close_running_runs(), with_where(
+        {"status": "cancelled", "finished_at": now, "error_class": CANCELLED,
+         "error_message": message}, table_id=table_id))
     return int(result.rowcount or 0)
 
 

@@ -23,6 +23,13 @@ from dataloader_sdk.control.history import close_abandoned_runs
 from dataloader_sdk.control.owners import owner_is_gone
 from dataloader_sdk.control.records import Claim
 from dataloader_sdk.control.rows import row_to_table
+from dataloader_sdk.control.run_statements import (
+    row_by_id,
+    update_held,
+    update_leased,
+    update_row,
+    with_where,
+)
 from dataloader_sdk.control.schema import table_control as T
 from dataloader_sdk.control.status import check_transition
 from dataloader_sdk.control.tables import table_row
@@ -123,12 +130,8 @@ def _take_lease(
     expires = now + timedelta(seconds=lease_seconds)
     changes = {"status": "running", "lease_owner": owner, "lease_expires_at": expires,
                "run_generation": generation, "updated_at": now}
-    result = conn.execute(
-        sa.update(T)
-        .where(T.c.table_id == row.table_id, T.c.status == row.status,
-               T.c.run_generation == row.run_generation)
-        .values(changes)
-    )
+    result = conn.execute(update_held(), with_where(
+        changes, table_id=row.table_id, status=row.status, generation=row.run_generation))
     if result.rowcount != 1:
         raise lease_error(row.name, table_row(conn, row.name), "cannot claim")
     # Only one run of a table holds its lease, so a history row of the table still
@@ -237,9 +240,7 @@ def _park_broken(
 
 
 def _locked_row(conn: sa.Connection, held: Claim) -> Any:
-    return conn.execute(
-        sa.select(T).where(T.c.table_id == held.table.table_id).with_for_update()
-    ).one_or_none()
+    return conn.execute(row_by_id(), {"where_table_id": held.table.table_id}).one_or_none()
 
 
 def _check_held(row: Any, held: Claim, what: str) -> None:
@@ -268,12 +269,9 @@ def save_state(conn: sa.Connection, held: Claim, state: TableState) -> None:
         LeaseError: The lease was taken over or released; names the current holder.
     """
     row = _held_row(conn, held, "cannot save state of")
-    conn.execute(
-        sa.update(T)
-        .where(T.c.table_id == row.table_id, T.c.lease_owner == held.owner,
-               T.c.run_generation == held.generation)
-        .values(state=state.to_json())
-    )
+    conn.execute(update_leased(), with_where(
+        {"state": state.to_json()}, table_id=row.table_id, owner=held.owner,
+        generation=held.generation))
 
 
 def renew(conn: sa.Connection, held: Claim, *, now: datetime, lease_seconds: int) -> Claim:
@@ -285,12 +283,9 @@ def renew(conn: sa.Connection, held: Claim, *, now: datetime, lease_seconds: int
     check_now(now)
     row = _held_row(conn, held, "cannot renew the lease of")
     expires = now + timedelta(seconds=lease_seconds)
-    conn.execute(
-        sa.update(T)
-        .where(T.c.table_id == row.table_id, T.c.lease_owner == held.owner,
-               T.c.run_generation == held.generation)
-        .values(lease_expires_at=expires)
-    )
+    conn.execute(update_leased(), with_where(
+        {"lease_expires_at": expires}, table_id=row.table_id, owner=held.owner,
+        generation=held.generation))
     return Claim(table=held.table, owner=held.owner, generation=held.generation,
                  expires_at=expires)
 
@@ -339,7 +334,7 @@ def finish(
         interval = row.interval_seconds
         values["next_run_at"] = now + timedelta(seconds=interval) if interval else None
     values["status"] = final
-    conn.execute(sa.update(T).where(T.c.table_id == row.table_id).values(values))
+    conn.execute(update_row(), with_where(values, table_id=row.table_id))
     # The row as just updated, without reading it again (one read per finish, not three).
     return row_to_table(SimpleNamespace(**{**row._mapping, **values}))
 

@@ -15,6 +15,7 @@ from dataloader_sdk.control.history import cancel_open_runs
 from dataloader_sdk.control.identity import new_incarnation
 from dataloader_sdk.control.records import BrokenTable
 from dataloader_sdk.control.rows import record_to_json, row_to_table, table_config_values
+from dataloader_sdk.control.run_statements import row_by_name
 from dataloader_sdk.control.schema import table_control as T
 from dataloader_sdk.control.schema import table_control_dbconfig as S
 from dataloader_sdk.control.sources import source_names
@@ -130,10 +131,7 @@ def table_row(conn: sa.Connection, name: str, *, lock: bool = False) -> Any:
     Raises:
         UnknownNameError: No such table; the message lists the known names.
     """
-    query = sa.select(T).where(T.c.name == name)
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).one_or_none()
+    row = conn.execute(row_by_name(lock=lock), {"where_name": name}).one_or_none()
     if row is None:
         raise UnknownNameError("table", name, table_names(conn),
                                hint="list them with list_tables()")
