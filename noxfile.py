@@ -55,6 +55,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over src/."""
-    session.install("-e", ".[dev]")
+    """mypy --strict over src/ and the sample plugin (what plugin authors copy)."""
+    session.install("-e", ".[dev]", "-e", "tests/plugins/dataloader_acme")
     session.run("mypy", "--strict", "src/dataloader_sdk")
+    session.run("mypy", "--strict", "-p", "dataloader_acme")
+    session.run("mypy", "--strict", "tests/plugins/dataloader_acme/tests")

@@ -7,6 +7,7 @@ import csv
 import json
 import uuid
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -78,9 +79,9 @@ class CsvTable:
 
 
 class CsvHarness:
-    name = "acme_csv"
-    schema = None
-    change_signature = "none"
+    name: str = "acme_csv"
+    schema: str | None = None
+    change_signature: Literal["exact", "content", "none"] = "none"
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -53,7 +53,7 @@ class HashedHarness(CsvHarness):
 
     def __init__(self, root: Path, mode: Literal["exact", "content"]) -> None:
         super().__init__(root)
-        self.change_signature = mode  # type: ignore[assignment]
+        self.change_signature = mode
 
     def source_config(self, name: str) -> SourceConfig:
         return SourceConfig(name=name, db_type="acme_csv_hashed", database=str(self.root))
