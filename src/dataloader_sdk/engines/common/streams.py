@@ -23,11 +23,14 @@ class CountedStream:
     Attributes:
         reader: the stream to hand to delta-rs.
         rows: rows passed on so far.
+        pulled: whether the consumer has asked for a batch (the cleanup after a failed
+            write deletes nothing when delta-rs never did: ``delta_rs/orphans.py``).
         error: the exception the source raised while delta-rs pulled, if any.
     """
 
     def __init__(self, source: pa.RecordBatchReader, schema: pa.Schema | None = None) -> None:
         self.rows = 0
+        self.pulled = False
         self.error: Exception | None = None
         self._source = source
         self.reader = pa.RecordBatchReader.from_batches(
@@ -35,6 +38,7 @@ class CountedStream:
         )
 
     def _guarded(self) -> Iterator[pa.RecordBatch]:
+        self.pulled = True  # a generator's body starts at the first next()
         try:
             for batch in self._batches():
                 self.rows += batch.num_rows

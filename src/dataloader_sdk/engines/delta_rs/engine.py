@@ -33,7 +33,7 @@ from dataloader_sdk.engines.common.predicates import render_where
 from dataloader_sdk.engines.common.replay_safe import ReplaySafeWriter, TableAtWrite, WriteStep
 from dataloader_sdk.engines.common.streams import CountedStream
 from dataloader_sdk.engines.delta_rs import tuning
-from dataloader_sdk.engines.delta_rs.orphans import data_files, inflight, remove_orphans
+from dataloader_sdk.engines.delta_rs.orphans import WriteStart, inflight, remove_orphans
 from dataloader_sdk.engines.delta_rs.paths import check_delta_rs_root, table_path
 from dataloader_sdk.engines.delta_rs.recent import RecentCommits, WriteHandles
 from dataloader_sdk.engines.delta_rs.staging import PrefetchedRows
@@ -142,14 +142,20 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
             app_transactions=[Transaction(commit.app_id, commit.txn_version)],
         )
         source = CountedStream(ahead.reader())
-        before = data_files(uri)
+        # A clock reading, not a listing of the data files (which grew with the files on
+        # disk until a vacuum): a failure's cleanup lists once (delta_rs/orphans.py).
+        start = WriteStart.now()
+
+        def cleanup() -> None:
+            self._remove_orphans(target, uri, start, source)
+
         try:
-            with inflight(lambda: self._remove_orphans(target, uri, before)):
+            with inflight(cleanup):
                 writer = ModeWriter(target, uri, table.handle if table else None, self._storage,
-                                    props, lambda files: self._remove_orphans(target, uri, files))
+                                    props, cleanup)
                 rows = writer.write(mode, source)
         except BaseException as exc:
-            self._remove_orphans(target, uri, before)
+            cleanup()
             if isinstance(exc, DataLoaderError) or not isinstance(exc, Exception):
                 raise
             if source.error is not None:
@@ -189,16 +195,20 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
         self._handles.give(self.location(target), after)
         return version
 
-    def _remove_orphans(self, target: TargetName, uri: str, before: set[str] | None) -> None:
+    def _remove_orphans(self, target: TargetName, uri: str, start: WriteStart,
+                        source: CountedStream) -> None:
         """After a failed write: remove the files it left that no version uses."""
-        try:
+
+        def referenced() -> set[str]:
             table = self._load(target)
-            referenced: set[str] = set()
-            if table is not None:
-                actions = pa.RecordBatchReader.from_stream(
-                    table.get_add_actions(flatten=True)).read_all()
-                referenced = {str(p) for p in actions.column("path").to_pylist()}
-            remove_orphans(uri, before, referenced)
+            if table is None:
+                return set()
+            actions = pa.RecordBatchReader.from_stream(
+                table.get_add_actions(flatten=True)).read_all()
+            return {str(p) for p in actions.column("path").to_pylist()}
+
+        try:
+            remove_orphans(uri, start, referenced, pulled=source.pulled)
         except Exception as exc:  # cleanup must never hide the write's own error
             log.warning("table %s: could not remove the files of the failed write: %s",
                         target, exc)

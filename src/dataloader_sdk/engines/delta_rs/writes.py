@@ -30,7 +30,6 @@ from dataloader_sdk.engines.common.predicates import render_where
 from dataloader_sdk.engines.common.schema import check_compatible, new_columns
 from dataloader_sdk.engines.common.streams import CountedStream
 from dataloader_sdk.engines.delta_rs import tuning
-from dataloader_sdk.engines.delta_rs.orphans import data_files
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.model import Append, Merge, Overwrite, Predicate, ReplaceWhere, TargetName, WriteMode
 
@@ -86,7 +85,7 @@ class ModeWriter:
         table: the table before the write, or ``None`` when it does not exist yet.
         storage: storage options for creating the table.
         props: the commit's metadata and app transaction.
-        remove_orphans: removes the files a failed write left (given the files before it).
+        remove_orphans: removes the files a failed attempt of this write left.
     """
 
     target: TargetName
@@ -94,7 +93,7 @@ class ModeWriter:
     table: DeltaTable | None
     storage: dict[str, str] | None
     props: CommitProperties
-    remove_orphans: Callable[[set[str] | None], None]
+    remove_orphans: Callable[[], None]
 
     def write(self, mode: WriteMode, source: CountedStream) -> int:
         """Rows written (inserted + updated + deleted for a Merge)."""
@@ -245,6 +244,4 @@ class ModeWriter:
             self._write_deltalake(where, reader, mode=how,
                                   schema_mode="overwrite" if replacing else "merge")
 
-        before = data_files(self.uri)
-        return write_first_merge(self.target, data, mode, write,
-                                 lambda: self.remove_orphans(before))
+        return write_first_merge(self.target, data, mode, write, self.remove_orphans)
