@@ -77,6 +77,19 @@ def spill_dirs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("dataloader-merge-*")}
 
 
+@pytest.fixture(autouse=True)
+def private_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own temporary directory for the first Merge's spill folders.
+
+    ``spill_dirs`` compares the folders before and after a write: in the shared temp
+    directory another process's spill (a parallel test, a benchmark) made it fail.
+    """
+    private = tmp_path / "tempdir"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    return private
+
+
 # ---------------------------------------------------------------------------
 # first Merge: streamed
 

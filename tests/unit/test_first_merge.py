@@ -23,6 +23,7 @@ from tests.unit.test_engine_delta_rs_streams import (
     TARGET,
     batch,
     commit,
+    private_tempdir,  # noqa: F401 - autouse: the spill folders go to this test's own dir
     reader,
     spill_dirs,
     table_rows,
