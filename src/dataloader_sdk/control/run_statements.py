@@ -14,8 +14,9 @@ parameters they are executed with, the way SQLAlchemy executes an UPDATE without
 columns compiles once. The WHERE parameters are named ``where_*`` because SQLAlchemy
 reserves a column's own name for its SET value.
 
-Built lazily (``functools.cache``), not at import: the store's dialect is known only at
-run time, and importing the control package must stay cheap.
+Built on first use (``functools.cache``), not at import, so importing the control package
+stays cheap. The constructs are the same for every dialect and immutable, so one object
+serves every store and thread; each engine keeps its own compiled forms.
 """
 
 from __future__ import annotations
