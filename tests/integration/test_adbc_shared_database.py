@@ -6,7 +6,9 @@ sharing itself is seen on the sessions' database handles and the process's regis
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,7 +47,7 @@ def test_sessions_of_one_source_share_a_database_closed_by_the_last(conninfo: st
     try:
         assert _rows(first.stream(QUERY)) == expected
         assert _rows(second.stream(QUERY)) == expected
-        assert first._db is not None and first._db is second._db
+        assert first._db_key is not None and first._db_key == second._db_key
         assert registry.open_count() == before + 1
         first.close()
         # The other session still holds it: its next read works on the same database.
@@ -66,7 +68,7 @@ def test_another_connection_string_gets_its_own_database(
     first, second = AdbcSession(lambda: conninfo), AdbcSession(lambda: other)
     try:
         assert _rows(first.stream(QUERY)) == _rows(second.stream(QUERY)) == _expected(conninfo)
-        assert first._db is not second._db
+        assert first._db_key != second._db_key
     finally:
         first.close()
         second.close()
@@ -95,7 +97,59 @@ def test_sessions_read_concurrently_from_one_database(conninfo: str) -> None:
         assert not any(t.is_alive() for t in threads), "a concurrent read hung"
         assert not errors, errors
         assert sorted(results) == [0, 1, 2, 3]
-        assert len({id(s._db) for s in sessions}) == 1
+        assert len({s._db_key for s in sessions}) == 1
     finally:
         for session in sessions:
             session.close()
+
+
+def test_a_source_that_does_not_answer_holds_up_no_other(conninfo: str) -> None:
+    """A database being created for a silent server (a socket that accepts and never
+    answers, so libpq waits for ``connect_timeout``) must not block another source."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel accepts connections; nobody ever answers them
+    port = silent.getsockname()[1]
+    stuck = AdbcSession(lambda: f"host=127.0.0.1 port={port} user=x dbname=x "
+                                "connect_timeout=20")
+    failed: list[BaseException] = []
+
+    def read_silent() -> None:
+        try:
+            stuck.stream("SELECT 1")
+        except BaseException as exc:  # expected: the connect times out
+            failed.append(exc)
+
+    waiting = threading.Thread(target=read_silent, daemon=True)
+    other = AdbcSession(lambda: conninfo)
+    held: list[socket.socket] = []  # accepted, never answered
+    try:
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not _accept(silent, held):  # the silent server has the connect now
+            assert time.monotonic() < deadline, "the connect never reached the socket"
+            time.sleep(0.01)
+        started = time.monotonic()
+        assert _rows(other.stream(QUERY)) == _expected(conninfo)
+        assert waiting.is_alive(), "the silent source was expected to still be waiting"
+        assert time.monotonic() - started < 15  # not queued behind the 20 s timeout
+    finally:
+        other.close()
+        for conn in held:  # the waiting connect fails now instead of at its timeout
+            conn.close()
+        silent.close()
+        waiting.join(timeout=30)
+        stuck.close()
+    assert not waiting.is_alive() and failed, "the silent source's read should have failed"
+
+
+def _accept(server: socket.socket, held: list[socket.socket]) -> bool:
+    """Take a connection waiting in ``server``'s backlog into ``held`` (kept open,
+    never answered); whether there was one."""
+    server.setblocking(False)
+    try:
+        conn, _ = server.accept()
+    except BlockingIOError:
+        return False
+    held.append(conn)
+    return True

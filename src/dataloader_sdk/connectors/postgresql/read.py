@@ -18,7 +18,7 @@ import functools
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -28,8 +28,10 @@ __all__ = ["AdbcSession", "SharedDatabases", "shared_databases", "stream_connect
 
 @dataclass
 class _Shared:
-    database: Any
-    users: int
+    #: Serializes the calls on this database: creating it, connections from it, closing.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    database: Any = None
+    users: int = 0
 
 
 class SharedDatabases:
@@ -43,38 +45,52 @@ class SharedDatabases:
     database outlives the connectors that use it (those of a batch), and a type created
     on the server is seen by the next batch, as before.
 
-    ADBC objects allow serialized, not concurrent, calls from several threads, so a
-    connection is created (and closed) from a shared database under a lock. The key is a
-    hash of the connection string: the password is never a key here.
+    ADBC objects allow serialized, not concurrent, calls from several threads, so the
+    calls on one database (creating it, a connection from it, closing one) take that
+    database's own lock. Only the registry's bookkeeping takes the registry's lock, so a
+    source whose server does not answer (its connect waits for ``connect_timeout``) never
+    holds up another source. The key is a hash of the connection string: the password is
+    never a key here.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._open: dict[str, _Shared] = {}
 
-    def acquire(self, conninfo: str) -> tuple[str, Any]:
-        """The database for ``conninfo`` (created if none is open) and its key; counts a
-        user, who must :meth:`release` the key once."""
+    def acquire(self, conninfo: str) -> str:
+        """Count a user of ``conninfo``'s database, creating it if none is open; returns
+        its key, which the user passes to :meth:`connect` and must :meth:`release` once.
+
+        Raises:
+            adbc_driver_manager.Error: the database could not be created (nothing is
+                counted then).
+        """
         import adbc_driver_postgresql
 
         key = hashlib.sha256(conninfo.encode()).hexdigest()
         with self._lock:
-            shared = self._open.get(key)
-            if shared is None:
-                shared = self._open[key] = _Shared(adbc_driver_postgresql.connect(conninfo), 0)
+            shared = self._open.setdefault(key, _Shared())
             shared.users += 1
-            return key, shared.database
+        try:
+            with shared.lock:
+                if shared.database is None:
+                    shared.database = adbc_driver_postgresql.connect(conninfo)
+        except BaseException:
+            self.release(key)
+            raise
+        return key
 
-    def connect(self, database: Any) -> Any:
-        """A new connection from a shared ``database`` (one call at a time)."""
+    def connect(self, key: str) -> Any:
+        """A new connection from ``key``'s database (one call on it at a time)."""
         import adbc_driver_manager
 
-        with self._lock:
-            return adbc_driver_manager.AdbcConnection(database)
+        shared = self._entry(key)
+        with shared.lock:
+            return adbc_driver_manager.AdbcConnection(shared.database)
 
-    def close_connection(self, connection: Any) -> None:
-        """Close a connection from a shared database (one call at a time)."""
-        with self._lock:
+    def close_connection(self, key: str, connection: Any) -> None:
+        """Close a connection from ``key``'s database (one call on it at a time)."""
+        with self._entry(key).lock:
             _close_all(connection)
 
     def release(self, key: str) -> None:
@@ -84,14 +100,24 @@ class SharedDatabases:
             if shared is None:
                 return
             shared.users -= 1
-            if shared.users <= 0:
-                del self._open[key]
-                _close_all(shared.database)
+            if shared.users > 0:
+                return
+            del self._open[key]
+        with shared.lock:
+            _close_all(shared.database)
+            shared.database = None
 
     def open_count(self) -> int:
         """How many databases are open (for tests and diagnostics)."""
         with self._lock:
-            return len(self._open)
+            return sum(1 for shared in self._open.values() if shared.database is not None)
+
+    def _entry(self, key: str) -> _Shared:
+        with self._lock:
+            shared = self._open.get(key)
+        if shared is None or shared.database is None:
+            raise RuntimeError("no open ADBC database for this key: acquire() it first")
+        return shared
 
 
 @functools.cache
@@ -126,8 +152,7 @@ class AdbcSession:
     def __init__(self, conninfo: Callable[[], str]) -> None:
         self._conninfo = conninfo
         self._databases = shared_databases()
-        self._db: Any = None
-        self._db_key: str | None = None
+        self._db_key: str | None = None  # of the shared database, once acquired
         self._conn: Any = None
         self._busy = False  # a reader holds the connection (its COPY is still open)
 
@@ -183,10 +208,10 @@ class AdbcSession:
     def _start(self, sql: str, batch_bytes: int) -> tuple[Any, pa.RecordBatchReader]:
         import adbc_driver_manager
 
-        if self._db is None:
-            self._db_key, self._db = self._databases.acquire(self._conninfo())
+        if self._db_key is None:
+            self._db_key = self._databases.acquire(self._conninfo())
         if self._conn is None:
-            self._conn = self._databases.connect(self._db)
+            self._conn = self._databases.connect(self._db_key)
         stmt: Any = adbc_driver_manager.AdbcStatement(self._conn)
         try:
             stmt.set_sql_query(sql)
@@ -198,15 +223,15 @@ class AdbcSession:
             raise
 
     def _drop_connection(self) -> None:
-        if self._conn is not None:
-            self._databases.close_connection(self._conn)
+        if self._conn is not None and self._db_key is not None:
+            self._databases.close_connection(self._db_key, self._conn)
         self._conn = None
         self._busy = False
 
     def close(self) -> None:
         """Close the connection and give up the shared database (idempotent)."""
         self._drop_connection()
-        key, self._db_key, self._db = self._db_key, None, None
+        key, self._db_key = self._db_key, None
         if key is not None:
             self._databases.release(key)
 
