@@ -56,20 +56,20 @@ def update_row() -> sa.Update:
 def update_held() -> sa.Update:
     """Set the given columns of the row ``where_table_id`` only while it is still in
     ``where_status`` at ``where_generation``: a concurrent change makes it match nothing."""
-    return sa.update(T).where(
-        T.c.table_id == sa.bindparam("where_table_id"),
-        T.c.status == sa.bindparam("where_status"),
-        T.c.run_generation == sa.bindparam("where_generation"),
-    )
+    return _while_at_generation(T.c.status, "where_status")
 
 
 @functools.cache
 def update_leased() -> sa.Update:
     """Set the given columns of the row ``where_table_id`` only while ``where_owner`` holds
     its lease at ``where_generation`` (a save of state, a renewal)."""
+    return _while_at_generation(T.c.lease_owner, "where_owner")
+
+
+def _while_at_generation(column: sa.Column[str], parameter: str) -> sa.Update:
     return sa.update(T).where(
         T.c.table_id == sa.bindparam("where_table_id"),
-        T.c.lease_owner == sa.bindparam("where_owner"),
+        column == sa.bindparam(parameter),
         T.c.run_generation == sa.bindparam("where_generation"),
     )
 
