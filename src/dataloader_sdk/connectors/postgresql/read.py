@@ -146,7 +146,8 @@ class AdbcSession:
 
     Args:
         conninfo: returns the libpq connection string (it holds the password, so it is
-            asked for only when a database is created, and never stored or logged here).
+            asked for once, at the session's first read, to find or create its shared
+            database; it is never stored or logged here).
     """
 
     def __init__(self, conninfo: Callable[[], str]) -> None:
