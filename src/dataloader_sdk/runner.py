@@ -29,8 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dataloader_sdk._boundary import BoundaryTap, with_digest
-from dataloader_sdk._boundary_skip import BoundarySkip
+from dataloader_sdk._boundary import with_digest
 from dataloader_sdk._reconcile import reconcile
 from dataloader_sdk._run_endings import RunOutcome, finish, record_cancelled, record_failed
 from dataloader_sdk._run_parts import (
@@ -43,14 +42,13 @@ from dataloader_sdk._run_parts import (
     source_stream,
     unchanged_read,
 )
+from dataloader_sdk._step_stream import StepStream
 from dataloader_sdk.active_runs import ActiveRuns
 from dataloader_sdk.cancel import CancelToken, LoadCancelledError, cancellable
 from dataloader_sdk.control.identity import app_id
-from dataloader_sdk.delta_types import delta_compatible
-from dataloader_sdk.engines.base import LineageValues
+from dataloader_sdk.engines.base import LineageValues, offering_read_again
 from dataloader_sdk.events import LoadFinished, LoadStarted, StepCommitted
 from dataloader_sdk.lease import LeaseHeartbeat
-from dataloader_sdk.lineage import with_lineage
 from dataloader_sdk.model import (
     CommitInfo,
     LoadPlan,
@@ -63,13 +61,14 @@ from dataloader_sdk.model import (
     TargetName,
 )
 from dataloader_sdk.progress import Phase, ProgressCallback, ProgressUpdate, no_progress
-from dataloader_sdk.read_guards import guard_empty_read, guard_read_end
 from dataloader_sdk.read_paths import JdbcReadPath, StepWrite, choose_read_path, unchanged_note
 from dataloader_sdk.secrets import Secret
 from dataloader_sdk.source_open import open_source
 from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from dataloader_sdk.connectors.base import Connector
     from dataloader_sdk.connectors.pool import SourcePool
     from dataloader_sdk.control.protocol import RunStore
@@ -329,12 +328,16 @@ class TableRunner:
         # No local may hold the source's stream: a cancel's traceback keeps this frame, and
         # the stream must close in this thread when cancellable() lets go of it.
         what = f"table {table.name!r}: reading {source.name!r} ({source.db_type})"
-        with raised_in("source", what):
-            reader = cancellable(
-                source_stream(connector.read(step.select), what), token, table=table.name,
-                on_batch=lambda rows: notify(
-                    ProgressUpdate(table.name, "reading", read_before + rows, total)),
-            )
+
+        def read() -> pa.RecordBatchReader:
+            with raised_in("source", what):
+                return cancellable(
+                    source_stream(connector.read(step.select), what), token,
+                    table=table.name, on_batch=lambda rows: notify(
+                        ProgressUpdate(table.name, "reading", read_before + rows, total)),
+                )
+
+        reader: pa.RecordBatchReader | None = read()
         if step.boundary is not None and step.boundary.known is not None:
             reader, rows = unchanged_read(reader, step.boundary.known, step.min_rows)
             if reader is None:
@@ -342,22 +345,14 @@ class TableRunner:
                 # txn_version stays, so the next step's version follows the last commit.
                 note = unchanged_note(rows, state)
                 return replace(run, rows_read=run.rows_read + rows, note=note), state, True
-        tap, skip = BoundaryTap(step.boundary), BoundarySkip(step.boundary)
-        reader = tap.wrap(reader)  # ahead of the skip: the next digest sees every row read
-        if step.guard is not None:
-            reader = guard_empty_read(reader, table=table.name, guard=step.guard,
-                                      target=target, count=self._engine.count)
-        reader = guard_read_end(
-            reader, table=table.name, step=step, watermark_before=str(run.watermark_before),
-            before_commit=heartbeat.verify,
-        )
-        counted = with_lineage(
-            delta_compatible(skip.wrap(reader)), run_id=lineage.run_id,
-            loaded_at=lineage.loaded_at, source=lineage.source)
-        with raised_in("engine", f"table {table.name!r}: {self._engine.name} write"):
-            outcome = self._engine.write(target, counted.reader, step.write, commit)
-        done = StepWrite(counted.rows + skip.dropped, outcome, tap.digest())
-        return self._advance(claim, run, step, done, state, notify)
+        stream = StepStream(step, table=table.name, target=target, lineage=lineage,
+                            watermark_before=str(run.watermark_before),
+                            before_commit=heartbeat.verify, count=self._engine.count)
+        # A big first Merge then keeps no copy of its rows in case keys repeat.
+        with raised_in("engine", f"table {table.name!r}: {self._engine.name} write"), \
+                offering_read_again(lambda: stream.wrap(read())):
+            outcome = self._engine.write(target, stream.wrap(reader), step.write, commit)
+        return self._advance(claim, run, step, stream.written(outcome), state, notify)
 
     def _advance(
         self, claim: Claim, run: RunRecord, step: LoadStep, done: StepWrite,

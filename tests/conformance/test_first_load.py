@@ -8,8 +8,12 @@ engines/_first_merge.py) keeps the Merge's semantics exactly:
   loses nothing and duplicates nothing (the rerun rolls the state forward from the Delta
   commit, exactly-once by its app transaction).
 
-Both on SQLite and PostgreSQL. The reference is computed from the source as read with
-raw ``sqlite3``/``psycopg``, never through the SDK; the target is read back from Delta.
+Both on SQLite and PostgreSQL, and both ways the delta-rs engine writes a first Merge:
+``kept`` (a step within the engine's read-ahead: every row is copied to a spill file in
+case keys repeat) and ``read again`` (a bigger step, made here by shrinking the
+read-ahead: only the keys are spilled, and repeated keys make the runner read the step a
+second time). The reference is computed from the source as read with raw
+``sqlite3``/``psycopg``, never through the SDK; the target is read back from Delta.
 """
 
 from __future__ import annotations
@@ -100,6 +104,30 @@ class _ClosingSqlite:
         self.conn.close()
 
 
+@pytest.fixture(params=["kept", "read again"])
+def source_reads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How the first Merge copes with repeated keys (module docstring); counts the runner's
+    source reads (one entry per read)."""
+    from dataloader_sdk import runner
+    from dataloader_sdk.engines.delta_rs import staging
+
+    if request.param == "read again":
+        monkeypatch.setattr(staging, "PREFETCH_BYTES", 16)
+    reads: list[int] = []
+    streamed = runner.source_stream
+
+    def counted(reader: Any, what: str) -> Any:
+        reads.append(1)
+        return streamed(reader, what)
+
+    monkeypatch.setattr(runner, "source_stream", counted)
+    return reads
+
+
+def _rereads(request: pytest.FixtureRequest) -> bool:
+    return bool(request.node.callspec.params["source_reads"] == "read again")
+
+
 def _loader(source: RawSource, tmp_path: Path) -> tuple[DataLoader, FaultyEngine]:
     store = ControlStore.open(f"sqlite:///{tmp_path / 'dataloader.db'}")
     engine = FaultyEngine(DeltaRsEngineFactory().open(EngineSettings(root=str(tmp_path / "d"))))
@@ -143,13 +171,17 @@ def _first_rows(seed: int) -> list[Row]:
 
 
 def test_first_load_with_repeated_keys_loads_the_newest_row_per_key(
-    raw_source: RawSource, tmp_path: Path
+    raw_source: RawSource, tmp_path: Path, source_reads: list[int],
+    request: pytest.FixtureRequest,
 ) -> None:
     raw_source.insert(_first_rows(11))
     loader, engine = _loader(raw_source, tmp_path)
     try:
         record = loader.load_table("events")
         assert record.status == "succeeded", record
+        # Read once when the rows were kept; twice when only the keys were.
+        assert len(source_reads) == (2 if _rereads(request) else 1)
+        assert record.rows_read == len(raw_source.rows())  # the read committed, once
         expected = _expected(raw_source.rows())
         assert len(expected) < 1500 and any(r[2] > 2500 for r in expected)  # the data's shape
         assert _target(engine) == expected
@@ -164,8 +196,59 @@ def test_first_load_with_repeated_keys_loads_the_newest_row_per_key(
         loader.close()
 
 
+def test_first_load_with_unique_keys_in_no_order_is_read_once(
+    raw_source: RawSource, tmp_path: Path, source_reads: list[int]
+) -> None:
+    rows: list[Row] = [(i, f"v{i}", 1000 + i, False) for i in range(1, 1501)]
+    random.Random(13).shuffle(rows)
+    raw_source.insert(rows)
+    loader, engine = _loader(raw_source, tmp_path)
+    try:
+        record = loader.load_table("events")
+        assert record.status == "succeeded", record
+        assert len(source_reads) == 1
+        assert _target(engine) == _expected(raw_source.rows())
+    finally:
+        loader.close()
+
+
+def test_a_failed_second_read_commits_nothing_and_the_rerun_loads_exactly(
+    raw_source: RawSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataloader_sdk import runner
+    from dataloader_sdk.engines.delta_rs import staging
+    from dataloader_sdk.errors import SourceError
+
+    monkeypatch.setattr(staging, "PREFETCH_BYTES", 16)
+    streamed = runner.source_stream
+    reads: list[int] = []
+
+    def second_read_fails(reader: Any, what: str) -> Any:
+        reads.append(1)
+        if len(reads) == 2:
+            reader.close()
+            raise SourceError("the source went away during the second read")
+        return streamed(reader, what)
+
+    monkeypatch.setattr(runner, "source_stream", second_read_fails)
+    raw_source.insert(_first_rows(14))
+    loader, engine = _loader(raw_source, tmp_path)
+    try:
+        failed = loader.load_table("events", raise_on_error=False)
+        assert failed.status == "failed" and "second read" in (failed.error_message or "")
+        assert not engine.exists(TARGET)  # nothing committed
+        root = Path(engine.inner.uri(TARGET))  # type: ignore[attr-defined]
+        assert not list(root.rglob("*.parquet"))  # and the first attempt's files are gone
+        record = loader.load_table("events")
+        assert record.status == "succeeded", record
+        assert _target(engine) == _expected(raw_source.rows())
+        assert loader.store.get_table("events").state.txn_version == 1
+    finally:
+        loader.close()
+
+
 def test_crash_after_the_first_commit_then_rerun_loses_and_duplicates_nothing(
-    raw_source: RawSource, tmp_path: Path
+    raw_source: RawSource, tmp_path: Path, source_reads: list[int]
 ) -> None:
     raw_source.insert(_first_rows(12))
     loader, engine = _loader(raw_source, tmp_path)

@@ -1,5 +1,6 @@
 """The first Merge of a table (engines/_first_merge.py): one streamed append whose keys are
-proven unique on the way, and, when they repeat, a second streamed write of the winners.
+proven unique on the way, and, when they repeat, a second streamed write of the winners,
+from a copy of the rows spilled to disk or, when the caller offers it, from a second read.
 
 Against the real delta-rs engine; the expected rows are written out by hand.
 """
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from dataloader_sdk.engines.base import EngineSettings
+from dataloader_sdk.engines.base import EngineSettings, offering_read_again
 from dataloader_sdk.engines.common.first_merge import FirstMergeStream
 from dataloader_sdk.engines.delta_rs import DeltaRsEngine, DeltaRsEngineFactory
 from dataloader_sdk.errors import DestinationError
@@ -161,3 +162,80 @@ def test_repeated_keys_are_written_back_batch_by_batch(
     # Only the key and sequence columns (16 MB) are held at once, never all the rows.
     assert peak - baseline < n_batches * batch_rows * 32 * 0.75, peak - baseline
     assert set(engine.read(TARGET).column("seq").to_pylist()) == set(range(50, 100))
+
+
+def _spilled_bytes(tempdir: Path) -> int:
+    return sum(f.stat().st_size for f in tempdir.glob("dataloader-merge-*/*"))
+
+
+@pytest.mark.parametrize("spill_rows", [True, False])
+def test_without_a_copy_of_the_rows_only_the_keys_are_spilled(
+    spill_rows: bool, private_tempdir: Path  # noqa: F811 - the fixture, asked by name
+) -> None:
+    schema = pa.schema([(n, pa.int64()) for n in ("id", "seq", "a", "b")])
+    ids = list(range(100_000))
+    ids.reverse()  # not increasing: the keys must be kept to prove them unique
+    data = pa.Table.from_pydict({n: ids for n in schema.names}, schema=schema)
+    merge = Merge(("id",), Column("seq"))
+    with FirstMergeStream(TARGET, data.to_reader(max_chunksize=10_000), merge,
+                          spill_rows=spill_rows) as stream:
+        _drain(stream)
+        assert not stream.duplicates and stream.rows == 100_000
+        spilled = _spilled_bytes(private_tempdir)
+    if spill_rows:
+        assert spilled >= 32 * 100_000  # every column
+    else:
+        assert 8 * 100_000 <= spilled < 12 * 100_000  # the id column and the stream's framing
+    assert _spilled_bytes(private_tempdir) == 0  # removed on leaving
+
+
+def test_a_big_first_merge_reads_its_step_again_when_keys_repeat(
+    engine: DeltaRsEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataloader_sdk.engines.delta_rs import staging as _staging
+
+    monkeypatch.setattr(_staging, "PREFETCH_BYTES", 16)  # every step is "big"
+    before = spill_dirs()
+    rows = [batch([4, 2], 9), batch([1, 4], 3), batch([2, 3], 10)]
+    reads: list[int] = []
+
+    def read_again() -> pa.RecordBatchReader:
+        reads.append(1)
+        return reader(rows)
+
+    with offering_read_again(read_again):
+        outcome = engine.write(TARGET, reader(rows), MERGE, commit(1))
+    assert reads == [1]
+    assert outcome.rows_written == 4
+    assert table_rows(engine) == [(1, 3, "v1-3"), (2, 10, "v2-10"), (3, 10, "v3-10"),
+                                  (4, 9, "v4-9")]
+    table = DeltaTable(engine.uri(TARGET))
+    assert table.version() == 0 and table.transaction_version(APP) == 1
+    # Neither aborted attempt (the first read's, the second read's streamed one) left files.
+    referenced = {u.rsplit("/", 1)[-1] for u in table.file_uris()}
+    assert {f.rsplit("/", 1)[-1] for f in _parquet_files(engine)} == referenced
+    assert spill_dirs() == before
+
+
+def test_a_second_read_is_not_made_when_it_is_not_needed(
+    engine: DeltaRsEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataloader_sdk.engines.delta_rs import staging as _staging
+
+    reads: list[int] = []
+
+    def read_again() -> pa.RecordBatchReader:
+        reads.append(1)
+        raise AssertionError("not expected to be read again")
+
+    # A small step (within the read-ahead) keeps its rows: repeated keys need no new read.
+    with offering_read_again(read_again):
+        engine.write(TARGET, reader([batch([2, 1], 1), batch([1], 4)]), MERGE, commit(1))
+    assert table_rows(engine) == [(1, 4, "v1-4"), (2, 1, "v2-1")]
+    # A big step whose keys are unique, in no order, is read once.
+    monkeypatch.setattr(_staging, "PREFETCH_BYTES", 16)
+    other = TargetName("bronze", "other")
+    with offering_read_again(read_again):
+        engine.write(other, reader([batch([5, 3], 1), batch([4, 1], 1)]), MERGE, commit(1))
+    assert sorted(engine.read(other).column("id").to_pylist()) == [1, 3, 4, 5]
+    assert reads == []

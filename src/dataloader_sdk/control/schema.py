@@ -166,6 +166,9 @@ historical_metadata = sa.Table(
     sa.Column("delta_version", sa.BigInteger),
     # 0007: a table's last success without aggregating its whole history (dashboard).
     sa.Index("ix_historical_metadata_table_id_finished_at", "table_id", "finished_at"),
+    # 0010: a claim closes the table's abandoned ``running`` rows without reading its
+    # whole history.
+    sa.Index("ix_historical_metadata_table_id_status", "table_id", "status"),
 )
 
 table_control_history = sa.Table(

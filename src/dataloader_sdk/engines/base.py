@@ -10,10 +10,12 @@ the control state forward after a crash between the Delta commit and the control
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from dataloader_sdk.model import CommitInfo, Predicate, ScalarValue, TargetName, WriteMode
 
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RECENT_COMMITS", "Engine", "EngineFactory", "EngineSettings", "JdbcConnection",
            "JdbcReader", "LineageValues", "Maintainable", "MaintenanceOutcome",
-           "MaintenanceTask", "StagedRead", "TableFiles", "WriteOutcome", "find_commit"]
+           "MaintenanceTask", "ReadAgain", "StagedRead", "TableFiles", "WriteOutcome",
+           "find_commit", "offering_read_again", "read_again_offered"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,41 @@ class Engine(Protocol):
         Cheap (one history entry); the freshness monitor asks it per table.
         """
         ...
+
+
+#: Reads a step's rows once more, from the start: a second read of the same window, as a
+#: later run would read it (see :func:`offering_read_again`).
+ReadAgain: TypeAlias = "Callable[[], pa.RecordBatchReader]"
+
+_READ_AGAIN: ContextVar[ReadAgain | None] = ContextVar("dataloader_read_again", default=None)
+
+
+@contextmanager
+def offering_read_again(read_again: ReadAgain) -> Iterator[None]:
+    """Within the block, an :meth:`Engine.write` may read its step again (at most once).
+
+    The runner offers it around every write it makes from a source read. A first Merge
+    must prove its keys unique before it commits, and deduplicate when they repeat; with
+    a second read on offer a big one need not copy every row to disk in case keys repeat
+    (delta_rs, ``common/first_merge.py``): it reads the step again only then, after
+    ``data`` was consumed and nothing was committed. The second read may hold rows a
+    later run would see (an incremental read is bounded by its frozen upper bound, so it
+    is the read a later run makes); the commit is still exactly one, of one read's rows.
+
+    Offered through the context, not as an argument, so every engine and every wrapper
+    or subclass that overrides ``write`` (``testing.FaultyEngine``, a test's counting
+    engine) keeps working unchanged; an engine that never asks ignores it.
+    """
+    token = _READ_AGAIN.set(read_again)
+    try:
+        yield
+    finally:
+        _READ_AGAIN.reset(token)
+
+
+def read_again_offered() -> ReadAgain | None:
+    """How the running write's caller reads its step again (``None``: it cannot)."""
+    return _READ_AGAIN.get()
 
 
 @dataclass(frozen=True)

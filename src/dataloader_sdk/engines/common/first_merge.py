@@ -7,14 +7,25 @@ memory of an Append:
 
 - each batch is checked for NULL keys, has its soft deletes applied (``first_load_rows``)
   and goes straight to delta-rs; it is also appended to an Arrow spill file on disk (in
-  the temporary directory: as big as the step's Arrow data, removed after the write);
+  the temporary directory, removed after the write);
 - uniqueness is proven on the way at no memory cost when the keys arrive strictly
   increasing (a single key read in key order, the usual first load). Otherwise, after the
   last batch the key columns are read back from the spill and sorted;
 - if some key repeats, the stream raises :class:`DuplicateKeysError` at its end, so
-  delta-rs commits nothing, and the rows are written again from the spill keeping only
-  each key's winner: the winners are computed from the key and sequence columns alone,
-  and the spill is streamed through that selection batch by batch.
+  delta-rs commits nothing, and the rows are written again keeping only each key's
+  winner: the winners are computed from the key and sequence columns alone, and the
+  rows are streamed through that selection batch by batch.
+
+What the spill holds depends on whether the caller can read the step again
+(``read_again``, offered by the runner through ``engines/base.offering_read_again``):
+
+- without it, every row: the second write streams from the spill;
+- with it, only the key columns: on repeated keys the step is read a second time, and
+  that read is written as above, spilling every row. Keys rarely repeat in a first load,
+  and copying every row to disk was the first load's biggest cost over a plain write:
+  with a 5M-row step (700 MB of Arrow data) 9.0-10.2 s without the copy against
+  11.0-11.5 s with it (benchmarks/bench_incremental --first-load, same machine, same
+  hour). delta_rs passes ``read_again`` only for a step bigger than its read-ahead.
 
 Peak memory therefore does not grow with the rows (docs/benchmarks.md, first load):
 an earlier version kept every key in memory and counted distinct keys in a hash table at
@@ -36,6 +47,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataloader_sdk.engines.base import ReadAgain
 from dataloader_sdk.engines.common.merge import (
     check_merge_columns,
     check_null_keys,
@@ -66,6 +78,7 @@ def write_first_merge(
     mode: Merge,
     write: Callable[[pa.RecordBatchReader], None],
     discard: Callable[[], None],
+    read_again: ReadAgain | None = None,
 ) -> int:
     """Write ``data`` as a Merge into a table without rows writes it; rows written.
 
@@ -77,11 +90,13 @@ def write_first_merge(
             commit properties); called a second time only if the keys repeat.
         discard: removes the files of a write delta-rs aborted (the first attempt's,
             when the keys repeat).
+        read_again: reads the step's rows again; given, only the keys are spilled and
+            repeated keys are resolved from a second read (called at most once).
 
     Raises:
         DestinationError: a key or sequence column is missing, or a key is NULL.
     """
-    with FirstMergeStream(target, data, mode) as stream:
+    with FirstMergeStream(target, data, mode, spill_rows=read_again is None) as stream:
         try:
             write(stream.reader)
             return stream.rows
@@ -91,16 +106,22 @@ def write_first_merge(
                     raise stream.error from None
                 raise
         # delta-rs committed nothing; the files it wrote are in no commit.
-        log.info("table %s: the first load's keys are not unique; deduplicating", target)
         discard()
-        again = CountedStream(stream.deduplicated())
-        try:
-            write(again.reader)
-        except Exception:
-            if again.error is not None:
-                raise again.error from None
-            raise
-        return again.rows
+        if read_again is None:
+            log.info("table %s: the first load's keys are not unique; deduplicating", target)
+            again = CountedStream(stream.deduplicated())
+            try:
+                write(again.reader)
+            except Exception:
+                if again.error is not None:
+                    raise again.error from None
+                raise
+            return again.rows
+    # Only the keys were kept: the second read is written as a first Merge that keeps
+    # its rows, and so deduplicates from its own copy.
+    log.info("table %s: the first load's keys are not unique; reading the step again to "
+             "deduplicate it", target)
+    return write_first_merge(target, read_again(), mode, write, discard)
 
 
 class FirstMergeStream(CountedStream):
@@ -108,14 +129,20 @@ class FirstMergeStream(CountedStream):
 
     Use as a context manager: leaving it removes the spill file.
 
+    Args:
+        spill_rows: spill every row (:meth:`deduplicated` can write the winners), or
+            only the key columns (enough to tell whether keys repeat).
+
     Attributes:
         duplicates: whether the stream ended because some key occurs twice.
     """
 
-    def __init__(self, target: TargetName, source: pa.RecordBatchReader, mode: Merge) -> None:
+    def __init__(self, target: TargetName, source: pa.RecordBatchReader, mode: Merge, *,
+                 spill_rows: bool = True) -> None:
         check_merge_columns(target, source.schema, mode)
         self._target = target
         self._mode = mode
+        self._spill_rows = spill_rows
         self._order = _KeyOrder(mode.keys)
         self._dir = Path(tempfile.mkdtemp(prefix="dataloader-merge-"))
         self._spill = self._dir / "rows.arrows"
@@ -134,12 +161,14 @@ class FirstMergeStream(CountedStream):
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         options = pa.ipc.IpcWriteOptions(compression=SPILL_COMPRESSION)
-        schema = self._source.schema
+        keys = list(self._mode.keys)
+        schema = (self._source.schema if self._spill_rows
+                  else pa.schema([self._source.schema.field(k) for k in keys]))
         with pa.OSFile(str(self._spill), "wb") as sink, \
                 pa.ipc.new_stream(sink, schema, options=options) as spill:
             for batch in self._source:
                 check_null_keys(self._target, batch, self._mode)
-                spill.write_batch(batch)
+                spill.write_batch(batch if self._spill_rows else batch.select(keys))
                 self._order.observe(batch)
                 yield from self._as_written(batch)
         if not self._order.increasing and self._keys_repeat():
@@ -188,7 +217,9 @@ class FirstMergeStream(CountedStream):
 
     def deduplicated(self) -> pa.RecordBatchReader:
         """The spilled rows, one per key (the Merge's winner), as the first load writes
-        them; streamed from the spill file."""
+        them; streamed from the spill file (which holds every row: ``spill_rows``)."""
+        if not self._spill_rows:
+            raise TypeError("only the keys were spilled: read the step again instead")
         sequence = self._mode.sequence
         names = list(dict.fromkeys([*self._mode.keys,
                                     *(sequence.columns if sequence is not None else ())]))

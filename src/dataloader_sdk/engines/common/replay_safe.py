@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from dataloader_sdk.engines.base import WriteOutcome
+from dataloader_sdk.engines.base import ReadAgain, WriteOutcome, read_again_offered
 from dataloader_sdk.engines.common.locks import table_lock
 from dataloader_sdk.model import CommitInfo, TargetName, WriteMode
 
@@ -58,6 +58,9 @@ class WriteStep:
     target: TargetName
     mode: WriteMode
     commit: CommitInfo
+    #: How to read the step's rows again, when its caller offers it
+    #: (``engines/base.offering_read_again``).
+    read_again: ReadAgain | None = None
 
 
 class ReplaySafeWriter(ABC, Generic[TableT]):
@@ -99,7 +102,7 @@ class ReplaySafeWriter(ABC, Generic[TableT]):
             ConfigError: the write mode is malformed (e.g. ReplaceWhere without
                 predicate), or the target's path would leave the root.
         """
-        step = WriteStep(target, mode, commit)
+        step = WriteStep(target, mode, commit, read_again_offered())
         return self._write_once(step, lambda table: self._write_new(step, data, table))
 
     def _write_once(

@@ -151,8 +151,11 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
 
         try:
             with inflight(cleanup):
+                # A step read ahead whole is small: its first Merge keeps a copy of its
+                # rows rather than read them again (its commit counted this read's rows).
                 writer = ModeWriter(target, uri, table.handle if table else None, self._storage,
-                                    props, cleanup)
+                                    props, cleanup,
+                                    None if ahead.complete else step.read_again)
                 rows = writer.write(mode, source)
         except BaseException as exc:
             cleanup()

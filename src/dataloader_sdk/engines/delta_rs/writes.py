@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, PostCommitHookProperties, write_deltalake
 
+from dataloader_sdk.engines.base import ReadAgain
 from dataloader_sdk.engines.common.first_merge import write_first_merge
 from dataloader_sdk.engines.common.merge import (
     SOURCE_ALIAS,
@@ -86,6 +87,8 @@ class ModeWriter:
         storage: storage options for creating the table.
         props: the commit's metadata and app transaction.
         remove_orphans: removes the files a failed attempt of this write left.
+        read_again: reads the step's rows again, for a first Merge whose keys repeat
+            (``None``: the first Merge keeps a copy of the rows on disk instead).
     """
 
     target: TargetName
@@ -94,6 +97,8 @@ class ModeWriter:
     storage: dict[str, str] | None
     props: CommitProperties
     remove_orphans: Callable[[], None]
+    #: How to read the step again (a first Merge then keeps no copy of its rows).
+    read_again: ReadAgain | None = None
 
     def write(self, mode: WriteMode, source: CountedStream) -> int:
         """Rows written (inserted + updated + deleted for a Merge)."""
@@ -244,4 +249,5 @@ class ModeWriter:
             self._write_deltalake(where, reader, mode=how,
                                   schema_mode="overwrite" if replacing else "merge")
 
-        return write_first_merge(self.target, data, mode, write, self.remove_orphans)
+        return write_first_merge(self.target, data, mode, write, self.remove_orphans,
+                                 self.read_again)
