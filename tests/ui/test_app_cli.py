@@ -102,4 +102,24 @@ def test_dataloader_ui_serves_on_loopback(ui_home: Path) -> None:
         assert "Secure" not in headers.get("Set-Cookie", "")  # plain http on loopback
     finally:
         proc.terminate()
-        proc.communicate(timeout=30)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Seen once, under the full suite's load (session 10): say what the kernel
+            # saw of the process (state, blocked/ignored/pending signals), then clean up.
+            status = _proc_status(proc.pid)
+            proc.kill()
+            proc.communicate()
+            raise AssertionError(
+                f"the UI did not exit within 30 s of SIGTERM; its status then: {status}"
+            ) from None
+
+
+def _proc_status(pid: int) -> str:
+    """The state, thread count and signal masks of a running process, from /proc."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError as exc:
+        return f"no /proc status ({exc})"
+    keep = {"State", "Threads", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"}
+    return "; ".join(line for line in lines if line.split(":", 1)[0] in keep)

@@ -60,18 +60,35 @@ def test_unsorted_unique_keys_are_proven_unique_without_the_fallback(engine: Del
     assert [r[0] for r in table_rows(engine)] == [1, 3, 4, 5]
 
 
-def test_repeated_keys_commit_once_and_leave_no_aborted_files(engine: DeltaRsEngine) -> None:
+@pytest.mark.parametrize("second_read", [False, True], ids=["kept", "read again"])
+def test_repeated_keys_commit_once_and_leave_no_aborted_files(
+    engine: DeltaRsEngine, monkeypatch: pytest.MonkeyPatch, second_read: bool
+) -> None:
+    """Kept: a small step deduplicates from its own copy of the rows. Read again: a big
+    step (every step is, with the read-ahead shrunk) spilled only its keys and reads the
+    step a second time."""
+    from dataloader_sdk.engines.delta_rs import staging as _staging
+
     before = spill_dirs()
     # Keys out of order and repeated: 4 newest in the first batch, 2 newest in the last.
-    outcome = engine.write(
-        TARGET, reader([batch([4, 2], 9), batch([1, 4], 3), batch([2, 3], 10)]), MERGE,
-        commit(1))
+    rows = [batch([4, 2], 9), batch([1, 4], 3), batch([2, 3], 10)]
+    reads: list[int] = []
+
+    def read_again() -> pa.RecordBatchReader:
+        reads.append(1)
+        return reader(rows)
+
+    if second_read:
+        monkeypatch.setattr(_staging, "PREFETCH_BYTES", 16)
+    with offering_read_again(read_again):
+        outcome = engine.write(TARGET, reader(rows), MERGE, commit(1))
+    assert reads == ([1] if second_read else [])
     assert outcome.rows_written == 4
     assert table_rows(engine) == [(1, 3, "v1-3"), (2, 10, "v2-10"), (3, 10, "v3-10"),
                                   (4, 9, "v4-9")]
     table = DeltaTable(engine.uri(TARGET))
     assert table.version() == 0 and table.transaction_version(APP) == 1
-    # The aborted first attempt's files are removed: every Parquet file is in the table.
+    # No aborted attempt left files: every Parquet file is in the table.
     referenced = {u.rsplit("/", 1)[-1] for u in table.file_uris()}
     assert {f.rsplit("/", 1)[-1] for f in _parquet_files(engine)} == referenced
     assert spill_dirs() == before
@@ -187,34 +204,6 @@ def test_without_a_copy_of_the_rows_only_the_keys_are_spilled(
     else:
         assert 8 * 100_000 <= spilled < 12 * 100_000  # the id column and the stream's framing
     assert _spilled_bytes(private_tempdir) == 0  # removed on leaving
-
-
-def test_a_big_first_merge_reads_its_step_again_when_keys_repeat(
-    engine: DeltaRsEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from dataloader_sdk.engines.delta_rs import staging as _staging
-
-    monkeypatch.setattr(_staging, "PREFETCH_BYTES", 16)  # every step is "big"
-    before = spill_dirs()
-    rows = [batch([4, 2], 9), batch([1, 4], 3), batch([2, 3], 10)]
-    reads: list[int] = []
-
-    def read_again() -> pa.RecordBatchReader:
-        reads.append(1)
-        return reader(rows)
-
-    with offering_read_again(read_again):
-        outcome = engine.write(TARGET, reader(rows), MERGE, commit(1))
-    assert reads == [1]
-    assert outcome.rows_written == 4
-    assert table_rows(engine) == [(1, 3, "v1-3"), (2, 10, "v2-10"), (3, 10, "v3-10"),
-                                  (4, 9, "v4-9")]
-    table = DeltaTable(engine.uri(TARGET))
-    assert table.version() == 0 and table.transaction_version(APP) == 1
-    # Neither aborted attempt (the first read's, the second read's streamed one) left files.
-    referenced = {u.rsplit("/", 1)[-1] for u in table.file_uris()}
-    assert {f.rsplit("/", 1)[-1] for f in _parquet_files(engine)} == referenced
-    assert spill_dirs() == before
 
 
 def test_a_second_read_is_not_made_when_it_is_not_needed(
