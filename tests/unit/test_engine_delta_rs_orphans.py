@@ -10,17 +10,28 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
+from dataloader_sdk.engines.base import EngineSettings, MaintenanceTask
 from dataloader_sdk.engines.common.streams import CountedStream
+from dataloader_sdk.engines.delta_rs import DeltaRsEngine, maintenance, markers
+from dataloader_sdk.engines.delta_rs.markers import (
+    MARKER_DIR,
+    STALE_AFTER_S,
+    maintenance_in_flight,
+    maintenance_running,
+)
 from dataloader_sdk.engines.delta_rs.orphans import MTIME_SLACK_NS, WriteStart, remove_orphans
+from dataloader_sdk.model import TargetName
 
 
 def _table(tmp_path: Path) -> str:
@@ -154,3 +165,70 @@ def test_the_files_of_a_write_that_lost_a_commit_race_are_removed(tmp_path: Path
     # The file the winner replaced (from before the write) stays for VACUUM.
     assert _parquet(uri) - _snapshot(uri)() == first
     assert DeltaTable(uri).to_pyarrow_table().column("a").to_pylist() == [2]
+
+
+def test_nothing_is_removed_while_a_maintenance_pass_is_in_flight(tmp_path: Path) -> None:
+    """A compaction in another process (no lease) has files no version references until
+    it commits; a Merge that failed meanwhile must not take them for its own."""
+    uri = _table(tmp_path)
+    start = WriteStart.now()
+    with maintenance_in_flight(Path(uri)):
+        compactions = _write_files(uri, 2)  # the only new files: they look like ours
+        assert maintenance_running(Path(uri))
+        assert remove_orphans(uri, start, _snapshot(uri)) == 0
+        assert all(p.exists() for p in compactions)
+    assert not maintenance_running(Path(uri))
+    assert not any((Path(uri) / MARKER_DIR).iterdir())  # the pass removed its marker
+    # Without the marker the same files are removed: the rule is what kept them.
+    assert remove_orphans(uri, start, _snapshot(uri)) == 2
+
+
+def test_a_marker_left_by_a_dead_process_goes_stale(tmp_path: Path) -> None:
+    uri = _table(tmp_path)
+    left = Path(uri) / MARKER_DIR / "4242-dead"
+    left.parent.mkdir()
+    left.touch()
+    assert maintenance_running(Path(uri))
+    old = time.time() - STALE_AFTER_S - 1
+    os.utime(left, (old, old))
+    assert not maintenance_running(Path(uri))
+    start = WriteStart.now()
+    ours = _write_files(uri)
+    assert remove_orphans(uri, start, _snapshot(uri)) == 1 and not ours[0].exists()
+
+
+def test_a_running_pass_keeps_its_marker_fresh(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(markers, "HEARTBEAT_S", 0.02)
+    root = Path(_table(tmp_path))
+    with maintenance_in_flight(root):
+        (marker,) = (root / MARKER_DIR).iterdir()
+        old = time.time() - STALE_AFTER_S - 1
+        os.utime(marker, (old, old))
+        assert not maintenance_running(root)
+        deadline = time.monotonic() + 10
+        while not maintenance_running(root):  # the heartbeat touches it again
+            assert time.monotonic() < deadline, "the marker was not refreshed"
+            time.sleep(0.01)
+    assert not marker.exists()
+
+
+def test_the_engine_marks_its_maintenance_pass(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = DeltaRsEngine(EngineSettings(root=str(tmp_path)))
+    target = TargetName("bronze", "t")
+    root = Path(engine.uri(target))
+    for value in range(3):  # three small files: the compaction has work
+        write_deltalake(str(root), pa.table({"a": [value]}), mode="append")
+    seen: list[bool] = []
+    real = maintenance._compact
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(maintenance_running(root))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(maintenance, "_compact", watched)
+    outcome = engine.maintain(target, MaintenanceTask(compact=True))
+    assert seen == [True] and outcome.files_removed == 3
+    assert not maintenance_running(root)
+    assert sorted(DeltaTable(str(root)).to_pyarrow_table().column("a").to_pylist()) == [0, 1, 2]

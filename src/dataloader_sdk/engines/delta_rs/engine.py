@@ -33,7 +33,13 @@ from dataloader_sdk.engines.common.predicates import render_where
 from dataloader_sdk.engines.common.replay_safe import ReplaySafeWriter, TableAtWrite, WriteStep
 from dataloader_sdk.engines.common.streams import CountedStream
 from dataloader_sdk.engines.delta_rs import tuning
-from dataloader_sdk.engines.delta_rs.orphans import WriteStart, inflight, remove_orphans
+from dataloader_sdk.engines.delta_rs.markers import maintenance_in_flight
+from dataloader_sdk.engines.delta_rs.orphans import (
+    WriteStart,
+    inflight,
+    local_dir,
+    remove_orphans,
+)
 from dataloader_sdk.engines.delta_rs.paths import check_delta_rs_root, table_path
 from dataloader_sdk.engines.delta_rs.recent import RecentCommits, WriteHandles
 from dataloader_sdk.engines.delta_rs.staging import PrefetchedRows
@@ -244,7 +250,10 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
         """
         from dataloader_sdk.engines.delta_rs import maintenance as maint
 
-        with table_lock(self.location(target)):
+        uri = self.location(target)
+        # The marker keeps a failed load in another process from taking the pass's
+        # uncommitted files for its own (delta_rs/markers.py).
+        with table_lock(uri), maintenance_in_flight(local_dir(uri)):
             return maint.maintain(target, lambda: self._require(target), task,
                                   target_file_bytes=tuning.TARGET_FILE_SIZE,
                                   writer_properties=tuning.writer_properties())

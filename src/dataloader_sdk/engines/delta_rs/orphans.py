@@ -34,15 +34,20 @@ Which files are ours to delete, and why it is safe:
    write wrote no data file, so one write id among the new files is another writer's,
    in flight (say a ``dataloader maintain`` compaction in another process, which takes
    no lease).
+5. Nothing while a maintenance pass on the table is in flight (a live marker in
+   ``_dataloader_maintenance/``, ``markers.py``): its compaction's files are
+   unreferenced until it commits, and may be the only new ones.
 
 When in doubt nothing is deleted; ``VACUUM`` removes unreferenced files once they are
 older than its retention. A dataloader table has one loading writer at a time (the
-control DB's lease, and the engine's per-table lock in the process); rules 1, 3 and 4
-protect the files of other writers. What remains: a Merge (its rows are read before
-delta-rs starts, so rule 4 cannot tell) or a write that took rows but failed before it
-closed a file, while another process's write closed files during it (or in the
-:data:`MTIME_SLACK_NS` before it) and is still in flight: those files are taken for this
-write's (the listing before each write had the same hole, less the slack). Coarse file
+control DB's lease, and the engine's per-table lock in the process); rules 1, 3, 4 and
+5 protect the files of other writers, and rule 5 those of the SDK's own maintenance in
+another process (until session 11, a Merge that failed beside such a compaction could
+take the compaction's files for its own and delete them). What remains is a writer that
+is not this SDK (another tool compacting or appending): a Merge, or a write that took
+rows but failed before it closed a file, while that writer closed files during it (or in
+the :data:`MTIME_SLACK_NS` before it) and is still in flight, takes those files for its
+own. Coarse file
 times (1-2 s on FAT or HFS+, a network mount's server clock behind this one) put an
 aborted write's files before the window: they are left for ``VACUUM``. Only local
 directories are cleaned (object-store URIs are left to ``VACUUM``).
@@ -62,7 +67,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-__all__ = ["MTIME_SLACK_NS", "WriteStart", "inflight", "remove_inflight", "remove_orphans"]
+from dataloader_sdk.engines.delta_rs.markers import maintenance_running
+
+__all__ = ["MTIME_SLACK_NS", "WriteStart", "inflight", "local_dir", "remove_inflight",
+           "remove_orphans"]
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +94,8 @@ class WriteStart:
         return cls(time.time_ns())
 
 
-def _local_dir(uri: str) -> Path | None:
+def local_dir(uri: str) -> Path | None:
+    """The local directory of a table URI (``None``: an object store)."""
     if uri.startswith("file://"):
         uri = uri.removeprefix("file://")
     if "://" in uri:
@@ -163,7 +172,7 @@ def remove_orphans(uri: str, start: WriteStart, referenced: Callable[[], set[str
     Returns:
         How many files were removed.
     """
-    root = _local_dir(uri)
+    root = local_dir(uri)
     if root is None or not pulled or not root.is_dir():
         return 0
     window = start.ns - MTIME_SLACK_NS
@@ -176,6 +185,11 @@ def remove_orphans(uri: str, start: WriteStart, referenced: Callable[[], set[str
         elif write is not None:
             older.add(write)
     if not new:
+        return 0
+    # After the listing, before the log is read (markers.py says why in that order).
+    if maintenance_running(root):
+        log.warning("table at %s: a maintenance pass is in flight beside a failed write; "
+                    "no file removed (VACUUM removes the unreferenced ones)", uri)
         return 0
     in_use = referenced()
     committed = _recently_committed(root, window)
