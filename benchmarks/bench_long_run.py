@@ -12,12 +12,15 @@ Run from the repository root::
    timed.
 2. R runs, each after changing 0.1 % of the rows at the source: half updates, half
    inserts, all with a newer ``seq``. ``--changed recent`` (default) updates rows among
-   the newest, as a live source changes, so each merge adds files instead of rewriting
-   the whole table; ``--changed spread`` updates random rows anywhere; ``--changed
-   append`` only inserts. ``--strategy append_only --changed append``: each run is an
-   Append commit that adds one small file, the case compaction is for (an incremental
-   merge rewrites the file holding the watermark row, so it keeps the file count low
-   by itself, and pays by rewriting that file on every run). Each run is
+   the newest, as a live source changes (at this size the table is one file, which
+   delta-rs's merge rewrites whole on every run: docs/benchmarks.md, session 11);
+   ``--changed spread`` updates random rows anywhere; ``--changed append`` only
+   inserts; ``--changed update`` only updates, among the newest, so the table keeps its
+   size and what remains of any growth is the log's and the files'. ``--strategy
+   append_only --changed append``: each run is an Append commit that adds one small
+   file, the case compaction is for (an incremental merge rewrites the file holding
+   the watermark row, so it keeps the file count low by itself, and pays by rewriting
+   that file on every run). Each run is
    ``DataLoader.load_table`` as a user runs it, timed end to end, including the
    maintenance the loader runs after it when due.
 3. Twice, on separate copies of the same start: maintenance **on** (the default policy)
@@ -69,9 +72,9 @@ def _change(db: Path, rng: random.Random, changes: int, how: str) -> None:
     with sqlite3.connect(db) as conn:
         top_id, top_seq = conn.execute("SELECT MAX(id), MAX(seq) FROM orders").fetchone()
         seq = int(top_seq)
-        inserts = changes if how == "append" else changes // 2
-        # recent: updates among the newest 100x changes rows, as a live source changes
-        # (a merge then touches only the newest files); spread: anywhere.
+        inserts = changes if how == "append" else 0 if how == "update" else changes // 2
+        # recent (and update): updates among the newest 100x changes rows, as a live
+        # source changes (a merge then touches only the newest files); spread: anywhere.
         low = 1 if how == "spread" else max(1, int(top_id) - 100 * changes)
         for key in rng.sample(range(low, int(top_id) + 1), changes - inserts):
             seq += 1
@@ -240,9 +243,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--changed", choices=("recent", "spread", "append"),
+    parser.add_argument("--changed", choices=("recent", "spread", "append", "update"),
                         default="recent", help="where the updated rows are (default: among "
-                        "the newest); append: inserts only")
+                        "the newest); append: inserts only; update: updates only, among "
+                        "the newest (the table keeps its size)")
     parser.add_argument("--strategy", choices=("incremental", "append_only"),
                         default="incremental",
                         help="append_only: one Append commit (and file) per run")

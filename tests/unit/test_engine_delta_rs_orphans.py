@@ -232,3 +232,14 @@ def test_the_engine_marks_its_maintenance_pass(tmp_path: Path,
     assert seen == [True] and outcome.files_removed == 3
     assert not maintenance_running(root)
     assert sorted(DeltaTable(str(root)).to_pyarrow_table().column("a").to_pylist()) == [0, 1, 2]
+
+
+def test_a_dry_run_leaves_no_marker_directory(tmp_path: Path) -> None:
+    engine = DeltaRsEngine(EngineSettings(root=str(tmp_path)))
+    target = TargetName("bronze", "t")
+    root = Path(engine.uri(target))
+    write_deltalake(str(root), pa.table({"a": [1]}))
+    engine.maintain(target, MaintenanceTask(compact=True, vacuum=True, dry_run=True))
+    assert not (root / MARKER_DIR).exists()
+    engine.maintain(target, MaintenanceTask(checkpoint=True))
+    assert (root / MARKER_DIR).is_dir() and not any((root / MARKER_DIR).iterdir())

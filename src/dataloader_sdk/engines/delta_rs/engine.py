@@ -252,8 +252,9 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
 
         uri = self.location(target)
         # The marker keeps a failed load in another process from taking the pass's
-        # uncommitted files for its own (delta_rs/markers.py).
-        with table_lock(uri), maintenance_in_flight(local_dir(uri)):
+        # uncommitted files for its own (delta_rs/markers.py); a dry run writes nothing.
+        marked = None if task.dry_run else local_dir(uri)
+        with table_lock(uri), maintenance_in_flight(marked):
             return maint.maintain(target, lambda: self._require(target), task,
                                   target_file_bytes=tuning.TARGET_FILE_SIZE,
                                   writer_properties=tuning.writer_properties())

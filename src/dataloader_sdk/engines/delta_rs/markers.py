@@ -18,7 +18,9 @@ the cleanup reads next.
 A marker is live while its file was touched within :data:`STALE_AFTER_S` seconds; a
 thread touches it every :data:`HEARTBEAT_S` seconds while the pass runs, so a marker
 left by a killed process stops blocking the cleanup within minutes (``VACUUM`` removes
-the orphans the cleanup leaves meanwhile). Delta readers and ``VACUUM`` ignore
+the orphans the cleanup leaves meanwhile). Marker times are compared with this host's
+clock: on a shared mount, a host whose clock runs more than that ahead of the file
+server's would take a live marker for a stale one. Delta readers and ``VACUUM`` ignore
 directories whose names start with ``_``. Object stores get no marker: their orphans are
 never removed by the cleanup.
 """
