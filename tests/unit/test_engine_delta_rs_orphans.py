@@ -31,6 +31,7 @@ from dataloader_sdk.engines.delta_rs.markers import (
     maintenance_running,
 )
 from dataloader_sdk.engines.delta_rs.orphans import MTIME_SLACK_NS, WriteStart, remove_orphans
+from dataloader_sdk.errors import DestinationError
 from dataloader_sdk.model import TargetName
 
 
@@ -243,3 +244,13 @@ def test_a_dry_run_leaves_no_marker_directory(tmp_path: Path) -> None:
     assert not (root / MARKER_DIR).exists()
     engine.maintain(target, MaintenanceTask(checkpoint=True))
     assert (root / MARKER_DIR).is_dir() and not any((root / MARKER_DIR).iterdir())
+
+
+def test_a_pass_that_cannot_mark_itself_does_not_start(tmp_path: Path) -> None:
+    root = Path(_table(tmp_path))
+    (root / MARKER_DIR).write_text("a file where the marker directory goes")
+    ran: list[bool] = []
+    with (pytest.raises(DestinationError, match="cannot create the maintenance marker"),
+          maintenance_in_flight(root)):
+        ran.append(True)
+    assert ran == []

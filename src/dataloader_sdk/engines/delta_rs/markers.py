@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dataloader_sdk.errors import DestinationError
+
 __all__ = ["HEARTBEAT_S", "MARKER_DIR", "STALE_AFTER_S", "maintenance_in_flight",
            "maintenance_running"]
 
@@ -78,14 +80,24 @@ def maintenance_running(root: Path, *, now: float | None = None) -> bool:
 @contextmanager
 def maintenance_in_flight(root: Path | None) -> Iterator[None]:
     """Keep a live marker for a maintenance pass on the table at ``root`` (``None``: an
-    object store, no marker) while the block runs."""
+    object store, no marker) while the block runs.
+
+    Raises:
+        DestinationError: the marker cannot be created (nothing was changed).
+    """
     if root is None or not root.is_dir():  # no table yet: no file to protect
         yield
         return
     folder = root / MARKER_DIR
-    folder.mkdir(exist_ok=True)
     marker = folder / f"{os.getpid()}-{uuid.uuid4().hex}"
-    marker.touch()
+    try:
+        folder.mkdir(exist_ok=True)
+        marker.touch()
+    except OSError as exc:
+        # Without its marker the pass is not safe beside a failing load: do not start it.
+        raise DestinationError(
+            f"table at {root}: cannot create the maintenance marker {marker} ({exc}); "
+            "nothing was changed. Check the table directory is writable.") from exc
     stop = threading.Event()
 
     def heartbeat() -> None:
