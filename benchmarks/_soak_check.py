@@ -83,8 +83,8 @@ def read_source(spec: TableSpec, pg_conninfo: str | None) -> list[Row]:
     import psycopg
 
     assert pg_conninfo is not None
-    with psycopg.connect(pg_conninfo) as conn:
-        return [tuple(_norm(v) for v in r) for r in conn.execute(sql)]  # type: ignore[arg-type]
+    with psycopg.connect(pg_conninfo) as pg:
+        return [tuple(_norm(v) for v in r) for r in pg.execute(sql)]
 
 
 def read_target(uri: str, spec: TableSpec) -> list[Row]:
