@@ -72,9 +72,9 @@ def _change(db: Path, rng: random.Random, changes: int, how: str) -> None:
     with sqlite3.connect(db) as conn:
         top_id, top_seq = conn.execute("SELECT MAX(id), MAX(seq) FROM orders").fetchone()
         seq = int(top_seq)
-        inserts = changes if how == "append" else 0 if how == "update" else changes // 2
+        inserts = {"append": changes, "update": 0}.get(how, changes // 2)
         # recent (and update): updates among the newest 100x changes rows, as a live
-        # source changes (a merge then touches only the newest files); spread: anywhere.
+        # source changes; spread: anywhere.
         low = 1 if how == "spread" else max(1, int(top_id) - 100 * changes)
         for key in rng.sample(range(low, int(top_id) + 1), changes - inserts):
             seq += 1
