@@ -12,8 +12,10 @@ Run from the repository root::
    timed.
 2. R runs, each after changing 0.1 % of the rows at the source: half updates, half
    inserts, all with a newer ``seq``. ``--changed recent`` (default) updates rows among
-   the newest, as a live source changes (at this size the table is one file, which
-   delta-rs's merge rewrites whole on every run: docs/benchmarks.md, session 11);
+   the newest, as a live source changes (unmaintained, the table is one file, which
+   delta-rs's merge rewrites whole on every run; maintenance re-clusters it by ``id``
+   into a few files, so a run rewrites the one holding the recent keys:
+   docs/maintenance.md);
    ``--changed spread`` updates random rows anywhere; ``--changed append`` only
    inserts; ``--changed update`` only updates, among the newest, so the table keeps its
    size and what remains of any growth is the log's and the files'. ``--strategy

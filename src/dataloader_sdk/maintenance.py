@@ -1,4 +1,5 @@
-"""Running table maintenance: compaction, log checkpoints and vacuum (docs/maintenance.md).
+"""Running table maintenance: compaction or clustering, log checkpoints and vacuum
+(docs/maintenance.md).
 
 Three ways in, one code path:
 
@@ -8,7 +9,7 @@ Three ways in, one code path:
 * ``dataloader_sdk.orchestration.run_maintenance``, for a monitor or an asset.
 
 Maintenance takes no lease: a load of the same table may commit meanwhile. Compaction
-is a data-change-free commit that loses, and is retried on, a conflict with such a load,
+(or clustering) is a data-change-free commit that loses, and is retried on, a conflict with such a load,
 and vacuum deletes only files unreferenced for longer than the retention, so neither
 ever touches what a load is committing (engines/base.py, ``Maintainable``).
 """
@@ -103,10 +104,10 @@ def maintain_table(
     if files is None:
         return MaintenanceReport(name, "skipped", note="its Delta table does not exist yet")
     task = control.plan(settings.policy, settings.state, files, when, force=force,
-                        dry_run=dry_run)
+                        dry_run=dry_run, keys=settings.merge_keys)
     why = tuple(control.reasons(settings.policy, files, task))
     report = MaintenanceReport(name, "nothing_due", task, why, files.files, files.small_files)
-    if not (task.compact or task.checkpoint or task.vacuum):
+    if not (task.compact or task.cluster_by or task.checkpoint or task.vacuum):
         return report
     if dry_run:
         return replace(report, status="dry_run")
@@ -120,6 +121,10 @@ def maintain_table(
     state = replace(
         settings.state, maintained_at=when, last_error=None, last_error_at=None,
         compacted_at=when if task.compact else settings.state.compacted_at,
+        # A clustering that committed nothing (nothing to rewrite) counts as done too.
+        clustered_version=(outcome.clustered_version if outcome.clustered_version is not None
+                           else outcome.version if task.cluster_by
+                           else settings.state.clustered_version),
         vacuumed_at=when if task.vacuum else settings.state.vacuumed_at,
         checkpoint_version=(outcome.checkpoint_version if outcome.checkpoint_version is not None
                             else outcome.version if outcome.checkpointed or task.checkpoint

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from dataloader_sdk.config import Settings
-from dataloader_sdk.control.maintenance import set_policy
+from dataloader_sdk.control.maintenance import get_settings, set_policy
 from dataloader_sdk.engines.base import MaintenanceTask
 from dataloader_sdk.loader import DataLoader
 from dataloader_sdk.maintenance import CHECK_EVERY_COMMITS, maintain_table
@@ -167,21 +167,24 @@ def test_roll_forward_sees_through_maintenance_commits(
         loader.close()
 
 
-def test_crash_during_compaction_loses_nothing(append_home: tuple[Path, Source]) -> None:
-    path, source = append_home
+@pytest.mark.parametrize("kind", ["compact", "cluster"])
+def test_crash_during_compaction_loses_nothing(kind: str, tmp_path: Path) -> None:
+    """Killed mid-rewrite: compaction of an append-only table's small files, or
+    clustering of a merged table; the table and the next loads lose nothing."""
+    path, source = make_home(tmp_path, "append_only" if kind == "compact" else "incremental")
     loader = open_loader(path)
     # No maintenance after these loads: the child must find the small files to compact.
     set_policy(loader.store, "orders", MaintenancePolicy(enabled=False), actor="t", now=utcnow())
     for _ in range(12):
-        source.change(20_000, 0, pad=40)
+        source.change(20_000, 0 if kind == "compact" else 500, pad=40)
         loader.load_table("orders")
     version = loader.engine.table_files(TARGET, 1).version  # type: ignore[attr-defined]
     uri = Path(loader.engine.uri(TARGET))  # type: ignore[attr-defined]
     loader.close()
     with subprocess.Popen(
         [sys.executable, "-m", "tests.conformance._maint_kill_child", str(path),
-         TARGET.schema, TARGET.table], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True,
+         TARGET.schema, TARGET.table, kind], cwd=ROOT, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True,
     ) as child:
         assert child.stdout is not None and child.stdin is not None
         assert child.stdout.readline().strip() == "ready"
@@ -189,22 +192,56 @@ def test_crash_during_compaction_loses_nothing(append_home: tuple[Path, Source])
         child.stdin.write("go\n")
         child.stdin.flush()
         deadline = time.monotonic() + 120
-        while not set(os.listdir(uri)) - before:  # the compaction's first (staged) file
-            assert child.poll() is None and time.monotonic() < deadline, "compaction ended"
+        while not set(os.listdir(uri)) - before:  # the rewrite's first (staged) file
+            assert child.poll() is None and time.monotonic() < deadline, f"{kind} ended"
         child.kill()
         assert child.wait(timeout=60) == -9
     loader = open_loader(path)
     try:
         files = loader.engine.table_files(TARGET, 1)  # type: ignore[attr-defined]
-        assert files.version == version  # killed before the compaction committed
+        assert files.version == version  # killed before the rewrite committed
         # The next load and maintenance work on a table with the crash's orphan files.
+        source.change(10, 0 if kind == "compact" else 10)
         assert loader.load_table("orders").status == "succeeded"
         assert target_rows(loader) == source_rows(source.db)
         report = maintain_table(loader.store, loader.engine, "orders")
         assert report.status == "done" and report.outcome is not None
-        assert report.outcome.files_removed > 1
-        source.change(20, 0)
+        # Compaction merges the small files; clustering splits the merged table's one.
+        outcome = report.outcome
+        assert (outcome.files_removed if kind == "compact" else outcome.files_added) > 1
+        assert (outcome.clustered_version is not None) == (kind == "cluster")
+        source.change(20, 0 if kind == "compact" else 20)
         assert loader.load_table("orders").status == "succeeded"
         assert target_rows(loader) == source_rows(source.db)
+    finally:
+        loader.close()
+
+
+def test_clustering_interleaved_with_loads(tmp_path: Path) -> None:
+    """A merged table clustered every few commits by the hook after loads, and by hand
+    between them, while loads insert and update: after every step the table equals the
+    source and the loader's replay check finds its own last commit."""
+    path, source = make_home(tmp_path, "incremental")
+    source.change(30_000, 0, pad=40)  # big enough to be clustered into several files
+    loader = open_loader(path)
+    try:
+        set_policy(loader.store, "orders", MaintenancePolicy(cluster_every_commits=4),
+                   actor="t", now=utcnow())
+        clustered: set[int] = set()
+        for run in range(1, 2 * CHECK_EVERY_COMMITS + 2):
+            assert loader.load_table("orders").status == "succeeded"
+            assert target_rows(loader) == source_rows(source.db), f"after load {run}"
+            if run % 6 == 0:
+                report = maintain_table(loader.store, loader.engine, "orders")
+                assert report.status == "done" and report.outcome is not None, report
+                assert report.outcome.clustered_version is not None
+                assert target_rows(loader) == source_rows(source.db), f"after maint {run}"
+            state = loader.store.get_table("orders").state
+            assert loader.engine.recorded_version(TARGET, _app_id(loader)) == state.txn_version
+            version = get_settings(loader.store, "orders").state.clustered_version
+            if version is not None:
+                clustered.add(version)
+            source.change(50, 30)
+        assert len(clustered) >= 4  # by hand three times, by the hook at least once more
     finally:
         loader.close()

@@ -57,3 +57,26 @@ def test_a_due_checkpoint_is_forced_at_the_current_version(spark_engine: SparkEn
     assert sorted(spark_engine.read(T)["id"].to_pylist()) == [1, 2, 3]
     # A dry run forces nothing.
     assert not spark_engine.maintain(T, MaintenanceTask(checkpoint=True, dry_run=True)).checkpointed
+
+
+def test_clustering_is_zorder_keeps_rows_and_the_load_commit(spark_engine: SparkEngine) -> None:
+    for version in range(1, 5):  # each write interleaves ids: the files' ranges overlap
+        rows = pa.table({"id": pa.array([i * 4 + version for i in range(50)], pa.int64())})
+        spark_engine.write(T, reader(rows), Append(), commit(version))
+    before = spark_engine.table_files(T, 8 << 20)
+    assert before is not None and before.files >= 4
+    newest = spark_engine.newest_commit(T)
+    outcome = spark_engine.maintain(T, MaintenanceTask(cluster_by=("id",),
+                                                       cluster_file_bytes=1 << 20))
+    assert outcome.files_removed == before.files and outcome.files_added >= 1
+    assert outcome.clustered_version is not None and outcome.clustered_version > before.version
+    log = Path(spark_engine.location(T)) / "_delta_log" / f"{outcome.clustered_version:020d}.json"
+    info = json.loads(log.read_text().splitlines()[0])["commitInfo"]
+    assert info["operation"] == "OPTIMIZE" and "id" in info["operationParameters"]["zOrderBy"]
+    assert spark_engine.newest_commit(T) == newest  # Z-ordering hides no load commit
+    assert spark_engine.recorded_version(T, APP) == 4
+    assert sorted(spark_engine.read(T)["id"].to_pylist()) == sorted(
+        i * 4 + v for v in range(1, 5) for i in range(50))
+    # The session's file size is back to what it was.
+    assert spark_engine.spark.conf.get("spark.databricks.delta.optimize.maxFileSize",
+                                       None) is None

@@ -222,13 +222,13 @@ def test_the_engine_marks_its_maintenance_pass(tmp_path: Path,
     for value in range(3):  # three small files: the compaction has work
         write_deltalake(str(root), pa.table({"a": [value]}), mode="append")
     seen: list[bool] = []
-    real = maintenance._compact
+    real = maintenance._optimize
 
     def watched(*args: Any, **kwargs: Any) -> Any:
         seen.append(maintenance_running(root))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(maintenance, "_compact", watched)
+    monkeypatch.setattr(maintenance, "_optimize", watched)
     outcome = engine.maintain(target, MaintenanceTask(compact=True))
     assert seen == [True] and outcome.files_removed == 3
     assert not maintenance_running(root)

@@ -110,7 +110,8 @@ def _print(reports: list[MaintenanceReport]) -> None:
             line += f" ({r.files} files, {r.small_files} small)"
         if r.outcome is not None:
             o = r.outcome
-            line += (f"; compacted {o.files_removed} files into {o.files_added}, "
+            verb = "clustered" if o.clustered_version is not None else "compacted"
+            line += (f"; {verb} {o.files_removed} files into {o.files_added}, "
                      f"vacuumed {o.vacuumed_files}, version {o.version}")
         if r.reasons and r.status in ("dry_run", "done"):
             line += "; " + "; ".join(r.reasons)

@@ -79,17 +79,19 @@ def config_schema() -> dict[str, Any]:
             },
             "maintenance": {
                 "type": ["object", "null"],
-                "description": "When the Delta table is compacted, checkpointed and "
-                               "vacuumed (docs/maintenance.md); settings left out keep "
+                "description": "When the Delta table is compacted or clustered, "
+                               "checkpointed and vacuumed (docs/maintenance.md); settings "
+                               "left out keep "
                                "their defaults. A vacuum_retention_hours below 168 needs "
                                "allow_short_retention: true.",
                 "additionalProperties": False,
                 "properties": {
-                    "enabled": {"type": "boolean"},
+                    **{name: {"type": "boolean"} for name in (
+                        "enabled", "allow_short_retention", "cluster")},
                     **{name: {"type": "integer", "minimum": 1} for name in (
                         "compact_min_files", "small_file_bytes", "checkpoint_every",
-                        "vacuum_retention_hours", "vacuum_every_hours")},
-                    "allow_short_retention": {"type": "boolean"},
+                        "vacuum_retention_hours", "vacuum_every_hours",
+                        "cluster_every_commits", "cluster_max_bytes")},
                 },
             },
         },

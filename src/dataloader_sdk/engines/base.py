@@ -174,12 +174,18 @@ class MaintenanceTask:
 
     ``retention_hours`` below 7 days needs ``enforce_retention=False``, which only an
     explicit policy override sets. ``dry_run``: change nothing, report what would be done.
+
+    ``cluster_by``: rewrite the whole table clustered (Z-ordered) by these columns into
+    files of about ``cluster_file_bytes``, in one data-change-free commit; it replaces
+    ``compact`` (clustering rewrites the small files too).
     """
 
     compact: bool = False
     checkpoint: bool = False
     vacuum: bool = False
     target_file_bytes: int | None = None
+    cluster_by: tuple[str, ...] = ()
+    cluster_file_bytes: int | None = None
     retention_hours: int = 168
     enforce_retention: bool = True
     dry_run: bool = False
@@ -190,7 +196,8 @@ class MaintenanceOutcome:
     """What a maintenance pass did (or, on a dry run, would do).
 
     ``version``: the table's version after the pass; ``checkpoint_version``: the version
-    the pass wrote a log checkpoint of (``None``: none written, or not known).
+    the pass wrote a log checkpoint of (``None``: none written, or not known);
+    ``clustered_version``: the version its clustering committed (``None``: none).
     """
 
     files_removed: int = 0
@@ -200,6 +207,7 @@ class MaintenanceOutcome:
     version: int | None = None
     attempts: int = 1
     checkpoint_version: int | None = None
+    clustered_version: int | None = None
 
 
 @runtime_checkable

@@ -25,8 +25,9 @@ __all__ = ["DELTA_DEFAULT_RETENTION_HOURS", "MaintenancePolicy", "MaintenanceSta
 DELTA_DEFAULT_RETENTION_HOURS = 168
 
 _INT_FIELDS = ("compact_min_files", "small_file_bytes", "checkpoint_every",
-               "vacuum_retention_hours", "vacuum_every_hours")
-_BOOL_FIELDS = ("enabled", "allow_short_retention")
+               "vacuum_retention_hours", "vacuum_every_hours", "cluster_every_commits",
+               "cluster_max_bytes")
+_BOOL_FIELDS = ("enabled", "allow_short_retention", "cluster")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class MaintenancePolicy:
             ``allow_short_retention``.
         vacuum_every_hours: vacuum at most this often.
         allow_short_retention: the explicit override for a retention below 7 days.
+        cluster: re-cluster a table its loads merge into (by primary key) by those keys,
+            so a merge rewrites only the files holding the keys it changes.
+        cluster_every_commits: re-cluster every this many commits.
+        cluster_max_bytes: a table bigger than this is not re-clustered when due (each
+            clustering rewrites the whole table); ``dataloader maintain TABLE`` still
+            does it.
     """
 
     enabled: bool = True
@@ -55,6 +62,9 @@ class MaintenancePolicy:
     vacuum_retention_hours: int = DELTA_DEFAULT_RETENTION_HOURS
     vacuum_every_hours: int = 24
     allow_short_retention: bool = False
+    cluster: bool = True
+    cluster_every_commits: int = 100
+    cluster_max_bytes: int = 1024 * 1024 * 1024
 
     def problems(self, prefix: str = "maintenance") -> list[FieldProblem]:
         """Every invalid field, named ``maintenance.<field>``."""
@@ -146,6 +156,7 @@ class MaintenanceState:
         checkpoint_version: the table version of the last checkpoint written by it.
         vacuumed_at: when it last vacuumed.
         compacted_at: when it last compacted.
+        clustered_version: the table version its last clustering committed.
         last_error: the last maintenance failure (``None`` after a success); a load that
             triggered it still succeeded.
         last_error_at: when that failure happened.
@@ -155,6 +166,7 @@ class MaintenanceState:
     checkpoint_version: int | None = None
     vacuumed_at: datetime | None = None
     compacted_at: datetime | None = None
+    clustered_version: int | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
 
@@ -179,7 +191,7 @@ class MaintenanceState:
                     values[f.name] = datetime.fromisoformat(raw) if isinstance(raw, str) else None
                 except ValueError:
                     values[f.name] = None
-            elif f.name == "checkpoint_version":
+            elif f.name.endswith("_version"):
                 values[f.name] = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
             else:
                 values[f.name] = raw if isinstance(raw, str) else None

@@ -55,7 +55,8 @@ _OPTION_PREFIX = "strategy_options."
 _NESTED_KEYS: dict[str, tuple[str, ...]] = {
     "read": ("path", "partition_column", "partitions", "fetch_size"),
     "maintenance": ("enabled", "compact_min_files", "small_file_bytes", "checkpoint_every",
-                    "vacuum_retention_hours", "vacuum_every_hours", "allow_short_retention"),
+                    "vacuum_retention_hours", "vacuum_every_hours", "allow_short_retention",
+                    "cluster", "cluster_every_commits", "cluster_max_bytes"),
 }
 #: Top-level objects diffed per setting even when absent on one side (see diff_json).
 _PER_SETTING = frozenset({"maintenance"})

@@ -1,4 +1,4 @@
-"""Table maintenance with delta-rs: compaction, log checkpoints and vacuum.
+"""Table maintenance with delta-rs: compaction or clustering, log checkpoints and vacuum.
 
 * Compaction (``optimize.compact``) rewrites small files into files of the table's
   target size in one commit whose actions carry ``dataChange=false``: readers and
@@ -8,6 +8,11 @@
   compaction that conflicts with a concurrent write (a merge removed a file it
   rewrote): the files it wrote stay unreferenced (vacuum removes them later) and the
   compaction is retried on the new snapshot, a few times.
+* Clustering (``optimize.z_order`` by the table's merge keys) rewrites the whole table
+  sorted along a Z-order curve of those keys, into files of the task's size, in the same
+  kind of commit, retried the same way. A merge rewrites every file holding a key it
+  matches: on a clustered table the keys a load changes (recent ones, usually) sit in
+  a few files, instead of in the one big file or the many mixed ones merges leave.
 * ``create_checkpoint`` writes a Parquet checkpoint of the log, so opening the table
   reads one file instead of every JSON commit; ``cleanup_metadata`` then drops log files
   older than ``delta.logRetentionDuration`` (30 days by default).
@@ -64,11 +69,26 @@ def maintain(
     removed = added = vacuumed = 0
     attempts = 1
     checkpoint_version: int | None = None
+    clustered_version: int | None = None
     table = load()
-    if task.compact and not task.dry_run:  # a dry run reports the plan's file counts
-        table, removed, added, attempts = _compact(
-            target, load, table, task.target_file_bytes or target_file_bytes,
-            writer_properties)
+    if task.cluster_by and not task.dry_run:  # a dry run reports the plan's file counts
+        size = task.cluster_file_bytes or target_file_bytes
+
+        def cluster(t: DeltaTable) -> dict[str, Any]:
+            return t.optimize.z_order(list(task.cluster_by), target_size=size,
+                                      writer_properties=writer_properties,
+                                      commit_properties=_marked("cluster"))
+
+        table, removed, added, attempts = _optimize(target, load, table, cluster, "clustering")
+        clustered_version = int(table.version())
+    elif task.compact and not task.dry_run:
+        size = task.target_file_bytes or target_file_bytes
+
+        def compact(t: DeltaTable) -> dict[str, Any]:
+            return t.optimize.compact(target_size=size, writer_properties=writer_properties,
+                                      commit_properties=_marked("compact"))
+
+        table, removed, added, attempts = _optimize(target, load, table, compact, "compaction")
     if task.checkpoint and not task.dry_run:
         try:
             table.create_checkpoint()
@@ -92,35 +112,36 @@ def maintain(
     return MaintenanceOutcome(files_removed=removed, files_added=added,
                               checkpointed=checkpoint_version is not None, vacuumed_files=vacuumed,
                               version=int(table.version()), attempts=attempts,
-                              checkpoint_version=checkpoint_version)
+                              checkpoint_version=checkpoint_version,
+                              clustered_version=clustered_version)
 
 
-def _compact(
+def _marked(kind: str) -> CommitProperties:
+    return CommitProperties(custom_metadata={MAINTENANCE_KEY: kind})
+
+
+def _optimize(
     target: TargetName,
     load: Callable[[], DeltaTable],
     table: DeltaTable,
-    size: int,
-    writer_properties: Any,
+    rewrite: Callable[[DeltaTable], dict[str, Any]],
+    what: str,
 ) -> tuple[DeltaTable, int, int, int]:
-    """Compact, retrying on a commit conflict; (table, removed, added, attempts)."""
+    """Run a data-change-free rewrite, retrying on a commit conflict; (table after it,
+    files removed, files added, attempts)."""
     for attempt in range(1, COMPACT_ATTEMPTS + 1):
         try:
-            metrics: dict[str, Any] = table.optimize.compact(
-                target_size=size,
-                writer_properties=writer_properties,
-                commit_properties=CommitProperties(
-                    custom_metadata={MAINTENANCE_KEY: "compact"}),
-            )
-            return (table, int(metrics.get("numFilesRemoved", 0)),
+            metrics = rewrite(table)
+            return (load(), int(metrics.get("numFilesRemoved", 0)),
                     int(metrics.get("numFilesAdded", 0)), attempt)
         except Exception as exc:
             if type(exc).__name__ != "CommitFailedError" or attempt == COMPACT_ATTEMPTS:
                 raise destination_error(
-                    f"table {target}: compaction failed (attempt {attempt})", exc,
-                    "The data is unchanged (a compaction commit changes no rows); "
+                    f"table {target}: {what} failed (attempt {attempt})", exc,
+                    f"The data is unchanged (a {what} commit changes no rows); "
                     "maintenance tries again later.",
                 ) from exc
-            log.info("table %s: compaction lost a commit race with a concurrent write; "
-                     "retrying on the new snapshot (%s)", target, exc)
+            log.info("table %s: %s lost a commit race with a concurrent write; "
+                     "retrying on the new snapshot (%s)", target, what, exc)
             table = load()
     raise AssertionError("unreachable")  # pragma: no cover

@@ -4,6 +4,10 @@
   ``dataChange=false`` actions, carrying no app transaction. A concurrent load that
   removed a file the compaction rewrote makes Delta refuse the compaction's commit
   (a ``DeltaConcurrentModificationException``); it is retried on the new snapshot.
+* Clustering is ``optimize().executeZOrderBy(keys)`` (``OPTIMIZE ... ZORDER BY``): the
+  whole table rewritten along a Z-order curve of the merge keys, in the same kind of
+  commit, retried the same way; the session's ``spark.databricks.delta.optimize.maxFileSize``
+  is set to the task's file size for the call only.
 * ``vacuum(hours)`` is ``VACUUM ... RETAIN n HOURS`` without SQL text. Delta on Spark
   refuses a retention below ``delta.deletedFileRetentionDuration`` unless the session's
   ``spark.databricks.delta.retentionDurationCheck.enabled`` is off: it is switched off
@@ -28,7 +32,8 @@ pyspark is imported by the caller (``spark/engine.py``) only; nothing here impor
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from dataloader_sdk.engines.base import MaintenanceOutcome, MaintenanceTask, TableFiles
@@ -46,6 +51,7 @@ log = logging.getLogger(__name__)
 
 _ATTEMPTS = 3
 _RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+_MAX_FILE_SIZE = "spark.databricks.delta.optimize.maxFileSize"
 
 
 def table_files(table: DeltaTable, version: int, small_file_bytes: int) -> TableFiles:
@@ -71,9 +77,16 @@ def maintain(
     """
     removed = added = 0
     attempts = 1
-    checkpoint_version: int | None = None
-    if task.compact and not task.dry_run:
-        removed, added, attempts = _compact(target, load)
+    checkpoint_version = clustered_version = None
+    if task.cluster_by and not task.dry_run:
+        keys = task.cluster_by
+        with _session_conf(spark, _MAX_FILE_SIZE, task.cluster_file_bytes):
+            removed, added, attempts = _optimize(
+                target, lambda: load().optimize().executeZOrderBy(*keys), "OPTIMIZE ZORDER BY")
+        clustered_version = version()
+    elif task.compact and not task.dry_run:
+        removed, added, attempts = _optimize(
+            target, lambda: load().optimize().executeCompaction(), "OPTIMIZE")
     if task.checkpoint and not task.dry_run:
         checkpoint_version = _checkpoint(target, spark, load(), version())
     if task.vacuum and not task.dry_run:
@@ -81,13 +94,32 @@ def maintain(
     return MaintenanceOutcome(files_removed=removed, files_added=added,
                               checkpointed=checkpoint_version is not None, vacuumed_files=0,
                               version=version(), attempts=attempts,
-                              checkpoint_version=checkpoint_version)
+                              checkpoint_version=checkpoint_version,
+                              clustered_version=clustered_version)
 
 
-def _compact(target: TargetName, load: Callable[[], DeltaTable]) -> tuple[int, int, int]:
+@contextmanager
+def _session_conf(spark: SparkSession, key: str, value: int | None) -> Iterator[None]:
+    """``key`` set to ``value`` for the block (``None``: left as it is)."""
+    if value is None:
+        yield
+        return
+    previous = spark.conf.get(key, None)
+    spark.conf.set(key, str(value))
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, previous)
+
+
+def _optimize(target: TargetName, run: Callable[[], Any], what: str) -> tuple[int, int, int]:
+    """Run an ``OPTIMIZE``, retrying a lost commit race; (removed, added, attempts)."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            metrics: Any = load().optimize().executeCompaction().select("metrics").first()
+            metrics: Any = run().select("metrics").first()
             values = metrics[0] if metrics is not None else None
             removed = int(values["numFilesRemoved"]) if values is not None else 0
             added = int(values["numFilesAdded"]) if values is not None else 0
@@ -95,10 +127,10 @@ def _compact(target: TargetName, load: Callable[[], DeltaTable]) -> tuple[int, i
         except Exception as exc:
             if not is_transient(exc) or attempt == _ATTEMPTS:
                 raise destination_error(
-                    f"table {target}: OPTIMIZE failed (attempt {attempt})", exc,
+                    f"table {target}: {what} failed (attempt {attempt})", exc,
                     "The data is unchanged; maintenance tries again later.",
                 ) from exc
-            log.info("table %s: OPTIMIZE lost a commit race; retrying", target)
+            log.info("table %s: %s lost a commit race; retrying", target, what)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
