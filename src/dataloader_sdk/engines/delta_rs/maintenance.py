@@ -33,7 +33,8 @@ from dataloader_sdk.engines.base import MaintenanceOutcome, MaintenanceTask, Tab
 from dataloader_sdk.engines.common.errors import destination_error
 from dataloader_sdk.model import TargetName
 
-__all__ = ["COMPACT_ATTEMPTS", "MAINTENANCE_KEY", "maintain", "table_files"]
+__all__ = ["CLUSTER_SPILL_BYTES", "COMPACT_ATTEMPTS", "MAINTENANCE_KEY", "maintain",
+           "table_files"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 COMPACT_ATTEMPTS = 3
 #: Commit metadata key marking the SDK's maintenance commits (never a load's metadata).
 MAINTENANCE_KEY = "dataloader.maintenance"
+#: Bytes clustering's sort holds in memory before it spills to disk. delta-rs's default
+#: is 20 GiB, i.e. the whole table: z-ordering a 505 MB table peaked at 1,140 MB RSS;
+#: with 256 MiB, a 661 MB one at 595 MB, in about the same time (session 12).
+CLUSTER_SPILL_BYTES = 256 * 1024 * 1024
 
 
 def table_files(table: DeltaTable, small_file_bytes: int) -> TableFiles:
@@ -76,6 +81,7 @@ def maintain(
 
         def cluster(t: DeltaTable) -> dict[str, Any]:
             return t.optimize.z_order(list(task.cluster_by), target_size=size,
+                                      max_spill_size=CLUSTER_SPILL_BYTES,
                                       writer_properties=writer_properties,
                                       commit_properties=_marked("cluster"))
 
