@@ -197,7 +197,8 @@ class MaintenanceOutcome:
 
     ``version``: the table's version after the pass; ``checkpoint_version``: the version
     the pass wrote a log checkpoint of (``None``: none written, or not known);
-    ``clustered_version``: the version its clustering committed (``None``: none).
+    ``clustered_version``: the table's version right after its clustering (``None``: it
+    did not cluster).
     """
 
     files_removed: int = 0

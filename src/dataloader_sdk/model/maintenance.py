@@ -156,7 +156,7 @@ class MaintenanceState:
         checkpoint_version: the table version of the last checkpoint written by it.
         vacuumed_at: when it last vacuumed.
         compacted_at: when it last compacted.
-        clustered_version: the table version its last clustering committed.
+        clustered_version: the table's version right after its last clustering.
         last_error: the last maintenance failure (``None`` after a success); a load that
             triggered it still succeeded.
         last_error_at: when that failure happened.
