@@ -16,9 +16,9 @@ Run from the repository root::
    ``load_tables(all, max_workers=--workers, per_source_limit=--workers)`` with
    ``incremental`` on ``updated_at`` (timed: the first load), then the same call again with
    nothing changed at the source (timed: the second run), and once more (the third run:
-   an unchanged run in a process that has run the tables unchanged before, as a
-   long-lived scheduler's does; the second run pays for building each table's
-   lower-bounded select and probe, which the first load's statements do not share).
+   an unchanged run in a process that ran them unchanged before, as a long-lived
+   scheduler's does, with every statement already compiled; session 12 measured it no
+   faster than the second, 1.25 s against 1.26 s).
    The Delta versions of every table are counted after each call: the unchanged runs
    must add none.
 
