@@ -26,7 +26,7 @@ def main(home: str, schema: str, table: str, kind: str = "compact") -> None:
     print("ready", flush=True)
     sys.stdin.readline()  # the test lists the directory first
     task = (MaintenanceTask(compact=True) if kind == "compact"
-            else MaintenanceTask(cluster_by=("id",), cluster_file_bytes=256 * 1024))
+            else MaintenanceTask(cluster_by=("id",), target_file_bytes=256 * 1024))
     engine.maintain(target, task)
     sys.exit(f"the {kind} pass finished: the kill did not happen")
 

@@ -67,7 +67,7 @@ def test_clustering_is_zorder_keeps_rows_and_the_load_commit(spark_engine: Spark
     assert before is not None and before.files >= 4
     newest = spark_engine.newest_commit(T)
     outcome = spark_engine.maintain(T, MaintenanceTask(cluster_by=("id",),
-                                                       cluster_file_bytes=1 << 20))
+                                                       target_file_bytes=1 << 20))
     assert outcome.files_removed == before.files and outcome.files_added >= 1
     assert outcome.clustered_version is not None and outcome.clustered_version > before.version
     log = Path(spark_engine.location(T)) / "_delta_log" / f"{outcome.clustered_version:020d}.json"

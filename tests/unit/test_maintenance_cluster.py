@@ -61,7 +61,7 @@ def test_clustering_is_due_every_so_many_commits_on_a_merged_table() -> None:
     never = MaintenanceState()
     assert not plan(policy, never, TableFiles(48, 3, 3, BIG), NOW, keys=keys).cluster_by
     due = plan(policy, never, TableFiles(49, 3, 3, BIG), NOW, keys=keys)  # 50 commits: 0..49
-    assert due.cluster_by == keys and due.cluster_file_bytes == cluster_file_bytes(BIG)
+    assert due.cluster_by == keys and due.target_file_bytes == cluster_file_bytes(BIG)
     done = MaintenanceState(clustered_version=49)
     assert not plan(policy, done, TableFiles(98, 3, 3, BIG), NOW, keys=keys).cluster_by
     assert plan(policy, done, TableFiles(99, 3, 3, BIG), NOW, keys=keys).cluster_by == keys

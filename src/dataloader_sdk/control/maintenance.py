@@ -204,7 +204,7 @@ def plan(policy: MaintenancePolicy, state: MaintenanceState, files: TableFiles,
                            vacuum=vacuum, retention_hours=policy.vacuum_retention_hours,
                            enforce_retention=enforce, dry_run=dry_run,
                            cluster_by=keys if cluster else (),
-                           cluster_file_bytes=cluster_file_bytes(files.bytes) if cluster
+                           target_file_bytes=cluster_file_bytes(files.bytes) if cluster
                            else None)
 
 
@@ -216,7 +216,7 @@ def reasons(policy: MaintenancePolicy, files: TableFiles, task: MaintenanceTask)
                    f"{policy.small_file_bytes} bytes")
     if task.cluster_by:
         out.append(f"cluster: by {', '.join(task.cluster_by)} into files of about "
-                   f"{task.cluster_file_bytes} bytes ({files.files} files now, "
+                   f"{task.target_file_bytes} bytes ({files.files} files now, "
                    f"{files.small_files} small)")
     if task.checkpoint:
         out.append(f"checkpoint: at version {files.version}")

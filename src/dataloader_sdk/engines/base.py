@@ -175,9 +175,10 @@ class MaintenanceTask:
     ``retention_hours`` below 7 days needs ``enforce_retention=False``, which only an
     explicit policy override sets. ``dry_run``: change nothing, report what would be done.
 
-    ``cluster_by``: rewrite the whole table clustered (Z-ordered) by these columns into
-    files of about ``cluster_file_bytes``, in one data-change-free commit; it replaces
-    ``compact`` (clustering rewrites the small files too).
+    ``cluster_by``: rewrite the whole table clustered (Z-ordered) by these columns, in
+    one data-change-free commit; it replaces ``compact`` (clustering rewrites the small
+    files too). ``target_file_bytes``: the size of the files either rewrite writes
+    (``None``: the engine's target file size).
     """
 
     compact: bool = False
@@ -185,7 +186,6 @@ class MaintenanceTask:
     vacuum: bool = False
     target_file_bytes: int | None = None
     cluster_by: tuple[str, ...] = ()
-    cluster_file_bytes: int | None = None
     retention_hours: int = 168
     enforce_retention: bool = True
     dry_run: bool = False

@@ -77,7 +77,7 @@ def maintain(
     clustered_version: int | None = None
     table = load()
     if task.cluster_by and not task.dry_run:  # a dry run reports the plan's file counts
-        size = task.cluster_file_bytes or target_file_bytes
+        size = task.target_file_bytes or target_file_bytes
 
         def cluster(t: DeltaTable) -> dict[str, Any]:
             return t.optimize.z_order(list(task.cluster_by), target_size=size,
@@ -137,8 +137,8 @@ def _optimize(
     files removed, files added, attempts)."""
     for attempt in range(1, COMPACT_ATTEMPTS + 1):
         try:
-            metrics = rewrite(table)
-            return (load(), int(metrics.get("numFilesRemoved", 0)),
+            metrics = rewrite(table)  # delta-rs brings ``table`` up to date after it
+            return (table, int(metrics.get("numFilesRemoved", 0)),
                     int(metrics.get("numFilesAdded", 0)), attempt)
         except Exception as exc:
             if type(exc).__name__ != "CommitFailedError" or attempt == COMPACT_ATTEMPTS:

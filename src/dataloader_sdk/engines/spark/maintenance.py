@@ -80,7 +80,7 @@ def maintain(
     checkpoint_version = clustered_version = None
     if task.cluster_by and not task.dry_run:
         keys = task.cluster_by
-        with _session_conf(spark, _MAX_FILE_SIZE, task.cluster_file_bytes):
+        with _session_conf(spark, _MAX_FILE_SIZE, task.target_file_bytes):
             removed, added, attempts = _optimize(
                 target, lambda: load().optimize().executeZOrderBy(*keys), "OPTIMIZE ZORDER BY")
         clustered_version = version()
