@@ -190,12 +190,10 @@ def plan(policy: MaintenancePolicy, state: MaintenanceState, files: TableFiles,
     compact = files.small_files > (1 if force else policy.compact_min_files)
     clusterable = (bool(keys) and policy.cluster and files.bytes > 2 * CLUSTER_MIN_FILE_BYTES
                    and (force or files.bytes <= policy.cluster_max_bytes))
-    since_cluster = files.version - (state.clustered_version
-                                     if state.clustered_version is not None else -1)
-    cluster = clusterable and (force or since_cluster >= policy.cluster_every_commits)
-    since = files.version - (state.checkpoint_version if state.checkpoint_version is not None
-                             else -1)
-    checkpoint = force or since >= policy.checkpoint_every
+    cluster = clusterable and (
+        force or _commits_since(files, state.clustered_version) >= policy.cluster_every_commits)
+    checkpoint = force or (_commits_since(files, state.checkpoint_version)
+                           >= policy.checkpoint_every)
     vacuum = force or state.vacuumed_at is None or (
         now - state.vacuumed_at >= timedelta(hours=policy.vacuum_every_hours))
     enforce = not (policy.allow_short_retention
@@ -206,6 +204,11 @@ def plan(policy: MaintenancePolicy, state: MaintenanceState, files: TableFiles,
                            cluster_by=keys if cluster else (),
                            target_file_bytes=cluster_file_bytes(files.bytes) if cluster
                            else None)
+
+
+def _commits_since(files: TableFiles, version: int | None) -> int:
+    """Commits since ``version`` (``None``: never, so every commit since the table began)."""
+    return files.version - (version if version is not None else -1)
 
 
 def reasons(policy: MaintenancePolicy, files: TableFiles, task: MaintenanceTask) -> list[str]:
