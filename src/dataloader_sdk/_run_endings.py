@@ -19,9 +19,9 @@ from dataloader_sdk._run_parts import (
     record_and_finish,
 )
 from dataloader_sdk.cancel import LoadCancelledError
-from dataloader_sdk.errors import DataLoaderError
+from dataloader_sdk.errors import DataLoaderError, LeaseError
 from dataloader_sdk.events import LoadCancelled, LoadFailed
-from dataloader_sdk.model import RunRecord
+from dataloader_sdk.model import RunRecord, TableRecord
 from dataloader_sdk.progress import ProgressCallback, ProgressUpdate
 from dataloader_sdk.secrets import Secret, redact
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from dataloader_sdk.control.store import Claim
     from dataloader_sdk.plugins import PluginHost
 
-__all__ = ["RunOutcome", "finish", "record_cancelled", "record_failed"]
+__all__ = ["RunOutcome", "finish", "record_cancelled", "record_failed", "unclaimed"]
 
 log = logging.getLogger("dataloader_sdk.runner")  # the runner's records, as before
 
@@ -104,3 +104,15 @@ def record_failed(
     error.__cause__ = None
     error.__suppress_context__ = True
     return RunOutcome(run, error)
+
+
+def unclaimed(error: LeaseError, table: TableRecord, engine: str, now: datetime) -> RunRecord:
+    """The record of a batch's table that could not be claimed (nothing ran; it is not
+    written to the history)."""
+    return RunRecord(
+        run_id="", table_id=table.table_id, table=table.name, strategy=table.config.strategy,
+        engine=engine, status="failed", started_at=now, finished_at=now,
+        watermark_before=table.state.watermark, watermark_after=table.state.watermark,
+        note="not run: could not claim the table", error_class=type(error).__name__,
+        error_message=str(error),
+    )

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dataloader_sdk._loader_ops import ControlPlaneOps
+from dataloader_sdk._run_endings import unclaimed
 from dataloader_sdk.cancel import CancelToken, interruptible
 from dataloader_sdk.connectors.pool import SourcePool
 from dataloader_sdk.control.owners import local_host
@@ -35,6 +36,7 @@ from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableReco
 from dataloader_sdk.plugins import PluginHost, get_host
 from dataloader_sdk.runner import ProgressCallback, ProgressUpdate, TableRunner
 from dataloader_sdk.source_open import open_source
+from dataloader_sdk.unchanged_sweep import SweptTable, UnchangedSweep
 
 if TYPE_CHECKING:
     from dataloader_sdk.config import Settings
@@ -79,6 +81,7 @@ class DataLoader(ControlPlaneOps):
         self._clock = clock
         self._runner = TableRunner(store, engine, self.host, clock=clock,
                                    lease_seconds=lease_seconds)
+        self._sweep = UnchangedSweep(store, engine, self.host, self._runner, clock=clock)
 
     @classmethod
     def from_settings(
@@ -240,21 +243,28 @@ class DataLoader(ControlPlaneOps):
                     claim = claimer()
                 except LeaseError as exc:
                     log.info("could not claim: %s", exc)  # returned in the record
-                    return self._unclaimed(exc, table)
+                    return unclaimed(exc, table, self.engine.name, self._clock())
                 # A claim taken up front (load_due) runs only to be recorded as cancelled.
                 return self._run_claim(claim, progress, False, None, token, sources)
 
         with sources, ThreadPoolExecutor(max_workers=max_workers,
                                          thread_name_prefix="dataloader") as pool:
-            futures = [pool.submit(work, table, claimer) for table, claimer in jobs]
+            # The tables whose run would commit nothing are found and recorded together.
+            swept = {} if token.cancelled else self._sweep.sweep(
+                [SweptTable(table, claimer() if claimed else None) for table, claimer in jobs],
+                sources, token, progress, workers=pool,
+                per_source=min(per_source_limit, max_workers))
+            futures = {table.table_id: pool.submit(work, table, claimer)
+                       for table, claimer in jobs if table.table_id not in swept}
             # Wait in short slices: Python runs a signal handler only when the main thread
             # runs Python code, and a SIGINT the kernel delivers to another thread does not
             # wake a main thread blocked on a lock. Without the slices a Ctrl-C could wait
             # until every table was loaded.
-            pending = set(futures)
+            pending = set(futures.values())
             while pending:
                 _, pending = wait(pending, timeout=_WAIT_SLICE)
-            results = [f.result() for f in futures]
+            results = [swept[table.table_id] if table.table_id in swept
+                       else futures[table.table_id].result() for table, _ in jobs]
         return [r for r in results if r is not None]
 
     def _run_claim(
@@ -288,18 +298,6 @@ class DataLoader(ControlPlaneOps):
         from dataloader_sdk.engines.delta_rs.orphans import remove_inflight
 
         return remove_inflight()
-
-    def _unclaimed(self, error: LeaseError, table: TableRecord) -> RunRecord:
-        """The record of a table that could not be claimed (nothing ran; not in history)."""
-        name = table.name
-        now = self._clock()
-        return RunRecord(
-            run_id="", table_id=table.table_id, table=name, strategy=table.config.strategy,
-            engine=self.engine.name, status="failed", started_at=now, finished_at=now,
-            watermark_before=table.state.watermark, watermark_after=table.state.watermark,
-            note="not run: could not claim the table", error_class=type(error).__name__,
-            error_message=str(error),
-        )
 
     def reset_table(self, name: str, *, actor: str, drop_target: bool = False) -> TableRecord:
         """Start a table over: forget its state and give it a new incarnation (audited).

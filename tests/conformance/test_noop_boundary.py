@@ -10,6 +10,7 @@ the model says nothing changed, checks that the run never reached the engine.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,19 +32,34 @@ def _machine(source: SqlAlchemySourceHarness, engines: EngineFactory, tmp_path: 
     return machine_class()
 
 
-def _load(machine: Any, *, noop: bool, point: str | None = None) -> None:
-    writes = machine.engine.writes
-    machine.load(point)
-    assert machine.model.noop is noop
-    if not noop and point in (None, "after_commit"):  # the other crashes precede the commit
-        assert machine.engine.writes == writes + 1
+class _Loads:
+    """Loads the machine's table alone, or as a batch of one (``load_tables``), whose
+    unchanged sweep must then be what recorded every no-op run (its log line says so)."""
+
+    def __init__(self, batch: bool, caplog: pytest.LogCaptureFixture) -> None:
+        self.batch = batch
+        self.caplog = caplog
+
+    def __call__(self, machine: Any, *, noop: bool, point: str | None = None) -> None:
+        writes = machine.engine.writes
+        self.caplog.clear()
+        with self.caplog.at_level(logging.INFO, logger="dataloader_sdk.unchanged_sweep"):
+            machine.load(point, batch=self.batch)
+        assert machine.model.noop is noop
+        if not noop and point in (None, "after_commit"):  # the other crashes precede it
+            assert machine.engine.writes == writes + 1
+        swept = [r for r in self.caplog.records if "1 of 1 table(s) unchanged" in r.message]
+        # Alone, nothing is swept; in a batch, exactly the no-op runs are.
+        assert bool(swept) is (self.batch and noop), (self.batch, noop, point)
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["alone", "batch"])
 @pytest.mark.parametrize("source_harness", SOURCES, indirect=True)
 def test_noop_runs_write_nothing_and_every_boundary_change_loads(
     source_harness: SqlAlchemySourceHarness, delta_rs_engine_factory: EngineFactory,
-    tmp_path: Path,
+    tmp_path: Path, batch: bool, caplog: pytest.LogCaptureFixture,
 ) -> None:
+    _load = _Loads(batch, caplog)
     m = _machine(source_harness, delta_rs_engine_factory, tmp_path)  # lookback 2
     try:
         m.insert(n=3, tie=False, offset=0)             # cursors 1, 2, 3

@@ -32,6 +32,7 @@ __all__ = [
     "ResolverAware",
     "ReusableConnector",
     "SourceColumn",
+    "TablesTogether",
     "factory_summary",
 ]
 
@@ -105,6 +106,27 @@ class ProbesTogether(Protocol):
         answer; ``None`` when these cannot be asked together (the runner then asks them
         one by one). A failure is raised as ``probe`` raises it; the runner then asks
         them one by one too, so each gets its own answer or error."""
+        ...
+
+
+@runtime_checkable
+class TablesTogether(Protocol):
+    """A connector that can describe, and probe, several objects in one round trip each
+    (optional; a batch's unchanged sweep, ``unchanged_sweep.py``, otherwise asks per
+    object)."""
+
+    def columns_together(self, objs: Sequence[SourceObject]) -> None:
+        """Describe ``objs`` at once, so :meth:`Connector.columns` answers them from its
+        cache. Best effort: an object it cannot describe this way is left out, and
+        ``columns`` describes it (or reports what is wrong) on its own."""
+        ...
+
+    def probe_tables(
+        self, items: Sequence[tuple[SourceObject, Sequence[ProbeRequest]]]
+    ) -> list[list[ScalarValue | None]] | None:
+        """The answers to each object's probes, in order, as :meth:`Connector.probe`
+        would give them; ``None`` when these cannot be asked together. A failure is
+        raised as ``probe`` raises it."""
         ...
 
 

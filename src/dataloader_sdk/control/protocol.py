@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from dataloader_sdk.control.records import AuditEntry, BrokenTable, Claim
+from dataloader_sdk.control.unchanged import UnchangedRun
 from dataloader_sdk.model import RunRecord, SourceConfig, TableConfig, TableRecord, TableState, TableStatus
 
 __all__ = ["ConfigStore", "ControlStoreProtocol", "FinishStatus", "RunStore"]
@@ -86,6 +87,13 @@ class RunStore(Protocol):
 
     def record_run(self, run: RunRecord) -> None:
         """Insert the run's history row, or update it (same ``run_id``)."""
+        ...
+
+    def settle_unchanged(
+        self, runs: Sequence[UnchangedRun], *, now: datetime
+    ) -> list[UnchangedRun]:
+        """Record runs that committed nothing, all in one transaction, each only while
+        its table is still as read (or its claim holds); returns the ones recorded."""
         ...
 
     def runs(self, table: str | None = None, limit: int = 50) -> list[RunRecord]:

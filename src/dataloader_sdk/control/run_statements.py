@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from dataloader_sdk.control.schema import historical_metadata as HM
 from dataloader_sdk.control.schema import table_control as T
 
-__all__ = ["close_running_runs", "row_by_id", "row_by_name", "update_held", "update_leased",
-           "update_row", "with_where"]
+__all__ = ["close_running_runs", "row_by_id", "row_by_name", "rows_by_ids", "update_held",
+           "update_leased", "update_row", "with_where"]
 
 
 @functools.cache
@@ -44,6 +44,13 @@ def row_by_name(*, lock: bool) -> sa.Select[tuple[object, ...]]:
 def row_by_id() -> sa.Select[tuple[object, ...]]:
     """``table_control``'s row of ``where_table_id``, locked (``FOR UPDATE``)."""
     return sa.select(T).where(T.c.table_id == sa.bindparam("where_table_id")).with_for_update()
+
+
+@functools.cache
+def rows_by_ids() -> sa.Select[tuple[object, ...]]:
+    """``table_control``'s rows whose ids are in the list ``where_table_ids``, locked."""
+    return (sa.select(T).where(T.c.table_id.in_(sa.bindparam("where_table_ids", expanding=True)))
+            .with_for_update())
 
 
 @functools.cache

@@ -6,7 +6,7 @@ through ``status.py``). Kept apart from ``store.py`` like ``store_config.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from dataloader_sdk.control import history, scheduling
 from dataloader_sdk.control.records import Claim
 from dataloader_sdk.control.scheduling import RetryPolicy
+from dataloader_sdk.control.unchanged import UnchangedRun, settle_unchanged
 from dataloader_sdk.model import RunRecord, TableRecord, TableState, TableStatus
 
 __all__ = ["LeaseOps"]
@@ -115,6 +116,15 @@ class LeaseOps:
         return self._run(lambda c: scheduling.finish(
             c, claim, status=status, now=now, permanent=permanent, retry=self.retry),
             f"finish the run of table {claim.table.name!r}")
+
+    def settle_unchanged(
+        self, runs: Sequence[UnchangedRun], *, now: datetime
+    ) -> list[UnchangedRun]:
+        """Record many runs that committed nothing, in one transaction; returns the ones
+        recorded. Each is recorded only while its table is still as read (or its claim
+        still holds); see :mod:`dataloader_sdk.control.unchanged`."""
+        return self._run(lambda c: settle_unchanged(c, runs, now=now),
+                         f"record {len(runs)} unchanged run(s)")
 
     def set_status(
         self, name: str, to: TableStatus, *, actor: str, reason: str

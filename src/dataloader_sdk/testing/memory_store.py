@@ -36,6 +36,7 @@ from dataloader_sdk.control.records import AuditEntry, BrokenTable, Claim
 from dataloader_sdk.control.rows import row_to_source, row_to_table, run_problems
 from dataloader_sdk.control.scheduling import RetryPolicy
 from dataloader_sdk.control.status import check_transition
+from dataloader_sdk.control.unchanged import UnchangedRun, settled_values
 from dataloader_sdk.errors import ConfigError, LeaseError, ValidationError
 from dataloader_sdk.model import RunRecord, SourceConfig, TableRecord, TableState, TableStatus, utcnow
 from dataloader_sdk.testing.memory_config import ConfigMethods
@@ -283,6 +284,27 @@ class InMemoryControlStore(ConfigMethods):
     def record_run(self, run: RunRecord) -> None:
         """Insert the run, or update it if its ``run_id`` was recorded before."""
         self._run(lambda d: _upsert_run(d, run))
+
+    def settle_unchanged(
+        self, runs: Sequence[UnchangedRun], *, now: datetime
+    ) -> list[UnchangedRun]:
+        """Record runs that committed nothing, each only while its table is as read."""
+        check_now(now)
+
+        def settle(d: MemoryData) -> list[UnchangedRun]:
+            settled = []
+            for item in runs:
+                row = d.table_by_id(item.table.table_id)
+                values = None if row is None else settled_values(
+                    row, item, now, recorded=item.run.run_id in d.runs)
+                if values is None:
+                    continue
+                for name, value in values.items():
+                    setattr(row, name, as_utc(value) if isinstance(value, datetime) else value)
+                _upsert_run(d, item.run)
+                settled.append(item)
+            return settled
+        return self._run(settle)
 
     def runs(self, table: str | None = None, limit: int = 50) -> list[RunRecord]:
         """The newest runs (of one table, or of all), newest first."""

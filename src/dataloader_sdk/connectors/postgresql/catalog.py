@@ -10,6 +10,7 @@ __all__ = [
     "ATTRIBUTES",
     "CHANGE_SIGNATURE",
     "COLUMN_TYPES",
+    "COLUMN_TYPES_OF_TABLES",
     "CURRENT_SCHEMA",
     "LIST_TABLES",
     "PRIMARY_KEY",
@@ -65,6 +66,30 @@ COLUMN_TYPES = (
     "  format_type(u.t, u.mod), u.attname, u.nullable"
     " FROM r JOIN pg_type t ON t.oid = r.t JOIN u ON u.ord = r.ord"
     " ORDER BY r.ord, r.depth DESC"
+)
+
+#: :data:`COLUMN_TYPES` of several tables at once (a batch's unchanged sweep): parallel
+#: arrays ``schemas`` (NULL: the search path) and ``tables``; the first column is the
+#: table's 1-based position in them, then the columns of :data:`COLUMN_TYPES`. A table
+#: that does not exist has no rows.
+COLUMN_TYPES_OF_TABLES = (
+    "WITH RECURSIVE o AS ("
+    "  SELECT x.i, to_regclass(CASE WHEN x.s IS NULL THEN quote_ident(x.t)"
+    "    ELSE quote_ident(x.s) || '.' || quote_ident(x.t) END) AS rel"
+    "  FROM unnest(%(schemas)s::text[], %(tables)s::text[]) WITH ORDINALITY AS x(s, t, i)"
+    "), u AS ("
+    "  SELECT o.i, a.attnum AS ord, a.atttypid AS t, a.atttypmod AS mod, a.attname,"
+    "  NOT a.attnotnull AS nullable FROM o JOIN pg_attribute a ON a.attrelid = o.rel"
+    "  WHERE a.attnum > 0 AND NOT a.attisdropped"
+    "), r AS ("
+    "  SELECT u.i, u.ord, u.t, u.mod, 0 AS depth FROM u"
+    "  UNION ALL"
+    "  SELECT r.i, r.ord, t.typbasetype, t.typtypmod, r.depth + 1 FROM r"
+    "  JOIN pg_type t ON t.oid = r.t WHERE t.typtype = 'd' AND r.depth < 16"
+    ") SELECT DISTINCT ON (r.i, r.ord) r.i, r.ord, t.typname, r.mod, t.typcategory = 'A',"
+    "  format_type(u.t, u.mod), u.attname, u.nullable"
+    " FROM r JOIN pg_type t ON t.oid = r.t JOIN u ON u.i = r.i AND u.ord = r.ord"
+    " ORDER BY r.i, r.ord, r.depth DESC"
 )
 
 PRIMARY_KEY = (

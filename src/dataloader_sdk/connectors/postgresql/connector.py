@@ -219,6 +219,25 @@ class PostgresConnector(PostgresProbes, JdbcSqlConnector):
             out.append(column)
         return out
 
+    def _describe_together(
+        self, objs: Sequence[SourceObject]
+    ) -> dict[SourceObject, list[SourceColumn]]:
+        """The tables among ``objs`` in one catalog query (``COLUMN_TYPES_OF_TABLES``);
+        queries and missing tables are left to :meth:`_describe`."""
+        tables = [obj for obj in objs if obj.query is None]
+        if not tables:
+            return {}
+        rows = self._query(cat.COLUMN_TYPES_OF_TABLES, {
+            "schemas": [obj.schema for obj in tables], "tables": [obj.table for obj in tables],
+        }, action="reading columns of", obj=tables[0])
+        described: dict[SourceObject, list[SourceColumn]] = {}
+        for i, _, typ, mod, arr, text, name, nullable in rows:
+            arrow, projection = arrow_type_for(PgType(str(typ), int(mod), bool(arr)))
+            column = SourceColumn(str(name), str(text), arrow, bool(nullable))
+            self._projections[column] = projection
+            described.setdefault(tables[int(i) - 1], []).append(column)
+        return described
+
     def _regclass(self, obj: SourceObject) -> int:
         if obj.schema is None:
             rows = self._query(cat.REGCLASS, (obj.table,), action="looking up", obj=obj)

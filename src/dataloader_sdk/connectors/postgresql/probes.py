@@ -6,23 +6,33 @@ typed Python value at full precision (``Decimal``, aware ``datetime``, ``int``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dataloader_sdk.connectors.postgresql import catalog as cat
 from dataloader_sdk.connectors.sql.cursor import typed_cursor_value
 from dataloader_sdk.connectors.sql.probes import ProbeHost, column_type, signature
 
 if TYPE_CHECKING:
-    from dataloader_sdk.model import ScalarValue, SourceObject
+    import psycopg
+
+    from dataloader_sdk.model import MaxOf, MinOf, RowCount, ScalarValue, SourceObject
     from dataloader_sdk.statements import SelectStatement
 
 __all__ = ["PostgresProbes"]
+
+_T = TypeVar("_T")
 
 
 class _Host(ProbeHost, Protocol):
     def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
                action: str, obj: SourceObject | None = None) -> list[tuple[Any, ...]]: ...
+
+    def _on_session(self, fn: Callable[[psycopg.Connection[Any]], _T], *, action: str,
+                    obj: SourceObject | None = None, hint: str = "") -> _T: ...
+
+    def together_statement(self, obj: SourceObject,
+                           aggregates: Sequence[MaxOf | MinOf | RowCount]) -> SelectStatement: ...
 
     def _regclass(self, obj: SourceObject) -> int: ...
 
@@ -33,6 +43,25 @@ class PostgresProbes:
     def _probe_rows(self: _Host, obj: SourceObject, stmt: SelectStatement) -> list[tuple[Any, ...]]:
         compiled = self.compile(stmt)
         return self._query(compiled.sql, dict(compiled.params), action="probing", obj=obj)
+
+    def _probe_rows_together(
+        self: _Host, asked: Sequence[tuple[SourceObject, Sequence[MaxOf | MinOf | RowCount]]]
+    ) -> list[Sequence[Any]]:
+        """Each object's probe statement (the one its own run compiled, so compiling is
+        a cache hit), sent in one psycopg pipeline: one round trip for all of them."""
+        compiled = [self.compile(self.together_statement(obj, aggregates))
+                    for obj, aggregates in asked]
+
+        def run(conn: psycopg.Connection[Any]) -> list[Sequence[Any]]:
+            cursors = []
+            with conn.pipeline():
+                for query in compiled:
+                    cursor = conn.cursor()
+                    cursor.execute(query.sql, dict(query.params))
+                    cursors.append(cursor)
+            return [cursor.fetchone() or () for cursor in cursors]
+
+        return self._on_session(run, action="probing", obj=asked[0][0])
 
     def _cursor_value(self: _Host, obj: SourceObject, column: str, raw: Any) -> ScalarValue:
         # psycopg hands values over typed; a text cursor holding numbers or timestamps

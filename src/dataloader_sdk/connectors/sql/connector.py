@@ -24,8 +24,9 @@ every batch to the declared schema, slices it and classifies failures mid-stream
 from __future__ import annotations
 
 import contextlib
+import itertools
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -110,6 +111,22 @@ class SqlConnector(SelectCompiler, ErrorReporter):
             cached = self._columns[obj] = tuple(self._describe(obj))
         return cached
 
+    def columns_together(self, objs: Sequence[SourceObject]) -> None:
+        """Describe the objects not described yet in one go where the database can
+        (:meth:`_describe_together`); :meth:`columns` then answers them from its cache.
+        An object left out is described by :meth:`columns` on its own."""
+        wanted = [obj for obj in dict.fromkeys(objs) if obj not in self._columns]
+        if wanted:
+            for obj, columns in self._describe_together(wanted).items():
+                self._columns[obj] = tuple(columns)
+
+    def _describe_together(
+        self, objs: Sequence[SourceObject]
+    ) -> Mapping[SourceObject, Sequence[SourceColumn]]:
+        """The columns of several objects from one catalog query (hook; default: none,
+        each is described on its own). Leave out any object it cannot describe."""
+        return {}
+
     def _describe(self, obj: SourceObject) -> Sequence[SourceColumn]:
         """The columns of a table or query (hook; called once per object).
 
@@ -145,18 +162,70 @@ class SqlConnector(SelectCompiler, ErrorReporter):
         from ``p0``), where the database states :meth:`_probe_value` instead of
         :meth:`_probe_rows`, or where a subclass overrides :meth:`probe`.
         """
-        if type(self).probe is not SqlConnector.probe:
+        aggregates = self._together(requests)
+        if aggregates is None:
             return None  # a connector that answers probes its own way is asked that way
-        aggregates = [r for r in requests if isinstance(r, MaxOf | MinOf | RowCount)]
-        if len(aggregates) != len(requests) or any(_has_values(r.where) for r in aggregates):
-            return None
-        stmt = sa.select(*(self.build_probe(obj, r).scalar_subquery().label(f"a{i}")
-                           for i, r in enumerate(aggregates)))
-        rows = self._probe_rows(obj, stmt)
+        rows = self._probe_rows(obj, self.together_statement(obj, aggregates))
         if not rows:  # no _probe_rows: this database answers its probes one by one
             return None
         row = rows[0]
         return [self._answer(obj, r, value) for r, value in zip(aggregates, row, strict=True)]
+
+    def probe_tables(
+        self, items: Sequence[tuple[SourceObject, Sequence[ProbeRequest]]]
+    ) -> list[list[ScalarValue | None]] | None:
+        """The probes of several objects at once (a batch's unchanged sweep), each as
+        :meth:`probe_together` would answer them: one statement for all of them, or
+        however the database's :meth:`_probe_rows_together` asks them. ``None`` where
+        :meth:`probe_together` would decline any of them."""
+        asked: list[tuple[SourceObject, list[MaxOf | MinOf | RowCount]]] = []
+        for obj, requests in items:
+            aggregates = self._together(requests)
+            if aggregates is None:
+                return None
+            asked.append((obj, aggregates))
+        wanted = [(obj, aggregates) for obj, aggregates in asked if aggregates]
+        rows = iter(self._probe_rows_together(wanted) or []) if wanted else iter(())
+        out: list[list[ScalarValue | None]] = []
+        for obj, aggregates in asked:
+            row = next(rows, None) if aggregates else ()
+            if row is None:
+                return None  # no _probe_rows: this database answers its probes one by one
+            out.append([self._answer(obj, r, value)
+                        for r, value in zip(aggregates, row, strict=True)])
+        return out
+
+    def _together(self, requests: Sequence[ProbeRequest]
+                  ) -> list[MaxOf | MinOf | RowCount] | None:
+        """``requests`` when they can be asked in one statement, else ``None``."""
+        if type(self).probe is not SqlConnector.probe:
+            return None
+        aggregates = [r for r in requests if isinstance(r, MaxOf | MinOf | RowCount)]
+        if len(aggregates) != len(requests) or any(_has_values(r.where) for r in aggregates):
+            return None
+        return aggregates
+
+    def together_statement(
+        self, obj: SourceObject, aggregates: Sequence[MaxOf | MinOf | RowCount]
+    ) -> SelectStatement:
+        """The probes of ``obj`` as one select of labelled scalar subqueries."""
+        return sa.select(*(self.build_probe(obj, r).scalar_subquery().label(f"a{i}")
+                           for i, r in enumerate(aggregates)))
+
+    def _probe_rows_together(
+        self, asked: Sequence[tuple[SourceObject, Sequence[MaxOf | MinOf | RowCount]]]
+    ) -> list[Sequence[Any]] | None:
+        """The raw answers of several objects' probes, one row per object (hook). The
+        default asks them all in one statement of scalar subqueries through
+        :meth:`_probe_rows` (one round trip; ``None`` where that is not stated)."""
+        flat = [(obj, r) for obj, aggregates in asked for r in aggregates]
+        stmt = sa.select(*(self.build_probe(obj, r).scalar_subquery().label(f"a{i}")
+                           for i, (obj, r) in enumerate(flat)))
+        rows = self._probe_rows(asked[0][0], stmt)
+        if not rows:
+            return None
+        values = iter(rows[0])
+        return [tuple(itertools.islice(values, len(aggregates))) for _, aggregates in asked]
 
     def _answer(self, obj: SourceObject, request: MaxOf | MinOf | RowCount,
                 value: Any) -> ScalarValue | None:

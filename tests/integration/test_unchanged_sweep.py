@@ -1,0 +1,150 @@
+"""A batch's unchanged sweep (``unchanged_sweep.py``) against PostgreSQL and local Delta.
+
+The source is changed and read with psycopg, the targets with deltalake: never through
+the code under test. A batch must record the unchanged tables' runs without a commit and
+without a run of their own, and load every change the usual run would load: a row tied
+with the watermark, a row changed at the watermark without a new cursor, a row with a new
+cursor. A table the sweep cannot decide (gone from the source) fails in its usual run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from deltalake import DeltaTable
+
+from dataloader_sdk.loader import DataLoader
+from dataloader_sdk.model import SourceConfig, TableConfig, TargetName
+from tests.servers.postgres import PostgresServer
+
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+
+SWEEP_LOG = "dataloader_sdk.unchanged_sweep"
+
+
+def _setup(loader: DataLoader, source: SourceConfig, server: PostgresServer, db: str,
+           tables: int) -> list[str]:
+    with psycopg.connect(server.dsn(db), autocommit=True) as conn:
+        for i in range(tables):
+            conn.execute(f"CREATE TABLE s{i} (id bigint PRIMARY KEY, v text, "
+                         "updated_at timestamptz NOT NULL)")
+            conn.execute(f"INSERT INTO s{i} SELECT g, 'v' || g, "
+                         "'2026-11-01'::timestamptz + g * interval '1 second' "
+                         "FROM generate_series(1, 20 + %s) g", (i,))
+    loader.add_source(source, actor="test")
+    names = [f"s{i}" for i in range(tables)]
+    for name in names:
+        loader.add_table(TableConfig(
+            name=name, source=source.name, source_table=name, source_schema="public",
+            target=TargetName("bronze", name), strategy="incremental", interval_seconds=300,
+            strategy_options={"primary_keys": ["id"], "watermark_column": "updated_at"},
+        ), actor="test")
+    return names
+
+
+def _source(server: PostgresServer, db: str, name: str) -> set[tuple[Any, ...]]:
+    with psycopg.connect(server.dsn(db)) as conn:
+        return set(conn.execute(f"SELECT id, v, updated_at FROM {name}").fetchall())
+
+
+def _target(loader: DataLoader, name: str) -> tuple[int, set[tuple[Any, ...]]]:
+    table = DeltaTable(loader.engine.uri(TargetName("bronze", name)))
+    rows = table.to_pyarrow_table(columns=["id", "v", "updated_at"]).to_pylist()
+    return table.version(), {(r["id"], r["v"], r["updated_at"]) for r in rows}
+
+
+def _swept(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == SWEEP_LOG
+            and "unchanged, their runs recorded together" in r.getMessage()]
+
+
+def test_a_batch_records_unchanged_tables_together_and_loads_every_change(
+    loader: DataLoader, pg_source: SourceConfig, pg_server: PostgresServer, pg_database: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    names = _setup(loader, pg_source, pg_server, pg_database, tables=6)
+    assert {r.status for r in loader.load_tables(names)} == {"succeeded"}
+    versions = {name: _target(loader, name)[0] for name in names}
+    before = {t.name: t for t in loader.store.get_tables(names)}
+
+    phases: list[tuple[str, str]] = []
+    with caplog.at_level(logging.INFO, logger=SWEEP_LOG):
+        records = loader.load_tables(names, progress=lambda u: phases.append((u.table, u.phase)))
+    assert _swept(caplog) == ["unchanged sweep: 6 of 6 table(s) unchanged, their runs "
+                              "recorded together"]
+    for record in records:
+        assert (record.status, record.steps_committed, record.rows_written) == (
+            "succeeded", 0, 0), record
+        assert record.rows_read == 1 and "nothing changed" in record.note, record
+        assert _target(loader, record.table)[0] == versions[record.table]  # no commit
+        # Each progress consumer still sees the run start and end.
+        assert [p for t, p in phases if t == record.table] == ["claimed", "finished"]
+    for table in loader.store.get_tables(names):
+        was = before[table.name]
+        assert table.run_generation == was.run_generation + 1 and table.state == was.state
+        assert table.status == "succeeded" and table.lease_owner is None
+        assert table.next_run_at is not None and table.last_run_at is not None
+        assert table.next_run_at - table.last_run_at == timedelta(seconds=300)
+        assert [r.run_id for r in loader.store.runs(table.name)][0] in {
+            r.run_id for r in records}
+
+    # Changes at the watermark that only the boundary read can see, a new cursor, a
+    # table gone from the source, and two tables left alone.
+    with psycopg.connect(pg_server.dsn(pg_database), autocommit=True) as conn:
+        conn.execute("INSERT INTO s0 SELECT 1000, 'tie', max(updated_at) FROM s0")
+        conn.execute("UPDATE s1 SET v = 'same cursor' "
+                     "WHERE updated_at = (SELECT max(updated_at) FROM s1)")
+        conn.execute("UPDATE s2 SET v = 'moved', updated_at = now() WHERE id = 3")
+        conn.execute("DROP TABLE s3")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=SWEEP_LOG):
+        records = loader.load_tables(names)
+    by_name = {r.table: r for r in records}
+    assert _swept(caplog) == ["unchanged sweep: 2 of 6 table(s) unchanged, their runs "
+                              "recorded together"]
+    for name in ("s0", "s1", "s2"):
+        assert (by_name[name].status, by_name[name].steps_committed) == ("succeeded", 1)
+        version, rows = _target(loader, name)
+        assert version == versions[name] + 1
+        assert rows == _source(pg_server, pg_database, name)
+    assert by_name["s3"].status == "failed" and "s3" in (by_name["s3"].error_message or "")
+    for name in ("s4", "s5"):
+        assert by_name[name].steps_committed == 0 and "nothing changed" in by_name[name].note
+        assert _target(loader, name) == (versions[name], _source(pg_server, pg_database,
+                                                                   name))
+
+
+def test_load_due_settles_its_claims_and_a_failing_source_leaves_the_usual_runs(
+    loader: DataLoader, pg_source: SourceConfig, pg_server: PostgresServer, pg_database: str,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = _setup(loader, pg_source, pg_server, pg_database, tables=3)
+    assert {r.status for r in loader.load_tables(names)} == {"succeeded"}
+    for name in names:  # due now
+        loader.store.set_status(name, "queued", actor="test", reason="due")
+    with caplog.at_level(logging.INFO, logger=SWEEP_LOG):
+        records = loader.load_due()
+    assert sorted(r.table for r in records) == names
+    assert all(r.steps_committed == 0 and r.status == "succeeded" for r in records)
+    assert _swept(caplog) == ["unchanged sweep: 3 of 3 table(s) unchanged, their runs "
+                              "recorded together"]
+    assert {(t.status, t.lease_owner) for t in loader.store.get_tables(names)} == {
+        ("succeeded", None)}
+
+    # The source's secret now fails: the sweep decides nothing and says nothing secret;
+    # each table's own run fails with its error recorded.
+    monkeypatch.setenv("DL_TEST_PG_PASSWORD", "wrong-" + pg_server.password)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=SWEEP_LOG):
+        records = loader.load_tables(names)
+    assert {r.status for r in records} == {"failed"}
+    assert not _swept(caplog)
+    assert [r.getMessage() for r in caplog.records if r.name == SWEEP_LOG] == [
+        "unchanged sweep: source 'pg' stopped at SourcePermanentError; its remaining "
+        "tables run as usual"]
+    assert all(pg_server.password not in r.getMessage() for r in caplog.records)
+    assert all(r.error_message and "pg" in r.error_message for r in records)
