@@ -44,10 +44,11 @@ from dataloader_sdk.control.unchanged import UnchangedRun
 from dataloader_sdk.errors import DataLoaderError
 from dataloader_sdk.events import LoadFinished, LoadStarted
 from dataloader_sdk.model import LoadPlan, ProbeAnswer, ProbeRequest, TableRecord
+from dataloader_sdk.probe_answers import check_probe_answer
 from dataloader_sdk.progress import ProgressCallback, ProgressUpdate, no_progress
 from dataloader_sdk.read_paths import choose_read_path, unchanged_note
 from dataloader_sdk.source_open import open_source
-from dataloader_sdk.strategies.base import PlanContext, schema_fingerprint
+from dataloader_sdk.strategies.base import PlanContext, Strategy, schema_fingerprint
 
 if TYPE_CHECKING:
     from dataloader_sdk.cancel import CancelToken
@@ -82,9 +83,11 @@ class SweptTable:
 
 @dataclass(frozen=True)
 class _Candidate:
+    """A table the sweep asks about, with its strategy, parsed options and probes."""
+
     item: SweptTable
-    strategy: Any
-    options: Any
+    strategy: Strategy[Any]
+    options: Any  # the strategy's own options type
     requests: tuple[ProbeRequest, ...]
 
 
@@ -219,9 +222,13 @@ class UnchangedSweep:
         (step, *more) = plan.steps
         boundary = step.boundary
         if more or boundary is None or boundary.known is None \
-                or step.txn_version != state.txn_version + 1 \
-                or choose_read_path(table, connector, self._engine, columns) is not None:
+                or step.txn_version != state.txn_version + 1:
             return None
+        try:
+            if choose_read_path(table, connector, self._engine, columns) is not None:
+                return None  # read on Spark's executors: its run checks it
+        except DataLoaderError:
+            return None  # a read path that cannot work: its run reports it
         reader, rows = unchanged_read(connector.read(step.select), boundary.known,
                                       step.min_rows)
         if reader is not None:
@@ -271,8 +278,6 @@ def _probe(
 ) -> list[dict[ProbeRequest, ProbeAnswer]]:
     """Every table's probe answers: in one statement where the connector can, else as
     its run asks them (:func:`~dataloader_sdk._run_parts.probe_all`)."""
-    from dataloader_sdk.probe_answers import check_probe_answer
-
     if isinstance(connector, TablesTogether):
         try:
             together = connector.probe_tables(

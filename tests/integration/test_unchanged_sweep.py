@@ -149,3 +149,34 @@ def test_load_due_settles_its_claims_and_a_failing_source_leaves_the_usual_runs(
         "tables run as usual"]
     assert all(pg_server.password not in r.getMessage() for r in caplog.records)
     assert all(r.error_message and "pg" in r.error_message for r in records)
+
+
+def test_a_big_source_is_swept_in_parts_on_the_batchs_workers(
+    loader: DataLoader, pg_source: SourceConfig, pg_server: PostgresServer, pg_database: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """40 tables, two workers: two parts of 20, swept at once on the batch's threads; a
+    change in the second part still loads."""
+    names = _setup(loader, pg_source, pg_server, pg_database, tables=40)
+    assert {r.status for r in loader.load_tables(names, max_workers=2,
+                                                 per_source_limit=2)} == {"succeeded"}
+    with psycopg.connect(pg_server.dsn(pg_database), autocommit=True) as conn:
+        conn.execute("INSERT INTO s37 SELECT 1000, 'tie', max(updated_at) FROM s37")
+    threads: set[str] = set()
+    real = loader._sweep._sweep_part  # observed: which threads swept
+
+    def watched(*args: Any) -> Any:
+        import threading
+
+        threads.add(threading.current_thread().name)
+        return real(*args)
+
+    loader._sweep._sweep_part = watched  # type: ignore[method-assign,assignment]
+    with caplog.at_level(logging.INFO, logger=SWEEP_LOG):
+        records = loader.load_tables(names, max_workers=2, per_source_limit=2)
+    assert len(threads) == 2 and all(t.startswith("dataloader") for t in threads), threads
+    assert _swept(caplog) == ["unchanged sweep: 39 of 40 table(s) unchanged, their runs "
+                              "recorded together"]
+    changed = [r for r in records if r.steps_committed]
+    assert [r.table for r in changed] == ["s37"]
+    assert _target(loader, "s37")[1] == _source(pg_server, pg_database, "s37")
