@@ -224,3 +224,27 @@ def _race_for(url: str, name: str) -> list[Claim | LeaseError]:
         for w in workers:
             w.close()
     return results
+
+
+def test_unchanged_runs_are_settled_together_on_postgres(store: ControlStore) -> None:
+    """The batch's one transaction on PostgreSQL: rows locked by id list, one executemany
+    of updates and one of history upserts; a table claimed meanwhile is left out."""
+    from dataloader_sdk.control.unchanged import UnchangedRun
+    from dataloader_sdk.model import RunRecord
+
+    store.add_source(SourceConfig("pg", "postgresql", host="db", port=5432, database="app",
+                                  username="u", secret="env:PGPW"), actor="t")
+    read = [store.add_table(_table(f"t{i}"), actor="t") for i in range(3)]
+    store.claim("t1", owner="worker-2", lease_seconds=60, now=T0)
+    items = [UnchangedRun(table, RunRecord(
+        run_id=f"r{i}", table_id=table.table_id, table=table.name, strategy="full",
+        engine="delta-rs", status="succeeded", started_at=T0, finished_at=T0,
+        note="nothing changed")) for i, table in enumerate(read)]
+    now = T0 + timedelta(seconds=1)
+    assert [i.run.run_id for i in store.settle_unchanged(items, now=now)] == ["r0", "r2"]
+    assert [i.run.run_id for i in store.settle_unchanged(items, now=now)] == ["r0", "r2"]
+    for name in ("t0", "t2"):
+        table = store.get_table(name)
+        assert (table.status, table.run_generation, table.last_run_at) == ("succeeded", 1, now)
+        assert [r.run_id for r in store.runs(name)] == [f"r{name[1]}"]
+    assert store.get_table("t1").lease_owner == "worker-2" and not store.runs("t1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from dataloader_sdk.errors import ValidationError
 from dataloader_sdk.model import RunRecord
 
 __all__ = ["ABANDONED", "ABANDONED_MESSAGE", "CANCELLED", "cancel_open_runs",
-           "close_abandoned_runs", "read_runs", "upsert_run"]
+           "close_abandoned_runs", "read_runs", "upsert_run", "upsert_runs"]
 
 #: The error class of a run whose process died (or lost its control DB) before it
 #: could record how it ended.
@@ -63,6 +64,22 @@ def upsert_run(conn: sa.Connection, run: RunRecord) -> None:
     if problems:
         raise ValidationError(f"run record {run.run_id!r} of table {run.table!r}", problems)
     conn.execute(_upsert_statement(conn.dialect.name), run_values(run))
+
+
+def upsert_runs(conn: sa.Connection, runs: Sequence[RunRecord]) -> None:
+    """:func:`upsert_run` for many runs, in one ``executemany``; all are checked first.
+
+    Raises:
+        ValidationError: A field of a run is unusable (the first such run); nothing is
+            written.
+    """
+    for run in runs:
+        problems = run_problems(run)
+        if problems:
+            raise ValidationError(f"run record {run.run_id!r} of table {run.table!r}",
+                                  problems)
+    if runs:
+        conn.execute(_upsert_statement(conn.dialect.name), [run_values(run) for run in runs])
 
 
 def close_abandoned_runs(conn: sa.Connection, table_id: int, *, now: datetime) -> int:

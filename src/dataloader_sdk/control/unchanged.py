@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dataloader_sdk.control.history import upsert_run
+from dataloader_sdk.control.history import upsert_runs
 from dataloader_sdk.control.records import Claim
 from dataloader_sdk.control.rows import row_to_table
 from dataloader_sdk.control.run_statements import rows_by_ids, update_row, with_where
@@ -65,6 +65,7 @@ def settle_unchanged(
     recorded = set(conn.scalars(sa.select(HM.c.run_id).where(
         HM.c.run_id.in_([item.run.run_id for item in runs]))))
     settled: list[UnchangedRun] = []
+    updates: list[dict[str, object]] = []
     for item in runs:
         row = rows.get(item.table.table_id)
         if row is None:
@@ -73,9 +74,13 @@ def settle_unchanged(
         if values is None:
             continue
         if values:
-            conn.execute(update_row(), with_where(values, table_id=row.table_id))
-        upsert_run(conn, item.run)
+            updates.append(with_where(values, table_id=row.table_id))
         settled.append(item)
+    # Two executemany statements (every update sets the same columns) instead of two
+    # statements per table: the rows are locked (SQLite: one writer), so none can fail.
+    if updates:
+        conn.execute(update_row(), updates)
+    upsert_runs(conn, [item.run for item in settled])
     return settled
 
 
