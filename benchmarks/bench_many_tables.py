@@ -20,7 +20,10 @@ Run from the repository root::
    scheduler's does, with every statement already compiled; session 12 measured it no
    faster than the second, 1.25 s against 1.26 s).
    The Delta versions of every table are counted after each call: the unchanged runs
-   must add none.
+   must add none. Since session 13 the unchanged calls are answered by the batch's
+   unchanged sweep (``unchanged_sweep.py``): one catalog query and one probe pipeline per
+   part of the source, the boundary reads on ``--workers`` pooled connectors at once, and
+   one control-DB transaction per part for its unchanged runs.
 
 ``--profile`` instead times one small table's run by phase (claim, plan with its probes,
 read + commit, finish; from the run's progress callbacks) over repeated unchanged and

@@ -18,7 +18,7 @@ lock serialises (docs/benchmarks.md). So before its workers start, a batch
    run commits nothing: ``skipped`` or ``succeeded`` with the plan's note) or is one step
    carrying the boundary check of ``_boundary.py`` whose re-read hashes to the digest
    kept for the last commit (the run's own check, on the same connector read).
-4. **One control transaction** records every unchanged table's run
+4. **One control transaction** per part records its unchanged tables' runs
    (:meth:`~dataloader_sdk.control.store.ControlStore.settle_unchanged`), each only while
    its table is still as the sweep read it (or its claim still holds).
 
@@ -122,15 +122,28 @@ class UnchangedSweep:
         parts = [(name, part) for name, group in by_source.items()
                  for part in _parts(group, per_source)]
         if workers is None or len(parts) < 2:
-            found = [run for name, part in parts
-                     for run in self._sweep_part(name, part, sources, token)]
-        else:
-            futures = [workers.submit(self._sweep_part, name, part, sources, token)
+            results = [self._sweep_and_record(name, part, sources, token, progress)
                        for name, part in parts]
+        else:
+            futures = [workers.submit(self._sweep_and_record, name, part, sources, token,
+                                      progress) for name, part in parts]
             pending = set(futures)
             while pending:  # in slices, so the main thread still takes a Ctrl-C
                 _, pending = wait(pending, timeout=_WAIT_SLICE)
-            found = [run for future in futures for run in future.result()]
+            results = [future.result() for future in futures]
+        swept = {table_id: run for result in results for table_id, run in result.items()}
+        if swept:
+            log.info("unchanged sweep: %d of %d table(s) unchanged, their runs recorded "
+                     "together", len(swept), len(items))
+        return swept
+
+    def _sweep_and_record(
+        self, name: str, part: list[_Candidate], sources: SourcePool, token: CancelToken,
+        progress: ProgressCallback | None,
+    ) -> dict[int, RunRecord]:
+        """Sweep one part and record its unchanged runs in one transaction (each part
+        records its own as soon as it is done, while the other parts still read)."""
+        found = self._sweep_part(name, part, sources, token)
         if not found:
             return {}
         try:
@@ -139,8 +152,6 @@ class UnchangedSweep:
             log.info("unchanged sweep: recording %d run(s) failed (%s); they run as usual",
                      len(found), type(exc).__name__)
             return {}
-        log.info("unchanged sweep: %d of %d table(s) unchanged, their runs recorded "
-                 "together", len(settled), len(items))
         notify = progress or no_progress
         for done in settled:
             self._host.emit(LoadStarted(done.run.run_id, done.table.name, done.run.strategy))

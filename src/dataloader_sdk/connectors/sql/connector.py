@@ -12,7 +12,11 @@ differs, as a sqlglot dialect does:
 * :meth:`SqlConnector._probe_value`: run a probe's statement and return its one value;
 * optionally :meth:`~SelectCompiler.project`, :meth:`~SelectCompiler.bind_type`,
   :meth:`SqlConnector.conform_batch`, :meth:`SqlConnector.error_kind`, and the probe
-  hooks :meth:`SqlConnector._cursor_value` and :meth:`SqlConnector._change_signature`.
+  hooks :meth:`SqlConnector._cursor_value` and :meth:`SqlConnector._change_signature`;
+* optionally, for a batch's unchanged sweep (``unchanged_sweep.py``), the hooks
+  :meth:`SqlConnector._describe_together` (several objects' columns from one catalog
+  query) and :meth:`SqlConnector._probe_rows_together` (several objects' probes at once;
+  the default is one statement of scalar subqueries).
 
 The template's :meth:`SqlConnector.read` restricts the columns, builds the schema,
 chooses the batch size, starts the stream (classifying a failure to start), conforms
