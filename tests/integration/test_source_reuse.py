@@ -22,7 +22,8 @@ import pytest
 from dataloader_sdk.connectors.pool import SourcePool
 from dataloader_sdk.connectors.postgresql.read import shared_databases
 from dataloader_sdk.loader import DataLoader, ProgressUpdate
-from dataloader_sdk.model import SourceConfig, TableConfig, TargetName
+from dataloader_sdk.model import SourceConfig, TargetName
+from tests.integration._tables import incremental_tables
 from tests.servers.postgres import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
@@ -34,22 +35,7 @@ PER_CONNECTOR = 3
 
 def _setup(loader: DataLoader, source: SourceConfig, server: PostgresServer, db: str,
            tables: int = TABLES) -> list[str]:
-    with psycopg.connect(server.dsn(db), autocommit=True) as conn:
-        for i in range(tables):
-            conn.execute(f"CREATE TABLE t{i} (id bigint PRIMARY KEY, v text, "
-                         "updated_at timestamptz NOT NULL)")
-            conn.execute(f"INSERT INTO t{i} SELECT g, 'v' || g, "
-                         "'2026-11-01'::timestamptz + g * interval '1 second' "
-                         "FROM generate_series(1, 50 + %s) g", (i,))
-    loader.store.add_source(source, actor="test")
-    names = [f"t{i}" for i in range(tables)]
-    for name in names:
-        loader.store.add_table(TableConfig(
-            name=name, source=source.name, source_table=name, source_schema="public",
-            target=TargetName("bronze", name), strategy="incremental",
-            strategy_options={"primary_keys": ["id"], "watermark_column": "updated_at"},
-        ), actor="test")
-    return names
+    return incremental_tables(loader, source, server, db, prefix="t", tables=tables, rows=50)
 
 
 def _app_source(source: SourceConfig) -> SourceConfig:

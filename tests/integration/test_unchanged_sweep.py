@@ -18,7 +18,8 @@ import pytest
 from deltalake import DeltaTable
 
 from dataloader_sdk.loader import DataLoader
-from dataloader_sdk.model import SourceConfig, TableConfig, TargetName
+from dataloader_sdk.model import SourceConfig, TargetName
+from tests.integration._tables import incremental_tables
 from tests.servers.postgres import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
@@ -28,22 +29,8 @@ SWEEP_LOG = "dataloader_sdk.unchanged_sweep"
 
 def _setup(loader: DataLoader, source: SourceConfig, server: PostgresServer, db: str,
            tables: int) -> list[str]:
-    with psycopg.connect(server.dsn(db), autocommit=True) as conn:
-        for i in range(tables):
-            conn.execute(f"CREATE TABLE s{i} (id bigint PRIMARY KEY, v text, "
-                         "updated_at timestamptz NOT NULL)")
-            conn.execute(f"INSERT INTO s{i} SELECT g, 'v' || g, "
-                         "'2026-11-01'::timestamptz + g * interval '1 second' "
-                         "FROM generate_series(1, 20 + %s) g", (i,))
-    loader.add_source(source, actor="test")
-    names = [f"s{i}" for i in range(tables)]
-    for name in names:
-        loader.add_table(TableConfig(
-            name=name, source=source.name, source_table=name, source_schema="public",
-            target=TargetName("bronze", name), strategy="incremental", interval_seconds=300,
-            strategy_options={"primary_keys": ["id"], "watermark_column": "updated_at"},
-        ), actor="test")
-    return names
+    return incremental_tables(loader, source, server, db, prefix="s", tables=tables,
+                              rows=20, interval_seconds=300)
 
 
 def _source(server: PostgresServer, db: str, name: str) -> set[tuple[Any, ...]]:
