@@ -55,8 +55,8 @@ def settle_unchanged(
     """Record each run whose table is still as read; returns the ones recorded.
 
     Safe to run again after a rollback or a lost answer: a table this very call already
-    settled (its ``last_run_at`` is ``now`` and its generation the settled one) counts as
-    recorded, and the history row is an upsert.
+    settled (its run's history row exists, its ``last_run_at`` is ``now`` and its
+    generation the settled one) counts as recorded, and the history row is an upsert.
     """
     if not runs:
         return []
