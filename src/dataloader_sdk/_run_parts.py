@@ -42,9 +42,10 @@ if TYPE_CHECKING:
     from dataloader_sdk.control.protocol import RunStore
     from dataloader_sdk.control.store import Claim
     from dataloader_sdk.engines.base import Engine
-    from dataloader_sdk.model import LoadStep, RunRecord, TableState, TargetName
+    from dataloader_sdk.model import LoadStep, RunRecord, ScalarValue, TableState, TargetName
 
-__all__ = ["FinishStatus", "Origin", "as_dataloader_error", "committed_state", "probe",
+__all__ = ["FinishStatus", "Origin", "as_dataloader_error", "checked_answers",
+           "committed_state", "probe",
            "raised_in",
            "record_and_finish", "replacing", "require_columns", "source_stream",
            "unchanged_read"]
@@ -172,14 +173,26 @@ def probe_all(
         except DataLoaderError:
             answers = None
         if answers is not None:
-            if len(answers) != len(requests):
-                raise TypeError(f"connector {db_type!r}: probe_together answered "
-                                f"{len(answers)} of {len(requests)} probes")
-            for request, answer in zip(requests, answers, strict=True):
-                check_probe_answer(db_type, request, answer, columns)
-            return dict(zip(requests, answers, strict=True))
+            return checked_answers(db_type, requests, answers, columns)
     return {request: probe(connector, obj, request, db_type=db_type, columns=columns)
             for request in requests}
+
+
+def checked_answers(
+    db_type: str, requests: Sequence[ProbeRequest], answers: Sequence[ScalarValue | None],
+    columns: tuple[SourceColumn, ...],
+) -> dict[ProbeRequest, ProbeAnswer]:
+    """Answers a connector gave together, each checked as :func:`probe` checks one.
+
+    Raises:
+        TypeError: the connector answered another number of probes, or a wrong type.
+    """
+    if len(answers) != len(requests):
+        raise TypeError(f"connector {db_type!r}: asked {len(requests)} probes together, "
+                        f"answered {len(answers)}")
+    for request, answer in zip(requests, answers, strict=True):
+        check_probe_answer(db_type, request, answer, columns)
+    return dict(zip(requests, answers, strict=True))
 
 
 def require_columns(

@@ -37,14 +37,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from dataloader_sdk._run_parts import probe_all, require_columns, unchanged_read
+from dataloader_sdk._run_parts import (
+    checked_answers,
+    probe_all,
+    require_columns,
+    unchanged_read,
+)
 from dataloader_sdk.connectors.base import TablesTogether
 from dataloader_sdk.control.identity import app_id
 from dataloader_sdk.control.unchanged import UnchangedRun
 from dataloader_sdk.errors import DataLoaderError
 from dataloader_sdk.events import LoadFinished, LoadStarted
 from dataloader_sdk.model import LoadPlan, ProbeAnswer, ProbeRequest, TableRecord
-from dataloader_sdk.probe_answers import check_probe_answer
 from dataloader_sdk.progress import ProgressCallback, ProgressUpdate, no_progress
 from dataloader_sdk.read_paths import choose_read_path, unchanged_note
 from dataloader_sdk.source_open import open_source
@@ -296,13 +300,7 @@ def _probe(
         except DataLoaderError:
             together = None  # asked one by one, each table gets its own answer or error
         if together is not None:
-            out: list[dict[ProbeRequest, ProbeAnswer]] = []
-            for (candidate, columns), answers in zip(chunk, together, strict=True):
-                asked: dict[ProbeRequest, ProbeAnswer] = {}
-                for request, answer in zip(candidate.requests, answers, strict=True):
-                    check_probe_answer(source.db_type, request, answer, columns)
-                    asked[request] = answer
-                out.append(asked)
-            return out
+            return [checked_answers(source.db_type, candidate.requests, answers, columns)
+                    for (candidate, columns), answers in zip(chunk, together, strict=True)]
     return [probe_all(connector, c.item.table.config.source_object, c.requests,
                       db_type=source.db_type, columns=columns) for c, columns in chunk]
