@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,18 +43,20 @@ from dataloader_sdk._run_parts import (
     require_columns,
     unchanged_read,
 )
-from dataloader_sdk.connectors.base import TablesTogether
+from dataloader_sdk.connectors.base import ReadsTogether, TablesTogether
 from dataloader_sdk.control.identity import app_id
 from dataloader_sdk.control.unchanged import UnchangedRun
 from dataloader_sdk.errors import DataLoaderError
 from dataloader_sdk.events import LoadFinished, LoadStarted
-from dataloader_sdk.model import LoadPlan, ProbeAnswer, ProbeRequest, TableRecord
+from dataloader_sdk.model import LoadPlan, LoadStep, ProbeAnswer, ProbeRequest, TableRecord
 from dataloader_sdk.progress import ProgressCallback, ProgressUpdate, no_progress
 from dataloader_sdk.read_paths import choose_read_path, unchanged_note
 from dataloader_sdk.source_open import open_source
 from dataloader_sdk.strategies.base import PlanContext, Strategy, schema_fingerprint
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from dataloader_sdk.cancel import CancelToken
     from dataloader_sdk.connectors.base import Connector, SourceColumn
     from dataloader_sdk.connectors.pool import SourcePool
@@ -65,12 +67,15 @@ if TYPE_CHECKING:
     from dataloader_sdk.plugins import PluginHost
     from dataloader_sdk.runner import TableRunner
 
-__all__ = ["MIN_PART", "PROBE_CHUNK", "SweptTable", "UnchangedSweep"]
+__all__ = ["MIN_PART", "PROBE_CHUNK", "TOGETHER_ROWS", "SweptTable", "UnchangedSweep"]
 
 log = logging.getLogger(__name__)
 
 #: Tables whose probes are asked together (``TablesTogether.probe_tables``).
 PROBE_CHUNK = 50
+#: The most rows of one table's boundary window read together with others
+#: (``ReadsTogether.read_together``); a larger window is read on its own.
+TOGETHER_ROWS = 1_000
 #: The fewest tables of one source swept on a connector of their own (a part).
 MIN_PART = 16
 #: Seconds the main thread blocks at a time while parts are swept on the pool.
@@ -93,6 +98,25 @@ class _Candidate:
     strategy: Strategy[Any]
     options: Any  # the strategy's own options type
     requests: tuple[ProbeRequest, ...]
+
+
+@dataclass
+class _Found:
+    """What one part found: its unchanged runs, and the boundary windows read together."""
+
+    runs: list[UnchangedRun] = field(default_factory=list)
+    together: int = 0
+
+
+@dataclass(frozen=True)
+class _Boundary:
+    """A table whose plan is one step carrying the boundary check: unchanged if its
+    window, read again, hashes to ``known`` (the digest of the last commit)."""
+
+    item: SweptTable
+    run: RunRecord
+    step: LoadStep
+    known: str
 
 
 class UnchangedSweep:
@@ -135,45 +159,42 @@ class UnchangedSweep:
             while pending:  # in slices, so the main thread still takes a Ctrl-C
                 _, pending = wait(pending, timeout=_WAIT_SLICE)
             results = [future.result() for future in futures]
-        swept = {table_id: run for result in results for table_id, run in result.items()}
+        swept = {table_id: run for result, _ in results for table_id, run in result.items()}
         if swept:
             log.info("unchanged sweep: %d of %d table(s) unchanged, their runs recorded "
-                     "together", len(swept), len(items))
+                     "together (%d boundary read(s) together)", len(swept), len(items),
+                     sum(together for _, together in results))
         return swept
 
     def _sweep_and_record(
         self, name: str, part: list[_Candidate], sources: SourcePool, token: CancelToken,
         progress: ProgressCallback | None,
-    ) -> dict[int, RunRecord]:
+    ) -> tuple[dict[int, RunRecord], int]:
         """Sweep one part and record its unchanged runs in one transaction (each part
-        records its own as soon as it is done, while the other parts still read)."""
-        found = self._sweep_part(name, part, sources, token)
-        if not found:
-            return {}
-        try:
-            settled = self._store.settle_unchanged(found, now=self._clock())
-        except Exception as exc:
-            log.info("unchanged sweep: recording %d run(s) failed (%s); they run as usual",
-                     len(found), type(exc).__name__)
-            return {}
-        notify = progress or no_progress
-        for done in settled:
-            self._host.emit(LoadStarted(done.run.run_id, done.table.name, done.run.strategy))
-            notify(ProgressUpdate(done.table.name, "claimed"))
-            self._host.emit(LoadFinished(done.run))
-            notify(ProgressUpdate(done.table.name, "finished", 0))
-        return {done.table.table_id: done.run for done in settled}
-
-    def _sweep_part(self, name: str, part: list[_Candidate], sources: SourcePool,
-                    token: CancelToken) -> list[UnchangedRun]:
-        found: list[UnchangedRun] = []
+        records its own as soon as it is done, while the other parts still read); also
+        how many boundary windows it read together."""
+        found = _Found()
         try:
             self._sweep_source(name, part, sources, token, found)
         except Exception as exc:  # the usual runs of these tables report it
             # Only the class: a driver's message may quote the connection string.
             log.info("unchanged sweep: source %r stopped at %s; its remaining tables "
                      "run as usual", name, type(exc).__name__)
-        return found
+        if not found.runs:
+            return {}, found.together
+        try:
+            settled = self._store.settle_unchanged(found.runs, now=self._clock())
+        except Exception as exc:
+            log.info("unchanged sweep: recording %d run(s) failed (%s); they run as usual",
+                     len(found.runs), type(exc).__name__)
+            return {}, found.together
+        notify = progress or no_progress
+        for done in settled:
+            self._host.emit(LoadStarted(done.run.run_id, done.table.name, done.run.strategy))
+            notify(ProgressUpdate(done.table.name, "claimed"))
+            self._host.emit(LoadFinished(done.run))
+            notify(ProgressUpdate(done.table.name, "finished", 0))
+        return {done.table.table_id: done.run for done in settled}, found.together
 
     def _candidate(self, item: SweptTable) -> _Candidate | None:
         table = item.table
@@ -189,7 +210,7 @@ class UnchangedSweep:
 
     def _sweep_source(
         self, name: str, group: list[_Candidate], sources: SourcePool, token: CancelToken,
-        found: list[UnchangedRun],
+        found: _Found,
     ) -> None:
         source = sources.source_config(name, self._store.get_source)
         with open_source(self._host, source, sources) as opened:
@@ -204,18 +225,46 @@ class UnchangedSweep:
             for start in range(0, len(described), PROBE_CHUNK):
                 chunk = described[start:start + PROBE_CHUNK]
                 answers = _probe(connector, source, chunk)
+                waiting: list[_Boundary] = []
                 for (candidate, columns), probes in zip(chunk, answers, strict=True):
                     if token.cancelled:
                         return
-                    done = self._decide(connector, candidate, columns, probes)
-                    if done is not None:
-                        found.append(done)
+                    decided = self._decide(connector, candidate, columns, probes)
+                    if isinstance(decided, _Boundary):
+                        waiting.append(decided)
+                    elif decided is not None:
+                        found.runs.append(decided)
+                self._reread(connector, waiting, token, found)
+
+    def _reread(self, connector: Connector, waiting: list[_Boundary],
+                token: CancelToken, found: _Found) -> None:
+        """Add to ``found`` the unchanged runs among ``waiting``: whose boundary window,
+        read again (in one round trip where the connector can), hashes to the digest of
+        the last commit."""
+        together: list[pa.Table | None] = [None] * len(waiting)
+        if isinstance(connector, ReadsTogether) and waiting:
+            together = connector.read_together([w.step.select for w in waiting],
+                                               TOGETHER_ROWS)
+            found.together += sum(table is not None for table in together)
+        for boundary, table in zip(waiting, together, strict=True):
+            if token.cancelled:
+                break
+            known, step = boundary.known, boundary.step
+            read = table.to_reader() if table is not None else connector.read(step.select)
+            reader, rows = unchanged_read(read, known, step.min_rows)
+            if reader is not None:
+                reader.close()  # changed: its usual run reads it again
+                continue
+            state = boundary.item.table.state
+            found.runs.append(self._unchanged(boundary.item, boundary.run, "succeeded",
+                                              unchanged_note(rows, state), rows=rows))
 
     def _decide(
         self, connector: Connector, candidate: _Candidate, columns: tuple[SourceColumn, ...],
         probes: dict[ProbeRequest, ProbeAnswer],
-    ) -> UnchangedRun | None:
-        """The table's unchanged run, or ``None`` when its usual run must decide."""
+    ) -> UnchangedRun | _Boundary | None:
+        """The table's unchanged run; its one step, when its boundary window must be read
+        again to tell; or ``None`` when its usual run must decide."""
         item = candidate.item
         table = item.table
         state = table.state
@@ -244,12 +293,7 @@ class UnchangedSweep:
                 return None  # read on Spark's executors: its run checks it
         except DataLoaderError:
             return None  # a read path that cannot work: its run reports it
-        reader, rows = unchanged_read(connector.read(step.select), boundary.known,
-                                      step.min_rows)
-        if reader is not None:
-            reader.close()  # changed: its usual run reads it again
-            return None
-        return self._unchanged(item, run, "succeeded", unchanged_note(rows, state), rows=rows)
+        return _Boundary(item, run, step, boundary.known)
 
     def _reconciled(self, table: TableRecord) -> bool:
         """Whether the target's newest dataloader commit is this incarnation's, at the

@@ -121,12 +121,14 @@ def test_a_batch_opens_at_most_per_source_limit_connectors(
         for name in names:
             assert _target_rows(loader, name) == _source_rows(pg_server, pg_database, name)
 
-        # The unchanged second batch reuses its connectors the same way.
+        # The unchanged second batch reuses its connectors the same way. Its sweep
+        # reads the boundary rows through the psycopg session (read_together), so it
+        # may need no ADBC session at all: one session at least, never more than before.
         sessions.seen.clear()
         again = loader.load_tables(names, max_workers=4, per_source_limit=2,
                                    progress=sessions.sample)
         assert [r.steps_committed for r in again] == [0] * TABLES
-        assert 2 <= len(sessions.seen) <= 2 * PER_CONNECTOR, sorted(sessions.seen)
+        assert 1 <= len(sessions.seen) <= 2 * PER_CONNECTOR, sorted(sessions.seen)
 
         # Control: table by table (no batch, no pool) every run opens its own sessions,
         # so the sampling above does see connections being opened.

@@ -62,7 +62,7 @@ def test_a_batch_records_unchanged_tables_together_and_loads_every_change(
     with caplog.at_level(logging.INFO, logger=SWEEP_LOG):
         records = loader.load_tables(names, progress=lambda u: phases.append((u.table, u.phase)))
     assert _swept(caplog) == ["unchanged sweep: 6 of 6 table(s) unchanged, their runs "
-                              "recorded together"]
+                              "recorded together (6 boundary read(s) together)"]
     for record in records:
         assert (record.status, record.steps_committed, record.rows_written) == (
             "succeeded", 0, 0), record
@@ -93,7 +93,7 @@ def test_a_batch_records_unchanged_tables_together_and_loads_every_change(
         records = loader.load_tables(names)
     by_name = {r.table: r for r in records}
     assert _swept(caplog) == ["unchanged sweep: 2 of 6 table(s) unchanged, their runs "
-                              "recorded together"]
+                              "recorded together (4 boundary read(s) together)"]
     for name in ("s0", "s1", "s2"):
         assert (by_name[name].status, by_name[name].steps_committed) == ("succeeded", 1)
         version, rows = _target(loader, name)
@@ -119,7 +119,7 @@ def test_load_due_settles_its_claims_and_a_failing_source_leaves_the_usual_runs(
     assert sorted(r.table for r in records) == names
     assert all(r.steps_committed == 0 and r.status == "succeeded" for r in records)
     assert _swept(caplog) == ["unchanged sweep: 3 of 3 table(s) unchanged, their runs "
-                              "recorded together"]
+                              "recorded together (3 boundary read(s) together)"]
     assert {(t.status, t.lease_owner) for t in loader.store.get_tables(names)} == {
         ("succeeded", None)}
 
@@ -150,7 +150,7 @@ def test_a_big_source_is_swept_in_parts_on_the_batchs_workers(
     with psycopg.connect(pg_server.dsn(pg_database), autocommit=True) as conn:
         conn.execute("INSERT INTO s37 SELECT 1000, 'tie', max(updated_at) FROM s37")
     threads: set[str] = set()
-    real = loader._sweep._sweep_part  # observed: which threads swept
+    real = loader._sweep._sweep_source  # observed: which threads swept
 
     def watched(*args: Any) -> Any:
         import threading
@@ -158,12 +158,12 @@ def test_a_big_source_is_swept_in_parts_on_the_batchs_workers(
         threads.add(threading.current_thread().name)
         return real(*args)
 
-    loader._sweep._sweep_part = watched  # type: ignore[method-assign,assignment]
+    loader._sweep._sweep_source = watched  # type: ignore[method-assign,assignment]
     with caplog.at_level(logging.INFO, logger=SWEEP_LOG):
         records = loader.load_tables(names, max_workers=2, per_source_limit=2)
     assert len(threads) == 2 and all(t.startswith("dataloader") for t in threads), threads
     assert _swept(caplog) == ["unchanged sweep: 39 of 40 table(s) unchanged, their runs "
-                              "recorded together"]
+                              "recorded together (40 boundary read(s) together)"]
     changed = [r for r in records if r.steps_committed]
     assert [r.table for r in changed] == ["s37"]
     assert _target(loader, "s37")[1] == _source(pg_server, pg_database, "s37")

@@ -29,6 +29,7 @@ __all__ = [
     "ConnectorFactory",
     "JdbcCapable",
     "ProbesTogether",
+    "ReadsTogether",
     "ResolverAware",
     "ReusableConnector",
     "SourceColumn",
@@ -127,6 +128,22 @@ class TablesTogether(Protocol):
         """The answers to each object's probes, in order, as :meth:`Connector.probe`
         would give them; ``None`` when these cannot be asked together. A failure is
         raised as ``probe`` raises it."""
+        ...
+
+
+@runtime_checkable
+class ReadsTogether(Protocol):
+    """A connector that can read several small selects in one round trip (optional; a
+    batch's unchanged sweep otherwise reads each table's boundary window with
+    :meth:`Connector.read`)."""
+
+    def read_together(self, selects: Sequence[Select],
+                      most_rows: int) -> list[pa.Table | None]:
+        """For each select, in order: its rows as a table equal to what
+        ``read(select).read_all()`` would return (the same schema, the same values), or
+        ``None`` when it has more than ``most_rows`` rows or cannot be read this way (the
+        caller then reads it with :meth:`Connector.read`, which reports any error).
+        Never raises for one select's failure."""
         ...
 
 

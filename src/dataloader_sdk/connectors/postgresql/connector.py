@@ -30,15 +30,18 @@ from dataloader_sdk.connectors.postgresql.jdbc import postgres_jdbc_options
 from dataloader_sdk.connectors.postgresql.options import PostgresOptions
 from dataloader_sdk.connectors.postgresql.probes import PostgresProbes
 from dataloader_sdk.connectors.postgresql.read import AdbcSession, stream_connectorx
+from dataloader_sdk.connectors.postgresql.together import PostgresReadsTogether
 from dataloader_sdk.connectors.postgresql.types import PgType, Projection, arrow_type_for
 from dataloader_sdk.connectors.sql import ErrorKind, classify_message
 from dataloader_sdk.connectors.sql.factory import SqlConnectorFactory
+from dataloader_sdk.connectors.sql.read_memo import compiled_read
 from dataloader_sdk.model import Select, SourceConfig, SourceObject
 from dataloader_sdk.statements import SelectStatement
 
 if TYPE_CHECKING:
     import psycopg
 
+    from dataloader_sdk.connectors.sql.compile import CompiledQuery
     from dataloader_sdk.secrets import Secret
 
 __all__ = ["PostgresConnector", "PostgresConnectorFactory"]
@@ -56,7 +59,7 @@ _SESSION = "-c TimeZone=UTC -c IntervalStyle=iso_8601"
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
 
 
-class PostgresConnector(PostgresProbes, JdbcSqlConnector):
+class PostgresConnector(PostgresProbes, PostgresReadsTogether, JdbcSqlConnector):
     """A PostgreSQL source. Not shared between threads.
 
     It keeps its sessions (psycopg for metadata and probes, ADBC for reads) until
@@ -331,15 +334,25 @@ class PostgresConnector(PostgresProbes, JdbcSqlConnector):
 
     def render(self, select: Select, columns: Sequence[SourceColumn]) -> str:
         """The read SQL with values rendered as literals by psycopg (for ``COPY``)."""
+        return self.literal_sql(self.compiled_read(select, columns), select.source)
+
+    def compiled_read(self, select: Select, columns: Sequence[SourceColumn],
+                      limit: int | None = None) -> CompiledQuery:
+        """The read of ``select`` (at most ``limit`` rows) compiled, kept by its shape
+        (:func:`~dataloader_sdk.connectors.sql.read_memo.compiled_read`)."""
+        return compiled_read(self, select, columns, limit=limit, projections=tuple(
+            self._projections.get(c, "native") for c in columns))
+
+    def literal_sql(self, compiled: CompiledQuery, obj: SourceObject) -> str:
+        """``compiled`` with its values rendered as literals by psycopg's own adaptation
+        (``ClientCursor.mogrify``), as every read of ``obj`` sends it."""
         import psycopg
 
-        compiled = self.compile(self.build_select(select, columns))
         try:
             with psycopg.ClientCursor(self.conn) as cur:
                 return cur.mogrify(compiled.sql, dict(compiled.params))
         except psycopg.Error as exc:
-            raise self.classify_error(exc, action="preparing the read of",
-                                      obj=select.source) from None
+            raise self.classify_error(exc, action="preparing the read of", obj=obj) from None
 
     def read_errors(self) -> tuple[type[BaseException], ...]:
         """ADBC's (or connectorx's) errors and OSError (a connection lost mid-stream)."""
