@@ -22,8 +22,9 @@ Run from the repository root::
    The Delta versions of every table are counted after each call: the unchanged runs
    must add none. Since session 13 the unchanged calls are answered by the batch's
    unchanged sweep (``unchanged_sweep.py``): one catalog query and one probe pipeline per
-   part of the source, the boundary reads on ``--workers`` pooled connectors at once, and
-   one control-DB transaction per part for its unchanged runs.
+   part of the source, the parts on ``--workers`` pooled connectors at once, and one
+   control-DB transaction per part for its unchanged runs; since session 14 a part's
+   boundary reads go in one psycopg pipeline per 50 tables too (``ReadsTogether``).
 
 ``--profile`` instead times one small table's run by phase (claim, plan with its probes,
 read + commit, finish; from the run's progress callbacks) over repeated unchanged and
