@@ -21,13 +21,12 @@ from dataloader_sdk._boundary import digest_rows
 from dataloader_sdk.connectors.postgresql import PostgresConnector, PostgresConnectorFactory
 from dataloader_sdk.model import AnyOf, Column, Compare, IsNull, Select, SourceConfig, SourceObject
 from dataloader_sdk.secrets import Secret
+from tests.integration._pg_types import USER_TYPES_DDL
 from tests.servers.postgres import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
-DDL = """
-CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
-CREATE TYPE mood AS ENUM ('sad', 'happy');
+DDL = USER_TYPES_DDL + """
 CREATE TABLE public.edges (
   id bigint PRIMARY KEY, i2 smallint, i4 integer, i8 bigint, dec numeric(38, 10),
   dec_small numeric(5, 2), num numeric, r real, d double precision, b boolean, t text,

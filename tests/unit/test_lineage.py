@@ -10,6 +10,7 @@ import pytest
 
 from dataloader_sdk.errors import ConfigError
 from dataloader_sdk.lineage import LINEAGE_COLUMNS, lineage_fields, with_lineage
+from tests.unit._child import child_output
 
 LOADED_AT = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=timezone.utc)
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
@@ -114,9 +115,6 @@ def test_exports_arrow_stream_capsule() -> None:
 def test_lineage_does_not_import_pandas() -> None:
     # pa.scalar() on Python objects imports pandas (over a second) when it is installed;
     # the lineage columns are built from raw buffers to keep that off the load path.
-    import subprocess
-    import sys
-
     code = (
         "import datetime, struct, sys\n"
         "import pyarrow as pa\n"
@@ -129,6 +127,5 @@ def test_lineage_does_not_import_pandas() -> None:
         "table = counted.reader.read_all()\n"
         "print(table.num_rows, table.column('_dl_run_id').chunk(0)[0], 'pandas' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.split() == ["1", "r1", "False"], out.stdout
+    out = child_output(code)
+    assert out.split() == ["1", "r1", "False"], out

@@ -6,8 +6,6 @@ under test must not, which a child interpreter checks).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -15,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from dataloader_sdk.connectors.packed import packed_array
+from tests.unit._child import child_output
 
 PLUS_5_30 = timezone(timedelta(hours=5, minutes=30))
 
@@ -89,6 +88,4 @@ def test_never_imports_pandas() -> None:
         " pa.timestamp('us', tz='UTC'))\n"
         "print('pandas' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "False"
+    assert child_output(code).strip() == "False"
