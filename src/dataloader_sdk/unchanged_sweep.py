@@ -17,7 +17,10 @@ lock serialises (docs/benchmarks.md). So before its workers start, a batch
    state's step (a run would reconcile nothing), and whose plan either has no step (the
    run commits nothing: ``skipped`` or ``succeeded`` with the plan's note) or is one step
    carrying the boundary check of ``_boundary.py`` whose re-read hashes to the digest
-   kept for the last commit (the run's own check, on the same connector read).
+   kept for the last commit (the run's own check, on the same rows). Those re-reads go
+   in one round trip per :data:`PROBE_CHUNK` tables where the connector can
+   (:class:`~dataloader_sdk.connectors.base.ReadsTogether`, which must give exactly
+   what ``read`` gives); otherwise, or for a window it cannot give, through ``read``.
 4. **One control transaction** per part records its unchanged tables' runs
    (:meth:`~dataloader_sdk.control.store.ControlStore.settle_unchanged`), each only while
    its table is still as the sweep read it (or its claim still holds).
