@@ -29,10 +29,12 @@ their edge values. A table whose read cannot be done this way (more rows than
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dataloader_sdk.connectors.arrow import schema_of
 from dataloader_sdk.connectors.packed import packed_array
+from dataloader_sdk.errors import DataLoaderError
 
 if TYPE_CHECKING:
     import psycopg
@@ -78,8 +80,6 @@ class PostgresReadsTogether:
     def read_together(self: _Host, selects: Sequence[Select],
                       most_rows: int) -> list[pa.Table | None]:
         """Each select's rows as :meth:`read` would give them, or ``None`` (read it)."""
-        from dataloader_sdk.errors import DataLoaderError
-
         if self.read_path != "adbc" or not selects:
             return [None] * len(selects)
         try:
@@ -102,13 +102,13 @@ class PostgresReadsTogether:
                 for plan, rows in zip(plans, fetched, strict=True)]
 
 
+@dataclass(frozen=True)
 class _Planned:
     """One select's statement and the Arrow schemas of its raw rows and of its read."""
 
-    def __init__(self, sql: str, raw: pa.Schema, schema: pa.Schema) -> None:
-        self.sql = sql
-        self.raw = raw
-        self.schema = schema
+    sql: str
+    raw: pa.Schema
+    schema: pa.Schema
 
     @classmethod
     def of(cls, host: _Host, select: Select, most_rows: int) -> _Planned:
