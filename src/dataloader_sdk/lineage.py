@@ -120,15 +120,17 @@ class CountingReader:
         return self._reader.__arrow_c_stream__(requested_schema)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
+        constants: list[pa.Array] = []
         for batch in self._source:
             n = batch.num_rows
-            # pa.repeat builds constant columns without a Python-level loop per row.
-            columns = [
-                *batch.columns,
-                pa.repeat(self._run_id, n),
-                pa.repeat(self._loaded_at, n),
-                pa.repeat(self._source_name, n),
-            ]
+            if not constants or len(constants[0]) < n:
+                # Built once for the largest batch so far and sliced (zero-copy) for the
+                # rest: materialising the repeated strings for every batch was half of
+                # what the lineage columns cost a 5M-row load (docs/benchmarks.md).
+                constants = [pa.repeat(self._run_id, n), pa.repeat(self._loaded_at, n),
+                             pa.repeat(self._source_name, n)]
+            columns = [*batch.columns,
+                       *(c if len(c) == n else c.slice(0, n) for c in constants)]
             out = pa.RecordBatch.from_arrays(columns, schema=self._schema)
             self.rows += n
             self.batches += 1

@@ -49,6 +49,28 @@ def test_appends_lineage_columns_with_types_and_values() -> None:
     assert [f.name for f in lineage_fields()] == list(LINEAGE_COLUMNS)
 
 
+def test_batches_of_every_size_get_exactly_their_own_lineage_rows() -> None:
+    # The constant columns are kept for the largest batch so far and sliced for smaller
+    # ones: each batch, growing, shrinking or empty, must still get one value per row.
+    sizes = [3, 7, 0, 2, 7, 12, 1]
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    counted = with_lineage(
+        _reader([_batch(s, n) for s, n in zip(starts, sizes, strict=True)]),
+        run_id="run-9", loaded_at=LOADED_AT, source="pg:public.orders",
+    )
+    batches = list(counted.reader)
+    assert [b.num_rows for b in batches] == sizes
+    for batch in batches:
+        batch.validate(full=True)
+        for name, value in (("_dl_run_id", "run-9"), ("_dl_loaded_at", LOADED_AT),
+                            ("_dl_source", "pg:public.orders")):
+            assert len(batch.column(name)) == batch.num_rows
+            assert batch.column(name).to_pylist() == [value] * batch.num_rows
+    table = pa.Table.from_batches(batches)
+    assert table.column("id").to_pylist() == list(range(sum(sizes)))
+    assert counted.rows == sum(sizes)
+
+
 def test_streams_one_batch_at_a_time_and_counts_only_what_passed() -> None:
     produced: list[int] = []
 
