@@ -11,7 +11,8 @@ column              Arrow type                  value
 ``_dl_source``      ``string``                  the source, e.g. ``pg_main:public.orders``
 ==================  ==========================  ==============================================
 
-The wrapper streams: it holds one batch at a time, so the engine's bounded-memory
+The wrapper streams: it holds one batch at a time, plus the three constant columns sized
+for the largest batch so far (sliced for smaller ones), so the engine's bounded-memory
 append/overwrite paths stay bounded. It also counts the rows that passed through, which
 the runner records as ``rows_read``.
 """
