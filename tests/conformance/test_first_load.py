@@ -6,7 +6,9 @@ engines/_first_merge.py) keeps the Merge's semantics exactly:
   cursor, and a key whose newest row is soft-deleted is not loaded;
 - a crash after the first commit but before the control state is saved, then a rerun,
   loses nothing and duplicates nothing (the rerun rolls the state forward from the Delta
-  commit, exactly-once by its app transaction).
+  commit, exactly-once by its app transaction);
+- a table read from its middle, as PostgreSQL's synchronized scans read a big one, is
+  proven unique without sorting its keys, and a key read in both runs is still merged.
 
 Both on SQLite and PostgreSQL, and both ways the delta-rs engine writes a first Merge:
 ``kept`` (a step within the engine's read-ahead: every row is copied to a spill file in
@@ -208,6 +210,42 @@ def test_first_load_with_unique_keys_in_no_order_is_read_once(
         assert record.status == "succeeded", record
         assert len(source_reads) == 1
         assert _target(engine) == _expected(raw_source.rows())
+    finally:
+        loader.close()
+
+
+@pytest.mark.parametrize("wrap_repeats", [False, True], ids=["unique", "repeated at the wrap"])
+def test_first_load_of_a_table_read_from_its_middle_loads_exactly(
+    raw_source: RawSource, tmp_path: Path, source_reads: list[int],
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, wrap_repeats: bool,
+) -> None:
+    """PostgreSQL's synchronized scans read a big table written in key order from where
+    another scan is, wrapping around: two increasing runs of keys. Modelled here by the
+    insertion order (a sequential scan of a fresh table returns it): the keys are proven
+    unique without sorting them, and a key in both runs is still found and merged."""
+    from dataloader_sdk.engines.common.first_merge import FirstMergeStream
+
+    sorted_keys: list[int] = []
+    keys_repeat = FirstMergeStream._keys_repeat
+
+    def recording(self: FirstMergeStream) -> bool:
+        sorted_keys.append(1)
+        return keys_repeat(self)
+
+    monkeypatch.setattr(FirstMergeStream, "_keys_repeat", recording)
+    rows: list[Row] = [(i, f"v{i}", 1000 + i, False) for i in [*range(700, 1501), *range(1, 700)]]
+    if wrap_repeats:
+        rows.append((700, "v700 newer", 9000, False))  # ends the second run inside the first
+    raw_source.insert(rows)
+    loader, engine = _loader(raw_source, tmp_path)
+    try:
+        record = loader.load_table("events")
+        assert record.status == "succeeded", record
+        assert _target(engine) == _expected(raw_source.rows())
+        assert (700, "v700 newer", 9000) in _target(engine) or not wrap_repeats
+        assert len(source_reads) == (2 if wrap_repeats and _rereads(request) else 1)
+        # Each read's keys are sorted only when they do repeat.
+        assert sorted_keys == ([1] * len(source_reads) if wrap_repeats else [])
     finally:
         loader.close()
 

@@ -228,3 +228,69 @@ def test_a_second_read_is_not_made_when_it_is_not_needed(
         engine.write(other, reader([batch([5, 3], 1), batch([4, 1], 1)]), MERGE, commit(1))
     assert sorted(engine.read(other).column("id").to_pylist()) == [1, 3, 4, 5]
     assert reads == []
+
+
+def _ids(*ranges: range) -> list[pa.RecordBatch]:
+    """Batches of 3 rows holding the ids of ``ranges`` in that order."""
+    ids = [i for r in ranges for i in r]
+    return [batch(ids[i:i + 3], 1) for i in range(0, len(ids), 3)]
+
+
+@pytest.mark.parametrize(("ranges", "proven"), [
+    ((range(0, 20),), True),  # read in key order: one run
+    ((range(10, 20), range(0, 10)), True),  # a synchronized scan that started mid-table
+    ((range(11, 20), range(0, 11)), True),  # the wrap-around inside a batch
+    ((range(10, 20), range(0, 11)), False),  # 10 twice: the runs overlap
+    ((range(0, 20, 2), range(1, 20, 2)), False),  # disjoint values, overlapping ranges
+    ((range(15, 20), range(10, 15), range(5, 10), range(0, 5)), True),
+    ((range(5, 10), range(15, 20), range(0, 5), range(10, 15)), False),  # [5..19], [0..14]
+], ids=["one run", "wrapped at a batch", "wrapped in a batch", "overlap", "interleaved",
+        "four runs", "two overlapping runs"])
+def test_keys_arriving_as_disjoint_increasing_runs_are_proven_unique_on_the_way(
+    ranges: tuple[range, ...], proven: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's synchronized scans read a table written in key order as two runs;
+    such keys must not cost the sort of every key (at 5M rows +0.6 s and +150 MB)."""
+    sorted_keys: list[bool] = []
+    keys_repeat = FirstMergeStream._keys_repeat
+
+    def recording(self: FirstMergeStream) -> bool:
+        sorted_keys.append(True)
+        return keys_repeat(self)
+
+    monkeypatch.setattr(FirstMergeStream, "_keys_repeat", recording)
+    expect_duplicates = len({i for r in ranges for i in r}) < sum(len(r) for r in ranges)
+    with FirstMergeStream(TARGET, reader(_ids(*ranges)), MERGE, spill_rows=False) as stream:
+        if expect_duplicates:
+            with pytest.raises(Exception, match="not unique"):
+                _drain(stream)
+        else:
+            _drain(stream)
+        assert stream.duplicates is expect_duplicates
+    assert sorted_keys == ([] if proven else [True])
+
+
+def test_key_runs_give_up_past_their_limit_and_on_what_they_cannot_compare(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataloader_sdk.engines.common import first_merge as _first_merge
+
+    runs = _first_merge._KeyRuns(("id",))
+    # Disjoint, but one run per value and more of them than the limit: unproven.
+    monkeypatch.setattr(_first_merge, "MAX_KEY_RUNS", 4)
+    for b in _ids(range(9, -1, -1)):
+        runs.observe(b)
+    assert not runs.proven_unique()
+    monkeypatch.setattr(_first_merge, "MAX_KEY_RUNS", 64)
+    # A composite key is never followed; a NaN ends a run and fails the overlap test.
+    assert not _first_merge._KeyRuns(("id", "seq")).proven_unique()
+    floats = _first_merge._KeyRuns(("k",))
+    floats.observe(pa.record_batch({"k": pa.array([1.0, float("nan"), 2.0])}))
+    assert not floats.proven_unique()
+    # Strings compare as Arrow compares them, byte-wise: a wrapped scan of text keys.
+    text = _first_merge._KeyRuns(("k",))
+    for part in (["m", "n", "é"], ["a", "b"], ["c", "l"]):
+        text.observe(pa.record_batch({"k": pa.array(part)}))
+    assert text.proven_unique()
+    text.observe(pa.record_batch({"k": pa.array(["b2"])}))  # inside the run a..l
+    assert not text.proven_unique()
