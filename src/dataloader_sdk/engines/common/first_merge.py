@@ -56,6 +56,7 @@ from dataloader_sdk.engines.common.merge import (
     check_null_keys,
     distinct_keys,
     first_load_rows,
+    int64_scalar,
     winner_positions,
 )
 from dataloader_sdk.engines.common.streams import CountedStream
@@ -231,16 +232,17 @@ class FirstMergeStream(CountedStream):
         names = list(dict.fromkeys([*self._mode.keys,
                                     *(sequence.columns if sequence is not None else ())]))
         winners = winner_positions(self._columns(names), self._mode.keys, sequence)
-        # Sorted row positions; each spilled batch takes the ones in its range.
-        positions = winners.to_numpy(zero_copy_only=False)
+        # Sorted row positions; each spilled batch takes the ones in its range, found by
+        # bisecting the Arrow array itself (numpy is not installed with the core package).
 
         def batches() -> Iterator[pa.RecordBatch]:
             offset = 0
             for batch in self._spilled():
                 end = offset + batch.num_rows
-                lo, hi = bisect_left(positions, offset), bisect_left(positions, end)
+                lo = bisect_left(winners, offset, key=_as_int)
+                hi = bisect_left(winners, end, lo=lo, key=_as_int)
                 if hi > lo:
-                    local = pc.subtract(winners.slice(lo, hi - lo), _int64(offset))
+                    local = pc.subtract(winners.slice(lo, hi - lo), int64_scalar(offset))
                     yield from self._as_written(batch.take(local))
                 offset = end
 
@@ -324,7 +326,6 @@ class _KeyRuns:
 _TRUE = pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(b"\x01")])
 
 
-def _int64(value: int) -> pa.Scalar:
-    """An int64 scalar built from bytes (``pa.scalar()`` of a Python int imports pandas)."""
-    data = pa.py_buffer(value.to_bytes(8, "little", signed=True))
-    return pa.Array.from_buffers(pa.int64(), 1, [None, data])[0]
+def _as_int(position: pa.Int64Scalar) -> int:
+    value: int = position.as_py()
+    return value

@@ -33,6 +33,7 @@ __all__ = [
     "distinct_keys",
     "drop_stale",
     "first_load_rows",
+    "int64_scalar",
     "merge_condition",
     "sequence_guard",
     "soft_deletes",
@@ -156,12 +157,17 @@ def winner_positions(
 
 
 def _positions(n: int) -> pa.Array:
-    """``0 .. n-1`` as int64, built without converting Python objects (which makes
-    pyarrow import pandas)."""
-    import numpy as np
+    """``0 .. n-1`` as int64, built in Arrow: converting Python ints makes pyarrow import
+    pandas, and numpy is not installed with the core package."""
+    ones = pc.fill_null(pa.nulls(n, pa.int64()), int64_scalar(1))
+    positions: pa.Array = pc.cumulative_sum(ones, start=int64_scalar(-1))
+    return positions
 
-    data = pa.py_buffer(np.arange(n, dtype=np.int64))
-    return pa.Array.from_buffers(pa.int64(), n, [None, data])
+
+def int64_scalar(value: int) -> pa.Scalar:
+    """An int64 scalar built from bytes (``pa.scalar()`` of a Python int imports pandas)."""
+    data = pa.py_buffer(value.to_bytes(8, "little", signed=True))
+    return pa.Array.from_buffers(pa.int64(), 1, [None, data])[0]
 
 
 def column_map(columns: Sequence[str]) -> dict[str, str]:
