@@ -6,6 +6,7 @@ Run from the repository root::
     python -m benchmarks.bench_incremental --rows 200000 --repeat 1
     python -m benchmarks.bench_incremental --changed recent
     python -m benchmarks.bench_incremental --first-load --rows 1000000,5000000
+    python -m benchmarks.bench_incremental --first-load --scan-from-middle
 
 1. Generate ``public.bench`` (N rows, ``updated_at timestamptz`` as the cursor).
 2. Seed: the SDK loads it with ``incremental`` (``primary_keys: [id]``,
@@ -33,6 +34,9 @@ for each ``--rows`` size, alternating in every round:
   a first incremental load stays within 1.2x of it).
 
 The source table gets the index on ``updated_at`` an incremental source has (as in step 3).
+With ``--scan-from-middle`` every mode reads it from its middle, wrapping around, as
+PostgreSQL's synchronized scans read a big table once a scan of it stopped part-way or
+ran alongside (:func:`scan_from_middle`): the keys then arrive as two increasing runs.
 
 Peak RSS is the child's ``ru_maxrss`` (see ``_harness.py``). See docs/benchmarks.md.
 """
@@ -216,7 +220,30 @@ def change_source(dsn: str, rows: int, changed: str = "spread") -> dict[str, Any
 FIRST_MODES = ("first-baseline", "first-sdk", "full-sdk")
 
 
-def first_load(server: h.Server, dsn: str, rows: int, repeat: int, work: Path) -> dict[str, Any]:
+def scan_from_middle(dsn: str, rows: int) -> int:
+    """Make sequential scans of ``bench`` start at its middle; returns their first id.
+
+    PostgreSQL's synchronized scans start a sequential scan of a table bigger than a
+    quarter of ``shared_buffers`` at the block the last scan of it reported, and a scan
+    that stops part-way leaves that block mid-table. A scan that runs to its end reports
+    its own start again, so the start sticks for every later scan.
+    """
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+        for knob in ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"):
+            conn.execute(sql.SQL("SET LOCAL {} = off").format(sql.Identifier(knob)))
+        conn.execute("DECLARE mid NO SCROLL CURSOR FOR SELECT * FROM bench")
+        conn.execute(sql.SQL("MOVE {} IN mid").format(sql.Literal(rows // 2)))
+        conn.execute("CLOSE mid")
+        first = conn.execute("SELECT id FROM bench LIMIT 1").fetchone()
+    assert first is not None
+    return int(first[0])
+
+
+def first_load(server: h.Server, dsn: str, rows: int, repeat: int, work: Path,
+               from_middle: bool = False) -> dict[str, Any]:
     """``--first-load``: the three first-run modes, alternated, on one generated table."""
     gen = h.generate(dsn, rows)
     # As in the incremental rounds (change_source): an incremental source has an index on
@@ -230,6 +257,12 @@ def first_load(server: h.Server, dsn: str, rows: int, repeat: int, work: Path) -
     # in a child: the children's ru_maxrss starts from their parent's RSS at the fork.
     h.run_child(MODULE, "warm", {"server": vars(server)})
     print(f"== first load, {rows:,} rows (generated in {gen:.1f}s) ==", flush=True)
+    starts_at = scan_from_middle(dsn, rows) if from_middle else None
+    if starts_at is not None:
+        print(f"  sequential scans start at id {starts_at:,}", flush=True)
+        if starts_at == 1:
+            raise SystemExit("--scan-from-middle: the scan still starts at id 1 (is the "
+                             "table bigger than a quarter of shared_buffers?)")
     runs: dict[str, list[h.Run]] = {m: [] for m in FIRST_MODES}
     for i in range(repeat):
         for mode in (FIRST_MODES if i % 2 == 0 else FIRST_MODES[::-1]):
@@ -251,7 +284,8 @@ def first_load(server: h.Server, dsn: str, rows: int, repeat: int, work: Path) -
           f"{time_ratio['pair_max']:.2f}x); target <= 1.0x")
     print(f"first incremental / full load peak RSS: {mem_ratio:.2f}x of medians "
           f"({rss['first-sdk']:.0f} / {rss['full-sdk']:.0f} MB); target <= 1.2x")
-    return {"rows": rows, "generate_seconds": gen, "summary": summary,
+    return {"rows": rows, "generate_seconds": gen, "scan_starts_at": starts_at,
+            "summary": summary,
             "sdk_vs_baseline": time_ratio, "rss_vs_full": mem_ratio, "runs": runs}
 
 
@@ -267,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-load", action="store_true",
                         help="measure the first run into a missing table (module docstring)")
     parser.add_argument("--repeat", type=int, default=3, help="alternated rounds")
+    parser.add_argument("--scan-from-middle", action="store_true",
+                        help="with --first-load: sequential scans start mid-table")
     parser.add_argument("--changed", choices=("spread", "recent"), default="spread",
                         help="which rows the update touches (see the module docstring)")
     args = parser.parse_args(argv)
@@ -274,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.first_load:
         with tempfile.TemporaryDirectory(prefix="dl-bench-first-") as tmp, \
                 h.postgres() as (server, dsn):
-            results = [first_load(server, dsn, n, args.repeat, Path(tmp)) for n in sizes]
+            results = [first_load(server, dsn, n, args.repeat, Path(tmp),
+                                  args.scan_from_middle) for n in sizes]
         path = h.write_results("incremental_first_load", {
             "repeat": args.repeat, "writer": h.engine_writer_settings(), "results": results,
             "loadavg_end": os.getloadavg()})
