@@ -280,17 +280,18 @@ class _KeyRuns:
 
     def _observe(self, column: pa.Array) -> None:
         n = len(column)
-        if n > 1:
-            rising = pc.greater(column.slice(1), column.slice(0, n - 1))
+        rising = pc.greater(column.slice(1), column.slice(0, n - 1)) if n > 1 else None
+        if rising is None or pc.all(rising).as_py():
+            # One run (the usual batch). Copied: a slice would keep the batch alive.
+            firsts = pa.concat_arrays([column.slice(0, 1)])
+            lasts = pa.concat_arrays([column.slice(n - 1, 1)])
+        else:
             # Row i starts a run where it is not above row i - 1, and ends one where
             # row i + 1 is not above it. A NaN compares false: it ends a run, then
             # fails the overlap test.
             falls = pc.invert(rising)
-            # Copied by filter: a slice would keep the whole imported batch alive.
             firsts = column.filter(pa.concat_arrays([_TRUE, falls]))
             lasts = column.filter(pa.concat_arrays([falls, _TRUE]))
-        else:
-            firsts = lasts = pa.concat_arrays([column])
         if len(firsts) + len(self._firsts) > MAX_KEY_RUNS + 1:
             self._following = False
             return
