@@ -292,18 +292,16 @@ class _KeyRuns:
             falls = pc.invert(rising)
             firsts = column.filter(pa.concat_arrays([_TRUE, falls]))
             lasts = column.filter(pa.concat_arrays([falls, _TRUE]))
-        if len(firsts) + len(self._firsts) > MAX_KEY_RUNS + 1:
+        # The batch's first run continues the run before it when it starts above its end.
+        start = int(bool(self._lasts) and pc.greater(firsts[0], self._lasts[-1][0]).as_py())
+        if len(self._firsts) + len(firsts) - start > MAX_KEY_RUNS:
             self._following = False
             return
-        for i in range(len(firsts)):
-            first, last = firsts.slice(i, 1), lasts.slice(i, 1)
-            if i == 0 and self._lasts and pc.greater(first[0], self._lasts[-1][0]).as_py():
-                self._lasts[-1] = last  # the batch continues the run before it
-                continue
-            self._firsts.append(first)
-            self._lasts.append(last)
-        if len(self._firsts) > MAX_KEY_RUNS:
-            self._following = False
+        if start:
+            self._lasts[-1] = lasts.slice(0, 1)
+        for i in range(start, len(firsts)):
+            self._firsts.append(firsts.slice(i, 1))
+            self._lasts.append(lasts.slice(i, 1))
 
     def proven_unique(self) -> bool:
         """Whether every run is strictly increasing and no two runs' ranges overlap."""
