@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
@@ -159,3 +160,109 @@ def test_merge_of_recent_keys_reads_only_the_files_holding_them(
     assert oldest in after["path"]
     assert len(set(actions["path"]) - set(after["path"])) == 1
     assert layout(engine)[2] == 10_050
+
+
+# -- column encodings: a dictionary only where it pays (tuning.plain_columns) -----------
+
+
+def encodings(engine: DeltaRsEngine) -> dict[str, set[str]]:
+    """Each column's Parquet encodings over every file and row group of the table."""
+    found: dict[str, set[str]] = {}
+    for uri in DeltaTable(engine.uri(TARGET)).file_uris():
+        meta = pq.ParquetFile(uri.removeprefix("file://")).metadata
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                chunk = meta.row_group(g).column(c)
+                found.setdefault(chunk.path_in_schema, set()).update(chunk.encodings)
+    return found
+
+
+def dictionary_encoded(engine: DeltaRsEngine) -> set[str]:
+    return {name for name, kinds in encodings(engine).items() if "RLE_DICTIONARY" in kinds}
+
+
+def test_plain_columns_are_those_whose_values_barely_repeat() -> None:
+    n = 4_000
+    sample = pa.table({
+        "key": pa.array(range(n), pa.int64()),                       # all distinct
+        "text": pa.array([f"row {i} of the sample" for i in range(n)]),
+        "status": pa.array(["open", "closed", "held"] * (n // 3) + ["open"] * (n % 3)),
+        "day": pa.array([i % 365 for i in range(n)], pa.int32()),     # 365 values
+        "flag": pa.array([i % 2 == 0 for i in range(n)]),             # booleans: no dictionary
+        "tags": pa.array([[i] for i in range(n)]),                    # nested: the default
+        "coded": pa.array([str(i) for i in range(n)]).dictionary_encode(),
+        "sparse": pa.array([i if i < 100 else None for i in range(n)]),  # 100 values only
+    })
+    assert delta_rs.tuning.plain_columns(sample) == ("key", "text")
+
+
+def test_a_column_near_the_threshold_is_judged_by_its_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 2,000 distinct int64 values over 4,000 rows: the dictionary takes 16,000 bytes plus
+    # 4,000 indices of 11 bits (5,500 bytes), 67 % of the plain values' 32,000 bytes.
+    sample = pa.table({"v": pa.array([i // 2 for i in range(4_000)], pa.int64())})
+    assert delta_rs.tuning.plain_columns(sample) == ()
+    monkeypatch.setattr(delta_rs.tuning, "DICTIONARY_MAX_SIZE_SHARE", 0.6)
+    assert delta_rs.tuning.plain_columns(sample) == ("v",)
+
+
+def test_a_small_sample_keeps_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    sample = pa.table({"key": pa.array(range(500), pa.int64())})
+    assert delta_rs.tuning.plain_columns(sample) == ()
+    monkeypatch.setattr(delta_rs.tuning, "DICTIONARY_MIN_SAMPLE", 500)
+    assert delta_rs.tuning.plain_columns(sample) == ("key",)
+
+
+def test_only_one_row_group_of_the_sample_is_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first 2,000 rows are all distinct; after them one value repeats. Judged on the
+    # whole sample the column would keep its dictionary, on the first row group it does not.
+    values = list(range(2_000)) + [0] * 20_000
+    sample = pa.table({"v": pa.array(values, pa.int64())})
+    monkeypatch.setattr(delta_rs.tuning, "MAX_ROW_GROUP_ROWS", 2_000)
+    assert delta_rs.tuning.plain_columns(sample) == ("v",)
+    monkeypatch.setattr(delta_rs.tuning, "MAX_ROW_GROUP_ROWS", 22_000)
+    assert delta_rs.tuning.plain_columns(sample) == ()
+
+
+@pytest.fixture
+def judged_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine fixture's 1,000-row groups are below the default minimum sample."""
+    monkeypatch.setattr(delta_rs.tuning, "DICTIONARY_MIN_SAMPLE", 100)
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [Overwrite(), Append(), ReplaceWhere((Compare(Column("seq"), ">=", 0),)),
+     Merge(("id",), Column("seq"))],
+    ids=["overwrite", "append", "replace_where", "first_merge"],
+)
+@pytest.mark.usefixtures("judged_early")
+def test_each_write_mode_writes_distinct_columns_plain(
+    engine: DeltaRsEngine, mode: WriteMode
+) -> None:
+    engine.write(TARGET, stream(0, 10_000), mode, commit(1))
+    # id and v are distinct in every row; seq is one value.
+    assert dictionary_encoded(engine) == {"seq"}
+    assert DeltaTable(engine.uri(TARGET)).to_pyarrow_table().num_rows == 10_000
+
+
+@pytest.mark.usefixtures("judged_early")
+def test_a_merge_rewrites_files_with_the_encodings_of_its_rows(engine: DeltaRsEngine) -> None:
+    engine.write(TARGET, stream(0, 10_000), Overwrite(), commit(1))
+    # Spread keys, so every file is rewritten.
+    changed = pa.RecordBatchReader.from_batches(SCHEMA, [pa.record_batch(
+        [pa.array(range(0, 10_000, 10), pa.int64()), pa.array([2] * 1_000, pa.int64()),
+         pa.array([f"changed {i}" for i in range(1_000)])], schema=SCHEMA)])
+    out = engine.write(TARGET, changed, Merge(("id",), Column("seq")), commit(2))
+    assert out.rows_written == 1_000
+    assert dictionary_encoded(engine) == {"seq"}
+    rows = DeltaTable(engine.uri(TARGET)).to_pyarrow_table()
+    assert rows.num_rows == 10_000
+    assert pc.sum(pc.equal(rows["seq"], 2)).as_py() == 1_000
+
+
+def test_without_a_sample_every_column_keeps_its_dictionary(engine: DeltaRsEngine) -> None:
+    # A step of fewer rows than DICTIONARY_MIN_SAMPLE: the writer's defaults.
+    engine.write(TARGET, stream(0, 500), Overwrite(), commit(1))
+    assert dictionary_encoded(engine) == {"id", "seq", "v"}

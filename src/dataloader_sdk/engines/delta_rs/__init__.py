@@ -26,7 +26,9 @@ memory until it reaches ``max_row_group_size`` (1,048,576 rows by default: most 
 1M-row table). Every write and merge therefore passes :func:`writer_properties`, whose
 small row groups bound the writers' buffers and the merge's rewrite of touched files, and
 new tables get :data:`TARGET_FILE_SIZE` as ``delta.targetFileSize``, the file size merges
-use. Peak memory does not grow with the table (benchmarks/, docs/benchmarks.md).
+use. Peak memory does not grow with the table (benchmarks/, docs/benchmarks.md). With
+row groups that small the Parquet writer never gives up a dictionary, so the engine
+writes mostly distinct columns plain, judged on the rows it read ahead (``tuning``).
 
 See docs/engines.md for the exact semantics of each write mode.
 

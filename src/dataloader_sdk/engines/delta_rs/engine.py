@@ -147,6 +147,8 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
             custom_metadata=(metadata := _commit_metadata(replace(commit, rows=ahead.rows))),
             app_transactions=[Transaction(commit.app_id, commit.txn_version)],
         )
+        # Each column's encoding is chosen from the rows read ahead (delta_rs/tuning.py).
+        parquet = tuning.writer_properties(ahead.sample(tuning.MAX_ROW_GROUP_ROWS))
         source = CountedStream(ahead.reader())
         # A clock reading, not a listing of the data files (which grew with the files on
         # disk until a vacuum): a failure's cleanup lists once (delta_rs/orphans.py).
@@ -161,7 +163,8 @@ class DeltaRsEngine(ReplaySafeWriter[DeltaTable]):
                 # rows rather than read them again (its commit counted this read's rows).
                 writer = ModeWriter(target, uri, table.handle if table else None, self._storage,
                                     props, cleanup,
-                                    None if ahead.complete else step.read_again)
+                                    None if ahead.complete else step.read_again,
+                                    parquet)
                 rows = writer.write(mode, source)
         except BaseException as exc:
             cleanup()

@@ -66,6 +66,13 @@ class PrefetchedRows:
         self.rows: int | None = (
             sum(b.num_rows for b in self._ahead) if self.complete else None)
 
+    def sample(self, rows: int) -> pa.Table:
+        """Up to ``rows`` of the first rows read ahead (no copy; call before :meth:`reader`).
+
+        The writer picks each column's encoding from them (``tuning.plain_columns``).
+        """
+        return pa.Table.from_batches(self._ahead, self.schema).slice(0, rows)
+
     def reader(self) -> pa.RecordBatchReader:
         """The read-ahead batches, then the rest of the source (usable once)."""
         ahead, rest = self._ahead, self._rest

@@ -7,11 +7,17 @@ loaded before the write; it turns the step's counted stream into exactly one com
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, PostCommitHookProperties, write_deltalake
+from deltalake import (
+    CommitProperties,
+    DeltaTable,
+    PostCommitHookProperties,
+    WriterProperties,
+    write_deltalake,
+)
 
 from dataloader_sdk.engines.base import ReadAgain
 from dataloader_sdk.engines.common.first_merge import write_first_merge
@@ -89,6 +95,8 @@ class ModeWriter:
         remove_orphans: removes the files a failed attempt of this write left.
         read_again: reads the step's rows again, for a first Merge whose keys repeat
             (``None``: the first Merge keeps a copy of the rows on disk instead).
+        writer_properties: the Parquet settings of the write (the engine picks the
+            column encodings from the step's first rows: ``tuning.writer_properties``).
     """
 
     target: TargetName
@@ -99,6 +107,7 @@ class ModeWriter:
     remove_orphans: Callable[[], None]
     #: How to read the step again (a first Merge then keeps no copy of its rows).
     read_again: ReadAgain | None = None
+    writer_properties: WriterProperties = field(default_factory=tuning.writer_properties)
 
     def write(self, mode: WriteMode, source: CountedStream) -> int:
         """Rows written (inserted + updated + deleted for a Merge)."""
@@ -135,7 +144,7 @@ class ModeWriter:
                 where, data, mode="append", schema_mode=schema_mode,
                 commit_properties=self.props, storage_options=storage,
                 configuration=configuration, target_file_size=tuning.TARGET_FILE_SIZE,
-                writer_properties=tuning.writer_properties(),
+                writer_properties=self.writer_properties,
                 post_commithook_properties=hooks,
             )
         else:
@@ -143,7 +152,7 @@ class ModeWriter:
                 where, data, mode="overwrite", schema_mode=schema_mode, predicate=predicate,
                 commit_properties=self.props, storage_options=storage,
                 configuration=configuration, target_file_size=tuning.TARGET_FILE_SIZE,
-                writer_properties=tuning.writer_properties(),
+                writer_properties=self.writer_properties,
                 post_commithook_properties=hooks,
             )
 
@@ -201,7 +210,7 @@ class ModeWriter:
             source_alias=SOURCE_ALIAS,
             target_alias=TARGET_ALIAS,
             merge_schema=True,
-            writer_properties=tuning.writer_properties(),
+            writer_properties=self.writer_properties,
             # The rows are materialised already. Passing them whole (deltalake's default
             # streams them) lets delta-rs prune target files by the source's key range, so
             # a merge of recent keys reads and rewrites only the files that hold them.
