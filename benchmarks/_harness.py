@@ -124,23 +124,27 @@ def read_conformed(conninfo: str, sql: str) -> Any:
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def engine_writer_settings() -> dict[str, int]:
+def engine_writer_settings() -> dict[str, Any]:
     """The writer settings of the SDK's delta-rs engine, read in the parent process.
 
-    Passed to the baseline children as plain numbers, so a baseline does not import the
-    SDK (whose imports would count against the baseline's peak RSS).
+    Passed to the baseline children as plain values, so a baseline does not import the
+    SDK (whose imports would count against the baseline's peak RSS): the file size, the
+    row group size and the codec. Not the column encodings, which the engine chooses
+    from each step's rows (a hand-written loop keeps delta-rs's, docs/benchmarks.md).
     """
-    from dataloader_sdk.engines import delta_rs
+    from dataloader_sdk.engines.delta_rs import tuning
 
-    return {"target_file_size": delta_rs.TARGET_FILE_SIZE,
-            "max_row_group_size": delta_rs.MAX_ROW_GROUP_ROWS}
+    return {"target_file_size": tuning.TARGET_FILE_SIZE,
+            "max_row_group_size": tuning.MAX_ROW_GROUP_ROWS,
+            "compression": tuning.COMPRESSION}
 
 
-def writer_properties(settings: dict[str, int]) -> Any:
-    """``deltalake.WriterProperties`` as the engine builds them, from the numbers above."""
+def writer_properties(settings: dict[str, Any]) -> Any:
+    """``deltalake.WriterProperties`` as the engine builds them, from the values above."""
     from deltalake import WriterProperties
 
-    return WriterProperties(max_row_group_size=settings["max_row_group_size"])
+    return WriterProperties(max_row_group_size=settings["max_row_group_size"],
+                            compression=settings["compression"])
 
 
 def preimport(modules: Sequence[str]) -> None:

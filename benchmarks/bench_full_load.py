@@ -31,7 +31,7 @@ DEFAULT_MODES = ("baseline", "sdk")
 # -- child side -----------------------------------------------------------------------
 
 
-def _baseline(server: h.Server, out: str, writer: dict[str, int]) -> dict[str, Any]:
+def _baseline(server: h.Server, out: str, writer: dict[str, Any]) -> dict[str, Any]:
     """Hand-written: ADBC binary COPY → decimal cast → write_deltalake, engine's settings."""
     from deltalake import write_deltalake
 

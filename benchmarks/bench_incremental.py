@@ -100,7 +100,7 @@ def _load(loader: Any) -> dict[str, Any]:
             "rss_start_mb": rss_start, "table": loader.engine.uri(TargetName(*TARGET_PARTS))}
 
 
-def _baseline(server: h.Server, table: str, since: str, writer: dict[str, int]) -> dict[str, Any]:
+def _baseline(server: h.Server, table: str, since: str, writer: dict[str, Any]) -> dict[str, Any]:
     """Hand-written: the changed rows through ADBC into ``DeltaTable.merge``."""
     import psycopg
     from deltalake import DeltaTable
@@ -128,7 +128,7 @@ def _baseline(server: h.Server, table: str, since: str, writer: dict[str, int]) 
             "rss_start_mb": rss_start, "table": table}
 
 
-def _first_baseline(server: h.Server, out: str, writer: dict[str, int]) -> dict[str, Any]:
+def _first_baseline(server: h.Server, out: str, writer: dict[str, Any]) -> dict[str, Any]:
     """Hand-written merge into an empty table: ADBC stream → ``DeltaTable.merge``."""
     import pyarrow as pa
     from deltalake import DeltaTable, write_deltalake

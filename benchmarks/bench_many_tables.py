@@ -118,7 +118,7 @@ def _kept_reader(conninfo: str) -> tuple[Any, Any]:
 
 
 def _baseline(server: h.Server, work: str, tables: int, workers: int,
-              writer: dict[str, int], kept: bool = False) -> dict[str, Any]:
+              writer: dict[str, Any], kept: bool = False) -> dict[str, Any]:
     """Hand-written: per table, ADBC → ``write_deltalake``, ``workers`` threads.
 
     ``kept``: each thread keeps one ADBC database and connection for all its tables (what

@@ -16,7 +16,7 @@ import pytest
 from deltalake import DeltaTable
 
 from dataloader_sdk.engines import delta_rs
-from dataloader_sdk.engines.base import EngineSettings
+from dataloader_sdk.engines.base import EngineSettings, MaintenanceTask
 from dataloader_sdk.engines.delta_rs import DeltaRsEngine, DeltaRsEngineFactory
 from dataloader_sdk.model import (
     Append,
@@ -41,7 +41,7 @@ def engine(delta_root: Path, monkeypatch: pytest.MonkeyPatch) -> DeltaRsEngine:
     # Small bounds so a few thousand rows exercise them; the engine reads the module's
     # settings at write time.
     monkeypatch.setattr(delta_rs.tuning, "MAX_ROW_GROUP_ROWS", ROW_GROUP)
-    monkeypatch.setattr(delta_rs.tuning, "TARGET_FILE_SIZE", 64 * 1024)
+    monkeypatch.setattr(delta_rs.tuning, "TARGET_FILE_SIZE", 16 * 1024)
     return DeltaRsEngineFactory().open(EngineSettings(root=str(delta_root)))
 
 
@@ -177,6 +177,16 @@ def encodings(engine: DeltaRsEngine) -> dict[str, set[str]]:
     return found
 
 
+def codecs(engine: DeltaRsEngine) -> set[str]:
+    """The compression codecs of every column chunk of the table."""
+    found = set()
+    for uri in DeltaTable(engine.uri(TARGET)).file_uris():
+        meta = pq.ParquetFile(uri.removeprefix("file://")).metadata
+        found |= {meta.row_group(g).column(c).compression
+                  for g in range(meta.num_row_groups) for c in range(meta.num_columns)}
+    return found
+
+
 def dictionary_encoded(engine: DeltaRsEngine) -> set[str]:
     return {name for name, kinds in encodings(engine).items() if "RLE_DICTIONARY" in kinds}
 
@@ -244,7 +254,25 @@ def test_each_write_mode_writes_distinct_columns_plain(
     engine.write(TARGET, stream(0, 10_000), mode, commit(1))
     # id and v are distinct in every row; seq is one value.
     assert dictionary_encoded(engine) == {"seq"}
+    assert codecs(engine) == {delta_rs.tuning.COMPRESSION}
     assert DeltaTable(engine.uri(TARGET)).to_pyarrow_table().num_rows == 10_000
+
+
+def test_files_are_compressed_by_every_write_merge_and_compaction(
+    engine: DeltaRsEngine,
+) -> None:
+    # Properties without a codec made parquet-rs write uncompressed pages (until
+    # session 17 every file was): each path that writes files must carry the codec.
+    assert delta_rs.tuning.COMPRESSION == "ZSTD"
+    for version in range(1, 4):
+        engine.write(TARGET, stream(version * 1_000, 1_000), Append(), commit(version))
+    engine.write(TARGET, stream(0, 500, seq=2), Merge(("id",), Column("seq")), commit(4))
+    assert codecs(engine) == {"ZSTD"}
+    for task in (MaintenanceTask(compact=True), MaintenanceTask(cluster_by=("id",))):
+        done = engine.maintain(TARGET, task)
+        assert done.files_added >= 1 and done.files_removed >= 1, task
+        assert codecs(engine) == {"ZSTD"}, task
+    assert DeltaTable(engine.uri(TARGET)).to_pyarrow_table().num_rows == 3_500
 
 
 @pytest.mark.usefixtures("judged_early")

@@ -6,6 +6,7 @@ Interleaved with loads and crashes: tests/conformance/test_maintenance.py.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import sqlite3
@@ -115,13 +116,19 @@ def _files(uri: str) -> list[dict[str, object]]:
                   key=lambda a: (a["min.id"], a["max.id"]))
 
 
+def _noise(i: int) -> str:
+    """Text that compresses little, so the table is big enough to cluster once its files
+    are compressed (CLUSTER_MIN_FILE_BYTES applies to the files' bytes)."""
+    return hashlib.sha256(str(i).encode()).hexdigest()
+
+
 @pytest.fixture
 def loader(tmp_path: Path) -> DataLoader:
     db = tmp_path / "source.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, payload TEXT, seq INTEGER)")
         conn.executemany("INSERT INTO orders VALUES (?, ?, ?)",
-                         ((i, f"payload-{i:08d}-" + "x" * 40, i) for i in range(1, 60_001)))
+                         ((i, f"payload-{i:08d}-" + _noise(i), i) for i in range(1, 60_001)))
     loader = DataLoader.from_settings(Settings.default(tmp_path), host=PluginHost())
     loader.add_source(SourceConfig(name="src", db_type="sqlalchemy",
                                    options={"url": f"sqlite:///{db}"}), actor="test")

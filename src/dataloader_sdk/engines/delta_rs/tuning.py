@@ -7,6 +7,8 @@ The functions read the module's constants when called, so a test may shrink them
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import ColumnProperties, WriterProperties
@@ -15,6 +17,7 @@ from dataloader_sdk.engines.common.sizes import TARGET_FILE_SIZE as _DEFAULT_TAR
 from dataloader_sdk.engines.common.sizes import TARGET_FILE_SIZE_PROPERTY
 
 __all__ = [
+    "COMPRESSION",
     "DICTIONARY_MAX_SIZE_SHARE",
     "DICTIONARY_MIN_SAMPLE",
     "MAX_ROW_GROUP_ROWS",
@@ -32,6 +35,12 @@ TARGET_FILE_SIZE = _DEFAULT_TARGET_FILE_SIZE
 #: row group in memory, and a merge rewrites whole files row group by row group, so this
 #: bounds the memory of every write (docs/benchmarks.md has the measurements).
 MAX_ROW_GROUP_ROWS = 16_384
+#: The Parquet codec of every write and merge. Properties passed to delta-rs replace its
+#: defaults whole, and without a codec parquet-rs writes uncompressed pages: until
+#: session 17 every file the engine wrote was uncompressed (the docs said snappy,
+#: delta-rs's default). zstd at its default level (1) made the benchmark table's files
+#: about half the size of snappy's for about the same CPU (docs/benchmarks.md).
+COMPRESSION: Literal["SNAPPY", "ZSTD", "LZ4_RAW", "UNCOMPRESSED"] = "ZSTD"
 #: A column keeps Parquet's dictionary encoding only if, on the write's sample, the
 #: dictionary and its indices would take at most this share of the plain values' bytes.
 DICTIONARY_MAX_SIZE_SHARE = 0.75
@@ -51,6 +60,7 @@ def writer_properties(sample: pa.Table | None = None) -> WriterProperties:
     plain = plain_columns(sample) if sample is not None else ()
     return WriterProperties(
         max_row_group_size=MAX_ROW_GROUP_ROWS,
+        compression=COMPRESSION,
         column_properties={name: ColumnProperties(dictionary_enabled=False)
                            for name in plain} or None,
     )
@@ -63,8 +73,8 @@ def plain_columns(sample: pa.Table) -> tuple[str, ...]:
     plain values only once the dictionary page outgrows 1 MiB, which a row group of
     :data:`MAX_ROW_GROUP_ROWS` rows rarely reaches. So keys, timestamps, measures and
     free text were hashed value by value into dictionaries as big as the values: on the
-    benchmark table that was ~0.3 s of CPU per million rows, 60 % of the Parquet
-    encoding, for files 8 % bigger than plain ones (docs/benchmarks.md, session 17).
+    benchmark table that was ~0.3 s of CPU per million rows, two thirds of the Parquet
+    encoding, for files 11 % bigger than plain ones (docs/benchmarks.md, session 17).
     The estimate per column: the distinct values' bytes plus one index of
     ``bit_length(distinct)`` bits per value, against the values' own bytes. Booleans,
     nested and dictionary-typed columns, and columns with fewer than
