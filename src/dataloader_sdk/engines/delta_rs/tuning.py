@@ -1,5 +1,5 @@
-"""File and row-group sizes and column encodings of every delta-rs write (why: see
-``delta_rs/__init__.py``).
+"""File and row-group sizes, codec and column encodings of every delta-rs write (why:
+see ``delta_rs/__init__.py`` and docs/engines.md "Parquet files").
 
 The functions read the module's constants when called, so a test may shrink them with
 ``monkeypatch.setattr(tuning, "TARGET_FILE_SIZE", ...)``.
@@ -39,7 +39,7 @@ MAX_ROW_GROUP_ROWS = 16_384
 #: defaults whole, and without a codec parquet-rs writes uncompressed pages: until
 #: session 17 every file the engine wrote was uncompressed (the docs said snappy,
 #: delta-rs's default). zstd at its default level (1) made the benchmark table's files
-#: about half the size of snappy's for about the same CPU (docs/benchmarks.md).
+#: half the size of snappy's for ~15 % more of the encoding's CPU (docs/benchmarks.md).
 COMPRESSION: Literal["SNAPPY", "ZSTD", "LZ4_RAW", "UNCOMPRESSED"] = "ZSTD"
 #: A column keeps Parquet's dictionary encoding only if, on the write's sample, the
 #: dictionary and its indices would take at most this share of the plain values' bytes.
@@ -81,11 +81,8 @@ def plain_columns(sample: pa.Table) -> tuple[str, ...]:
     :data:`DICTIONARY_MIN_SAMPLE` sampled values keep the default.
     """
     rows = sample.slice(0, MAX_ROW_GROUP_ROWS)
-    plain = []
-    for field, column in zip(rows.schema, rows.columns, strict=True):
-        if _dictionary_too_big(field.type, column):
-            plain.append(field.name)
-    return tuple(plain)
+    return tuple(field.name for field, column in zip(rows.schema, rows.columns, strict=True)
+                 if _dictionary_too_big(field.type, column))
 
 
 def _dictionary_too_big(kind: pa.DataType, column: pa.ChunkedArray) -> bool:
