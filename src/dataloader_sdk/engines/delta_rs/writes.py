@@ -7,7 +7,7 @@ loaded before the write; it turns the step's counted stream into exactly one com
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -105,9 +105,8 @@ class ModeWriter:
     storage: dict[str, str] | None
     props: CommitProperties
     remove_orphans: Callable[[], None]
-    #: How to read the step again (a first Merge then keeps no copy of its rows).
-    read_again: ReadAgain | None = None
-    writer_properties: WriterProperties = field(default_factory=tuning.writer_properties)
+    read_again: ReadAgain | None
+    writer_properties: WriterProperties
 
     def write(self, mode: WriteMode, source: CountedStream) -> int:
         """Rows written (inserted + updated + deleted for a Merge)."""
